@@ -1,0 +1,146 @@
+package debugz
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// spanPair is a started span for OnStart and its finished snapshot for OnEnd,
+// shaped like an otelgrpc ≥ v0.67 unary server span.
+type spanPair struct {
+	start sdktrace.ReadWriteSpan
+	end   sdktrace.ReadOnlySpan
+}
+
+func makePairs(b *testing.B, n, methods int) []spanPair {
+	tp := sdktrace.NewTracerProvider() // no processors: spans record, nothing else runs
+	tr := tp.Tracer(otelgrpcScope)
+	pairs := make([]spanPair, n)
+	for i := range pairs {
+		method := fmt.Sprintf("bench.Service/Method%d", i%methods)
+		_, s := tr.Start(context.Background(), method, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("rpc.method", method), attribute.String("rpc.system.name", "grpc")))
+		s.SetAttributes(attribute.String("server.address", "127.0.0.1"), attribute.Int("server.port", 50051),
+			attribute.String("network.peer.address", "127.0.0.1"), attribute.Int("network.peer.port", 40000+i%1000))
+		code := "OK"
+		if i%50 == 0 {
+			code = "NOT_FOUND"
+		}
+		s.SetAttributes(attribute.String("rpc.response.status_code", code))
+		s.End()
+		stub := tracetest.SpanStubFromReadOnlySpan(s.(sdktrace.ReadOnlySpan))
+		stub.EndTime = stub.StartTime.Add(time.Duration(50+i%5000) * time.Microsecond)
+		pairs[i] = spanPair{start: s.(sdktrace.ReadWriteSpan), end: stub.Snapshot()}
+	}
+	return pairs
+}
+
+// BenchmarkSpanProcessor_OnEnd measures OnStart+OnEnd of one gRPC span, the
+// processor's whole cost per RPC span.
+func BenchmarkSpanProcessor_OnEnd(b *testing.B) {
+	pairs := makePairs(b, 64, 20)
+	sp := NewSpanProcessor()
+	ctx := context.Background()
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			p := &pairs[i%len(pairs)]
+			sp.OnStart(ctx, p.start)
+			sp.OnEnd(p.end)
+			i++
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		var next atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(next.Add(1) * 1000)
+			for pb.Next() {
+				p := &pairs[i%len(pairs)]
+				sp.OnStart(ctx, p.start)
+				sp.OnEnd(p.end)
+				i++
+			}
+		})
+	})
+}
+
+// mutexRing is the baseline: the least a processor that keeps spans can do.
+type mutexRing struct {
+	mu    sync.Mutex
+	spans []sdktrace.ReadOnlySpan
+	next  int
+}
+
+func (r *mutexRing) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (r *mutexRing) OnEnd(s sdktrace.ReadOnlySpan) {
+	r.mu.Lock()
+	r.spans[r.next%len(r.spans)] = s
+	r.next++
+	r.mu.Unlock()
+}
+func (r *mutexRing) Shutdown(context.Context) error   { return nil }
+func (r *mutexRing) ForceFlush(context.Context) error { return nil }
+
+// BenchmarkSpanLifecycle runs a whole otelgrpc-shaped span through the SDK
+// (start, attributes, end) with debugz registered, and with a bare mutex ring
+// of the same capacity, so the two can be compared with benchstat.
+func BenchmarkSpanLifecycle(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		sp   sdktrace.SpanProcessor
+	}{
+		{"debugz", NewSpanProcessor()},
+		{"mutexRing", &mutexRing{spans: make([]sdktrace.ReadOnlySpan, DefaultCapacity)}},
+	} {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(bc.sp))
+		tr := tp.Tracer(otelgrpcScope)
+		ctx := context.Background()
+		methods := make([]string, 20)
+		for i := range methods {
+			methods[i] = fmt.Sprintf("bench.Service/Method%d", i)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					m := methods[i%len(methods)]
+					_, s := tr.Start(ctx, m, trace.WithSpanKind(trace.SpanKindServer),
+						trace.WithAttributes(attribute.String("rpc.method", m), attribute.String("rpc.system.name", "grpc")))
+					s.SetAttributes(attribute.String("server.address", "127.0.0.1"), attribute.Int("server.port", 50051))
+					s.SetAttributes(attribute.String("rpc.response.status_code", "OK"))
+					s.End()
+					i++
+				}
+			})
+		})
+	}
+}
+
+func BenchmarkSummary(b *testing.B) {
+	for _, methods := range []int{50, 1000} {
+		b.Run(fmt.Sprintf("methods=%d", methods), func(b *testing.B) {
+			sp := NewSpanProcessor(WithMaxMethods(2 * methods))
+			for _, p := range makePairs(b, 4*methods, methods) {
+				sp.OnEnd(p.end)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if s := sp.Summary(); len(s.Methods) != methods {
+					b.Fatalf("Summary has %d rows; want %d", len(s.Methods), methods)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,263 @@
+package debugz_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/debugz/debugz"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/status"
+)
+
+// testService answers UnaryCall with the status the request asks for; a
+// request for DEADLINE_EXCEEDED waits until the caller gives up.
+type testService struct {
+	testpb.UnimplementedTestServiceServer
+}
+
+func (testService) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+	if st := req.GetResponseStatus(); st != nil && st.GetCode() != 0 {
+		if codes.Code(st.GetCode()) == codes.DeadlineExceeded {
+			<-ctx.Done()
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage())
+	}
+	return &testpb.SimpleResponse{Username: "ada"}, nil
+}
+
+func (testService) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, stream testpb.TestService_StreamingOutputCallServer) error {
+	for range req.GetResponseParameters() {
+		if err := stream.Send(&testpb.StreamingOutputCallResponse{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (testService) StreamingInputCall(stream testpb.TestService_StreamingInputCallServer) error {
+	n := 0
+	for {
+		_, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return stream.SendAndClose(&testpb.StreamingInputCallResponse{AggregatedPayloadSize: int32(n)})
+		}
+		if err != nil {
+			return err
+		}
+		n++
+	}
+}
+
+func (testService) FullDuplexCall(stream testpb.TestService_FullDuplexCallServer) error {
+	for {
+		_, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(&testpb.StreamingOutputCallResponse{}); err != nil {
+			return err
+		}
+	}
+}
+
+// startGRPC serves testService on 127.0.0.1 with otelgrpc on both sides,
+// spans going to sp through one TracerProvider and a W3C propagator.
+func startGRPC(t testing.TB, sp *debugz.SpanProcessor) testpb.TestServiceClient {
+	t.Helper()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	prop := otelgrpc.WithPropagators(propagation.TraceContext{})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), prop)))
+	testpb.RegisterTestServiceServer(srv, testService{})
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), prop)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return testpb.NewTestServiceClient(conn)
+}
+
+const svc = "grpc.testing.TestService/"
+
+// driveAllKinds makes, in order: 2 unary OK, 1 unary NOT_FOUND, 1 unary
+// deadline, one server stream of 3, one client stream of 4, one bidi stream of 2.
+func driveAllKinds(t testing.TB, c testpb.TestServiceClient) {
+	t.Helper()
+	ctx := context.Background()
+	for range 2 {
+		if _, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+			t.Fatalf("UnaryCall: %v", err)
+		}
+	}
+	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound), Message: "no user 7"}})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("UnaryCall(NOT_FOUND) = %v", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = c.UnaryCall(dctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.DeadlineExceeded)}})
+	cancel()
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("UnaryCall(deadline) = %v", err)
+	}
+
+	out, err := c.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{ResponseParameters: make([]*testpb.ResponseParameters, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := out.Recv(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+
+	in, err := c.StreamingInputCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := in.Send(&testpb.StreamingInputCallRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := in.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+
+	bidi, err := c.FullDuplexCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := bidi.Send(&testpb.StreamingOutputCallRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bidi.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = bidi.CloseSend()
+	if _, err := bidi.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("bidi end = %v; want EOF", err)
+	}
+}
+
+// waitFor polls until cond holds: server spans end just after the client sees
+// the response, so the last server span may land a moment later.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func row(sum debugz.Summary, method string, kind trace.SpanKind) *debugz.MethodStats {
+	for i := range sum.Methods {
+		if sum.Methods[i].Method == method && sum.Methods[i].Kind == kind {
+			return &sum.Methods[i]
+		}
+	}
+	return nil
+}
+
+func TestCaptureRealGRPC(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	driveAllKinds(t, startGRPC(t, sp))
+	waitFor(t, "14 spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 14 })
+
+	sum := sp.Summary()
+	tests := []struct {
+		method string
+		kind   trace.SpanKind
+		count  uint64
+		codes  map[string]uint64
+	}{
+		{svc + "UnaryCall", trace.SpanKindClient, 4, map[string]uint64{"OK": 2, "NOT_FOUND": 1, "DEADLINE_EXCEEDED": 1}},
+		{svc + "UnaryCall", trace.SpanKindServer, 4, map[string]uint64{"OK": 2, "NOT_FOUND": 1, "CANCELLED": 1}},
+		{svc + "StreamingOutputCall", trace.SpanKindServer, 1, map[string]uint64{"OK": 1}},
+		{svc + "StreamingOutputCall", trace.SpanKindClient, 1, map[string]uint64{"OK": 1}},
+		{svc + "StreamingInputCall", trace.SpanKindServer, 1, map[string]uint64{"OK": 1}},
+		{svc + "StreamingInputCall", trace.SpanKindClient, 1, map[string]uint64{"OK": 1}},
+		{svc + "FullDuplexCall", trace.SpanKindServer, 1, map[string]uint64{"OK": 1}},
+		{svc + "FullDuplexCall", trace.SpanKindClient, 1, map[string]uint64{"OK": 1}},
+	}
+	if len(sum.Methods) != len(tests) {
+		t.Errorf("Summary() has %d rows; want %d", len(sum.Methods), len(tests))
+	}
+	for _, tt := range tests {
+		r := row(sum, tt.method, tt.kind)
+		if r == nil {
+			t.Errorf("no %v row for %q", tt.kind, tt.method)
+			continue
+		}
+		if r.Count != tt.count || len(r.Codes) != len(tt.codes) {
+			t.Errorf("%v %q: count %d codes %v; want %d %v", tt.kind, tt.method, r.Count, r.Codes, tt.count, tt.codes)
+		}
+		for c, n := range tt.codes {
+			if r.Codes[c] != n {
+				t.Errorf("%v %q: Codes[%s] = %d; want %d", tt.kind, tt.method, c, r.Codes[c], n)
+			}
+		}
+		if r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 || r.Rate1m <= 0 || r.LastSeen.IsZero() {
+			t.Errorf("%v %q: p50 %v p99 %v max %v rate %v last %v; want ordered, positive", tt.kind, tt.method, r.P50, r.P99, r.Max, r.Rate1m, r.LastSeen)
+		}
+	}
+	if r := row(sum, svc+"UnaryCall", trace.SpanKindClient); r != nil && r.Errors != 2 {
+		t.Errorf("client UnaryCall errors = %d; want 2", r.Errors)
+	}
+
+	// The deadline: client DEADLINE_EXCEEDED and server CANCELLED share one trace.
+	dl := codes.DeadlineExceeded
+	got := sp.Spans(debugz.Filter{Code: &dl})
+	if len(got) != 1 || got[0].Kind != trace.SpanKindClient || got[0].Duration < 50*time.Millisecond {
+		t.Fatalf("Spans(DEADLINE_EXCEEDED) = %d spans; want the one client call of ≥ 50ms", len(got))
+	}
+	tr := sp.Trace(got[0].TraceID)
+	if len(tr) != 2 || tr[0].Kind != trace.SpanKindClient || tr[1].Kind != trace.SpanKindServer ||
+		tr[1].Code != codes.Canceled || tr[1].Parent.SpanID() != tr[0].SpanID {
+		t.Errorf("Trace(deadline) = %d spans; want client then its server child with CANCELLED", len(tr))
+	}
+
+	errs := sp.Spans(debugz.Filter{ErrorsOnly: true, Kind: trace.SpanKindServer})
+	if len(errs) != 2 {
+		t.Errorf("Spans(server errors) = %d; want 2 (NOT_FOUND, CANCELLED)", len(errs))
+	}
+	for i := 1; i < len(errs); i++ {
+		if errs[i].End.After(errs[i-1].End) {
+			t.Errorf("Spans not newest first")
+		}
+	}
+	if lim := sp.Spans(debugz.Filter{Limit: 3}); len(lim) != 3 {
+		t.Errorf("Spans(limit 3) = %d; want 3", len(lim))
+	}
+	if act := sp.Active(); len(act) != 0 {
+		t.Errorf("Active() = %d after all calls returned; want 0", len(act))
+	}
+}

@@ -1,0 +1,69 @@
+// Package debugz is an in-process debug dashboard for Go gRPC services, built
+// on the OpenTelemetry spans the service already produces: the /debug/requests
+// page of golang.org/x/net/trace, back for services instrumented with otelgrpc.
+//
+// A [SpanProcessor] keeps recent gRPC spans in bounded memory and counts every
+// RPC per (method, kind): status codes, latency buckets, quantiles, rate and
+// what is in flight. [NewHandler] serves live pages and a JSON API over it.
+// No collector, no external backend, no internet.
+//
+// # Quick start
+//
+// Register the processor on the TracerProvider that otelgrpc uses, beside any
+// exporter, and mount the handler on a debug port that only you can reach:
+//
+//	sp := debugz.NewSpanProcessor()
+//	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+//	prop := otelgrpc.WithPropagators(propagation.TraceContext{})
+//	srv := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), prop)))
+//
+//	r := chi.NewRouter()
+//	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
+//	go http.ListenAndServe("localhost:6060", r)
+//
+// Then open http://localhost:6060/debug/rpcs. The same data is there for
+// programs: [SpanProcessor.Summary], [SpanProcessor.Spans],
+// [SpanProcessor.Span], [SpanProcessor.Trace] and [SpanProcessor.Active]
+// return copies that a caller may keep and change.
+//
+// # What counts as a gRPC span
+//
+// A span of kind server or client whose attributes say rpc.system (or, since
+// otelgrpc v0.65, rpc.system.name) is "grpc", or that otelgrpc's
+// instrumentation scope made. The method comes from rpc.method (full since
+// v0.65), from rpc.service and rpc.method before that, or from the span name.
+// The status code comes from rpc.grpc.status_code or rpc.response.status_code,
+// never from the span status: otelgrpc leaves a server's NOT_FOUND as Unset.
+// Codes are named canonically ("NOT_FOUND", see [CodeName]).
+//
+// Other spans, like a handler's own child spans, are kept in a ring of their
+// own so that a trace can be shown whole; they get no summary row.
+//
+// # Memory
+//
+// Everything is bounded by construction, with these defaults:
+//
+//   - the most recent 8192 gRPC spans ([WithCapacity]) and 2048 other spans
+//     ([WithOtherCapacity]);
+//   - per (method, kind), the latest 10 spans of each latency bucket and of
+//     each non-OK code ([WithReservoirSize]), so that one failure of a quiet
+//     method outlives a flood of a hot one; there is no one-span-per-second cap
+//     to lose bursts;
+//   - at most 512 (method, kind) rows ([WithMaxMethods]), about 12 KiB each,
+//     their latency histograms included; further methods are counted in one
+//     [OverflowMethod] row, so the counts still add up;
+//   - at most 10000 in-flight RPCs tracked ([WithMaxActive]);
+//   - at most 16 KiB of attribute, event and link data per span
+//     ([WithMaxSpanBytes]): a bigger span is kept as a truncated copy, while
+//     the common span is kept as the SDK handed it over, without a copy.
+//
+// A retained span costs what the SDK's snapshot of it costs, typically under
+// 2 KiB, so the defaults hold a few tens of MiB at most.
+//
+// # Cost
+//
+// OnStart and OnEnd run synchronously on every span. They hold no lock for
+// longer than a few field updates, do no I/O, never wait for a reader, and do
+// not allocate in steady state. The health service is ignored by default
+// ([WithIgnoredMethods]).
+package debugz

@@ -1,0 +1,59 @@
+package debugz_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/debugz/debugz"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+// fakeRPC ends a span shaped like the ones otelgrpc makes.
+func fakeRPC(tr trace.Tracer, method string, kind trace.SpanKind, code string) {
+	_, s := tr.Start(context.Background(), method, trace.WithSpanKind(kind),
+		trace.WithAttributes(attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", method)))
+	s.SetAttributes(attribute.String("rpc.response.status_code", code))
+	s.End()
+}
+
+func ExampleNewSpanProcessor() {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	tr := tp.Tracer("example")
+
+	fakeRPC(tr, "user.UserService/FetchUser", trace.SpanKindServer, "OK")
+	fakeRPC(tr, "user.UserService/FetchUser", trace.SpanKindServer, "NOT_FOUND")
+	fakeRPC(tr, "payment.PaymentService/GetBalance", trace.SpanKindClient, "OK")
+
+	for _, m := range sp.Summary().Methods {
+		fmt.Printf("%s %s: %d calls, %d errors, OK=%d NOT_FOUND=%d\n",
+			m.Kind, m.Method, m.Count, m.Errors, m.Codes["OK"], m.Codes["NOT_FOUND"])
+	}
+	// Output:
+	// client payment.PaymentService/GetBalance: 1 calls, 0 errors, OK=1 NOT_FOUND=0
+	// server user.UserService/FetchUser: 2 calls, 1 errors, OK=1 NOT_FOUND=1
+}
+
+func ExampleSpanProcessor_Spans() {
+	sp := debugz.NewSpanProcessor(debugz.WithReservoirSize(5))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	tr := tp.Tracer("example")
+	for _, code := range []string{"OK", "NOT_FOUND", "OK", "INTERNAL"} {
+		fakeRPC(tr, "user.UserService/FetchUser", trace.SpanKindServer, code)
+	}
+
+	// The failed calls, newest first, whatever their duration.
+	for _, s := range sp.Spans(debugz.Filter{ErrorsOnly: true, Max: time.Minute}) {
+		fmt.Println(s.Method, debugz.CodeName(s.Code))
+	}
+	nf := codes.NotFound
+	fmt.Println(len(sp.Spans(debugz.Filter{Code: &nf})), "NOT_FOUND")
+	// Output:
+	// user.UserService/FetchUser INTERNAL
+	// user.UserService/FetchUser NOT_FOUND
+	// 1 NOT_FOUND
+}

@@ -1,0 +1,170 @@
+package debugz
+
+import (
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+// maxCode is the highest gRPC status code; values above it count as UNKNOWN.
+const maxCode = codes.Unauthenticated
+
+// codeNames are the canonical names of the gRPC status codes, as the gRPC
+// specification and otelgrpc ≥ v0.66 spell them.
+var codeNames = [maxCode + 1]string{
+	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+	"UNAUTHENTICATED",
+}
+
+// codeByName reads both the canonical spelling and grpc-go's (codes.Code.String,
+// used by otelgrpc v0.65).
+var codeByName = func() map[string]codes.Code {
+	m := make(map[string]codes.Code, 2*len(codeNames))
+	for i, name := range codeNames {
+		c := codes.Code(i)
+		m[name] = c
+		m[c.String()] = c
+	}
+	return m
+}()
+
+// CodeName returns the canonical name of a gRPC status code ("NOT_FOUND").
+// A value outside the defined codes is named "CODE(n)".
+func CodeName(c codes.Code) string {
+	if c <= maxCode {
+		return codeNames[c]
+	}
+	return "CODE(" + strconv.FormatUint(uint64(c), 10) + ")"
+}
+
+// ParseCode reads a gRPC status code given by its canonical name
+// ("NOT_FOUND"), grpc-go's name ("NotFound") or its number ("5").
+func ParseCode(s string) (codes.Code, bool) {
+	if c, ok := codeByName[s]; ok {
+		return c, true
+	}
+	if c, ok := codeByName[strings.ToUpper(s)]; ok {
+		return c, true
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || codes.Code(n) > maxCode {
+		return 0, false
+	}
+	return codes.Code(n), true
+}
+
+// Attribute keys of every otelgrpc generation (see DESIGN.md).
+const (
+	keySystem        = "rpc.system"      // ≤ v0.64, and v0.68+ with rpc/old or rpc/dup
+	keySystemName    = "rpc.system.name" // ≥ v0.65
+	keyService       = "rpc.service"     // ≤ v0.64: "pkg.Service"
+	keyMethod        = "rpc.method"      // ≤ v0.64: "Method"; ≥ v0.65: "pkg.Service/Method"
+	keyGRPCStatus    = "rpc.grpc.status_code"
+	keyResponseState = "rpc.response.status_code"
+	otelgrpcScope    = "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+)
+
+// grpcInfo is what one pass over a finished span's attributes tells.
+type grpcInfo struct {
+	method  string
+	code    codes.Code
+	hasCode bool
+	size    int // estimated bytes of attribute data
+}
+
+// readAttributes makes the single pass over a finished span's attributes that
+// OnEnd needs: whether they say it is a gRPC span, its full method, its status
+// code and the size of its attribute data. It does not allocate unless an old
+// otelgrpc span's name disagrees with its rpc.service and rpc.method.
+func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isGRPC bool) {
+	var service, method string
+	for i := range attrs {
+		kv := &attrs[i]
+		info.size += len(kv.Key) + 8 + len(kv.Value.AsString()) // AsString is "" unless a string
+		if kv.Value.Type() > attribute.STRING {
+			info.size += valueSize(kv.Value)
+		}
+		k := string(kv.Key)
+		if len(k) < 10 || k[:4] != "rpc." {
+			continue
+		}
+		switch k {
+		case keySystem, keySystemName:
+			isGRPC = isGRPC || kv.Value.AsString() == "grpc"
+		case keyService:
+			service = kv.Value.AsString()
+		case keyMethod:
+			method = kv.Value.AsString()
+		case keyGRPCStatus:
+			info.code, info.hasCode = intCode(kv.Value.AsInt64()), true
+		case keyResponseState:
+			info.hasCode = true
+			if kv.Value.Type() == attribute.INT64 {
+				info.code = intCode(kv.Value.AsInt64())
+			} else if v := kv.Value.AsString(); v == "OK" {
+				info.code = codes.OK
+			} else if c, ok := codeByName[v]; ok {
+				info.code = c
+			} else {
+				info.code = codes.Unknown
+			}
+		}
+	}
+	info.method = fullMethod(name, service, method)
+	return info, isGRPC
+}
+
+func intCode(n int64) codes.Code {
+	if n < 0 || n > int64(maxCode) {
+		return codes.Unknown
+	}
+	return codes.Code(n)
+}
+
+// fullMethod returns "pkg.Service/Method" from the attributes of any otelgrpc
+// generation, falling back to the span name (which otelgrpc always sets to the
+// full method).
+func fullMethod(name, service, method string) string {
+	switch {
+	case strings.IndexByte(method, '/') > 0:
+		return method
+	case service == "" || method == "":
+		return strings.TrimPrefix(name, "/")
+	case len(name) == len(service)+1+len(method) && name[len(service)] == '/' &&
+		strings.HasPrefix(name, service) && strings.HasSuffix(name, method):
+		return name // the same string, without allocating
+	default:
+		return service + "/" + method
+	}
+}
+
+// looksLikeGRPC reports whether a starting span may be a gRPC span. OnStart
+// cannot read attributes without making the SDK copy them later, so it goes by
+// kind, instrumentation scope and the shape of the name ("pkg.Service/Method").
+func looksLikeGRPC(kind trace.SpanKind, name string, scope func() string) bool {
+	if kind != trace.SpanKindServer && kind != trace.SpanKindClient {
+		return false
+	}
+	i := strings.IndexByte(name, '/')
+	if i > 0 && i < len(name)-1 && strings.IndexByte(name[i+1:], '/') < 0 && strings.IndexByte(name, ' ') < 0 {
+		return true
+	}
+	return scope() == otelgrpcScope
+}
+
+// valueSize estimates the bytes an attribute value holds.
+func valueSize(v attribute.Value) int {
+	switch v.Type() {
+	case attribute.STRING:
+		return len(v.AsString())
+	case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.EMPTY:
+		return 8
+	default: // slices and maps: rare, and worth the allocation to measure
+		return len(v.Emit())
+	}
+}

@@ -1,0 +1,165 @@
+package debugz
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Defaults of the capture engine. Each is documented on the option that changes it.
+const (
+	DefaultCapacity      = 8192
+	DefaultOtherCapacity = 2048
+	DefaultReservoirSize = 10
+	DefaultMaxMethods    = 512
+	DefaultMaxActive     = 10000
+	DefaultMaxSpanBytes  = 16 << 10
+)
+
+// OverflowMethod is the method name of the row that counts the RPCs of every
+// (method, kind) beyond [WithMaxMethods]. Its spans keep their real method.
+const OverflowMethod = "(overflow)"
+
+// DefaultBucketBounds returns the default lower bounds of the latency buckets:
+// 0, 100µs, 1ms, 10ms, 100ms, 1s and 10s.
+func DefaultBucketBounds() []time.Duration {
+	return []time.Duration{0, 100 * time.Microsecond, time.Millisecond, 10 * time.Millisecond,
+		100 * time.Millisecond, time.Second, 10 * time.Second}
+}
+
+// DefaultIgnoredMethods returns the methods ignored unless [WithIgnoredMethods]
+// says otherwise: the gRPC health service.
+func DefaultIgnoredMethods() []string { return []string{"grpc.health.v1.Health/*"} }
+
+type config struct {
+	capacity      int
+	otherCapacity int
+	reservoirSize int
+	maxMethods    int
+	maxActive     int
+	maxSpanBytes  int
+	bounds        []int64 // ns, ascending, bounds[0] == 0
+	ignored       []string
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		capacity:      DefaultCapacity,
+		otherCapacity: DefaultOtherCapacity,
+		reservoirSize: DefaultReservoirSize,
+		maxMethods:    DefaultMaxMethods,
+		maxActive:     DefaultMaxActive,
+		maxSpanBytes:  DefaultMaxSpanBytes,
+		ignored:       DefaultIgnoredMethods(),
+	}
+	c.bounds = boundsNanos(DefaultBucketBounds())
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return c
+}
+
+// Option configures a [SpanProcessor].
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// positive returns n, or def when n is zero or negative.
+func positive(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}
+
+// WithCapacity sets how many of the most recent gRPC spans are kept in the main
+// ring. The default value of Capacity is 8192 ([DefaultCapacity]).
+func WithCapacity(n int) Option {
+	return optionFunc(func(c *config) { c.capacity = positive(n, DefaultCapacity) })
+}
+
+// WithOtherCapacity sets how many of the most recent non-gRPC spans (a handler's
+// own child spans) are kept so that a trace can be shown whole. The default
+// value is 2048 ([DefaultOtherCapacity]).
+func WithOtherCapacity(n int) Option {
+	return optionFunc(func(c *config) { c.otherCapacity = positive(n, DefaultOtherCapacity) })
+}
+
+// WithReservoirSize sets how many of the most recent spans are kept per
+// (method, kind) for each latency bucket and for each non-OK status code,
+// independently of the main ring, so that a hot method cannot evict the one
+// failure of a quiet method. The default value is 10 ([DefaultReservoirSize]).
+func WithReservoirSize(n int) Option {
+	return optionFunc(func(c *config) { c.reservoirSize = positive(n, DefaultReservoirSize) })
+}
+
+// WithMaxMethods caps the number of distinct (method, kind) rows. RPCs beyond
+// the cap are counted in a row named [OverflowMethod]. The default value is
+// 512 ([DefaultMaxMethods]).
+func WithMaxMethods(n int) Option {
+	return optionFunc(func(c *config) { c.maxMethods = positive(n, DefaultMaxMethods) })
+}
+
+// WithMaxActive caps the number of in-flight RPCs tracked for the in-flight
+// view. RPCs started beyond the cap are still captured when they end. The
+// default value is 10000 ([DefaultMaxActive]).
+func WithMaxActive(n int) Option {
+	return optionFunc(func(c *config) { c.maxActive = positive(n, DefaultMaxActive) })
+}
+
+// WithMaxSpanBytes caps the bytes of attribute, event and link data kept per
+// span. A span over the cap is kept as a truncated copy (its long values cut,
+// its [Span.Truncated] set); a span under it is kept as the SDK handed it over,
+// without a copy. The default value is 16 KiB ([DefaultMaxSpanBytes]).
+func WithMaxSpanBytes(n int) Option {
+	return optionFunc(func(c *config) { c.maxSpanBytes = positive(n, DefaultMaxSpanBytes) })
+}
+
+// WithBucketBounds sets the lower bounds of the latency buckets. Bounds are
+// sorted and deduplicated, and 0 is added when missing, so the buckets are
+// disjoint and cover every duration. An empty list keeps the default
+// ([DefaultBucketBounds]).
+func WithBucketBounds(bounds ...time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if len(bounds) > 0 {
+			c.bounds = boundsNanos(bounds)
+		}
+	})
+}
+
+// WithIgnoredMethods replaces the list of methods whose spans are dropped
+// without being counted. An entry is a full method ("pkg.Service/Method") or a
+// whole service ("pkg.Service/*"). Calling it with no entries ignores nothing.
+// The default is [DefaultIgnoredMethods], the gRPC health service.
+func WithIgnoredMethods(methods ...string) Option {
+	return optionFunc(func(c *config) { c.ignored = slices.Clone(methods) })
+}
+
+func boundsNanos(bounds []time.Duration) []int64 {
+	ns := []int64{0}
+	for _, b := range bounds {
+		if b > 0 {
+			ns = append(ns, int64(b))
+		}
+	}
+	slices.Sort(ns)
+	return slices.Compact(ns)
+}
+
+// ignores reports whether method matches the ignore list.
+func (c *config) ignores(method string) bool {
+	for _, p := range c.ignored {
+		if svc, ok := strings.CutSuffix(p, "/*"); ok {
+			if len(method) > len(svc) && method[len(svc)] == '/' && strings.HasPrefix(method, svc) {
+				return true
+			}
+		} else if p == method {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,120 @@
+package debugz
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/debugz/debugz/ringbuffer"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+// SpanProcessor is an OpenTelemetry [sdktrace.SpanProcessor] that keeps
+// recent gRPC spans, and the spans around them, in bounded memory and counts
+// every gRPC span per (method, kind). Register it on a TracerProvider beside
+// any exporter; read it through [NewHandler] or its query methods.
+//
+// All methods are safe for concurrent use.
+type SpanProcessor struct {
+	cfg     config
+	started time.Time
+
+	stopped  atomic.Bool
+	shutdown sync.Once
+
+	recent *ringbuffer.Ring[record] // gRPC spans, newest last
+	other  *ringbuffer.Ring[record] // non-gRPC spans
+	rows   rowTable
+	active activeTable
+}
+
+var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)
+
+// record is one retained span: the SDK's read-only snapshot, kept without a
+// copy, and what OnEnd already worked out about it.
+type record struct {
+	span      sdktrace.ReadOnlySpan
+	row       *row   // nil for a non-gRPC span
+	method    string // "" for a non-gRPC span
+	end       int64  // unix ns
+	dur       int64  // ns
+	code      codes.Code
+	truncated bool
+}
+
+// NewSpanProcessor returns a SpanProcessor configured by opts. Zero or
+// negative values fall back to the documented defaults; it never fails.
+func NewSpanProcessor(opts ...Option) *SpanProcessor {
+	cfg := newConfig(opts)
+	sp := &SpanProcessor{
+		cfg:     cfg,
+		started: time.Now(),
+		recent:  ringbuffer.New[record](cfg.capacity),
+		other:   ringbuffer.New[record](cfg.otherCapacity),
+	}
+	sp.rows.init(&sp.cfg)
+	sp.active.init(cfg.maxActive)
+	return sp
+}
+
+// OnStart tracks a starting server or client span as in flight; which of them
+// are gRPC calls is sorted out when they are read ([SpanProcessor.Active]), so
+// that OnStart need not lock the span to read its name. It does not allocate in
+// steady state. It is called by the SDK and is safe for concurrent use.
+func (sp *SpanProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
+	if k := s.SpanKind(); (k == trace.SpanKindServer || k == trace.SpanKindClient) && !sp.stopped.Load() {
+		sp.active.add(s)
+	}
+}
+
+// OnEnd counts a finished gRPC span in its (method, kind) row and keeps it in
+// the recent ring and the row's reservoirs; a non-gRPC span goes to a ring of
+// its own. It takes no lock for longer than a few field updates, does no I/O
+// and does not allocate in steady state. It is called synchronously by the SDK
+// and is safe for concurrent use.
+func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
+	if sp.stopped.Load() {
+		return
+	}
+	kind := s.SpanKind()
+	rpcKind := kind == trace.SpanKindServer || kind == trace.SpanKindClient
+	if rpcKind {
+		sp.active.remove(s.SpanContext().SpanID())
+	}
+	info, isGRPC := readAttributes(s.Name(), s.Attributes())
+	isGRPC = rpcKind && (isGRPC || s.InstrumentationScope().Name == otelgrpcScope)
+	if isGRPC && sp.cfg.ignores(info.method) {
+		return
+	}
+	start, end := s.StartTime(), s.EndTime()
+	rec := record{span: s, end: end.UnixNano(), dur: int64(end.Sub(start))}
+	if size := info.size + eventsSize(s); size > sp.cfg.maxSpanBytes {
+		rec.span, rec.truncated = truncate(s, sp.cfg.maxSpanBytes), true
+	}
+	if !isGRPC {
+		sp.other.Push(rec)
+		return
+	}
+	if !info.hasCode && s.Status().Code == otelcodes.Error {
+		info.code = codes.Unknown
+	}
+	rec.method, rec.code = info.method, info.code
+	rec.row = sp.rows.get(info.method, kind)
+	rec.row.add(&rec, sp.cfg.bounds)
+	sp.recent.Push(rec)
+}
+
+// Shutdown stops the processor: later spans are ignored, while what it holds
+// stays readable. It runs once; later calls return nil at once.
+func (sp *SpanProcessor) Shutdown(context.Context) error {
+	sp.shutdown.Do(func() { sp.stopped.Store(true) })
+	return nil
+}
+
+// ForceFlush returns nil: the processor keeps spans in memory and has nothing
+// to flush.
+func (sp *SpanProcessor) ForceFlush(context.Context) error { return nil }

@@ -1,0 +1,492 @@
+package debugz
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+var testEpoch = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+// spanSeq makes span and trace IDs unique across a test binary.
+var spanSeq struct {
+	sync.Mutex
+	n uint64
+}
+
+func nextIDs() (trace.TraceID, trace.SpanID) {
+	spanSeq.Lock()
+	spanSeq.n++
+	n := spanSeq.n
+	spanSeq.Unlock()
+	var tid trace.TraceID
+	var sid trace.SpanID
+	for i := range 8 {
+		b := byte(n >> (8 * i))
+		tid[15-i], sid[7-i] = b, b
+	}
+	tid[0], sid[0] = 0xd0, 0xd0
+	return tid, sid
+}
+
+// stub describes a finished span for OnEnd.
+type stub struct {
+	name   string
+	kind   trace.SpanKind
+	scope  string
+	attrs  []attribute.KeyValue
+	dur    time.Duration
+	status otelcodes.Code
+	end    time.Time
+	trace  trace.TraceID
+	events []sdktrace.Event
+}
+
+func (s stub) snapshot() sdktrace.ReadOnlySpan {
+	tid, sid := nextIDs()
+	if s.trace.IsValid() {
+		tid = s.trace
+	}
+	end := s.end
+	if end.IsZero() {
+		end = time.Now()
+	}
+	return tracetest.SpanStub{
+		Name:                 s.name,
+		SpanKind:             s.kind,
+		SpanContext:          trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}),
+		StartTime:            end.Add(-s.dur),
+		EndTime:              end,
+		Attributes:           s.attrs,
+		Events:               s.events,
+		Status:               sdktrace.Status{Code: s.status},
+		InstrumentationScope: instrumentation.Scope{Name: s.scope},
+	}.Snapshot()
+}
+
+// newUnary is an otelgrpc ≥ v0.67 server span.
+func newUnary(method string, code string, dur time.Duration) sdktrace.ReadOnlySpan {
+	return stub{name: method, kind: trace.SpanKindServer, scope: otelgrpcScope, dur: dur, attrs: []attribute.KeyValue{
+		attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", method),
+		attribute.String("server.address", "127.0.0.1"), attribute.String("rpc.response.status_code", code),
+	}}.snapshot()
+}
+
+func TestOnEndRecognisesEveryOtelgrpcGeneration(t *testing.T) {
+	const full = "user.UserService/FetchUser"
+	tests := []struct {
+		name       string
+		span       stub
+		wantMethod string // "" when not a gRPC span
+		wantCode   codes.Code
+	}{
+		{name: "v0.64 old attributes, int code", span: stub{name: full, kind: trace.SpanKindServer, attrs: []attribute.KeyValue{
+			attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", "user.UserService"),
+			attribute.String("rpc.method", "FetchUser"), attribute.Int64("rpc.grpc.status_code", 5)}},
+			wantMethod: full, wantCode: codes.NotFound},
+		{name: "v0.64 old attributes, name differs", span: stub{name: "custom", kind: trace.SpanKindClient, attrs: []attribute.KeyValue{
+			attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", "user.UserService"),
+			attribute.String("rpc.method", "FetchUser"), attribute.Int64("rpc.grpc.status_code", 0)}},
+			wantMethod: full, wantCode: codes.OK},
+		{name: "v0.65 Go spelling", span: stub{name: full, kind: trace.SpanKindServer, attrs: []attribute.KeyValue{
+			attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", full),
+			attribute.String("rpc.response.status_code", "DeadlineExceeded")}},
+			wantMethod: full, wantCode: codes.DeadlineExceeded},
+		{name: "v0.66+ canonical spelling", span: stub{name: full, kind: trace.SpanKindServer, attrs: []attribute.KeyValue{
+			attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", full),
+			attribute.String("rpc.response.status_code", "NOT_FOUND")}},
+			wantMethod: full, wantCode: codes.NotFound},
+		{name: "v0.68 rpc/dup: both conventions", span: stub{name: full, kind: trace.SpanKindClient, attrs: []attribute.KeyValue{
+			attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", "user.UserService"),
+			attribute.String("rpc.method", full), attribute.String("rpc.system.name", "grpc"),
+			attribute.String("rpc.response.status_code", "CANCELLED")}},
+			wantMethod: full, wantCode: codes.Canceled},
+		{name: "server NOT_FOUND with status Unset", span: stub{name: full, kind: trace.SpanKindServer, status: otelcodes.Unset,
+			attrs: []attribute.KeyValue{attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.response.status_code", "NOT_FOUND")}},
+			wantMethod: full, wantCode: codes.NotFound},
+		{name: "no method attribute: span name", span: stub{name: full, kind: trace.SpanKindServer,
+			attrs: []attribute.KeyValue{attribute.String("rpc.system.name", "grpc")}},
+			wantMethod: full, wantCode: codes.OK},
+		{name: "otelgrpc scope, no attributes, error status", span: stub{name: full, kind: trace.SpanKindClient, scope: otelgrpcScope, status: otelcodes.Error},
+			wantMethod: full, wantCode: codes.Unknown},
+		{name: "unknown code string", span: stub{name: full, kind: trace.SpanKindServer, attrs: []attribute.KeyValue{
+			attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.response.status_code", "WAT")}},
+			wantMethod: full, wantCode: codes.Unknown},
+		{name: "out-of-range int code", span: stub{name: full, kind: trace.SpanKindServer, attrs: []attribute.KeyValue{
+			attribute.String("rpc.system", "grpc"), attribute.Int64("rpc.grpc.status_code", 99)}},
+			wantMethod: full, wantCode: codes.Unknown},
+		{name: "internal child span is not gRPC", span: stub{name: "getBalance.logic", kind: trace.SpanKindInternal,
+			attrs: []attribute.KeyValue{attribute.String("user.id", "42")}}},
+		{name: "gRPC attributes on an internal span", span: stub{name: full, kind: trace.SpanKindInternal,
+			attrs: []attribute.KeyValue{attribute.String("rpc.system.name", "grpc")}}},
+		{name: "HTTP server span", span: stub{name: "GET /users/{id}", kind: trace.SpanKindServer,
+			attrs: []attribute.KeyValue{attribute.String("http.request.method", "GET")}}},
+		{name: "other RPC system", span: stub{name: full, kind: trace.SpanKindServer,
+			attrs: []attribute.KeyValue{attribute.String("rpc.system", "apache_dubbo")}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sp := NewSpanProcessor()
+			s := tt.span.snapshot()
+			sp.OnEnd(s)
+			got, ok := sp.Span(s.SpanContext().SpanID())
+			if !ok {
+				t.Fatalf("Span(%v) not found", s.SpanContext().SpanID())
+			}
+			if got.Method != tt.wantMethod || got.Code != tt.wantCode {
+				t.Errorf("OnEnd(%q): method %q code %v; want %q %v", tt.name, got.Method, got.Code, tt.wantMethod, tt.wantCode)
+			}
+			sum := sp.Summary()
+			if tt.wantMethod == "" {
+				if len(sum.Methods) != 0 {
+					t.Errorf("Summary().Methods = %v; want none for a non-gRPC span", sum.Methods)
+				}
+				return
+			}
+			if len(sum.Methods) != 1 || sum.Methods[0].Method != tt.wantMethod || sum.Methods[0].Count != 1 ||
+				sum.Methods[0].Codes[CodeName(tt.wantCode)] != 1 || sum.Methods[0].Kind != tt.span.kind {
+				t.Errorf("Summary().Methods = %+v; want one %v row for %q with code %s", sum.Methods, tt.span.kind, tt.wantMethod, CodeName(tt.wantCode))
+			}
+		})
+	}
+}
+
+func TestParseCode(t *testing.T) {
+	tests := []struct {
+		in   string
+		want codes.Code
+		ok   bool
+	}{
+		{"OK", codes.OK, true}, {"NOT_FOUND", codes.NotFound, true}, {"NotFound", codes.NotFound, true},
+		{"not_found", codes.NotFound, true}, {"5", codes.NotFound, true}, {"CANCELLED", codes.Canceled, true},
+		{"Canceled", codes.Canceled, true}, {"16", codes.Unauthenticated, true},
+		{"17", 0, false}, {"", 0, false}, {"-1", 0, false}, {"<script>", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseCode(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ParseCode(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+	for c := codes.OK; c <= maxCode; c++ {
+		if got, ok := ParseCode(CodeName(c)); !ok || got != c {
+			t.Errorf("ParseCode(CodeName(%d)) = %v, %v; want %v", c, got, ok, c)
+		}
+	}
+	if got := CodeName(42); got != "CODE(42)" {
+		t.Errorf("CodeName(42) = %q; want %q", got, "CODE(42)")
+	}
+}
+
+func TestBucketsAreDisjointAndSumToCount(t *testing.T) {
+	sp := NewSpanProcessor()
+	durs := []time.Duration{0, 99 * time.Microsecond, 100 * time.Microsecond, 999 * time.Microsecond,
+		time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, time.Second, 11 * time.Second}
+	want := []uint64{2, 2, 1, 1, 1, 1, 1}
+	for _, d := range durs {
+		sp.OnEnd(newUnary("a.S/M", "OK", d))
+	}
+	m := sp.Summary().Methods[0]
+	if !slices.Equal(m.Buckets, want) {
+		t.Errorf("Buckets = %v; want %v", m.Buckets, want)
+	}
+	if m.Max != 11*time.Second {
+		t.Errorf("Max = %v; want 11s", m.Max)
+	}
+	b := 3
+	got := sp.Spans(Filter{Bucket: &b})
+	if len(got) != 1 || got[0].Duration != 50*time.Millisecond || got[0].Bucket != 3 {
+		t.Errorf("Spans(bucket 3) = %d spans; want the one of 50ms", len(got))
+	}
+}
+
+func TestWithBucketBounds(t *testing.T) {
+	sp := NewSpanProcessor(WithBucketBounds(time.Second, 10*time.Millisecond, time.Second))
+	got := sp.Summary().BucketBounds
+	want := []time.Duration{0, 10 * time.Millisecond, time.Second}
+	if !slices.Equal(got, want) {
+		t.Errorf("BucketBounds = %v; want %v", got, want)
+	}
+	sp.OnEnd(newUnary("a.S/M", "OK", 20*time.Millisecond))
+	if b := sp.Summary().Methods[0].Buckets; !slices.Equal(b, []uint64{0, 1, 0}) {
+		t.Errorf("Buckets = %v; want [0 1 0]", b)
+	}
+}
+
+func TestQuantilesWithinFewPercent(t *testing.T) {
+	sp := NewSpanProcessor()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var durs []time.Duration
+	for range 20000 {
+		// log-uniform between 10µs and 2s
+		d := time.Duration(float64(10*time.Microsecond) * math.Pow(200000, rng.Float64()))
+		durs = append(durs, d)
+		sp.OnEnd(newUnary("a.S/M", "OK", d))
+	}
+	slices.Sort(durs)
+	m := sp.Summary().Methods[0]
+	for _, q := range []struct {
+		name string
+		got  time.Duration
+		p    float64
+	}{{"p50", m.P50, 0.5}, {"p90", m.P90, 0.9}, {"p99", m.P99, 0.99}} {
+		exact := durs[int(q.p*float64(len(durs)))-1]
+		if rel := float64(q.got-exact) / float64(exact); rel > 0.035 || rel < -0.035 {
+			t.Errorf("%s = %v; exact %v (off by %.1f%%)", q.name, q.got, exact, rel*100)
+		}
+	}
+	if m.Max != durs[len(durs)-1] {
+		t.Errorf("Max = %v; want %v", m.Max, durs[len(durs)-1])
+	}
+}
+
+func TestHistIndexRoundTrip(t *testing.T) {
+	for _, ns := range []int64{0, 1, 31, 32, 33, 63, 64, 1000, 123456789, 1 << 39, 1<<40 - 1} {
+		i := histIndex(ns)
+		lo, w := histRange(i)
+		if ns < lo || ns >= lo+w {
+			t.Errorf("histIndex(%d) = %d, range [%d, %d); want it to hold %d", ns, i, lo, lo+w, ns)
+		}
+		if w > 1 && float64(w)/float64(lo) > 1.0/16+1e-9 {
+			t.Errorf("bucket %d is %d wide at %d: more than 1/16", i, w, lo)
+		}
+	}
+	if got := histIndex(1 << 50); got != histBuckets-1 {
+		t.Errorf("histIndex(2^50) = %d; want last bucket %d", got, histBuckets-1)
+	}
+}
+
+func TestRareErrorSurvivesFlood(t *testing.T) {
+	sp := NewSpanProcessor()
+	rare := newUnary("quiet.Svc/Rare", "INTERNAL", 3*time.Millisecond)
+	sp.OnEnd(rare)
+	for range 200_000 {
+		sp.OnEnd(newUnary("hot.Svc/Hot", "OK", 200*time.Microsecond))
+	}
+	code := codes.Internal
+	got := sp.Spans(Filter{Code: &code})
+	if len(got) != 1 || got[0].SpanID != rare.SpanContext().SpanID() || got[0].Method != "quiet.Svc/Rare" {
+		t.Fatalf("Spans(code INTERNAL) after flood = %d spans; want the one rare INTERNAL", len(got))
+	}
+	if _, ok := sp.Span(rare.SpanContext().SpanID()); !ok {
+		t.Errorf("Span(rare) not found after flood")
+	}
+	errs := sp.Spans(Filter{ErrorsOnly: true, Method: "quiet.Svc/Rare"})
+	if len(errs) != 1 {
+		t.Errorf("Spans(errors of quiet.Svc/Rare) = %d; want 1", len(errs))
+	}
+	sum := sp.Summary()
+	if sum.Evicted != 200_001-DefaultCapacity || sum.Retained != DefaultCapacity {
+		t.Errorf("Summary evicted %d retained %d; want %d %d", sum.Evicted, sum.Retained, 200_001-DefaultCapacity, DefaultCapacity)
+	}
+}
+
+func TestCardinalityIsCapped(t *testing.T) {
+	const methods = 100_000
+	sp := NewSpanProcessor()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range methods {
+		sp.OnEnd(newUnary(fmt.Sprintf("svc.S%d/M", i), "OK", time.Millisecond))
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	sum := sp.Summary()
+	if len(sum.Methods) != DefaultMaxMethods+1 {
+		t.Errorf("rows = %d; want %d plus one overflow row", len(sum.Methods), DefaultMaxMethods)
+	}
+	var total uint64
+	var overflow *MethodStats
+	for i, m := range sum.Methods {
+		total += m.Count
+		if m.Method == OverflowMethod {
+			overflow = &sum.Methods[i]
+		}
+	}
+	if total != methods {
+		t.Errorf("sum of counts = %d; want %d", total, methods)
+	}
+	if overflow == nil || overflow.Count != methods-DefaultMaxMethods {
+		t.Errorf("overflow row = %+v; want count %d", overflow, methods-DefaultMaxMethods)
+	}
+	// 512 rows of ~12 KiB and the rings: well under 64 MiB, whatever the method count.
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 64<<20 {
+		t.Errorf("heap grew by %d MiB for %d methods; want a bounded size", grown>>20, methods)
+	}
+	got := sp.Spans(Filter{Method: "svc.S99999/M"})
+	if len(got) != 1 {
+		t.Errorf("Spans(method of overflow row) = %d; want 1 with its real method", len(got))
+	}
+}
+
+func TestHugeAttributeIsTruncated(t *testing.T) {
+	sp := NewSpanProcessor()
+	big := strings.Repeat("x", 4<<20)
+	s := stub{name: "a.S/M", kind: trace.SpanKindServer, attrs: []attribute.KeyValue{
+		attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", "a.S/M"),
+		attribute.String("payload", big), attribute.String("rpc.response.status_code", "OK")}}.snapshot()
+	sp.OnEnd(s)
+	got, ok := sp.Span(s.SpanContext().SpanID())
+	if !ok || !got.Truncated {
+		t.Fatalf("Span(huge) = truncated %v, found %v; want a truncated copy", got.Truncated, ok)
+	}
+	var size int
+	var payload string
+	for _, kv := range got.Attributes {
+		size += len(kv.Key) + len(kv.Value.Emit())
+		if kv.Key == "payload" {
+			payload = kv.Value.AsString()
+		}
+	}
+	if size > DefaultMaxSpanBytes+100 {
+		t.Errorf("kept %d bytes of attributes; want about %d at most", size, DefaultMaxSpanBytes)
+	}
+	if !strings.Contains(payload, "[truncated ") || !strings.HasPrefix(payload, "xxxx") {
+		t.Errorf("payload = %.40q…; want a marked truncated prefix", payload)
+	}
+	if sp.Summary().Methods[0].Count != 1 {
+		t.Errorf("truncated span not counted")
+	}
+	small := newUnary("a.S/M", "OK", time.Millisecond)
+	sp.OnEnd(small)
+	if got, _ := sp.Span(small.SpanContext().SpanID()); got.Truncated {
+		t.Errorf("small span truncated")
+	}
+}
+
+func TestHealthChecksIgnoredByDefault(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    []Option
+		method  string
+		counted bool
+	}{
+		{"health by default", nil, "grpc.health.v1.Health/Check", false},
+		{"other method", nil, "a.S/M", true},
+		{"health when list cleared", []Option{WithIgnoredMethods()}, "grpc.health.v1.Health/Check", true},
+		{"exact entry", []Option{WithIgnoredMethods("a.S/M")}, "a.S/M", false},
+		{"service prefix needs slash", []Option{WithIgnoredMethods("a.S/*")}, "a.SX/M", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sp := NewSpanProcessor(tt.opts...)
+			sp.OnEnd(newUnary(tt.method, "OK", time.Millisecond))
+			if got := len(sp.Summary().Methods) == 1; got != tt.counted {
+				t.Errorf("counted %q = %v; want %v", tt.method, got, tt.counted)
+			}
+		})
+	}
+}
+
+func TestShutdownIsIdempotentAndKeepsData(t *testing.T) {
+	sp := NewSpanProcessor()
+	sp.OnEnd(newUnary("a.S/M", "OK", time.Millisecond))
+	for range 2 {
+		if err := sp.Shutdown(context.Background()); err != nil {
+			t.Fatalf("Shutdown() = %v; want nil", err)
+		}
+	}
+	sp.OnEnd(newUnary("a.S/M", "OK", time.Millisecond))
+	if n := sp.Summary().Methods[0].Count; n != 1 {
+		t.Errorf("count after Shutdown = %d; want 1 (later spans ignored, earlier kept)", n)
+	}
+}
+
+func TestActiveTracksInFlight(t *testing.T) {
+	sp := NewSpanProcessor(WithMaxActive(32))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	tr := tp.Tracer(otelgrpcScope)
+	_, first := tr.Start(context.Background(), "a.S/Slow", trace.WithSpanKind(trace.SpanKindServer))
+	_, child := tr.Start(context.Background(), "a.logic", trace.WithSpanKind(trace.SpanKindInternal))
+	var many []trace.Span
+	for range 100 {
+		_, s := tr.Start(context.Background(), "a.S/Many", trace.WithSpanKind(trace.SpanKindClient))
+		many = append(many, s)
+	}
+	act := sp.Active()
+	if len(act) > 32 || len(act) < 2 || act[0].Method != "a.S/Slow" {
+		t.Fatalf("Active() = %d RPCs, first %q; want 2..32 (capped), oldest a.S/Slow first", len(act), act[0].Method)
+	}
+	rows := sp.Summary().Methods
+	if len(rows) != 2 || rows[1].Method != "a.S/Slow" || rows[1].Active != 1 || rows[1].Count != 0 {
+		t.Errorf("Summary() = %+v; want in-flight rows with no finished RPCs", rows)
+	}
+	first.End()
+	child.End()
+	for _, s := range many {
+		s.End()
+	}
+	if act := sp.Active(); len(act) != 0 {
+		t.Errorf("Active() after End = %d; want 0", len(act))
+	}
+}
+
+func TestProcessorConcurrentSafe(t *testing.T) {
+	sp := NewSpanProcessor(WithCapacity(256), WithMaxMethods(8))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	tr := tp.Tracer(otelgrpcScope)
+	var wg sync.WaitGroup
+	const writers, each = 4, 2000
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				_, s := tr.Start(context.Background(), fmt.Sprintf("svc.S/M%d", (w*each+i)%12), trace.WithSpanKind(trace.SpanKindServer),
+					trace.WithAttributes(attribute.String("rpc.system.name", "grpc")))
+				s.SetAttributes(attribute.String("rpc.response.status_code", CodeName(codes.Code(i%17))))
+				s.End()
+			}
+		})
+	}
+	done := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			sp.Summary()
+			sp.Spans(Filter{ErrorsOnly: true, Limit: 10})
+			sp.Active()
+		}
+	})
+	for range 3 {
+		sum := sp.Summary()
+		for _, m := range sum.Methods {
+			var b uint64
+			for _, n := range m.Buckets {
+				b += n
+			}
+			if b != m.Count {
+				t.Errorf("row %q: buckets sum %d != count %d", m.Method, b, m.Count)
+			}
+		}
+	}
+	time.Sleep(10 * time.Millisecond)
+	close(done)
+	wg.Wait()
+	var total uint64
+	for _, m := range sp.Summary().Methods {
+		total += m.Count
+	}
+	if total != writers*each {
+		t.Errorf("total count = %d; want %d", total, writers*each)
+	}
+}

@@ -1,0 +1,294 @@
+package debugz
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+// Summary is a point-in-time view of everything the processor counted.
+type Summary struct {
+	Capacity     int             // capacity of the recent-spans ring
+	Retained     int             // gRPC spans in the recent-spans ring
+	Evicted      uint64          // gRPC spans the ring has overwritten
+	BucketBounds []time.Duration // lower bound of each latency bucket
+	Methods      []MethodStats   // sorted by method, then server before client
+}
+
+// MethodStats are the statistics of one (method, kind) since the processor
+// started. Count, Codes and Buckets count every RPC seen, retained or not.
+type MethodStats struct {
+	Method   string
+	Kind     trace.SpanKind // server or client
+	Count    uint64
+	Errors   uint64            // RPCs whose code is not OK
+	Active   int               // tracked RPCs in flight now
+	Codes    map[string]uint64 // by canonical code name; only codes seen
+	Buckets  []uint64          // disjoint, one per bucket bound; they sum to Count
+	P50, P90 time.Duration
+	P99, Max time.Duration
+	Rate1m   float64   // RPCs per second over the last minute
+	LastSeen time.Time // end of the latest RPC; zero if none ended yet
+}
+
+var quantileLevels = []float64{0.5, 0.9, 0.99}
+
+// Summary returns the statistics of every (method, kind), including methods
+// that have RPCs in flight but none finished yet. It is safe for concurrent
+// use; it holds each row's lock only while copying that row.
+func (sp *SpanProcessor) Summary() Summary {
+	now := time.Now()
+	window := min(now.Sub(sp.started), rateWindow*time.Second).Seconds()
+	window = max(window, 1)
+	sum := Summary{
+		Capacity: sp.recent.Cap(), Retained: sp.recent.Len(), Evicted: sp.recent.Overwritten(),
+		BucketBounds: sp.bucketBounds(),
+	}
+	active := map[rowKey]int{}
+	for _, a := range sp.Active() {
+		active[rowKey{a.Method, a.Kind}]++
+	}
+	for _, r := range sp.rows.all() {
+		m := MethodStats{Method: r.method, Kind: r.kind, Codes: map[string]uint64{}}
+		m.Active = active[r.rowKey]
+		delete(active, r.rowKey)
+		var q [3]time.Duration
+		nowSec := now.Unix()
+		r.mu.Lock()
+		m.Count = r.count
+		for c, n := range r.codes {
+			if n > 0 {
+				m.Codes[CodeName(codes.Code(c))] = n
+				if c != int(codes.OK) {
+					m.Errors += n
+				}
+			}
+		}
+		m.Buckets = slices.Clone(r.buckets)
+		m.Max = time.Duration(r.max)
+		r.hist.quantiles(r.count, m.Max, quantileLevels, q[:])
+		m.LastSeen = time.Unix(0, r.lastSeen)
+		var recent int64
+		for _, s := range r.rate {
+			if s.sec > nowSec-rateWindow && s.sec <= nowSec {
+				recent += s.n
+			}
+		}
+		r.mu.Unlock()
+		m.P50, m.P90, m.P99 = q[0], q[1], q[2]
+		m.Rate1m = float64(recent) / window
+		sum.Methods = append(sum.Methods, m)
+	}
+	for k, n := range active { // in flight, nothing finished yet
+		sum.Methods = append(sum.Methods, MethodStats{Method: k.method, Kind: k.kind, Active: n,
+			Codes: map[string]uint64{}, Buckets: make([]uint64, len(sum.BucketBounds))})
+	}
+	slices.SortFunc(sum.Methods, func(a, b MethodStats) int {
+		return cmp.Or(cmp.Compare(a.Method, b.Method), cmp.Compare(a.Kind, b.Kind))
+	})
+	return sum
+}
+
+func (sp *SpanProcessor) bucketBounds() []time.Duration {
+	out := make([]time.Duration, len(sp.cfg.bounds))
+	for i, b := range sp.cfg.bounds {
+		out[i] = time.Duration(b)
+	}
+	return out
+}
+
+// BucketOf returns the index of the latency bucket that holds d.
+func (sp *SpanProcessor) BucketOf(d time.Duration) int { return bucketOf(sp.cfg.bounds, int64(d)) }
+
+// Span is a copy of one retained span. Method is empty for a span that is not
+// a gRPC call (a handler's own child span); Code is then OK.
+type Span struct {
+	TraceID       trace.TraceID
+	SpanID        trace.SpanID
+	Parent        trace.SpanContext // invalid for a root span
+	Name          string
+	Method        string
+	Kind          trace.SpanKind
+	Code          codes.Code
+	StatusCode    string // the OTel status: "Unset", "Error" or "Ok"
+	StatusMessage string
+	Start, End    time.Time
+	Duration      time.Duration
+	Bucket        int // latency bucket index
+	Attributes    []attribute.KeyValue
+	Events        []sdktrace.Event
+	Links         []sdktrace.Link
+	Resource      *resource.Resource
+	Scope         instrumentation.Scope
+	Sampled       bool // whether exporters see this span
+	Truncated     bool // the span was over WithMaxSpanBytes and cut
+
+	DroppedAttributes, DroppedEvents, DroppedLinks int
+}
+
+// Filter selects spans for [SpanProcessor.Spans]. The zero Filter selects
+// every retained gRPC span.
+type Filter struct {
+	Method     string         // full method, e.g. "user.UserService/FetchUser"
+	Kind       trace.SpanKind // server or client; unspecified matches both
+	Bucket     *int           // latency bucket index; nil matches any
+	Code       *codes.Code    // nil matches any
+	ErrorsOnly bool           // only codes other than OK
+	Min, Max   time.Duration  // inclusive bounds on duration; 0 means none
+	TraceID    trace.TraceID  // zero matches any
+	Limit      int            // at most this many, newest first; ≤ 0 means all
+}
+
+func (f *Filter) match(r *record, bounds []int64) bool {
+	return r.row != nil &&
+		(f.Method == "" || f.Method == r.method) &&
+		(f.Kind == trace.SpanKindUnspecified || f.Kind == r.row.kind) &&
+		(f.Bucket == nil || *f.Bucket == bucketOf(bounds, r.dur)) &&
+		(f.Code == nil || *f.Code == r.code) &&
+		(!f.ErrorsOnly || r.code != codes.OK) &&
+		(f.Min == 0 || r.dur >= int64(f.Min)) &&
+		(f.Max == 0 || r.dur <= int64(f.Max)) &&
+		(!f.TraceID.IsValid() || f.TraceID == r.span.SpanContext().TraceID())
+}
+
+// Spans returns copies of the retained gRPC spans that match f, from the
+// recent ring and every reservoir, each once, newest first. It is safe for
+// concurrent use and never blocks OnEnd for longer than copying one row's
+// reservoirs.
+func (sp *SpanProcessor) Spans(f Filter) []Span {
+	recs := sp.records(true, false)
+	out := make([]Span, 0, min(len(recs), max(f.Limit, 0)))
+	for i := range recs {
+		if f.match(&recs[i], sp.cfg.bounds) {
+			out = append(out, sp.toSpan(&recs[i]))
+			if len(out) == f.Limit {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Span returns a copy of the retained span with the given ID, gRPC or not.
+func (sp *SpanProcessor) Span(id trace.SpanID) (Span, bool) {
+	for _, r := range sp.records(true, true) {
+		if r.span.SpanContext().SpanID() == id {
+			return sp.toSpan(&r), true
+		}
+	}
+	return Span{}, false
+}
+
+// Trace returns copies of every retained span of a trace, gRPC or not,
+// ordered by start time.
+func (sp *SpanProcessor) Trace(id trace.TraceID) []Span {
+	var out []Span
+	for _, r := range sp.records(true, true) {
+		if r.span.SpanContext().TraceID() == id {
+			out = append(out, sp.toSpan(&r))
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Span) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// records gathers retained records, each span once, newest end first.
+func (sp *SpanProcessor) records(grpc, other bool) []record {
+	var recs []record
+	if grpc {
+		recs = sp.recent.Snapshot()
+		for _, r := range sp.rows.all() {
+			r.mu.Lock()
+			for i := range r.byBucket {
+				recs = r.byBucket[i].appendTo(recs)
+			}
+			for _, res := range r.byCode {
+				if res != nil {
+					recs = res.appendTo(recs)
+				}
+			}
+			r.mu.Unlock()
+		}
+	}
+	if other {
+		recs = sp.other.AppendSnapshot(recs)
+	}
+	slices.SortStableFunc(recs, func(a, b record) int { return cmp.Compare(b.end, a.end) })
+	seen := make(map[trace.SpanID]struct{}, len(recs))
+	return slices.DeleteFunc(recs, func(r record) bool {
+		id := r.span.SpanContext().SpanID()
+		if _, dup := seen[id]; dup {
+			return true
+		}
+		seen[id] = struct{}{}
+		return false
+	})
+}
+
+func (sp *SpanProcessor) toSpan(r *record) Span {
+	s := r.span
+	sc := s.SpanContext()
+	st := s.Status()
+	return Span{
+		TraceID:           sc.TraceID(),
+		SpanID:            sc.SpanID(),
+		Parent:            s.Parent(),
+		Name:              s.Name(),
+		Method:            r.method,
+		Kind:              s.SpanKind(),
+		Code:              r.code,
+		StatusCode:        st.Code.String(),
+		StatusMessage:     st.Description,
+		Start:             s.StartTime(),
+		End:               s.EndTime(),
+		Duration:          time.Duration(r.dur),
+		Bucket:            bucketOf(sp.cfg.bounds, r.dur),
+		Attributes:        slices.Clone(s.Attributes()),
+		Events:            slices.Clone(s.Events()),
+		Links:             slices.Clone(s.Links()),
+		Resource:          s.Resource(),
+		Scope:             s.InstrumentationScope(),
+		Sampled:           sc.IsSampled(),
+		Truncated:         r.truncated,
+		DroppedAttributes: s.DroppedAttributes(),
+		DroppedEvents:     s.DroppedEvents(),
+		DroppedLinks:      s.DroppedLinks(),
+	}
+}
+
+// ActiveRPC is a gRPC call still in flight.
+type ActiveRPC struct {
+	TraceID    trace.TraceID
+	SpanID     trace.SpanID
+	Method     string
+	Kind       trace.SpanKind
+	Start      time.Time
+	Attributes []attribute.KeyValue // as set so far
+}
+
+// Active returns the tracked in-flight gRPC calls, oldest first. A starting
+// span counts as a gRPC call when it is a server or client span named like
+// "pkg.Service/Method" or made by otelgrpc.
+func (sp *SpanProcessor) Active() []ActiveRPC {
+	spans := sp.active.spans()
+	out := make([]ActiveRPC, 0, len(spans))
+	for _, s := range spans {
+		name := s.Name()
+		if !looksLikeGRPC(s.SpanKind(), name, func() string { return s.InstrumentationScope().Name }) || sp.cfg.ignores(name) {
+			continue
+		}
+		sc := s.SpanContext()
+		out = append(out, ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Method: strings.TrimPrefix(name, "/"),
+			Kind: s.SpanKind(), Start: s.StartTime(), Attributes: slices.Clone(s.Attributes())})
+	}
+	slices.SortFunc(out, func(a, b ActiveRPC) int { return a.Start.Compare(b.Start) })
+	return out
+}

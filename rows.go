@@ -1,0 +1,178 @@
+package debugz
+
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+type rowKey struct {
+	method string
+	kind   trace.SpanKind
+}
+
+// rowMaps holds the rows by method, one map per kind (server, client): a
+// string-keyed map is faster to look up than one keyed by rowKey.
+type rowMaps [2]map[string]*row
+
+func kindIndex(k trace.SpanKind) int {
+	if k == trace.SpanKindClient {
+		return 1
+	}
+	return 0
+}
+
+// rowTable maps (method, kind) to its row. Readers load an immutable map
+// without a lock; the rare writer that adds a row copies it. Beyond
+// cfg.maxMethods rows, every new (method, kind) shares an overflow row.
+type rowTable struct {
+	cfg  *config
+	m    atomic.Pointer[rowMaps]
+	n    int        // rows in m, guarded by mu
+	mu   sync.Mutex // serialises writers
+	over [2]*row    // overflow rows for server and client, made on first use
+}
+
+func (t *rowTable) init(cfg *config) {
+	t.cfg = cfg
+	t.m.Store(&rowMaps{{}, {}})
+}
+
+func (t *rowTable) get(method string, kind trace.SpanKind) *row {
+	k := kindIndex(kind)
+	if r := t.m.Load()[k][method]; r != nil {
+		return r
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.m.Load()
+	if r := old[k][method]; r != nil {
+		return r
+	}
+	if t.n >= t.cfg.maxMethods {
+		if t.over[k] == nil {
+			t.over[k] = newRow(rowKey{OverflowMethod, kind}, t.cfg)
+		}
+		return t.over[k]
+	}
+	m := *old
+	m[k] = maps.Clone(old[k])
+	r := newRow(rowKey{method, kind}, t.cfg)
+	m[k][method] = r
+	t.n++
+	t.m.Store(&m)
+	return r
+}
+
+// all returns every row, overflow rows included, in no order.
+func (t *rowTable) all() []*row {
+	m := t.m.Load()
+	rows := make([]*row, 0, len(m[0])+len(m[1])+2)
+	for _, rm := range m {
+		for _, r := range rm {
+			rows = append(rows, r)
+		}
+	}
+	t.mu.Lock()
+	for _, r := range t.over {
+		if r != nil {
+			rows = append(rows, r)
+		}
+	}
+	t.mu.Unlock()
+	return rows
+}
+
+// lookup returns the row of (method, kind), or nil.
+func (t *rowTable) lookup(method string, kind trace.SpanKind) *row {
+	if method == OverflowMethod {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		return t.over[kindIndex(kind)]
+	}
+	return t.m.Load()[kindIndex(kind)][method]
+}
+
+const rateWindow = 60 // seconds
+
+// row holds the statistics and reservoirs of one (method, kind).
+type row struct {
+	rowKey
+	mu       sync.Mutex
+	count    uint64
+	codes    [maxCode + 1]uint64
+	buckets  []uint64
+	max      int64
+	lastSeen int64 // unix ns of the latest end
+	rate     [rateWindow]struct{ sec, n int64 }
+	hist     histogram
+
+	byBucket []reservoir             // one per latency bucket
+	byCode   [maxCode + 1]*reservoir // non-OK codes, made on first use
+	resSize  int
+}
+
+func newRow(key rowKey, cfg *config) *row {
+	r := &row{rowKey: key, buckets: make([]uint64, len(cfg.bounds)), resSize: cfg.reservoirSize}
+	r.byBucket = make([]reservoir, len(cfg.bounds))
+	for i := range r.byBucket {
+		r.byBucket[i].items = make([]record, cfg.reservoirSize)
+	}
+	return r
+}
+
+// bucketOf returns the index of the latency bucket holding ns.
+func bucketOf(bounds []int64, ns int64) int {
+	i := len(bounds) - 1
+	for i > 0 && ns < bounds[i] {
+		i--
+	}
+	return i
+}
+
+func (r *row) add(rec *record, bounds []int64) {
+	b := bucketOf(bounds, rec.dur)
+	sec := rec.end / int64(time.Second)
+	r.mu.Lock()
+	r.count++
+	r.codes[rec.code]++
+	r.buckets[b]++
+	r.hist.record(rec.dur)
+	r.max = max(r.max, rec.dur)
+	r.lastSeen = max(r.lastSeen, rec.end)
+	if s := &r.rate[sec%rateWindow]; s.sec == sec {
+		s.n++
+	} else {
+		s.sec, s.n = sec, 1
+	}
+	r.byBucket[b].push(*rec)
+	if rec.code != codes.OK {
+		res := r.byCode[rec.code]
+		if res == nil {
+			res = &reservoir{items: make([]record, r.resSize)}
+			r.byCode[rec.code] = res
+		}
+		res.push(*rec)
+	}
+	r.mu.Unlock()
+}
+
+// reservoir keeps the latest len(items) records; it is guarded by its row's mutex.
+type reservoir struct {
+	items []record
+	n     int
+}
+
+func (s *reservoir) push(rec record) {
+	s.items[s.n%len(s.items)] = rec
+	s.n++
+}
+
+// appendTo appends the held records to dst, in no order.
+func (s *reservoir) appendTo(dst []record) []record {
+	return append(dst, s.items[:min(s.n, len(s.items))]...)
+}
