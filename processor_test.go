@@ -334,6 +334,10 @@ func TestCardinalityIsCapped(t *testing.T) {
 	if len(got) != 1 {
 		t.Errorf("Spans(method of overflow row) = %d; want 1 with its real method", len(got))
 	}
+	over := sp.Spans(Filter{Method: OverflowMethod, Limit: 5})
+	if len(over) != 5 || over[0].Method == OverflowMethod {
+		t.Errorf("Spans(OverflowMethod) = %d spans; want 5, each with its real method", len(over))
+	}
 }
 
 func TestHugeAttributeIsTruncated(t *testing.T) {

@@ -75,7 +75,9 @@ func (sp *SpanProcessor) Summary() Summary {
 		m.Buckets = slices.Clone(r.buckets)
 		m.Max = time.Duration(r.max)
 		r.hist.quantiles(r.count, m.Max, quantileLevels, q[:])
-		m.LastSeen = time.Unix(0, r.lastSeen)
+		if r.lastSeen != 0 {
+			m.LastSeen = time.Unix(0, r.lastSeen)
+		}
 		var recent int64
 		for _, s := range r.rate {
 			if s.sec > nowSec-rateWindow && s.sec <= nowSec {
@@ -149,7 +151,7 @@ type Filter struct {
 
 func (f *Filter) match(r *record, bounds []int64) bool {
 	return r.row != nil &&
-		(f.Method == "" || f.Method == r.method) &&
+		(f.Method == "" || f.Method == r.method || f.Method == r.row.method) && // the row's: OverflowMethod
 		(f.Kind == trace.SpanKindUnspecified || f.Kind == r.row.kind) &&
 		(f.Bucket == nil || *f.Bucket == bucketOf(bounds, r.dur)) &&
 		(f.Code == nil || *f.Code == r.code) &&

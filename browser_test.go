@@ -1,0 +1,154 @@
+package debugz_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/debugz/debugz"
+	"github.com/go-chi/chi/v5"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+)
+
+// chromium finds the browser for the browser tests. Without one the tests
+// skip, unless DEBUGZ_BROWSER=required (as in CI), where they fail.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("DEBUGZ_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("DEBUGZ_BROWSER") == "required" {
+		t.Fatal("no chromium on PATH and DEBUGZ_BROWSER=required: install Debian's chromium")
+	}
+	t.Skip("no chromium on PATH: browser test not run (CI installs it and sets DEBUGZ_BROWSER=required)")
+	return ""
+}
+
+// browser starts headless Chromium in a fresh profile and collects what the
+// pages write to the console as errors: console.error calls, uncaught
+// exceptions and browser log errors such as CSP violations and failed loads.
+func browser(t *testing.T) (context.Context, func() []string) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+
+	var mu sync.Mutex
+	var problems []string
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("%s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1))
+				mu.Unlock()
+			}
+		}
+	}()
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), problems...)
+	}
+}
+
+func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	client := startGRPC(t, sp)
+	r := chi.NewRouter()
+	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close) // after the browser, which holds live streams open, has gone
+	ctx, problems := browser(t)
+
+	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first RPC's two spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 2 })
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/debug/rpcs/"),
+		chromedp.WaitVisible(chromedp.Search(`//a[contains(., "UnaryCall")]`)),
+	)
+	if err != nil {
+		t.Fatalf("open summary: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.__debugzNoReload = "still here"`)); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new method's RPC appears in the open page without a reload.
+	stream, err := client.StreamingOutputCall(context.Background(), &testpb.StreamingOutputCallRequest{ResponseParameters: make([]*testpb.ResponseParameters, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := stream.Recv(); err != nil {
+			break
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.Search(`//a[contains(., "StreamingOutputCall")]`))); err != nil {
+		t.Fatalf("wait for the live update: %v", err)
+	}
+	marker, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.__debugzNoReload || "reloaded"`))
+	if err != nil || marker != "still here" {
+		t.Errorf("marker after update = %q, %v; want the page updated in place, not reloaded", marker, err)
+	}
+
+	// Click through: method → its RPCs → one RPC → its trace.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.Search(`//a[contains(., "UnaryCall")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table a[href*="spans/"]`)),
+		chromedp.Click(chromedp.CSS(`table a[href*="spans/"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//a[contains(., "View trace")]`)),
+	)
+	if err != nil {
+		t.Fatalf("click through to a span: %v", err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil || !strings.Contains(title, "UnaryCall") {
+		t.Errorf("span page title = %q, %v; want the method", title, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.Search(`//a[contains(., "View trace")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main`)),
+	)
+	if err != nil {
+		t.Fatalf("click through to the trace: %v", err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll(`main a[href*="spans/"]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "client") || !strings.Contains(text, "server") || len(links) < 2 {
+		t.Errorf("trace page shows %d span links; want the client and the server span:\n%.400s", len(links), text)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}

@@ -1,0 +1,278 @@
+package debugz
+
+import (
+	"cmp"
+	"encoding/hex"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/debugz/debugz/web"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+// HandlerOption configures [NewHandler].
+type HandlerOption interface{ applyHandler(*handlerConfig) }
+
+type handlerConfig struct {
+	authorize func(*http.Request) bool
+	redact    bool
+}
+
+type handlerOptionFunc func(*handlerConfig)
+
+func (f handlerOptionFunc) applyHandler(c *handlerConfig) { f(c) }
+
+// WithAuthorizer sets the function that decides whether a request may see
+// the pages. The default allows only requests from loopback addresses
+// (127.0.0.0/8 and ::1) and answers others with 403. Behind a reverse proxy on
+// the same host every request comes from loopback: supply an authorizer that
+// checks the user there. A nil function keeps the default.
+func WithAuthorizer(allow func(r *http.Request) bool) HandlerOption {
+	return handlerOptionFunc(func(c *handlerConfig) { c.authorize = allow })
+}
+
+// WithoutRedaction shows attribute values whose keys look like credentials.
+// By default a value whose key contains authorization, cookie, password,
+// passwd, token, secret, api-key, api_key, apikey or credential (in any case)
+// is shown as "[redacted]", in the pages and in the JSON.
+func WithoutRedaction() HandlerOption {
+	return handlerOptionFunc(func(c *handlerConfig) { c.redact = false })
+}
+
+// NewHandler returns an http.Handler serving the debugz pages and JSON API
+// over sp. Every path is relative to where the handler is mounted: under chi,
+// r.Mount("/debug/rpcs", h); on a ServeMux,
+// mux.Handle("/debug/rpcs/", http.StripPrefix("/debug/rpcs", h)).
+//
+// Pages: / (summary), /spans (filtered list), /spans/{spanID}, /traces/{traceID}
+// (waterfall), /active (in flight). JSON: /api/summary, /api/spans
+// (?follow=1 streams NDJSON), /api/spans/{spanID}, /api/active and
+// /api/traces/{traceID} as OTLP JSON.
+//
+// It panics if sp is nil. The handler is safe for concurrent use.
+func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
+	if sp == nil {
+		panic("debugz: NewHandler called with nil *SpanProcessor")
+	}
+	cfg := handlerConfig{redact: true}
+	for _, o := range opts {
+		if o != nil {
+			o.applyHandler(&cfg)
+		}
+	}
+	return web.NewHandler(&source{sp: sp, redact: cfg.redact}, web.Config{Authorize: cfg.authorize})
+}
+
+// source adapts a SpanProcessor to web.Source.
+type source struct {
+	sp     *SpanProcessor
+	redact bool
+}
+
+var _ web.Source = (*source)(nil)
+
+func kindName(k trace.SpanKind) string { return k.String() }
+
+func (s *source) Summary() web.Summary {
+	sum := s.sp.Summary()
+	out := web.Summary{Capacity: sum.Capacity, Retained: sum.Retained, Evicted: sum.Evicted,
+		Buckets: sum.BucketBounds, Methods: make([]web.Method, 0, len(sum.Methods))}
+	for _, m := range sum.Methods {
+		wm := web.Method{Method: m.Method, Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors,
+			Active: m.Active, Buckets: m.Buckets, P50: m.P50, P90: m.P90, P99: m.P99, Max: m.Max,
+			Rate: m.Rate1m, LastSeen: m.LastSeen}
+		for c := codes.OK; c <= maxCode; c++ {
+			if n := m.Codes[CodeName(c)]; n > 0 {
+				wm.Codes = append(wm.Codes, web.CodeCount{Code: int(c), Name: CodeName(c), Count: n})
+			}
+		}
+		out.Methods = append(out.Methods, wm)
+	}
+	return out
+}
+
+func (s *source) Spans(q web.Query) []web.Span {
+	f := Filter{Method: q.Method, ErrorsOnly: q.Errors, Min: q.Min, Max: q.Max, Limit: q.Limit}
+	switch q.Kind {
+	case "server":
+		f.Kind = trace.SpanKindServer
+	case "client":
+		f.Kind = trace.SpanKindClient
+	}
+	if q.Bucket >= 0 {
+		f.Bucket = &q.Bucket
+	}
+	if q.Code >= 0 {
+		c := codes.Code(q.Code)
+		f.Code = &c
+	}
+	if q.Trace != "" {
+		f.TraceID, _ = trace.TraceIDFromHex(q.Trace)
+	}
+	spans := s.sp.Spans(f)
+	out := make([]web.Span, len(spans))
+	for i := range spans {
+		out[i] = s.span(&spans[i])
+	}
+	return out
+}
+
+func (s *source) Span(id string) (web.Span, bool) {
+	sid, err := trace.SpanIDFromHex(id)
+	if err != nil {
+		return web.Span{}, false
+	}
+	sp, ok := s.sp.Span(sid)
+	if !ok {
+		return web.Span{}, false
+	}
+	return s.span(&sp), true
+}
+
+func (s *source) Trace(id string) (web.Trace, bool) {
+	tid, err := trace.TraceIDFromHex(id)
+	if err != nil {
+		return web.Trace{}, false
+	}
+	spans := s.sp.Trace(tid)
+	if len(spans) == 0 {
+		return web.Trace{}, false
+	}
+	t := web.Trace{TraceID: id, Start: spans[0].Start, End: spans[0].End}
+	for i := range spans {
+		t.Start = minTime(t.Start, spans[i].Start)
+		if spans[i].End.After(t.End) {
+			t.End = spans[i].End
+		}
+		t.Spans = append(t.Spans, s.span(&spans[i]))
+	}
+	return t, true
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func (s *source) TraceOTLP(id string) ([]byte, bool) {
+	tid, err := trace.TraceIDFromHex(id)
+	if err != nil {
+		return nil, false
+	}
+	spans := s.sp.Trace(tid)
+	if len(spans) == 0 {
+		return nil, false
+	}
+	b, err := otlpJSON(spans, s.redact)
+	return b, err == nil
+}
+
+func (s *source) Active() []web.Active {
+	act := s.sp.Active()
+	out := make([]web.Active, len(act))
+	for i, a := range act {
+		out[i] = web.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: a.Method,
+			Kind: kindName(a.Kind), Start: a.Start, Peer: peer(a.Attributes, a.Kind), Attributes: s.attrs(a.Attributes)}
+	}
+	return out
+}
+
+func (s *source) span(sp *Span) web.Span {
+	ws := web.Span{
+		TraceID: sp.TraceID.String(), SpanID: sp.SpanID.String(), Name: sp.Name, Method: sp.Method,
+		Kind: kindName(sp.Kind), StatusCode: sp.StatusCode, StatusMessage: sp.StatusMessage,
+		Start: sp.Start, Duration: sp.Duration, Bucket: sp.Bucket, Peer: peer(sp.Attributes, sp.Kind),
+		Sampled: sp.Sampled, Truncated: sp.Truncated, Attributes: s.attrs(sp.Attributes),
+		Scope: sp.Scope.Name, ScopeVersion: sp.Scope.Version,
+	}
+	if sp.Parent.SpanID().IsValid() {
+		ws.ParentSpanID = sp.Parent.SpanID().String()
+	}
+	if sp.Method != "" {
+		ws.Code, ws.CodeNum = CodeName(sp.Code), int(sp.Code)
+	}
+	for _, e := range sp.Events {
+		ws.Events = append(ws.Events, web.Event{Name: e.Name, Time: e.Time, Offset: e.Time.Sub(sp.Start), Attributes: s.attrs(e.Attributes)})
+	}
+	if sp.Resource != nil {
+		ws.Resource = s.attrs(sp.Resource.Attributes())
+	}
+	return ws
+}
+
+// attrs formats attributes for people and JSON, sorted by key, redacting
+// values whose keys look like credentials.
+func (s *source) attrs(kvs []attribute.KeyValue) []web.Attr {
+	out := make([]web.Attr, 0, len(kvs))
+	for _, kv := range kvs {
+		a := web.Attr{Key: string(kv.Key), Type: strings.ToLower(kv.Value.Type().String())}
+		if s.redact && sensitive(string(kv.Key)) {
+			a.Value, a.JSON = redacted, redacted
+		} else {
+			a.Value, a.JSON = kv.Value.Emit(), kv.Value.AsInterface()
+			if kv.Value.Type() == attribute.BYTESLICE {
+				a.JSON = hex.EncodeToString(kv.Value.AsByteSlice())
+			}
+		}
+		out = append(out, a)
+	}
+	slices.SortStableFunc(out, func(a, b web.Attr) int { return cmp.Compare(a.Key, b.Key) })
+	return out
+}
+
+const redacted = "[redacted]"
+
+var sensitiveWords = []string{"authorization", "cookie", "password", "passwd", "token", "secret",
+	"api-key", "api_key", "apikey", "credential"}
+
+// sensitive reports whether an attribute key looks like it holds a credential.
+func sensitive(key string) bool {
+	k := strings.ToLower(key)
+	for _, w := range sensitiveWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// peer returns the address of the other side of an RPC, from the attributes
+// of any otelgrpc generation.
+func peer(kvs []attribute.KeyValue, kind trace.SpanKind) string {
+	get := func(keys ...string) string {
+		for _, k := range keys {
+			for _, kv := range kvs {
+				if string(kv.Key) == k {
+					if kv.Value.Type() == attribute.INT64 {
+						return strconv.FormatInt(kv.Value.AsInt64(), 10)
+					}
+					return kv.Value.AsString()
+				}
+			}
+		}
+		return ""
+	}
+	join := func(host, port string) string {
+		if host == "" || port == "" {
+			return host
+		}
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		return host + ":" + port
+	}
+	if h := get("network.peer.address", "net.sock.peer.addr", "net.peer.ip"); h != "" {
+		return join(h, get("network.peer.port", "net.sock.peer.port", "net.peer.port"))
+	}
+	if kind == trace.SpanKindClient {
+		return join(get("server.address", "net.peer.name"), get("server.port", "net.peer.port"))
+	}
+	return join(get("client.address"), get("client.port"))
+}

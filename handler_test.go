@@ -1,0 +1,169 @@
+package debugz
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+func get(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest("GET", path, nil)
+	req.RemoteAddr = "127.0.0.1:1234"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	b, _ := io.ReadAll(rec.Body)
+	return rec.Code, string(b)
+}
+
+// secretSpan is a server span carrying credentials and markup.
+func secretSpan() sdktrace.ReadOnlySpan {
+	return stub{name: "a.S/M", kind: trace.SpanKindServer, dur: time.Millisecond,
+		events: []sdktrace.Event{{Name: "sent", Time: time.Now(), Attributes: []attribute.KeyValue{attribute.String("x-api-key", "k-123")}}},
+		attrs: []attribute.KeyValue{
+			attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", "a.S/M"),
+			attribute.String("rpc.response.status_code", "OK"),
+			attribute.String("rpc.request.metadata.authorization", "Bearer hunter2"),
+			attribute.String("app.session_token", "tok-456"),
+			attribute.String("note", "<script>alert(1)</script>"),
+		}}.snapshot()
+}
+
+func TestRedactionInHTMLAndJSON(t *testing.T) {
+	tests := []struct {
+		name   string
+		opts   []HandlerOption
+		hidden bool
+	}{{"default redacts", nil, true}, {"WithoutRedaction shows", []HandlerOption{WithoutRedaction()}, false}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sp := NewSpanProcessor()
+			s := secretSpan()
+			sp.OnEnd(s)
+			h := NewHandler(sp, tt.opts...)
+			id := s.SpanContext().SpanID().String()
+			for _, path := range []string{"/spans/" + id, "/api/spans/" + id, "/api/spans", "/api/traces/" + s.SpanContext().TraceID().String()} {
+				code, body := get(t, h, path)
+				if code != 200 {
+					t.Fatalf("GET %s = %d", path, code)
+				}
+				for _, secret := range []string{"hunter2", "tok-456", "k-123"} {
+					if strings.Contains(body, secret) == tt.hidden {
+						t.Errorf("GET %s: secret %q shown = %v; want %v", path, secret, !tt.hidden, !tt.hidden)
+					}
+				}
+				if tt.hidden && !strings.Contains(body, redacted) {
+					t.Errorf("GET %s: no %q marker", path, redacted)
+				}
+				if strings.Contains(body, "<script>alert") {
+					t.Errorf("GET %s: attribute markup not escaped", path)
+				}
+			}
+		})
+	}
+}
+
+func TestOTLPJSONRoundTrip(t *testing.T) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	tr := tp.Tracer(otelgrpcScope)
+	ctx, client := tr.Start(t.Context(), "a.S/M", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("rpc.system.name", "grpc"), attribute.Int("n", 7), attribute.StringSlice("tags", []string{"a", "b"})))
+	_, server := tr.Start(ctx, "a.S/M", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("rpc.system.name", "grpc")))
+	server.AddEvent("work", trace.WithAttributes(attribute.Bool("ok", true)))
+	server.SetAttributes(attribute.String("rpc.response.status_code", "NOT_FOUND"))
+	server.End()
+	client.SetAttributes(attribute.String("rpc.response.status_code", "NOT_FOUND"))
+	client.End()
+
+	tid := client.SpanContext().TraceID()
+	code, body := get(t, NewHandler(sp), "/api/traces/"+tid.String())
+	if code != 200 {
+		t.Fatalf("GET /api/traces = %d", code)
+	}
+	// IDs are hex, as the OTLP JSON mapping requires, not protojson's base64.
+	var raw struct {
+		ResourceSpans []struct {
+			ScopeSpans []struct {
+				Spans []struct {
+					TraceID, SpanID, ParentSpanID string
+					Kind                          int
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, rs := range raw.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			for _, s := range ss.Spans {
+				n++
+				if s.TraceID != tid.String() {
+					t.Errorf("traceId = %q; want hex %q", s.TraceID, tid)
+				}
+				if _, err := hex.DecodeString(s.SpanID); err != nil || len(s.SpanID) != 16 {
+					t.Errorf("spanId = %q; want 16 hex digits", s.SpanID)
+				}
+				if s.Kind == 2 && s.ParentSpanID != client.SpanContext().SpanID().String() {
+					t.Errorf("server parentSpanId = %q; want the client's %s", s.ParentSpanID, client.SpanContext().SpanID())
+				}
+			}
+		}
+	}
+	if n != 2 {
+		t.Fatalf("OTLP JSON holds %d spans; want 2", n)
+	}
+	req, err := parseOTLPJSON([]byte(body))
+	if err != nil {
+		t.Fatalf("parseOTLPJSON: %v", err)
+	}
+	spans := req.GetResourceSpans()[0].GetScopeSpans()[0].GetSpans()
+	var sawEvent, sawSlice bool
+	for _, s := range spans {
+		if [16]byte(s.GetTraceId()) != tid {
+			t.Errorf("round trip trace ID = %x; want %s", s.GetTraceId(), tid)
+		}
+		for _, e := range s.GetEvents() {
+			sawEvent = sawEvent || e.GetName() == "work" && e.GetAttributes()[0].GetValue().GetBoolValue()
+		}
+		for _, a := range s.GetAttributes() {
+			sawSlice = sawSlice || a.GetKey() == "tags" && len(a.GetValue().GetArrayValue().GetValues()) == 2
+		}
+	}
+	if !sawEvent || !sawSlice {
+		t.Errorf("round trip lost the event (%v) or the slice attribute (%v)", sawEvent, sawSlice)
+	}
+}
+
+func TestNewHandlerNilPanics(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "nil *SpanProcessor") {
+			t.Errorf("NewHandler(nil) recovered %v; want a panic naming the nil processor", r)
+		}
+	}()
+	NewHandler(nil)
+}
+
+func TestSensitiveKeys(t *testing.T) {
+	for key, want := range map[string]bool{
+		"authorization": true, "rpc.request.metadata.Authorization": true, "http.request.header.cookie": true,
+		"db.password": true, "app.token": true, "client_secret": true, "x-api-key": true, "apikey": true,
+		"rpc.method": false, "user.id": false, "server.address": false,
+	} {
+		if got := sensitive(key); got != want {
+			t.Errorf("sensitive(%q) = %v; want %v", key, got, want)
+		}
+	}
+}

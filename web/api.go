@@ -1,0 +1,190 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// The JSON of /api/summary; field names are a contract (DESIGN.md).
+type summaryJSON struct {
+	Capacity     int          `json:"capacity"`
+	Retained     int          `json:"retained"`
+	Evicted      uint64       `json:"evicted"`
+	BucketBounds []int64      `json:"bucket_bounds_ns"`
+	Methods      []methodJSON `json:"methods"`
+}
+
+type methodJSON struct {
+	Method   string            `json:"method"`
+	Kind     string            `json:"kind"`
+	Count    uint64            `json:"count"`
+	Errors   uint64            `json:"errors"`
+	Active   int               `json:"active"`
+	Codes    map[string]uint64 `json:"codes"`
+	Buckets  []uint64          `json:"buckets"`
+	P50      int64             `json:"p50_ns"`
+	P90      int64             `json:"p90_ns"`
+	P99      int64             `json:"p99_ns"`
+	Max      int64             `json:"max_ns"`
+	Rate     float64           `json:"rate_1m"`
+	LastSeen *time.Time        `json:"last_seen,omitempty"`
+}
+
+type spanJSON struct {
+	TraceID          string         `json:"trace_id"`
+	SpanID           string         `json:"span_id"`
+	ParentSpanID     string         `json:"parent_span_id"`
+	Name             string         `json:"name"`
+	Method           string         `json:"method"`
+	Kind             string         `json:"kind"`
+	Code             string         `json:"code"`
+	StatusMessage    string         `json:"status_message"`
+	Start            time.Time      `json:"start"`
+	Duration         int64          `json:"duration_ns"`
+	Peer             string         `json:"peer,omitempty"`
+	Sampled          bool           `json:"sampled"`
+	Truncated        bool           `json:"truncated,omitempty"`
+	Attributes       map[string]any `json:"attributes"`
+	Events           []eventJSON    `json:"events"`
+	MessagesSent     *int64         `json:"messages_sent,omitempty"`
+	MessagesReceived *int64         `json:"messages_received,omitempty"`
+}
+
+type eventJSON struct {
+	Name       string         `json:"name"`
+	Time       time.Time      `json:"time"`
+	Offset     int64          `json:"offset_ns"`
+	Attributes map[string]any `json:"attributes"`
+}
+
+type activeJSON struct {
+	TraceID    string         `json:"trace_id"`
+	SpanID     string         `json:"span_id"`
+	Method     string         `json:"method"`
+	Kind       string         `json:"kind"`
+	Start      time.Time      `json:"start"`
+	Elapsed    int64          `json:"elapsed_ns"`
+	Peer       string         `json:"peer,omitempty"`
+	Attributes map[string]any `json:"attributes"`
+}
+
+func attrsJSON(attrs []Attr) map[string]any {
+	m := make(map[string]any, len(attrs))
+	for _, a := range attrs {
+		m[a.Key] = a.JSON
+	}
+	return m
+}
+
+func toSummaryJSON(s Summary) summaryJSON {
+	out := summaryJSON{Capacity: s.Capacity, Retained: s.Retained, Evicted: s.Evicted,
+		BucketBounds: make([]int64, len(s.Buckets)), Methods: make([]methodJSON, 0, len(s.Methods))}
+	for i, b := range s.Buckets {
+		out.BucketBounds[i] = int64(b)
+	}
+	for _, m := range s.Methods {
+		mj := methodJSON{Method: m.Method, Kind: m.Kind, Count: m.Count, Errors: m.Errors, Active: m.Active,
+			Codes: make(map[string]uint64, len(m.Codes)), Buckets: m.Buckets, P50: int64(m.P50), P90: int64(m.P90),
+			P99: int64(m.P99), Max: int64(m.Max), Rate: m.Rate}
+		for _, c := range m.Codes {
+			mj.Codes[c.Name] = c.Count
+		}
+		if !m.LastSeen.IsZero() {
+			t := m.LastSeen
+			mj.LastSeen = &t
+		}
+		out.Methods = append(out.Methods, mj)
+	}
+	return out
+}
+
+func toSpanJSON(s Span) spanJSON {
+	out := spanJSON{TraceID: s.TraceID, SpanID: s.SpanID, ParentSpanID: s.ParentSpanID, Name: s.Name,
+		Method: s.Method, Kind: s.Kind, Code: s.Code, StatusMessage: s.StatusMessage, Start: s.Start,
+		Duration: int64(s.Duration), Peer: s.Peer, Sampled: s.Sampled, Truncated: s.Truncated,
+		Attributes: attrsJSON(s.Attributes), Events: make([]eventJSON, 0, len(s.Events))}
+	for _, e := range s.Events {
+		out.Events = append(out.Events, eventJSON{Name: e.Name, Time: e.Time, Offset: int64(e.Offset), Attributes: attrsJSON(e.Attributes)})
+	}
+	return out
+}
+
+func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		h.logf("debugz: encode %s: %v", r.URL.Path, err)
+		http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		h.logf("debugz: write %s: %v", r.URL.Path, err)
+	}
+}
+
+func (h *handler) apiSummary(w http.ResponseWriter, r *http.Request) {
+	h.writeJSON(w, r, http.StatusOK, toSummaryJSON(h.src.Summary()))
+}
+
+func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	follow := v.Get("follow")
+	v.Del("follow")
+	if follow != "" && follow != "0" && follow != "1" && follow != "true" && follow != "false" {
+		h.badRequest(w, r, badParam("follow", "must be 1 or 0, not %q", follow))
+		return
+	}
+	q, err := parseQuery(v, len(h.src.Summary().Buckets))
+	if err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
+	if follow == "1" || follow == "true" {
+		h.follow(w, r, q)
+		return
+	}
+	spans := h.src.Spans(q)
+	out := struct {
+		Spans []spanJSON `json:"spans"`
+	}{Spans: make([]spanJSON, 0, len(spans))}
+	for _, s := range spans {
+		out.Spans = append(out.Spans, toSpanJSON(s))
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+func (h *handler) apiSpan(w http.ResponseWriter, r *http.Request) {
+	if s, ok := h.lookupSpan(w, r); ok {
+		h.writeJSON(w, r, http.StatusOK, toSpanJSON(s))
+	}
+}
+
+func (h *handler) apiTrace(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.traceID(w, r)
+	if !ok {
+		return
+	}
+	b, ok := h.src.TraceOTLP(id)
+	if !ok {
+		h.fail(w, r, http.StatusNotFound, "no span of trace "+id+" is retained")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `inline; filename="trace-`+id+`.json"`)
+	_, _ = w.Write(b)
+}
+
+func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
+	now := h.cfg.Now()
+	act := h.src.Active()
+	out := struct {
+		Active []activeJSON `json:"active"`
+	}{Active: make([]activeJSON, 0, len(act))}
+	for _, a := range act {
+		out.Active = append(out.Active, activeJSON{TraceID: a.TraceID, SpanID: a.SpanID, Method: a.Method, Kind: a.Kind,
+			Start: a.Start, Elapsed: int64(now.Sub(a.Start)), Peer: a.Peer, Attributes: attrsJSON(a.Attributes)})
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}

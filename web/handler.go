@@ -1,0 +1,411 @@
+package web
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"io/fs"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
+)
+
+// Config configures [NewHandler].
+type Config struct {
+	// Authorize decides whether a request may be served. Nil serves only
+	// requests from loopback addresses (see [LoopbackOnly]).
+	Authorize func(*http.Request) bool
+	// LiveInterval is how often live pages and follow streams look for news.
+	// Zero means one second.
+	LiveInterval time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// ErrorLog receives errors writing responses; nil discards them.
+	ErrorLog *log.Logger
+}
+
+// csp allows the handler's own script, style and images and nothing else.
+const csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+type handler struct {
+	src      Source
+	cfg      Config
+	buckets  int
+	interval time.Duration
+}
+
+// NewHandler returns the debugz pages and JSON API, with every path relative
+// to where it is mounted. It panics if src is nil.
+func NewHandler(src Source, cfg Config) http.Handler {
+	if src == nil {
+		panic("debugz: web.NewHandler called with nil Source")
+	}
+	h := &handler{src: src, cfg: cfg, interval: cmp.Or(cfg.LiveInterval, time.Second)}
+	if h.cfg.Authorize == nil {
+		h.cfg.Authorize = LoopbackOnly
+	}
+	if h.cfg.Now == nil {
+		h.cfg.Now = time.Now
+	}
+	static, _ := fs.Sub(staticFS, "static")
+
+	r := chi.NewRouter()
+	r.Use(h.recoverer, h.authorize, securityHeaders)
+	r.Get("/", h.summary)
+	r.Get("/spans", h.spans)
+	r.Get("/spans/{spanID}", h.span)
+	r.Get("/traces/{traceID}", h.trace)
+	r.Get("/active", h.active)
+	r.Get("/live/summary", h.liveSummary)
+	r.Get("/live/spans", h.liveSpans)
+	r.Get("/live/active", h.liveActive)
+	r.Get("/api/summary", h.apiSummary)
+	r.Get("/api/spans", h.apiSpans)
+	r.Get("/api/spans/{spanID}", h.apiSpan)
+	r.Get("/api/traces/{traceID}", h.apiTrace)
+	r.Get("/api/active", h.apiActive)
+	files := http.FileServerFS(static)
+	r.Get("/static/*", func(w http.ResponseWriter, r *http.Request) {
+		r2 := new(http.Request)
+		*r2 = *r
+		r2.URL = &url.URL{Path: "/" + chi.URLParam(r, "*")}
+		files.ServeHTTP(w, r2)
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusNotFound, "There is no debugz page at this address.")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.fail(w, r, http.StatusMethodNotAllowed, "debugz pages are read-only: use GET.")
+	})
+	return r
+}
+
+// LoopbackOnly is the default authorizer: it allows requests whose remote
+// address is a loopback address (127.0.0.0/8, ::1). Behind a reverse proxy on
+// the same host every request looks local; supply your own authorizer there.
+func LoopbackOnly(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+func (h *handler) authorize(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.cfg.Authorize(r) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte("403 Forbidden: debugz serves only local requests.\n"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", csp)
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Frame-Options", "DENY")
+		if !strings.Contains(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a panic in a request into a 500, so that a bug in a debug
+// page never takes the host process down.
+func (h *handler) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.logf("debugz: panic serving %s: %v", r.URL.Path, v)
+				http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *handler) logf(format string, args ...any) {
+	if h.cfg.ErrorLog != nil {
+		h.cfg.ErrorLog.Printf(format, args...)
+	}
+}
+
+// base returns the relative path from the page being served to the mount
+// point: "./" for pages one level down, "../" for /spans/{id} and the like.
+// A live fragment (/live/…) is swapped into its page, one level down, so its
+// links are relative to the page, not to the stream.
+func base(r *http.Request) string {
+	rctx := chi.RouteContext(r.Context())
+	p := rctx.RoutePath
+	if p == "" {
+		p = r.URL.Path
+	}
+	if !strings.HasPrefix(p, "/live/") && strings.Count(strings.Trim(p, "/"), "/") >= 1 {
+		return "../"
+	}
+	return "./"
+}
+
+func (h *handler) newPage(r *http.Request, title, nav string) page {
+	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.Now()}
+}
+
+// render writes a component as an HTML page with the given status.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		h.logf("debugz: render %s: %v", r.URL.Path, err)
+		http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		h.logf("debugz: write %s: %v", r.URL.Path, err)
+	}
+}
+
+// fail answers a bad request or a missing page: JSON under /api/, HTML elsewhere.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if isAPI(r) {
+		h.writeJSON(w, r, status, map[string]string{"error": msg})
+		return
+	}
+	p := h.newPage(r, http.StatusText(status), "")
+	h.render(w, r, status, errorView(errorPage{page: p, Status: status, Message: msg}))
+}
+
+func (h *handler) badRequest(w http.ResponseWriter, r *http.Request, err *paramError) {
+	if isAPI(r) {
+		h.writeJSON(w, r, http.StatusBadRequest, map[string]string{"error": err.Error(), "parameter": err.Param})
+		return
+	}
+	h.fail(w, r, http.StatusBadRequest, err.Error())
+}
+
+func isAPI(r *http.Request) bool {
+	rctx := chi.RouteContext(r.Context())
+	p := r.URL.Path
+	if rctx != nil && rctx.RoutePath != "" {
+		p = rctx.RoutePath
+	}
+	return strings.HasPrefix(p, "/api/") || strings.Contains(r.URL.Path, "/api/")
+}
+
+func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
+	// The mount point itself without its slash ("/debug/rpcs"): every link
+	// is relative, so send the browser to "/debug/rpcs/" first.
+	if p, _, _ := strings.Cut(r.RequestURI, "?"); p != "" && !strings.HasSuffix(p, "/") {
+		target := p[strings.LastIndexByte(p, '/')+1:] + "/"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Location", target) // relative: http.Redirect would resolve it against r.URL.Path
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
+	p, perr := h.summaryPage(r)
+	if perr != nil {
+		h.badRequest(w, r, perr)
+		return
+	}
+	h.render(w, r, http.StatusOK, summaryView(p))
+}
+
+var sortKeys = []string{"method", "count", "errors", "p99"}
+
+func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
+	sortBy := cmp.Or(r.URL.Query().Get("sort"), "method")
+	if !slices.Contains(sortKeys, sortBy) {
+		return summaryPage{}, badParam("sort", "must be one of %s, not %q", strings.Join(sortKeys, ", "), sortBy)
+	}
+	sum := h.src.Summary()
+	sortMethods(sum.Methods, sortBy)
+	p := h.newPage(r, "RPCs", "summary")
+	p.Live = p.Base + "live/summary?sort=" + url.QueryEscape(sortBy)
+	return summaryPage{page: p, Summary: sum, Sort: sortBy}, nil
+}
+
+// sortMethods orders rows by the chosen column, largest first, then by
+// method and kind so that the order is stable between refreshes.
+func sortMethods(ms []Method, by string) {
+	key := func(m Method) float64 {
+		switch by {
+		case "count":
+			return float64(m.Count)
+		case "errors":
+			return float64(m.Errors)
+		case "p99":
+			return float64(m.P99)
+		}
+		return 0
+	}
+	slices.SortStableFunc(ms, func(a, b Method) int {
+		return cmp.Or(cmp.Compare(key(b), key(a)), cmp.Compare(a.Method, b.Method), cmp.Compare(b.Kind, a.Kind))
+	})
+}
+
+func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
+	sum := h.src.Summary()
+	v := r.URL.Query()
+	v.Del("follow")
+	q, err := parseQuery(v, len(sum.Buckets))
+	if err != nil {
+		return spansPage{}, err
+	}
+	p := h.newPage(r, "RPCs", "spans")
+	p.Live = p.Base + "live/spans?" + v.Encode()
+	methods := make([]string, 0, len(sum.Methods))
+	for _, m := range sum.Methods {
+		methods = append(methods, m.Method)
+	}
+	slices.Sort(methods)
+	return spansPage{
+		page: p, Query: q, Spans: h.src.Spans(q), Methods: slices.Compact(methods),
+		Buckets: sum.Buckets, Codes: codeNames, MinText: v.Get("min"), MaxText: v.Get("max"), LimitMax: maxLimit,
+	}, nil
+}
+
+func (h *handler) spans(w http.ResponseWriter, r *http.Request) {
+	p, err := h.spansPage(r)
+	if err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, spansView(p))
+}
+
+// lookupSpan validates the {spanID} path parameter and finds the span.
+func (h *handler) lookupSpan(w http.ResponseWriter, r *http.Request) (Span, bool) {
+	id, err := parseID(chi.URLParam(r, "spanID"), 8)
+	if err != nil {
+		h.badRequest(w, r, badParam("spanID", "%s", err))
+		return Span{}, false
+	}
+	s, ok := h.src.Span(id)
+	if !ok {
+		h.fail(w, r, http.StatusNotFound, "No span "+id+" is retained: it may never have existed here, or it was evicted from the ring buffer.")
+	}
+	return s, ok
+}
+
+func (h *handler) span(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.lookupSpan(w, r)
+	if !ok {
+		return
+	}
+	p := h.newPage(r, cmp.Or(s.Method, s.Name), "")
+	h.render(w, r, http.StatusOK, spanView(spanPage{page: p, Span: s, Buckets: h.src.Summary().Buckets}))
+}
+
+// traceID validates the {traceID} path parameter.
+func (h *handler) traceID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id, err := parseID(chi.URLParam(r, "traceID"), 16)
+	if err != nil {
+		h.badRequest(w, r, badParam("traceID", "%s", err))
+		return "", false
+	}
+	return id, true
+}
+
+const traceNotFound = "No span of trace %s is retained: it may never have passed through this process, or its spans were evicted."
+
+func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.traceID(w, r)
+	if !ok {
+		return
+	}
+	t, ok := h.src.Trace(id)
+	if !ok {
+		h.fail(w, r, http.StatusNotFound, strings.Replace(traceNotFound, "%s", id, 1))
+		return
+	}
+	p := h.newPage(r, "Trace "+id[:8], "")
+	h.render(w, r, http.StatusOK, traceView(tracePage{page: p, Trace: t, Rows: layoutTrace(t)}))
+}
+
+func (h *handler) activePage(r *http.Request) activePage {
+	p := h.newPage(r, "In flight", "active")
+	p.Live = p.Base + "live/active"
+	return activePage{page: p, Active: h.src.Active()}
+}
+
+func (h *handler) active(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, activeView(h.activePage(r)))
+}
+
+// layoutTrace orders a trace's spans depth first under their parents, each
+// parent's children by start, and places each on a 0–100 scale.
+func layoutTrace(t Trace) []traceRow {
+	ids := make(map[string]bool, len(t.Spans))
+	for _, s := range t.Spans {
+		ids[s.SpanID] = true
+	}
+	children := map[string][]Span{}
+	var roots []Span
+	for _, s := range t.Spans {
+		if s.ParentSpanID != "" && ids[s.ParentSpanID] && s.ParentSpanID != s.SpanID {
+			children[s.ParentSpanID] = append(children[s.ParentSpanID], s)
+		} else {
+			roots = append(roots, s)
+		}
+	}
+	extent := float64(t.End.Sub(t.Start))
+	rows := make([]traceRow, 0, len(t.Spans))
+	seen := make(map[string]bool, len(t.Spans))
+	var walk func(s Span, depth int)
+	walk = func(s Span, depth int) {
+		if seen[s.SpanID] {
+			return
+		}
+		seen[s.SpanID] = true
+		row := traceRow{Span: s, Depth: depth, WidthPct: 100}
+		if extent > 0 {
+			row.OffsetPct = 100 * float64(s.Start.Sub(t.Start)) / extent
+			row.WidthPct = min(max(100*float64(s.Duration)/extent, 0.3), 100-row.OffsetPct)
+		}
+		rows = append(rows, row)
+		for _, c := range children[s.SpanID] {
+			walk(c, depth+1)
+		}
+	}
+	for _, s := range roots {
+		walk(s, 0)
+	}
+	for _, s := range t.Spans { // spans in a cycle of parent IDs
+		walk(s, 0)
+	}
+	return rows
+}
+
+// contextDone reports whether the client has gone away.
+func contextDone(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,380 @@
+package web
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+)
+
+var fixedNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+const (
+	testTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	testSpan  = "00f067aa0ba902b7"
+	testChild = "00f067aa0ba902b8"
+)
+
+// fakeSource serves fixed data; add appends a span, as a new RPC would.
+type fakeSource struct {
+	mu    sync.Mutex
+	spans []Span
+	panic bool
+}
+
+func newFakeSource() *fakeSource {
+	return &fakeSource{spans: []Span{
+		{TraceID: testTrace, SpanID: testSpan, Name: "user.UserService/FetchUser", Method: "user.UserService/FetchUser",
+			Kind: "server", Code: "NOT_FOUND", CodeNum: 5, StatusMessage: "no user 7", Start: fixedNow.Add(-time.Second),
+			Duration: 2 * time.Millisecond, Bucket: 2, Peer: "127.0.0.1:5000", Sampled: true,
+			Attributes: []Attr{{Key: "rpc.method", Value: "user.UserService/FetchUser", Type: "string", JSON: "user.UserService/FetchUser"},
+				{Key: "user.note", Value: "<script>alert(1)</script>", Type: "string", JSON: "<script>alert(1)</script>"}}},
+		{TraceID: testTrace, SpanID: testChild, ParentSpanID: testSpan, Name: "fetchUser.logic", Kind: "internal",
+			Start: fixedNow.Add(-time.Second + time.Millisecond), Duration: time.Millisecond},
+	}}
+}
+
+func (f *fakeSource) add(s Span) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.spans = append([]Span{s}, f.spans...)
+}
+
+func (f *fakeSource) Summary() Summary {
+	if f.panic {
+		panic("boom")
+	}
+	return Summary{Capacity: 8192, Retained: 1, Buckets: []time.Duration{0, 100 * time.Microsecond, time.Millisecond},
+		Methods: []Method{{Method: "user.UserService/FetchUser", Kind: "server", Count: 3, Errors: 1,
+			Codes: []CodeCount{{0, "OK", 2}, {5, "NOT_FOUND", 1}}, Buckets: []uint64{0, 1, 2},
+			P50: time.Millisecond, P90: 2 * time.Millisecond, P99: 2 * time.Millisecond, Max: 2 * time.Millisecond, Rate: 0.05, LastSeen: fixedNow}}}
+}
+
+func (f *fakeSource) Spans(q Query) []Span {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Span
+	for _, s := range f.spans {
+		if s.Method != "" && (q.Method == "" || q.Method == s.Method) && (q.Code < 0 || q.Code == s.CodeNum) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (f *fakeSource) Span(id string) (Span, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.spans {
+		if s.SpanID == id {
+			return s, true
+		}
+	}
+	return Span{}, false
+}
+
+func (f *fakeSource) Trace(id string) (Trace, bool) {
+	if id != testTrace {
+		return Trace{}, false
+	}
+	return Trace{TraceID: id, Start: fixedNow.Add(-time.Second), End: fixedNow.Add(-time.Second + 2*time.Millisecond), Spans: f.spans[len(f.spans)-2:]}, true
+}
+
+func (f *fakeSource) TraceOTLP(id string) ([]byte, bool) {
+	if id != testTrace {
+		return nil, false
+	}
+	return []byte(`{"resourceSpans":[]}`), true
+}
+
+func (f *fakeSource) Active() []Active {
+	return []Active{{TraceID: testTrace, SpanID: "1111111111111111", Method: "user.UserService/Chat", Kind: "server", Start: fixedNow.Add(-90 * time.Second)}}
+}
+
+func newTestServer(t *testing.T, src Source, cfg Config) *httptest.Server {
+	t.Helper()
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return fixedNow }
+	}
+	r := chi.NewRouter()
+	r.Mount("/debug/rpcs", NewHandler(src, cfg))
+	ts := httptest.NewServer(r)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// testRequest does one request and returns the response and its body.
+func testRequest(t *testing.T, ts *httptest.Server, method, path string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func TestRoutes(t *testing.T) {
+	ts := newTestServer(t, newFakeSource(), Config{})
+	tests := []struct {
+		name, method, path string
+		status             int
+		ctype              string
+		body               string // a substring the body must hold
+	}{
+		{"summary", "GET", "/debug/rpcs/", 200, "text/html", "user.UserService/FetchUser"},
+		{"summary sorted", "GET", "/debug/rpcs/?sort=p99", 200, "text/html", "FetchUser"},
+		{"span list", "GET", "/debug/rpcs/spans?method=user.UserService/FetchUser&code=NOT_FOUND", 200, "text/html", testSpan},
+		{"one span", "GET", "/debug/rpcs/spans/" + testSpan, 200, "text/html", "no user 7"},
+		{"span uppercase ID", "GET", "/debug/rpcs/spans/" + strings.ToUpper(testSpan), 200, "text/html", "no user 7"},
+		{"unknown span", "GET", "/debug/rpcs/spans/0123456789abcdef", 404, "text/html", "evicted"},
+		{"malformed span", "GET", "/debug/rpcs/spans/xyz", 400, "text/html", "spanID"},
+		{"trace", "GET", "/debug/rpcs/traces/" + testTrace, 200, "text/html", "fetchUser.logic"},
+		{"unknown trace", "GET", "/debug/rpcs/traces/0123456789abcdef0123456789abcdef", 404, "text/html", "evicted"},
+		{"malformed trace", "GET", "/debug/rpcs/traces/00", 400, "text/html", "traceID"},
+		{"zero trace", "GET", "/debug/rpcs/traces/00000000000000000000000000000000", 400, "text/html", "zeros"},
+		{"active", "GET", "/debug/rpcs/active", 200, "text/html", "user.UserService/Chat"},
+		{"api summary", "GET", "/debug/rpcs/api/summary", 200, "application/json", `"bucket_bounds_ns"`},
+		{"api spans", "GET", "/debug/rpcs/api/spans?code=5", 200, "application/json", `"span_id": "` + testSpan},
+		{"api span", "GET", "/debug/rpcs/api/spans/" + testSpan, 200, "application/json", `"status_message": "no user 7"`},
+		{"api unknown span", "GET", "/debug/rpcs/api/spans/0123456789abcdef", 404, "application/json", `"error"`},
+		{"api malformed span", "GET", "/debug/rpcs/api/spans/nothex!!nothex!!", 400, "application/json", `"parameter": "spanID"`},
+		{"api trace", "GET", "/debug/rpcs/api/traces/" + testTrace, 200, "application/json", "resourceSpans"},
+		{"api unknown trace", "GET", "/debug/rpcs/api/traces/0123456789abcdef0123456789abcdef", 404, "application/json", `"error"`},
+		{"api active", "GET", "/debug/rpcs/api/active", 200, "application/json", `"elapsed_ns": 90000000000`},
+		{"static css", "GET", "/debug/rpcs/static/debugz.css", 200, "text/css", "prefers-color-scheme"},
+		{"static js", "GET", "/debug/rpcs/static/debugz.js", 200, "javascript", "EventSource"},
+		{"static missing", "GET", "/debug/rpcs/static/nope.js", 404, "text/plain", "404"},
+		{"unknown page", "GET", "/debug/rpcs/nope", 404, "text/html", "no debugz page"},
+		{"post", "POST", "/debug/rpcs/", 405, "text/html", "read-only"},
+		{"mount point without slash", "GET", "/debug/rpcs?sort=count", 301, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := testRequest(t, ts, tt.method, tt.path)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("%s %s = %d; want %d\n%.300s", tt.method, tt.path, resp.StatusCode, tt.status, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, tt.ctype) {
+				t.Errorf("%s %s Content-Type = %q; want %q", tt.method, tt.path, ct, tt.ctype)
+			}
+			if !strings.Contains(body, tt.body) {
+				t.Errorf("%s %s body lacks %q:\n%.500s", tt.method, tt.path, tt.body, body)
+			}
+			if resp.Header.Get("Content-Security-Policy") != csp || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s %s: missing security headers", tt.method, tt.path)
+			}
+		})
+	}
+	resp, _ := testRequest(t, ts, "GET", "/debug/rpcs?sort=count")
+	if loc := resp.Header.Get("Location"); loc != "rpcs/?sort=count" {
+		t.Errorf("redirect Location = %q; want %q", loc, "rpcs/?sort=count")
+	}
+}
+
+func TestBadParameters(t *testing.T) {
+	ts := newTestServer(t, newFakeSource(), Config{})
+	tests := []struct {
+		name, query, param string
+	}{
+		{"kind", "kind=peer", "kind"},
+		{"bucket not a number", "bucket=x", "bucket"},
+		{"bucket out of range", "bucket=3", "bucket"},
+		{"negative bucket", "bucket=-1", "bucket"},
+		{"code", "code=WAT", "code"},
+		{"code out of range", "code=17", "code"},
+		{"min", "min=fast", "min"},
+		{"negative max", "max=-1s", "max"},
+		{"min above max", "min=2s&max=1s", "min"},
+		{"trace", "trace=abc", "trace"},
+		{"limit zero", "limit=0", "limit"},
+		{"limit too big", "limit=100000", "limit"},
+		{"twice", "kind=server&kind=client", "kind"},
+		{"follow", "follow=maybe", "follow"},
+		{"script", "code=%3Cscript%3E", "code"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := testRequest(t, ts, "GET", "/debug/rpcs/api/spans?"+tt.query)
+			var e struct{ Error, Parameter string }
+			if err := json.Unmarshal([]byte(body), &e); err != nil || resp.StatusCode != 400 || e.Parameter != tt.param {
+				t.Errorf("GET /api/spans?%s = %d %q; want 400 naming %q", tt.query, resp.StatusCode, body, tt.param)
+			}
+			if tt.name == "follow" {
+				return
+			}
+			resp, body = testRequest(t, ts, "GET", "/debug/rpcs/spans?"+tt.query)
+			if resp.StatusCode != 400 || !strings.Contains(body, "&#34;"+tt.param+"&#34;") && !strings.Contains(body, "&quot;"+tt.param+"&quot;") {
+				t.Errorf("GET /spans?%s = %d; want 400 naming %q\n%.400s", tt.query, resp.StatusCode, tt.param, body)
+			}
+			if strings.Contains(body, "<script>") {
+				t.Errorf("GET /spans?%s echoes markup unescaped", tt.query)
+			}
+		})
+	}
+	resp, body := testRequest(t, ts, "GET", "/debug/rpcs/?sort=fastest")
+	if resp.StatusCode != 400 || !strings.Contains(body, "sort") {
+		t.Errorf("GET /?sort=fastest = %d; want 400 naming sort", resp.StatusCode)
+	}
+}
+
+func TestLoopbackOnlyByDefault(t *testing.T) {
+	h := NewHandler(newFakeSource(), Config{})
+	for _, tt := range []struct {
+		remote string
+		status int
+	}{{"127.0.0.1:4000", 200}, {"[::1]:4000", 200}, {"10.1.2.3:4000", 403}, {"[2001:db8::1]:80", 403}, {"garbage", 403}} {
+		req := httptest.NewRequest("GET", "/api/summary", nil)
+		req.RemoteAddr = tt.remote
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tt.status {
+			t.Errorf("GET from %q = %d; want %d", tt.remote, rec.Code, tt.status)
+		}
+	}
+	allowAll := NewHandler(newFakeSource(), Config{Authorize: func(*http.Request) bool { return true }})
+	req := httptest.NewRequest("GET", "/api/summary", nil)
+	req.RemoteAddr = "10.1.2.3:4000"
+	rec := httptest.NewRecorder()
+	allowAll.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Errorf("GET with custom authorizer = %d; want 200", rec.Code)
+	}
+}
+
+func TestPanicInSourceIs500(t *testing.T) {
+	src := newFakeSource()
+	src.panic = true
+	ts := newTestServer(t, src, Config{})
+	if resp, _ := testRequest(t, ts, "GET", "/debug/rpcs/api/summary"); resp.StatusCode != 500 {
+		t.Errorf("GET with panicking source = %d; want 500", resp.StatusCode)
+	}
+	src.panic = false
+	if resp, _ := testRequest(t, ts, "GET", "/debug/rpcs/api/summary"); resp.StatusCode != 200 {
+		t.Errorf("GET after a panic = %d; want 200", resp.StatusCode)
+	}
+}
+
+// TestRelativeLinksUnderAnyMount checks that the stylesheet a page links to
+// resolves, mounted under chi and under a ServeMux with StripPrefix.
+func TestRelativeLinksUnderAnyMount(t *testing.T) {
+	cfg := Config{Now: func() time.Time { return fixedNow }}
+	mux := http.NewServeMux()
+	mux.Handle("/x/debug/", http.StripPrefix("/x/debug", NewHandler(newFakeSource(), cfg)))
+	muxServer := httptest.NewServer(mux)
+	defer muxServer.Close()
+	chiServer := newTestServer(t, newFakeSource(), cfg)
+	for _, tt := range []struct {
+		srv  *httptest.Server
+		page string
+	}{
+		{muxServer, "/x/debug/"}, {muxServer, "/x/debug/spans/" + testSpan}, {muxServer, "/x/debug/traces/" + testTrace},
+		{chiServer, "/debug/rpcs/"}, {chiServer, "/debug/rpcs/active"}, {chiServer, "/debug/rpcs/spans/" + testSpan},
+	} {
+		resp, body := testRequest(t, tt.srv, "GET", tt.page)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s = %d", tt.page, resp.StatusCode)
+		}
+		i := strings.Index(body, `href="`)
+		j := strings.Index(body, `debugz.css"`)
+		if i < 0 || j < 0 {
+			t.Fatalf("GET %s: no stylesheet link", tt.page)
+		}
+		href := body[strings.LastIndex(body[:j], `"`)+1 : j+len("debugz.css")]
+		u, _ := url.Parse(tt.srv.URL + tt.page)
+		ref, _ := url.Parse(href)
+		if resp, _ := testRequest(t, tt.srv, "GET", u.ResolveReference(ref).Path); resp.StatusCode != 200 {
+			t.Errorf("page %s links %q, which is %d", tt.page, href, resp.StatusCode)
+		}
+	}
+}
+
+func TestLiveSummaryStreamsEvents(t *testing.T) {
+	ts := newTestServer(t, newFakeSource(), Config{LiveInterval: 10 * time.Millisecond})
+	resp, err := http.Get(ts.URL + "/debug/rpcs/live/summary?sort=count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type = %q; want text/event-stream", ct)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	var event strings.Builder
+	for sc.Scan() && sc.Text() != "" {
+		if !strings.HasPrefix(sc.Text(), "data: ") {
+			t.Fatalf("SSE line %q; want data: lines", sc.Text())
+		}
+		event.WriteString(strings.TrimPrefix(sc.Text(), "data: "))
+	}
+	if !strings.Contains(event.String(), "user.UserService/FetchUser") {
+		t.Errorf("first event lacks the method row:\n%.400s", event.String())
+	}
+	if resp, _ := testRequest(t, ts, "GET", "/debug/rpcs/live/spans?kind=nope"); resp.StatusCode != 400 {
+		t.Errorf("live spans with a bad kind = %d; want 400", resp.StatusCode)
+	}
+}
+
+func TestFollowStreamsNewSpans(t *testing.T) {
+	src := newFakeSource()
+	ts := newTestServer(t, src, Config{LiveInterval: 10 * time.Millisecond})
+	resp, err := http.Get(ts.URL + "/debug/rpcs/api/spans?follow=1&method=user.UserService/FetchUser")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Fatalf("Content-Type = %q", ct)
+	}
+	time.Sleep(30 * time.Millisecond)
+	src.add(Span{TraceID: testTrace, SpanID: "2222222222222222", Method: "user.UserService/FetchUser", Kind: "server", Code: "OK", Start: fixedNow})
+	src.add(Span{TraceID: testTrace, SpanID: "3333333333333333", Method: "other.Svc/M", Kind: "server", Code: "OK", Start: fixedNow})
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s spanJSON
+	if err := json.Unmarshal([]byte(line), &s); err != nil || s.SpanID != "2222222222222222" {
+		t.Errorf("first followed line = %q; want the new FetchUser span only", line)
+	}
+}
+
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{"", "kind=server&bucket=1&code=error", "code=<script>alert(1)</script>",
+		"min=1ms&max=1s", "trace=4bf92f3577b34da6a3ce929d0e0e4736&limit=5", "bucket=%00", "limit=-1", "max=9999999999h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, perr := parseQuery(v, 7)
+		if perr != nil {
+			if perr.Param == "" || !v.Has(perr.Param) && perr.Param != "min" {
+				t.Fatalf("parseQuery(%q) error %v names no given parameter", raw, perr)
+			}
+			return
+		}
+		if q.Limit < 1 || q.Limit > maxLimit || q.Bucket < -1 || q.Bucket >= 7 || q.Code < -1 || q.Code > 16 || q.Min < 0 || q.Max < 0 {
+			t.Fatalf("parseQuery(%q) = %+v: out of range", raw, q)
+		}
+	})
+}

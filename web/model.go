@@ -1,0 +1,130 @@
+// Package web serves the debugz pages and JSON API: chi routes, templ
+// components and embedded assets. It reads its data through [Source], which
+// the root package implements; components only ever see the view models
+// declared here, with durations, IDs and codes already in their final form.
+package web
+
+import (
+	"time"
+)
+
+// Source is what the handler reads. Every method returns copies that the
+// handler may keep; all must be safe for concurrent use.
+type Source interface {
+	Summary() Summary
+	Spans(q Query) []Span
+	Span(spanID string) (Span, bool)
+	Trace(traceID string) (Trace, bool)
+	// TraceOTLP returns the trace as OTLP JSON (an ExportTraceServiceRequest
+	// with hex IDs), or false when no span of it is retained.
+	TraceOTLP(traceID string) ([]byte, bool)
+	Active() []Active
+}
+
+// Query selects spans; it is parsed from the query string of /spans and
+// /api/spans. Zero values mean "any", except Bucket and Code where -1 does.
+type Query struct {
+	Method string
+	Kind   string // "", "server" or "client"
+	Bucket int    // latency bucket index, -1 for any
+	Code   int    // gRPC code, -1 for any
+	Errors bool   // any code but OK
+	Min    time.Duration
+	Max    time.Duration
+	Trace  string // 32 lowercase hex digits, "" for any
+	Limit  int
+}
+
+// Summary is the view of the summary page and /api/summary.
+type Summary struct {
+	Capacity int
+	Retained int
+	Evicted  uint64
+	Buckets  []time.Duration // lower bound of each latency bucket
+	Methods  []Method
+}
+
+// Method is one (method, kind) row of the summary.
+type Method struct {
+	Method   string
+	Kind     string // "server" or "client"
+	Count    uint64
+	Errors   uint64
+	Active   int
+	Codes    []CodeCount // in code order, only codes seen
+	Buckets  []uint64    // one per Summary.Buckets entry
+	P50      time.Duration
+	P90      time.Duration
+	P99      time.Duration
+	Max      time.Duration
+	Rate     float64 // per second, over the last minute
+	LastSeen time.Time
+}
+
+// CodeCount is how many RPCs ended with one gRPC status code.
+type CodeCount struct {
+	Code  int    // numeric code
+	Name  string // canonical name, "NOT_FOUND"
+	Count uint64
+}
+
+// Attr is one attribute, its value already formatted and, for keys that look
+// like credentials, redacted.
+type Attr struct {
+	Key   string
+	Value string // formatted for people
+	Type  string // "string", "int64", … as in the OTel attribute type
+	JSON  any    // the value for JSON: string, int64, float64, bool or a slice of them
+}
+
+// Event is a span event with its offset from the span's start.
+type Event struct {
+	Name       string
+	Time       time.Time
+	Offset     time.Duration
+	Attributes []Attr
+}
+
+// Span is one retained span, gRPC call or not (then Method is "").
+type Span struct {
+	TraceID       string // 32 hex digits
+	SpanID        string // 16 hex digits
+	ParentSpanID  string // "" for a root span
+	Name          string
+	Method        string
+	Kind          string // "server", "client", "internal", …
+	Code          string // canonical gRPC code name; "" for a non-gRPC span
+	CodeNum       int
+	StatusCode    string // OTel status: "Unset", "Error", "Ok"
+	StatusMessage string
+	Start         time.Time
+	Duration      time.Duration
+	Bucket        int
+	Peer          string // host:port of the other side, when known
+	Sampled       bool
+	Truncated     bool
+	Attributes    []Attr // sorted by key
+	Events        []Event
+	Resource      []Attr // sorted by key
+	Scope         string // instrumentation scope name
+	ScopeVersion  string
+}
+
+// Trace is every retained span of one trace, ordered by start.
+type Trace struct {
+	TraceID string
+	Start   time.Time
+	End     time.Time
+	Spans   []Span
+}
+
+// Active is an RPC still in flight.
+type Active struct {
+	TraceID    string
+	SpanID     string
+	Method     string
+	Kind       string
+	Start      time.Time
+	Peer       string
+	Attributes []Attr
+}

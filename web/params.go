@@ -1,0 +1,153 @@
+package web
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Query limits: the default and the most a request may ask for.
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+	maxParamLen  = 1024
+)
+
+// paramError is a malformed request parameter; its message names the
+// parameter and says what was wrong, and nothing about the server.
+type paramError struct {
+	Param string
+	Msg   string
+}
+
+func (e *paramError) Error() string { return fmt.Sprintf("parameter %q: %s", e.Param, e.Msg) }
+
+func badParam(name, format string, args ...any) *paramError {
+	return &paramError{Param: name, Msg: fmt.Sprintf(format, args...)}
+}
+
+// codeNames are the canonical gRPC code names, by number.
+var codeNames = []string{
+	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+	"UNAUTHENTICATED",
+}
+
+// parseCode reads a code by canonical name (any case) or number.
+func parseCode(s string) (int, bool) {
+	for i, n := range codeNames {
+		if strings.EqualFold(s, n) {
+			return i, true
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n >= len(codeNames) {
+		return 0, false
+	}
+	return n, true
+}
+
+// parseQuery reads the span filter of /spans and /api/spans. Parameters it
+// does not know (sort, follow) are left to the caller.
+func parseQuery(v url.Values, buckets int) (Query, *paramError) {
+	q := Query{Bucket: -1, Code: -1, Limit: defaultLimit}
+	for name, vals := range v {
+		if len(vals) > 1 {
+			return q, badParam(name, "given %d times; give it once", len(vals))
+		}
+		if len(vals[0]) > maxParamLen {
+			return q, badParam(name, "longer than %d bytes", maxParamLen)
+		}
+	}
+	q.Method = strings.TrimPrefix(strings.TrimSpace(v.Get("method")), "/")
+	switch k := v.Get("kind"); k {
+	case "", "any":
+	case "server", "client":
+		q.Kind = k
+	default:
+		return q, badParam("kind", "must be server or client, not %q", k)
+	}
+	if s := v.Get("bucket"); s != "" && s != "any" {
+		b, err := strconv.Atoi(s)
+		if err != nil || b < 0 || b >= buckets {
+			return q, badParam("bucket", "must be a bucket index from 0 to %d, not %q", buckets-1, s)
+		}
+		q.Bucket = b
+	}
+	switch s := v.Get("code"); {
+	case s == "" || s == "any":
+	case strings.EqualFold(s, "error") || strings.EqualFold(s, "errors"):
+		q.Errors = true
+	default:
+		c, ok := parseCode(s)
+		if !ok {
+			return q, badParam("code", "must be a gRPC code name like NOT_FOUND, a number from 0 to 16, or error; not %q", s)
+		}
+		q.Code = c
+	}
+	var err *paramError
+	if q.Min, err = parseDuration(v, "min"); err != nil {
+		return q, err
+	}
+	if q.Max, err = parseDuration(v, "max"); err != nil {
+		return q, err
+	}
+	if q.Max > 0 && q.Min > q.Max {
+		return q, badParam("min", "%v is above max %v", q.Min, q.Max)
+	}
+	if s := v.Get("trace"); s != "" {
+		id, err := parseID(s, 16)
+		if err != nil {
+			return q, badParam("trace", "%s", err)
+		}
+		q.Trace = id
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			return q, badParam("limit", "must be a whole number from 1 to %d, not %q", maxLimit, s)
+		}
+		q.Limit = n
+	}
+	return q, nil
+}
+
+func parseDuration(v url.Values, name string) (time.Duration, *paramError) {
+	s := v.Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if n, nerr := strconv.ParseFloat(s, 64); nerr == nil && n == 0 {
+			return 0, nil
+		}
+		return 0, badParam(name, "must be a duration like 250ms or 1.5s, not %q", s)
+	}
+	if d < 0 {
+		return 0, badParam(name, "must not be negative, not %q", s)
+	}
+	return d, nil
+}
+
+// parseID checks a hex trace (16 bytes) or span (8 bytes) ID and returns it
+// in lowercase.
+func parseID(s string, size int) (string, error) {
+	if len(s) != 2*size {
+		return "", fmt.Errorf("must be %d hex digits, not %d characters", 2*size, len(s))
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return "", fmt.Errorf("must be %d hex digits", 2*size)
+	}
+	for _, c := range b {
+		if c != 0 {
+			return strings.ToLower(s), nil
+		}
+	}
+	return "", fmt.Errorf("must not be all zeros")
+}
