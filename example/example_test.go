@@ -1,0 +1,359 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/debugz/debugz"
+	paymentpb "github.com/debugz/debugz/example/proto/payment"
+	userpb "github.com/debugz/debugz/example/proto/user"
+)
+
+// startApp runs the whole example on 127.0.0.1:0 ports until the test ends.
+func startApp(t *testing.T, cfg config) *app {
+	t.Helper()
+	var err error
+	if cfg.GRPCListener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPListener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := newApp(ctx, cfg)
+	if err != nil {
+		cancel()
+		t.Fatalf("newApp: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return a
+}
+
+// eventually retries cond until it holds or 10 s have passed: server spans
+// end a moment after the client has its answer.
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// codesOf returns the codes seen per "method kind" row.
+func codesOf(sum debugz.Summary) map[string]map[string]uint64 {
+	out := map[string]map[string]uint64{}
+	for _, m := range sum.Methods {
+		out[m.Method+" "+m.Kind.String()] = m.Codes
+	}
+	return out
+}
+
+func TestExample(t *testing.T) {
+	a := startApp(t, config{})
+	ctx := context.Background()
+
+	fetch := func(id int64, timeout time.Duration) func(context.Context) error {
+		return func(ctx context.Context) error {
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			_, err := a.users.FetchUser(ctx, &userpb.FetchUserRequest{Id: id})
+			return err
+		}
+	}
+	streamUsers := func(n int32) func(context.Context) error {
+		return func(ctx context.Context) error {
+			stream, err := a.users.StreamUsers(ctx, &userpb.StreamUsersRequest{Count: n})
+			if err != nil {
+				return err
+			}
+			for got := int32(0); ; got++ {
+				if _, err := stream.Recv(); errors.Is(err, io.EOF) {
+					if got != n {
+						t.Errorf("StreamUsers(%d) sent %d users; want %d", n, got, n)
+					}
+					return nil
+				} else if err != nil {
+					return err
+				}
+			}
+		}
+	}
+	createUsers := func(names ...string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			stream, err := a.users.CreateUsers(ctx)
+			if err != nil {
+				return err
+			}
+			for _, name := range names {
+				if stream.Send(&userpb.CreateUserRequest{Name: name}) != nil {
+					break
+				}
+			}
+			resp, err := stream.CloseAndRecv()
+			if err == nil && int(resp.GetCreated()) != len(names) {
+				t.Errorf("CreateUsers(%q) = %d; want %d", names, resp.GetCreated(), len(names))
+			}
+			return err
+		}
+	}
+	// chat sends n messages; with cancel it then cancels instead of closing.
+	chat := func(n int, cancel bool) func(context.Context) error {
+		return func(ctx context.Context) error {
+			ctx, stop := context.WithCancel(ctx)
+			defer stop()
+			stream, err := a.users.Chat(ctx)
+			if err != nil {
+				return err
+			}
+			for i := range n {
+				if err := stream.Send(&userpb.ChatMessage{Text: "hi"}); err != nil {
+					return err
+				}
+				if msg, err := stream.Recv(); err != nil {
+					return err
+				} else if msg.GetText() != "echo: hi" {
+					t.Errorf("Chat message %d = %q; want %q", i, msg.GetText(), "echo: hi")
+				}
+			}
+			if cancel {
+				stop()
+			} else if err := stream.CloseSend(); err != nil {
+				return err
+			}
+			_, err = stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+	balance := func(id int64) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := a.payments.GetBalance(ctx, &paymentpb.GetBalanceRequest{UserId: id})
+			return err
+		}
+	}
+	pay := func(id, cents int64) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := a.payments.ProcessPayment(ctx, &paymentpb.ProcessPaymentRequest{UserId: id, AmountCents: cents})
+			return err
+		}
+	}
+
+	calls := []struct {
+		name string
+		call func(context.Context) error
+		want codes.Code
+	}{
+		{"FetchUser ok", fetch(1, 0), codes.OK},
+		{"FetchUser unknown", fetch(99, 0), codes.NotFound},
+		{"FetchUser zero", fetch(0, 0), codes.InvalidArgument},
+		{"FetchUser slow", fetch(slowUserID, 100*time.Millisecond), codes.DeadlineExceeded},
+		{"StreamUsers ok", streamUsers(5), codes.OK},
+		{"StreamUsers zero", streamUsers(0), codes.InvalidArgument},
+		{"CreateUsers ok", createUsers("a", "b", "c"), codes.OK},
+		{"CreateUsers empty name", createUsers("a", ""), codes.InvalidArgument},
+		{"Chat ok", chat(2, false), codes.OK},
+		{"Chat cancelled", chat(1, true), codes.Canceled},
+		{"GetBalance ok", balance(1), codes.OK},
+		{"GetBalance unknown", balance(99), codes.NotFound},
+		{"ProcessPayment zero amount", pay(1, 0), codes.InvalidArgument},
+		{"ProcessPayment unknown user", pay(99, 100), codes.FailedPrecondition},
+	}
+	for _, c := range calls {
+		if got := status.Code(c.call(ctx)); got != c.want {
+			t.Errorf("%s: code %v; want %v", c.name, got, c.want)
+		}
+	}
+
+	// One successful ProcessPayment under a root span of our own, so that we
+	// know its trace ID.
+	ctx, root := a.tp.Tracer("test").Start(ctx, "test")
+	if err := pay(1, 250)(ctx); err != nil {
+		t.Fatalf("ProcessPayment: %v", err)
+	}
+	root.End()
+	traceID := root.SpanContext().TraceID()
+
+	// Every method appears with the codes of the calls above. Server rows
+	// count what the server saw; the deadline and the cancellation are the
+	// client's view, so they are checked on client rows.
+	want := map[string][]string{
+		"user.UserService/FetchUser server":            {"OK", "NOT_FOUND", "INVALID_ARGUMENT"},
+		"user.UserService/FetchUser client":            {"OK", "NOT_FOUND", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED"},
+		"user.UserService/StreamUsers server":          {"OK", "INVALID_ARGUMENT"},
+		"user.UserService/StreamUsers client":          {"OK", "INVALID_ARGUMENT"},
+		"user.UserService/CreateUsers server":          {"OK", "INVALID_ARGUMENT"},
+		"user.UserService/CreateUsers client":          {"OK", "INVALID_ARGUMENT"},
+		"user.UserService/Chat server":                 {"OK"},
+		"user.UserService/Chat client":                 {"OK", "CANCELLED"},
+		"payment.PaymentService/GetBalance server":     {"OK", "NOT_FOUND"},
+		"payment.PaymentService/GetBalance client":     {"OK", "NOT_FOUND"},
+		"payment.PaymentService/ProcessPayment server": {"OK", "INVALID_ARGUMENT", "FAILED_PRECONDITION"},
+		"payment.PaymentService/ProcessPayment client": {"OK", "INVALID_ARGUMENT", "FAILED_PRECONDITION"},
+	}
+	eventually(t, "summary", func() error {
+		got := codesOf(a.sp.Summary())
+		for row, codes := range want {
+			for _, c := range codes {
+				if got[row][c] == 0 {
+					return errors.New(row + " has no " + c + "; rows: " + strings.Join(mapKeys(got), ", "))
+				}
+			}
+		}
+		return nil
+	})
+
+	// ProcessPayment's trace crosses both services: client → PaymentService
+	// server → FetchUser client → UserService server, plus the handler's own
+	// processPayment.charge span.
+	eventually(t, "ProcessPayment trace", func() error {
+		spans := a.sp.Trace(traceID)
+		find := func(name string, kind trace.SpanKind) (debugz.Span, error) {
+			for _, s := range spans {
+				if s.Name == name && s.Kind == kind {
+					return s, nil
+				}
+			}
+			return debugz.Span{}, errors.New("no " + kind.String() + " span " + name)
+		}
+		paySrv, err := find("payment.PaymentService/ProcessPayment", trace.SpanKindServer)
+		if err != nil {
+			return err
+		}
+		fetchCli, err := find("user.UserService/FetchUser", trace.SpanKindClient)
+		if err != nil {
+			return err
+		}
+		fetchSrv, err := find("user.UserService/FetchUser", trace.SpanKindServer)
+		if err != nil {
+			return err
+		}
+		charge, err := find("processPayment.charge", trace.SpanKindInternal)
+		if err != nil {
+			return err
+		}
+		for _, link := range []struct {
+			child, parent debugz.Span
+		}{{fetchCli, paySrv}, {fetchSrv, fetchCli}, {charge, paySrv}} {
+			if link.child.Parent.SpanID() != link.parent.SpanID {
+				t.Errorf("parent of %s %s = %v; want %v", link.child.Kind, link.child.Name, link.child.Parent.SpanID(), link.parent.SpanID)
+			}
+		}
+		return nil
+	})
+
+	// The debug HTTP server: dashboard API, pprof, and the redirect from /.
+	base := "http://" + a.httpLis.Addr().String()
+	for _, path := range []string{"/debug/rpcs/api/summary", "/debug/pprof/", "/"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d; want 200", path, resp.StatusCode)
+		}
+		if path == "/debug/rpcs/api/summary" {
+			var sum struct {
+				Methods []struct{ Method string }
+			}
+			if err := json.Unmarshal(body, &sum); err != nil {
+				t.Errorf("GET %s: %v", path, err)
+			} else if len(sum.Methods) == 0 {
+				t.Errorf("GET %s: no methods", path)
+			}
+		}
+	}
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func TestExampleLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the load generator for a few seconds")
+	}
+	a := startApp(t, config{Load: true, Rate: 100})
+
+	// Every kind of failure the load generator makes shows up.
+	eventually(t, "load", func() error {
+		seen := map[string]bool{}
+		for _, m := range a.sp.Summary().Methods {
+			for c := range m.Codes {
+				seen[c] = true
+			}
+		}
+		for _, c := range []string{"OK", "NOT_FOUND", "DEADLINE_EXCEEDED", "INVALID_ARGUMENT", "CANCELLED", "FAILED_PRECONDITION"} {
+			if !seen[c] {
+				return errors.New("no " + c + " yet")
+			}
+		}
+		return nil
+	})
+
+	// The long-lived Chat stream is in flight.
+	active := a.sp.Active()
+	if !slices.ContainsFunc(active, func(r debugz.ActiveRPC) bool { return r.Method == "user.UserService/Chat" }) {
+		t.Errorf("Active() has no Chat stream; got %d in flight", len(active))
+	}
+}
+
+func TestDisplayAddr(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	_, port, _ := net.SplitHostPort(lis.Addr().String())
+	tests := []struct {
+		name, addr, want string
+	}{
+		{"hostname kept", "localhost:0", "localhost:" + port},
+		{"ip kept", "127.0.0.1:0", "127.0.0.1:" + port},
+		{"empty host", ":0", "localhost:" + port},
+		{"wildcard host", "0.0.0.0:0", "localhost:" + port},
+		{"no address", "", lis.Addr().String()},
+	}
+	for _, tt := range tests {
+		if got := displayAddr(tt.addr, lis); got != tt.want {
+			t.Errorf("%s: displayAddr(%q) = %q; want %q", tt.name, tt.addr, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,335 @@
+// Command example is a small gRPC service wired to the debugz dashboard, the
+// way you would wire it into your own service:
+//
+//  1. one OpenTelemetry TracerProvider with a [debugz.SpanProcessor] (and, if
+//     OTEL_EXPORTER_OTLP_ENDPOINT is set, an OTLP exporter beside it);
+//  2. otelgrpc stats handlers on the gRPC server and on every client;
+//  3. [debugz.NewHandler] mounted on a localhost-only debug HTTP server.
+//
+// It runs two services in one process, UserService (unary and all three
+// streaming kinds) and PaymentService (which calls UserService over gRPC, so a
+// trace crosses services), plus a load generator that keeps calling them with
+// a realistic mix of successes and failures.
+//
+//	go run ./example
+//
+// then open the printed dashboard URL.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/debugz/debugz"
+	paymentpb "github.com/debugz/debugz/example/proto/payment"
+	userpb "github.com/debugz/debugz/example/proto/user"
+)
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:50051", "gRPC listen address")
+	flag.StringVar(&cfg.HTTPAddr, "http-addr", "localhost:6060", "debug HTTP listen address (dashboard and pprof)")
+	flag.Float64Var(&cfg.Rate, "rate", 2, "load generator: calls per second per method")
+	flag.BoolVar(&cfg.Load, "load", true, "run the load generator")
+	flag.Parse()
+
+	// Stop on Ctrl-C or SIGTERM; run then shuts everything down gracefully.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := run(ctx, cfg); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// config is what main reads from its flags. Tests fill it in directly, and
+// may pass listeners they opened themselves (on 127.0.0.1:0) instead of
+// addresses.
+type config struct {
+	GRPCAddr string  // used when GRPCListener is nil
+	HTTPAddr string  // used when HTTPListener is nil
+	Rate     float64 // load generator calls per second per method
+	Load     bool    // whether to run the load generator
+
+	GRPCListener net.Listener
+	HTTPListener net.Listener
+}
+
+// run starts the app, prints where to find it, and serves until ctx is done.
+func run(ctx context.Context, cfg config) error {
+	a, err := newApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("debugz dashboard: http://%s/debug/rpcs/\n", displayAddr(cfg.HTTPAddr, a.httpLis))
+	fmt.Printf("gRPC server (UserService, PaymentService): %s\n", a.grpcLis.Addr())
+	return a.serve(ctx)
+}
+
+// app is the whole example: tracing, both gRPC services, their clients, the
+// debug HTTP server and the load generator.
+type app struct {
+	cfg config
+	sp  *debugz.SpanProcessor
+	tp  *sdktrace.TracerProvider
+
+	grpcLis    net.Listener
+	grpcServer *grpc.Server
+
+	// paymentConn is PaymentService's own connection to UserService;
+	// clientConn is the load generator's (and the tests') connection to both
+	// services, as an external caller would have.
+	paymentConn *grpc.ClientConn
+	clientConn  *grpc.ClientConn
+	users       userpb.UserServiceClient
+	payments    paymentpb.PaymentServiceClient
+
+	httpLis    net.Listener
+	httpServer *http.Server
+}
+
+// newApp builds everything and opens the listeners, but serves nothing yet.
+func newApp(ctx context.Context, cfg config) (a *app, err error) {
+	a = &app{cfg: cfg}
+	// On failure, release whatever was already opened.
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+
+	// Tracing. The debugz processor keeps recent spans in memory for the
+	// dashboard; it sits beside any exporter, it never replaces one.
+	a.sp = debugz.NewSpanProcessor()
+	a.tp, err = newTracerProvider(ctx, a.sp)
+	if err != nil {
+		return a, err
+	}
+	// W3C trace context links a client span to the server span of the same
+	// call; without a propagator every call would start a new trace. It is set
+	// globally (for any other instrumentation) and passed to otelgrpc
+	// explicitly below, which makes the wiring visible.
+	prop := propagation.TraceContext{}
+	otel.SetTextMapPropagator(prop)
+
+	// Listeners first, so that the clients know the real address (tests use
+	// port 0).
+	if a.grpcLis, err = listen(cfg.GRPCListener, cfg.GRPCAddr); err != nil {
+		return a, err
+	}
+	if a.httpLis, err = listen(cfg.HTTPListener, cfg.HTTPAddr); err != nil {
+		return a, err
+	}
+
+	// Clients. Every client gets an otelgrpc client stats handler, so
+	// outgoing calls get client spans and carry the trace context.
+	dial := func() (*grpc.ClientConn, error) {
+		return grpc.NewClient(a.grpcLis.Addr().String(),
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithStatsHandler(otelgrpc.NewClientHandler(
+				otelgrpc.WithTracerProvider(a.tp),
+				otelgrpc.WithPropagators(prop),
+			)),
+		)
+	}
+	if a.paymentConn, err = dial(); err != nil {
+		return a, fmt.Errorf("payment service client: %w", err)
+	}
+	if a.clientConn, err = dial(); err != nil {
+		return a, fmt.Errorf("client: %w", err)
+	}
+	a.users = userpb.NewUserServiceClient(a.clientConn)
+	a.payments = paymentpb.NewPaymentServiceClient(a.clientConn)
+
+	// The gRPC server. The otelgrpc server stats handler makes a server span
+	// for every call, which is what the dashboard shows.
+	a.grpcServer = grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(
+		otelgrpc.WithTracerProvider(a.tp),
+		otelgrpc.WithPropagators(prop),
+	)))
+	userpb.RegisterUserServiceServer(a.grpcServer, newUserServer())
+	paymentpb.RegisterPaymentServiceServer(a.grpcServer, newPaymentServer(
+		a.tp.Tracer("github.com/debugz/debugz/example"),
+		userpb.NewUserServiceClient(a.paymentConn),
+	))
+
+	// The debug HTTP server: the dashboard and pprof. Keep it on a loopback
+	// address; the debugz handler also refuses non-loopback clients by
+	// default.
+	r := chi.NewRouter()
+	r.Mount("/debug/rpcs", debugz.NewHandler(a.sp))
+	r.Mount("/debug", middleware.Profiler())
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/debug/rpcs/", http.StatusFound)
+	})
+	// The dashboard's live views are long-lived streams; requests get a
+	// context that is cancelled when Shutdown starts, so those streams end
+	// instead of holding Shutdown up until its timeout.
+	httpCtx, cancelHTTP := context.WithCancel(context.Background())
+	a.httpServer = &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: 5 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return httpCtx },
+	}
+	a.httpServer.RegisterOnShutdown(cancelHTTP)
+	return a, nil
+}
+
+// newTracerProvider returns the process's one TracerProvider: the debugz
+// processor always, plus a batching OTLP exporter when
+// OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter reads the standard OTEL_
+// variables itself).
+func newTracerProvider(ctx context.Context, sp *debugz.SpanProcessor) (*sdktrace.TracerProvider, error) {
+	// Later options win: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+	// override the default service name.
+	res, err := resource.New(ctx,
+		resource.WithAttributes(semconv.ServiceName("debugz-example")),
+		resource.WithTelemetrySDK(),
+		resource.WithFromEnv(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("resource: %w", err)
+	}
+	opts := []sdktrace.TracerProviderOption{
+		sdktrace.WithResource(res),
+		sdktrace.WithSpanProcessor(sp),
+	}
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" {
+		exp, err := otlptracegrpc.New(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("otlp exporter: %w", err)
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp))
+	}
+	return sdktrace.NewTracerProvider(opts...), nil
+}
+
+// displayAddr is the address to print for a listener opened on addr: the
+// host as configured (so "localhost:6060" stays readable, and a wildcard
+// host becomes localhost), with the port actually bound.
+func displayAddr(addr string, lis net.Listener) string {
+	host, _, err := net.SplitHostPort(addr)
+	_, port, perr := net.SplitHostPort(lis.Addr().String())
+	if err != nil || perr != nil {
+		return lis.Addr().String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func listen(lis net.Listener, addr string) (net.Listener, error) {
+	if lis != nil {
+		return lis, nil
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return lis, nil
+}
+
+// serve runs the servers and the load generator until ctx is done or a
+// server fails, then shuts everything down in order: load first (so nothing
+// new arrives), then gRPC, then HTTP, then tracing (which flushes the
+// exporter, if any).
+func (a *app) serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- a.grpcServer.Serve(a.grpcLis) }()
+	go func() { errc <- a.httpServer.Serve(a.httpLis) }()
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	var load sync.WaitGroup
+	if a.cfg.Load {
+		g := newLoadGen(a.users, a.payments, a.cfg.Rate)
+		load.Go(func() {
+			g.run(loadCtx)
+			log.Printf("load generator stopped: %d calls, %d failed (most on purpose)", g.calls.Load(), g.failed.Load())
+		})
+	}
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("server stopped: %w", err)
+	}
+	stopLoad()
+	load.Wait()
+	return errors.Join(err, a.shutdown())
+}
+
+// shutdownTimeout bounds each step of the shutdown.
+const shutdownTimeout = 5 * time.Second
+
+func (a *app) shutdown() error {
+	// The load generator's connection has no more callers.
+	err := a.clientConn.Close()
+
+	// GracefulStop waits for the calls in flight; Stop cuts them if they take
+	// too long.
+	stopped := make(chan struct{})
+	go func() {
+		a.grpcServer.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(shutdownTimeout):
+		a.grpcServer.Stop()
+		<-stopped
+	}
+	// PaymentService is done calling UserService.
+	err = errors.Join(err, a.paymentConn.Close())
+
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if herr := a.httpServer.Shutdown(ctx); herr != nil {
+		err = errors.Join(err, fmt.Errorf("http shutdown: %w", herr), a.httpServer.Close())
+	}
+	if terr := a.tp.Shutdown(ctx); terr != nil {
+		err = errors.Join(err, fmt.Errorf("tracer provider shutdown: %w", terr))
+	}
+	return err
+}
+
+// close releases what newApp opened before it failed.
+func (a *app) close() {
+	for _, c := range []*grpc.ClientConn{a.clientConn, a.paymentConn} {
+		if c != nil {
+			c.Close()
+		}
+	}
+	for _, l := range []net.Listener{a.grpcLis, a.httpLis} {
+		if l != nil {
+			l.Close()
+		}
+	}
+	if a.tp != nil {
+		a.tp.Shutdown(context.Background())
+	}
+}
