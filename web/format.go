@@ -359,7 +359,7 @@ type histBar struct {
 const (
 	histStep = 6
 	histBarW = 5
-	histH    = 16
+	histH    = 32
 )
 
 // histViewBox is the viewBox of a histogram of n buckets.
@@ -370,7 +370,7 @@ func histViewBox(n int) string {
 // histBars draws bucket counts as bars on a log scale relative to the row's
 // largest bucket, so that a rare slow call still shows beside a busy fast
 // bucket. Empty buckets get no bar.
-func histBars(counts []uint64, bounds []time.Duration) []histBar {
+func histBars(counts []uint64, ranges []string) []histBar {
 	var top uint64
 	for _, c := range counts {
 		top = max(top, c)
@@ -380,27 +380,39 @@ func histBars(counts []uint64, bounds []time.Duration) []histBar {
 		if c == 0 {
 			continue
 		}
-		h := float64(histH) * math.Log1p(float64(c)) / math.Log1p(float64(top))
-		h = max(h, 1)
-		bars = append(bars, histBar{
-			X:     fmtFloat(float64(i * histStep)),
-			Y:     fmtFloat(histH - h),
-			W:     strconv.Itoa(histBarW),
-			H:     fmtFloat(h),
-			Title: bucketRange(bounds, i) + ": " + fmtCount(c),
-		})
+		h := max(int(float64(histH)*math.Log1p(float64(c))/math.Log1p(float64(top))+0.5), 1)
+		title := fmtCount(c)
+		if i < len(ranges) {
+			title = ranges[i] + ": " + title
+		}
+		bars = append(bars, histBar{X: strconv.Itoa(i * histStep), Y: strconv.Itoa(histH - h),
+			W: strconv.Itoa(histBarW), H: strconv.Itoa(h), Title: title})
 	}
 	return bars
 }
 
 // histTitle is the tooltip of a whole histogram.
-func histTitle(counts []uint64, bounds []time.Duration) string {
-	parts := make([]string, 0, len(counts)+1)
-	parts = append(parts, "Latency histogram (log scale)")
+func histTitle(counts []uint64, ranges []string) string {
+	var b strings.Builder
+	b.WriteString("Latency histogram (log scale)")
 	for i, c := range counts {
-		parts = append(parts, bucketRange(bounds, i)+": "+fmtCount(c))
+		b.WriteByte('\n')
+		if i < len(ranges) {
+			b.WriteString(ranges[i])
+		}
+		b.WriteString(": ")
+		b.WriteString(fmtCount(c))
 	}
-	return strings.Join(parts, "\n")
+	return b.String()
+}
+
+// bucketRanges labels every latency bucket with its range, once per page.
+func bucketRanges(buckets []time.Duration) []string {
+	out := make([]string, len(buckets))
+	for i := range buckets {
+		out[i] = bucketRange(buckets, i)
+	}
+	return out
 }
 
 // fmtFloat formats an SVG coordinate with at most two decimals.

@@ -251,7 +251,7 @@ func TestGroupMethods(t *testing.T) {
 }
 
 func TestHistBars(t *testing.T) {
-	bars := histBars([]uint64{0, 1000, 1, 0}, []time.Duration{0, time.Microsecond, time.Millisecond, time.Second})
+	bars := histBars([]uint64{0, 1000, 1, 0}, bucketRanges([]time.Duration{0, time.Microsecond, time.Millisecond, time.Second}))
 	if len(bars) != 2 {
 		t.Fatalf("histBars(%q) = %v; want 2 bars", "0,1000,1,0", bars)
 	}
@@ -260,8 +260,8 @@ func TestHistBars(t *testing.T) {
 		got  histBar
 		want histBar
 	}{
-		{"tallest fills the height", bars[0], histBar{X: "6", Y: "0", W: "5", H: "16", Title: "1µs – 1ms: 1,000"}},
-		{"one still shows on a log scale", bars[1], histBar{X: "12", Y: "14.39", W: "5", H: "1.61", Title: "1ms – 1s: 1"}},
+		{"tallest fills the height", bars[0], histBar{X: "6", Y: "0", W: "5", H: "32", Title: "1µs – 1ms: 1,000"}},
+		{"one still shows on a log scale", bars[1], histBar{X: "12", Y: "29", W: "5", H: "3", Title: "1ms – 1s: 1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,72 @@
+package web
+
+import (
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// benchSummary is a summary of n methods, half server and half client, each
+// with a few codes and every bucket filled.
+func benchSummary(n int) summaryPage {
+	p := summaryPage{page: goldenPage("RPCs", "./", "summary", "./live/summary?sort=method"), Sort: "method"}
+	p.Summary = Summary{Capacity: 8192, Retained: 8192, Evicted: 123456,
+		Buckets: []time.Duration{0, 100 * time.Microsecond, time.Millisecond, 10 * time.Millisecond,
+			100 * time.Millisecond, time.Second, 10 * time.Second}}
+	for i := range n {
+		kind := "server"
+		if i%2 == 1 {
+			kind = "client"
+		}
+		p.Summary.Methods = append(p.Summary.Methods, Method{
+			Method: fmt.Sprintf("pkg.Service%d/Method%d", i/10, i), Kind: kind, Count: 123456, Errors: 321, Active: i % 3,
+			Codes:   []CodeCount{{0, "OK", 123135}, {5, "NOT_FOUND", 300}, {13, "INTERNAL", 21}},
+			Buckets: []uint64{10, 20000, 90000, 13000, 400, 26, 0},
+			P50:     800 * time.Microsecond, P90: 4 * time.Millisecond, P99: 40 * time.Millisecond, Max: 2 * time.Second,
+			Rate: 12.5, LastSeen: fixedNow,
+		})
+	}
+	return p
+}
+
+// BenchmarkRenderSummary renders the whole summary page (HTML only, no data
+// gathering), the cost contrib zpages' summary pays in html/template.
+func BenchmarkRenderSummary(b *testing.B) {
+	for _, n := range []int{50, 1000} {
+		p := benchSummary(n)
+		b.Run(fmt.Sprintf("methods=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := summaryView(p).Render(b.Context(), io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSummaryPage serves GET / through the router with a fixed source.
+func BenchmarkSummaryPage(b *testing.B) {
+	h := NewHandler(benchSource{benchSummary(50).Summary}, Config{Now: func() time.Time { return fixedNow }})
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = "127.0.0.1:1"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatal(rec.Code)
+		}
+	}
+}
+
+type benchSource struct{ sum Summary }
+
+func (s benchSource) Summary() Summary              { return s.sum }
+func (benchSource) Spans(Query) []Span              { return nil }
+func (benchSource) Span(string) (Span, bool)        { return Span{}, false }
+func (benchSource) Trace(string) (Trace, bool)      { return Trace{}, false }
+func (benchSource) TraceOTLP(string) ([]byte, bool) { return nil, false }
+func (benchSource) Active() []Active                { return nil }
