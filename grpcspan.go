@@ -165,6 +165,6 @@ func valueSize(v attribute.Value) int {
 	case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.EMPTY:
 		return 8
 	default: // slices and maps: rare, and worth the allocation to measure
-		return len(v.Emit())
+		return len(v.String())
 	}
 }

@@ -216,7 +216,7 @@ func (s *source) attrs(kvs []attribute.KeyValue) []web.Attr {
 		if s.redact && sensitive(string(kv.Key)) {
 			a.Value, a.JSON = redacted, redacted
 		} else {
-			a.Value, a.JSON = kv.Value.Emit(), kv.Value.AsInterface()
+			a.Value, a.JSON = kv.Value.String(), kv.Value.AsInterface()
 			if kv.Value.Type() == attribute.BYTESLICE {
 				a.JSON = hex.EncodeToString(kv.Value.AsByteSlice())
 			}

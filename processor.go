@@ -83,7 +83,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	kind := s.SpanKind()
 	rpcKind := kind == trace.SpanKindServer || kind == trace.SpanKindClient
 	if rpcKind {
-		sp.active.remove(s.SpanContext().SpanID())
+		sp.active.remove(s)
 	}
 	info, isGRPC := readAttributes(s.Name(), s.Attributes())
 	isGRPC = rpcKind && (isGRPC || s.InstrumentationScope().Name == otelgrpcScope)

@@ -21,8 +21,6 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
-var testEpoch = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-
 // spanSeq makes span and trace IDs unique across a test binary.
 var spanSeq struct {
 	sync.Mutex
@@ -354,7 +352,7 @@ func TestHugeAttributeIsTruncated(t *testing.T) {
 	var size int
 	var payload string
 	for _, kv := range got.Attributes {
-		size += len(kv.Key) + len(kv.Value.Emit())
+		size += len(kv.Key) + len(kv.Value.String())
 		if kv.Key == "payload" {
 			payload = kv.Value.AsString()
 		}
@@ -414,7 +412,7 @@ func TestShutdownIsIdempotentAndKeepsData(t *testing.T) {
 }
 
 func TestActiveTracksInFlight(t *testing.T) {
-	sp := NewSpanProcessor(WithMaxActive(32))
+	sp := NewSpanProcessor(WithMaxActive(48)) // 3 per shard
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	tr := tp.Tracer(otelgrpcScope)
 	_, first := tr.Start(context.Background(), "a.S/Slow", trace.WithSpanKind(trace.SpanKindServer))
@@ -425,8 +423,8 @@ func TestActiveTracksInFlight(t *testing.T) {
 		many = append(many, s)
 	}
 	act := sp.Active()
-	if len(act) > 32 || len(act) < 2 || act[0].Method != "a.S/Slow" {
-		t.Fatalf("Active() = %d RPCs, first %q; want 2..32 (capped), oldest a.S/Slow first", len(act), act[0].Method)
+	if len(act) > 48 || len(act) < 16 || act[0].Method != "a.S/Slow" {
+		t.Fatalf("Active() = %d RPCs, first %q; want 16..48 (capped), the oldest, a.S/Slow, first", len(act), act[0].Method)
 	}
 	rows := sp.Summary().Methods
 	if len(rows) != 2 || rows[1].Method != "a.S/Slow" || rows[1].Active != 1 || rows[1].Count != 0 {
@@ -492,5 +490,72 @@ func TestProcessorConcurrentSafe(t *testing.T) {
 	}
 	if total != writers*each {
 		t.Errorf("total count = %d; want %d", total, writers*each)
+	}
+}
+
+func TestLongRunningRPCStaysInFlight(t *testing.T) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	tr := tp.Tracer(otelgrpcScope)
+	_, chat := tr.Start(context.Background(), "a.S/Chat", trace.WithSpanKind(trace.SpanKindServer))
+	for range 5 * DefaultMaxActive {
+		_, s := tr.Start(context.Background(), "a.S/Quick", trace.WithSpanKind(trace.SpanKindServer))
+		s.End()
+	}
+	act := sp.Active()
+	if len(act) != 1 || act[0].Method != "a.S/Chat" {
+		t.Fatalf("Active() = %d RPCs; want only the long-running a.S/Chat", len(act))
+	}
+	chat.End()
+	if act := sp.Active(); len(act) != 0 {
+		t.Errorf("Active() after the stream ended = %d; want 0", len(act))
+	}
+	if n := sp.active.len(); n != 0 {
+		t.Errorf("in-flight table holds %d spans after all ended; want 0", n)
+	}
+}
+
+func TestActiveTableMatchesMap(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	tr := tp.Tracer("t")
+	var spans []sdktrace.ReadWriteSpan
+	for range 300 {
+		_, s := tr.Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer))
+		spans = append(spans, s.(sdktrace.ReadWriteSpan))
+	}
+	var table activeTable
+	table.init(64) // 4 per shard in 8 slots: long probe runs, many shifts
+	model := map[trace.SpanID]bool{}
+	perShard := map[int]int{}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for step := range 50_000 {
+		s := spans[rng.IntN(len(spans))]
+		id := s.SpanContext().SpanID()
+		shard := int(activeKey(s) % activeShards)
+		if rng.IntN(2) == 0 {
+			table.add(s)
+			if !model[id] && perShard[shard] < table.perShard {
+				model[id] = true
+				perShard[shard]++
+			}
+		} else {
+			table.remove(s)
+			if model[id] {
+				delete(model, id)
+				perShard[shard]--
+			}
+		}
+		got := map[trace.SpanID]bool{}
+		for _, s := range table.spans() {
+			got[s.SpanContext().SpanID()] = true
+		}
+		if len(got) != len(model) || table.len() != len(model) {
+			t.Fatalf("step %d: table holds %d (len %d); model %d", step, len(got), table.len(), len(model))
+		}
+		for id := range model {
+			if !got[id] {
+				t.Fatalf("step %d: span %s lost from the table", step, id)
+			}
+		}
 	}
 }

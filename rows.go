@@ -87,16 +87,6 @@ func (t *rowTable) all() []*row {
 	return rows
 }
 
-// lookup returns the row of (method, kind), or nil.
-func (t *rowTable) lookup(method string, kind trace.SpanKind) *row {
-	if method == OverflowMethod {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		return t.over[kindIndex(kind)]
-	}
-	return t.m.Load()[kindIndex(kind)][method]
-}
-
 const rateWindow = 60 // seconds
 
 // row holds the statistics and reservoirs of one (method, kind).

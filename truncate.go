@@ -57,7 +57,7 @@ func (t *truncator) attrs(in []attribute.KeyValue, dropped *int) []attribute.Key
 	for _, kv := range in {
 		size := valueSize(kv.Value)
 		if size > t.perValue {
-			kv = attribute.String(string(kv.Key), cut(kv.Value.Emit(), t.perValue))
+			kv = attribute.String(string(kv.Key), cut(kv.Value.String(), t.perValue))
 			size = len(kv.Value.AsString())
 		}
 		if cost := len(kv.Key) + size; cost <= t.budget {

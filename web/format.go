@@ -67,14 +67,6 @@ func fmtBucket(lower time.Duration) string {
 	return "≥" + fmtDurationShort(lower)
 }
 
-// bucketLabel is the label of bucket i, or "" when i is out of range.
-func bucketLabel(buckets []time.Duration, i int) string {
-	if i < 0 || i >= len(buckets) {
-		return ""
-	}
-	return fmtBucket(buckets[i])
-}
-
 // bucketRange describes bucket i as a range: "100µs – 1ms", "≥10s".
 func bucketRange(buckets []time.Duration, i int) string {
 	if i < 0 || i >= len(buckets) {

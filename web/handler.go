@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"io/fs"
 	"log"
 	"net"
@@ -39,7 +38,6 @@ const csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-
 type handler struct {
 	src      Source
 	cfg      Config
-	buckets  int
 	interval time.Duration
 }
 
@@ -398,14 +396,4 @@ func layoutTrace(t Trace) []traceRow {
 		walk(s, 0)
 	}
 	return rows
-}
-
-// contextDone reports whether the client has gone away.
-func contextDone(ctx context.Context) bool {
-	select {
-	case <-ctx.Done():
-		return true
-	default:
-		return false
-	}
 }
