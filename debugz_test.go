@@ -87,7 +87,13 @@ func (testService) FullDuplexCall(stream testpb.TestService_FullDuplexCallServer
 // spans going to sp through one TracerProvider and a W3C propagator.
 func startGRPC(t testing.TB, sp *debugz.SpanProcessor) testpb.TestServiceClient {
 	t.Helper()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	return startGRPCWith(t, sp)
+}
+
+// startGRPCWith is startGRPC with more TracerProvider options.
+func startGRPCWith(t testing.TB, sp *debugz.SpanProcessor, opts ...sdktrace.TracerProviderOption) testpb.TestServiceClient {
+	t.Helper()
+	tp := sdktrace.NewTracerProvider(append([]sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(sp)}, opts...)...)
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	prop := otelgrpc.WithPropagators(propagation.TraceContext{})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

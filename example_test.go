@@ -3,9 +3,13 @@ package debugz_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/debugz/debugz"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -56,4 +60,38 @@ func ExampleSpanProcessor_Spans() {
 	// user.UserService/FetchUser INTERNAL
 	// user.UserService/FetchUser NOT_FOUND
 	// 1 NOT_FOUND
+}
+
+// Mount the pages on a chi router, here beside chi's pprof routes.
+func ExampleNewHandler_chi() {
+	sp := debugz.NewSpanProcessor()
+	r := chi.NewRouter()
+	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
+	r.Mount("/debug", middleware.Profiler())
+
+	// http.ListenAndServe("localhost:6060", r); here, one request:
+	req := httptest.NewRequest("GET", "/debug/rpcs/api/summary", nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+	// Output: 200 application/json
+}
+
+// Mount the pages on the standard library's ServeMux with StripPrefix.
+func ExampleNewHandler_serveMux() {
+	sp := debugz.NewSpanProcessor()
+	mux := http.NewServeMux()
+	mux.Handle("/debug/rpcs/", http.StripPrefix("/debug/rpcs", debugz.NewHandler(sp)))
+
+	for _, remote := range []string{"127.0.0.1:40000", "203.0.113.9:40000"} {
+		req := httptest.NewRequest("GET", "/debug/rpcs/", nil)
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		fmt.Println(remote, rec.Code)
+	}
+	// Output:
+	// 127.0.0.1:40000 200
+	// 203.0.113.9:40000 403
 }

@@ -3,7 +3,10 @@ package debugz
 import (
 	"cmp"
 	"encoding/hex"
+	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"github.com/debugz/debugz/web"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 )
 
@@ -21,6 +25,8 @@ type HandlerOption interface{ applyHandler(*handlerConfig) }
 type handlerConfig struct {
 	authorize func(*http.Request) bool
 	redact    bool
+	traceURL  string
+	services  map[string]grpc.ServiceInfo
 }
 
 type handlerOptionFunc func(*handlerConfig)
@@ -44,6 +50,29 @@ func WithoutRedaction() HandlerOption {
 	return handlerOptionFunc(func(c *handlerConfig) { c.redact = false })
 }
 
+// WithTraceURL links every trace ID on every page to a tracing backend, such
+// as "http://localhost:16686/trace/{traceID}" for Jaeger: "{traceID}" is
+// replaced by the 32-digit hex ID. By default trace IDs link to the local
+// waterfall page, which stays reachable from each span's page. It panics if
+// template is not an http or https URL containing {traceID}.
+func WithTraceURL(template string) HandlerOption {
+	u, err := url.Parse(strings.ReplaceAll(template, "{traceID}", "0"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.Contains(template, "{traceID}") {
+		panic(fmt.Sprintf("debugz: WithTraceURL needs an http(s) URL containing {traceID}, not %q", template))
+	}
+	return handlerOptionFunc(func(c *handlerConfig) { c.traceURL = template })
+}
+
+// WithServices lists the methods registered on a gRPC server, as
+// (*grpc.Server).GetServiceInfo returns them after the services are
+// registered. The summary then shows every registered method, those never
+// called with a count of 0 (greyed), and each with its streaming kind: "is
+// anything calling the new method?". Ignored methods (see
+// [WithIgnoredMethods]) stay hidden. By default only methods seen are listed.
+func WithServices(services map[string]grpc.ServiceInfo) HandlerOption {
+	return handlerOptionFunc(func(c *handlerConfig) { c.services = maps.Clone(services) })
+}
+
 // NewHandler returns an http.Handler serving the debugz pages and JSON API
 // over sp. Every path is relative to where the handler is mounted: under chi,
 // r.Mount("/debug/rpcs", h); on a ServeMux,
@@ -65,13 +94,35 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 			o.applyHandler(&cfg)
 		}
 	}
-	return web.NewHandler(&source{sp: sp, redact: cfg.redact}, web.Config{Authorize: cfg.authorize})
+	src := &source{sp: sp, redact: cfg.redact, streaming: map[string]string{}}
+	for svc, info := range cfg.services {
+		for _, m := range info.Methods {
+			full := svc + "/" + m.Name
+			if !sp.cfg.ignores(full) {
+				src.streaming[full] = streamingKind(m)
+			}
+		}
+	}
+	return web.NewHandler(src, web.Config{Authorize: cfg.authorize, TraceURL: cfg.traceURL})
+}
+
+func streamingKind(m grpc.MethodInfo) string {
+	switch {
+	case m.IsClientStream && m.IsServerStream:
+		return "bidi streaming"
+	case m.IsClientStream:
+		return "client streaming"
+	case m.IsServerStream:
+		return "server streaming"
+	}
+	return "unary"
 }
 
 // source adapts a SpanProcessor to web.Source.
 type source struct {
-	sp     *SpanProcessor
-	redact bool
+	sp        *SpanProcessor
+	redact    bool
+	streaming map[string]string // registered method → streaming kind; read-only
 }
 
 var _ web.Source = (*source)(nil)
@@ -81,7 +132,8 @@ func kindName(k trace.SpanKind) string { return k.String() }
 func (s *source) Summary() web.Summary {
 	sum := s.sp.Summary()
 	out := web.Summary{Capacity: sum.Capacity, Retained: sum.Retained, Evicted: sum.Evicted,
-		Buckets: sum.BucketBounds, Methods: make([]web.Method, 0, len(sum.Methods))}
+		Buckets: sum.BucketBounds, Methods: make([]web.Method, 0, len(sum.Methods)+len(s.streaming))}
+	seen := make(map[string]bool, len(sum.Methods))
 	for _, m := range sum.Methods {
 		wm := web.Method{Method: m.Method, Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors,
 			Active: m.Active, Buckets: m.Buckets, P50: m.P50, P90: m.P90, P99: m.P99, Max: m.Max,
@@ -91,7 +143,17 @@ func (s *source) Summary() web.Summary {
 				wm.Codes = append(wm.Codes, web.CodeCount{Code: int(c), Name: CodeName(c), Count: n})
 			}
 		}
+		wm.Streaming = s.streaming[m.Method]
+		if m.Kind == trace.SpanKindServer {
+			seen[m.Method] = true
+		}
 		out.Methods = append(out.Methods, wm)
+	}
+	for method, kind := range s.streaming { // registered, never seen on the server side
+		if !seen[method] {
+			out.Methods = append(out.Methods, web.Method{Method: method, Kind: kindName(trace.SpanKindServer),
+				Streaming: kind, Buckets: make([]uint64, len(out.Buckets))})
+		}
 	}
 	return out
 }

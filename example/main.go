@@ -53,6 +53,7 @@ func main() {
 	flag.StringVar(&cfg.HTTPAddr, "http-addr", "localhost:6060", "debug HTTP listen address (dashboard and pprof)")
 	flag.Float64Var(&cfg.Rate, "rate", 2, "load generator: calls per second per method")
 	flag.BoolVar(&cfg.Load, "load", true, "run the load generator")
+	flag.StringVar(&cfg.TraceURL, "trace-url", "", "link trace IDs to a tracing backend, e.g. http://localhost:16686/trace/{traceID}")
 	flag.Parse()
 
 	// Stop on Ctrl-C or SIGTERM; run then shuts everything down gracefully.
@@ -72,6 +73,7 @@ type config struct {
 	HTTPAddr string  // used when HTTPListener is nil
 	Rate     float64 // load generator calls per second per method
 	Load     bool    // whether to run the load generator
+	TraceURL string  // tracing backend's trace page with {traceID}; "" for none
 
 	GRPCListener net.Listener
 	HTTPListener net.Listener
@@ -178,8 +180,13 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	// The debug HTTP server: the dashboard and pprof. Keep it on a loopback
 	// address; the debugz handler also refuses non-loopback clients by
 	// default.
+	// WithServices lists every registered method, even one never called.
+	opts := []debugz.HandlerOption{debugz.WithServices(a.grpcServer.GetServiceInfo())}
+	if cfg.TraceURL != "" {
+		opts = append(opts, debugz.WithTraceURL(cfg.TraceURL))
+	}
 	r := chi.NewRouter()
-	r.Mount("/debug/rpcs", debugz.NewHandler(a.sp))
+	r.Mount("/debug/rpcs", debugz.NewHandler(a.sp, opts...))
 	r.Mount("/debug", middleware.Profiler())
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/debug/rpcs/", http.StatusFound)

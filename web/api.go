@@ -16,19 +16,20 @@ type summaryJSON struct {
 }
 
 type methodJSON struct {
-	Method   string            `json:"method"`
-	Kind     string            `json:"kind"`
-	Count    uint64            `json:"count"`
-	Errors   uint64            `json:"errors"`
-	Active   int               `json:"active"`
-	Codes    map[string]uint64 `json:"codes"`
-	Buckets  []uint64          `json:"buckets"`
-	P50      int64             `json:"p50_ns"`
-	P90      int64             `json:"p90_ns"`
-	P99      int64             `json:"p99_ns"`
-	Max      int64             `json:"max_ns"`
-	Rate     float64           `json:"rate_1m"`
-	LastSeen *time.Time        `json:"last_seen,omitempty"`
+	Method    string            `json:"method"`
+	Kind      string            `json:"kind"`
+	Count     uint64            `json:"count"`
+	Errors    uint64            `json:"errors"`
+	Active    int               `json:"active"`
+	Codes     map[string]uint64 `json:"codes"`
+	Buckets   []uint64          `json:"buckets"`
+	P50       int64             `json:"p50_ns"`
+	P90       int64             `json:"p90_ns"`
+	P99       int64             `json:"p99_ns"`
+	Max       int64             `json:"max_ns"`
+	Rate      float64           `json:"rate_1m"`
+	LastSeen  *time.Time        `json:"last_seen,omitempty"`
+	Streaming string            `json:"streaming,omitempty"`
 }
 
 type spanJSON struct {
@@ -86,7 +87,7 @@ func toSummaryJSON(s Summary) summaryJSON {
 	for _, m := range s.Methods {
 		mj := methodJSON{Method: m.Method, Kind: m.Kind, Count: m.Count, Errors: m.Errors, Active: m.Active,
 			Codes: make(map[string]uint64, len(m.Codes)), Buckets: m.Buckets, P50: int64(m.P50), P90: int64(m.P90),
-			P99: int64(m.P99), Max: int64(m.Max), Rate: m.Rate}
+			P99: int64(m.P99), Max: int64(m.Max), Rate: m.Rate, Streaming: m.Streaming}
 		for _, c := range m.Codes {
 			mj.Codes[c.Name] = c.Count
 		}

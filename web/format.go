@@ -277,6 +277,23 @@ func traceURL(base, traceID string) templ.SafeURL {
 	return templ.SafeURL(base + "traces/" + url.PathEscape(traceID))
 }
 
+// rowClass greys out a summary row for a registered method never called.
+func rowClass(m Method) string {
+	if m.Count == 0 && m.Active == 0 {
+		return "idle"
+	}
+	return ""
+}
+
+// traceLink is where a trace ID links to: the tracing backend when a URL
+// template is configured, the local waterfall otherwise.
+func traceLink(p page, traceID string) templ.SafeURL {
+	if p.TraceURL == "" {
+		return traceURL(p.Base, traceID)
+	}
+	return templ.SafeURL(strings.ReplaceAll(p.TraceURL, "{traceID}", url.PathEscape(traceID)))
+}
+
 // apiSpanURL is the JSON of one span.
 func apiSpanURL(base, spanID string) templ.SafeURL {
 	return templ.SafeURL(base + "api/spans/" + url.PathEscape(spanID))

@@ -105,7 +105,7 @@ func goldenSpans() []Span {
 			Name: "user.UserService/FetchUser", Method: "user.UserService/FetchUser", Kind: "server",
 			Code: "INTERNAL", CodeNum: 13, StatusCode: "Error", StatusMessage: "db: connection reset",
 			Start: start.Add(-2 * time.Second), Duration: 1500 * time.Millisecond, Bucket: 5,
-			Peer: "10.0.3.7:41022", Sampled: true,
+			Peer: "10.0.3.7:41022", Sampled: false,
 		},
 	}
 }

@@ -29,6 +29,9 @@ type Config struct {
 	Now func() time.Time
 	// ErrorLog receives errors writing responses; nil discards them.
 	ErrorLog *log.Logger
+	// TraceURL, when set, is the tracing backend's page of a trace with
+	// "{traceID}" in place of the ID; every trace ID links to it.
+	TraceURL string
 }
 
 // csp allows the handler's own script, style and images and nothing else.
@@ -167,7 +170,7 @@ func base(r *http.Request) string {
 }
 
 func (h *handler) newPage(r *http.Request, title, nav string) page {
-	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.Now()}
+	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.Now(), TraceURL: h.cfg.TraceURL}
 }
 
 // render writes a component as an HTML page with the given status.

@@ -358,7 +358,7 @@ func TestFollowStreamsNewSpans(t *testing.T) {
 
 func FuzzParseQuery(f *testing.F) {
 	for _, s := range []string{"", "kind=server&bucket=1&code=error", "code=<script>alert(1)</script>",
-		"min=1ms&max=1s", "trace=4bf92f3577b34da6a3ce929d0e0e4736&limit=5", "bucket=%00", "limit=-1", "max=9999999999h"} {
+		"min=1ms&max=1s", "trace=4bf92f3577b34da6a3ce929d0e0e4736&limit=5", "bucket=%00", "limit=-1", "max=9999999999h", "=&=", "x=1&x=2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -377,4 +377,28 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("parseQuery(%q) = %+v: out of range", raw, q)
 		}
 	})
+}
+
+func TestTraceIDsLinkToTemplate(t *testing.T) {
+	const tmpl = "http://localhost:16686/trace/{traceID}"
+	tests := []struct {
+		name, traceURL, want string
+	}{
+		{"template set", tmpl, `href="http://localhost:16686/trace/` + testTrace + `"`},
+		{"local by default", "", `traces/` + testTrace + `"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t, newFakeSource(), Config{TraceURL: tt.traceURL})
+			for _, path := range []string{"/debug/rpcs/spans", "/debug/rpcs/spans/" + testSpan, "/debug/rpcs/active"} {
+				_, body := testRequest(t, ts, "GET", path)
+				if !strings.Contains(body, tt.want) {
+					t.Errorf("GET %s: no trace link %s", path, tt.want)
+				}
+				if tt.traceURL == "" && strings.Contains(body, "16686") {
+					t.Errorf("GET %s links to a tracing backend with none configured", path)
+				}
+			}
+		})
+	}
 }

@@ -59,6 +59,9 @@ type Method struct {
 	Max      time.Duration
 	Rate     float64 // per second, over the last minute
 	LastSeen time.Time
+	// Streaming is how the method is registered on the server: "unary",
+	// "server streaming", "client streaming" or "bidi streaming"; "" if unknown.
+	Streaming string
 }
 
 // CodeCount is how many RPCs ended with one gRPC status code.

@@ -11,6 +11,10 @@ type page struct {
 	Nav   string    // which tab is current: "summary", "spans", "active", ""
 	Now   time.Time // the time the page was rendered; components never call time.Now
 	Live  string    // relative URL of the page's Server-Sent Events stream, "" when not live
+
+	// TraceURL is the tracing backend's page of a trace, with "{traceID}" in
+	// place of the ID; "" links trace IDs to the local waterfall.
+	TraceURL string
 }
 
 // summaryPage is the summary at "/".

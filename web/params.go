@@ -51,11 +51,18 @@ func parseCode(s string) (int, bool) {
 	return n, true
 }
 
+// queryParams are the parameters parseQuery reads; others are ignored.
+var queryParams = []string{"method", "kind", "bucket", "code", "min", "max", "trace", "limit"}
+
 // parseQuery reads the span filter of /spans and /api/spans. Parameters it
 // does not know (sort, follow) are left to the caller.
 func parseQuery(v url.Values, buckets int) (Query, *paramError) {
 	q := Query{Bucket: -1, Code: -1, Limit: defaultLimit}
-	for name, vals := range v {
+	for _, name := range queryParams {
+		vals := v[name]
+		if len(vals) == 0 {
+			continue
+		}
 		if len(vals) > 1 {
 			return q, badParam(name, "given %d times; give it once", len(vals))
 		}

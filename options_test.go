@@ -1,0 +1,187 @@
+package debugz_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/debugz/debugz"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+)
+
+func TestRecordAllSeesEveryRPCExportsTheSample(t *testing.T) {
+	const calls = 1000
+	sp := debugz.NewSpanProcessor()
+	exp := tracetest.NewInMemoryExporter()
+	bsp := sdktrace.NewBatchSpanProcessor(exp)
+	client := startGRPCWith(t, sp,
+		sdktrace.WithSampler(debugz.RecordAll(sdktrace.TraceIDRatioBased(0.1))), sdktrace.WithSpanProcessor(bsp))
+	for range calls {
+		if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every server span", func() bool {
+		r := row(sp.Summary(), svc+"UnaryCall", 2)
+		return r != nil && r.Count == calls
+	})
+	if r := row(sp.Summary(), svc+"UnaryCall", 3); r == nil || r.Count != calls {
+		t.Fatalf("client row = %+v; want all %d calls", r, calls)
+	}
+	if err := bsp.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Client and server spans share a trace ID, so a sampled call exports
+	// both: about 2·10% of 2000 spans. 3σ of Binomial(1000, 0.1) is ±29 calls.
+	exported := len(exp.GetSpans())
+	if exported%2 != 0 || exported < 2*(100-30) || exported > 2*(100+30) {
+		t.Errorf("exporter received %d spans; want about 200 (10%% of calls, both sides)", exported)
+	}
+	var sampled, unsampled int
+	for _, s := range sp.Spans(debugz.Filter{}) {
+		if s.Sampled {
+			sampled++
+		} else {
+			unsampled++
+		}
+	}
+	if sampled != exported || unsampled == 0 {
+		t.Errorf("retained spans: %d sampled, %d unsampled; want %d sampled (as exported) and the rest marked unsampled", sampled, unsampled, exported)
+	}
+}
+
+func TestRecordAllKeepsDecisions(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		inner sdktrace.Sampler
+		want  sdktrace.SamplingDecision
+	}{
+		{"never → record only", sdktrace.NeverSample(), sdktrace.RecordOnly},
+		{"always stays sampled", sdktrace.AlwaysSample(), sdktrace.RecordAndSample},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := debugz.RecordAll(tt.inner)
+			if got := s.ShouldSample(sdktrace.SamplingParameters{ParentContext: context.Background()}).Decision; got != tt.want {
+				t.Errorf("RecordAll(%s).ShouldSample = %v; want %v", tt.inner.Description(), got, tt.want)
+			}
+			if d := s.Description(); d != "debugz.RecordAll{"+tt.inner.Description()+"}" {
+				t.Errorf("Description() = %q", d)
+			}
+		})
+	}
+}
+
+// BenchmarkRecordAll is the price of seeing every span: a span's lifecycle
+// with a 10% ratio sampler, plain and wrapped, with debugz registered.
+func BenchmarkRecordAll(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		sampler sdktrace.Sampler
+	}{
+		{"ratio", sdktrace.TraceIDRatioBased(0.1)},
+		{"RecordAll(ratio)", debugz.RecordAll(sdktrace.TraceIDRatioBased(0.1))},
+	} {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(bc.sampler), sdktrace.WithSpanProcessor(debugz.NewSpanProcessor()))
+		tr := tp.Tracer("bench")
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, s := tr.Start(context.Background(), "bench.Service/Method")
+				s.End()
+			}
+		})
+	}
+}
+
+func TestWithServicesListsMethodsNeverCalled(t *testing.T) {
+	srv := grpc.NewServer()
+	testpb.RegisterTestServiceServer(srv, testService{})
+	sp := debugz.NewSpanProcessor()
+	client := startGRPC(t, sp)
+	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the call's server span", func() bool { return row(sp.Summary(), svc+"UnaryCall", 2) != nil })
+	h := debugz.NewHandler(sp, debugz.WithServices(srv.GetServiceInfo()))
+
+	var sum struct {
+		Methods []struct {
+			Method, Kind, Streaming string
+			Count                   uint64
+		}
+	}
+	code, body := getLocal(t, h, "/api/summary")
+	if err := json.Unmarshal([]byte(body), &sum); code != 200 || err != nil {
+		t.Fatalf("GET /api/summary = %d, %v", code, err)
+	}
+	want := map[string]struct {
+		streaming string
+		called    bool
+	}{
+		"EmptyCall": {"unary", false}, "UnaryCall": {"unary", true}, "StreamingOutputCall": {"server streaming", false},
+		"StreamingInputCall": {"client streaming", false}, "FullDuplexCall": {"bidi streaming", false},
+		"UnimplementedCall": {"unary", false},
+	}
+	got := map[string]bool{}
+	for _, m := range sum.Methods {
+		name := strings.TrimPrefix(m.Method, svc)
+		w, ok := want[name]
+		if !ok || m.Kind != "server" && m.Kind != "client" {
+			continue
+		}
+		if m.Kind == "server" {
+			got[name] = true
+			if m.Streaming != w.streaming || (m.Count > 0) != w.called {
+				t.Errorf("%s: streaming %q count %d; want %q, called %v", name, m.Streaming, m.Count, w.streaming, w.called)
+			}
+		}
+	}
+	for name := range want {
+		if !got[name] && name != "CacheableUnaryCall" {
+			t.Errorf("registered %s missing from the summary", name)
+		}
+	}
+	if _, page := getLocal(t, h, "/"); !strings.Contains(page, "not called") || !strings.Contains(page, "bidi streaming") {
+		t.Errorf("summary page does not mark methods never called and their streaming kind")
+	}
+}
+
+func TestWithTraceURL(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	client := startGRPC(t, sp)
+	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 2 })
+	s := sp.Spans(debugz.Filter{})[0]
+	h := debugz.NewHandler(sp, debugz.WithTraceURL("http://localhost:16686/trace/{traceID}"))
+	if _, page := getLocal(t, h, "/spans/"+s.SpanID.String()); !strings.Contains(page, `href="http://localhost:16686/trace/`+s.TraceID.String()+`"`) {
+		t.Errorf("span page does not link its trace to the backend")
+	}
+	for _, bad := range []string{"", "localhost:16686/trace/{traceID}", "javascript:alert(1)//{traceID}", "http://localhost:16686/trace/"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("WithTraceURL(%q) did not panic", bad)
+				}
+			}()
+			debugz.WithTraceURL(bad)
+		}()
+	}
+}
+
+// getLocal serves one GET from a loopback address.
+func getLocal(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest("GET", path, nil)
+	req.RemoteAddr = "127.0.0.1:1234"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
