@@ -39,6 +39,22 @@
 // Other spans, like a handler's own child spans, are kept in a ring of their
 // own so that a trace can be shown whole; they get no summary row.
 //
+// # Seeing more than otelgrpc records
+//
+// Since otelgrpc v0.67 spans say nothing about messages. Wrap the stats
+// handlers with [WrapStatsHandler] and every span also carries its message
+// and byte counts, the share of its deadline it used, its compressor and peer,
+// and a timeline of its first and last messages:
+//
+//	grpc.NewServer(grpc.StatsHandler(debugz.WrapStatsHandler(otelgrpc.NewServerHandler(opts...))))
+//	grpc.NewClient(target, grpc.WithStatsHandler(debugz.WrapStatsHandler(otelgrpc.NewClientHandler(opts...))))
+//
+// A sampler drops most spans before any processor sees them; wrap it with
+// [RecordAll] and debugz counts every RPC while exporters still receive only
+// the sample. Pass the server's registered methods with [WithServices] to list
+// methods never called, and a tracing backend's URL with [WithTraceURL] to
+// link trace IDs to it.
+//
 // # Memory
 //
 // Everything is bounded by construction, with these defaults:

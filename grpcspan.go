@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 )
@@ -75,7 +76,21 @@ type grpcInfo struct {
 	code    codes.Code
 	hasCode bool
 	size    int // estimated bytes of attribute data
+	msgs    messageStats
 }
+
+// messageStats is what a span says about the messages of its call: from the
+// attributes WrapStatsHandler sets, or else from the message events of old
+// otelgrpc versions.
+type messageStats struct {
+	known                    bool // the span said anything about messages
+	sent, received           int64
+	bytesSent, bytesReceived int64
+	deadlineUsed             float64 // fraction of the deadline used; 0 without one
+}
+
+// nearDeadline is the share of its deadline beyond which a call is flagged.
+const nearDeadline = 0.8
 
 // readAttributes makes the single pass over a finished span's attributes that
 // OnEnd needs: whether they say it is a gRPC span, its full method, its status
@@ -90,6 +105,10 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 			info.size += valueSize(kv.Value)
 		}
 		k := string(kv.Key)
+		if len(k) > 7 && k[:7] == "debugz." {
+			info.msgs.read(k, kv.Value)
+			continue
+		}
 		if len(k) < 10 || k[:4] != "rpc." {
 			continue
 		}
@@ -117,6 +136,55 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 	}
 	info.method = fullMethod(name, service, method)
 	return info, isGRPC
+}
+
+func (m *messageStats) read(key string, v attribute.Value) {
+	switch key {
+	case AttrMessagesSent:
+		m.sent, m.known = v.AsInt64(), true
+	case AttrMessagesReceived:
+		m.received, m.known = v.AsInt64(), true
+	case AttrBytesSent:
+		m.bytesSent = v.AsInt64()
+	case AttrBytesReceived:
+		m.bytesReceived = v.AsInt64()
+	case AttrDeadlineUsed:
+		m.deadlineUsed = v.AsFloat64()
+	}
+}
+
+// readMessageEvents counts the message events of otelgrpc ≤ v0.64 (keys
+// message.* before v0.61, rpc.message.* from it), for spans that carry no
+// counts of their own. It reads the events slice without copying it.
+func (m *messageStats) readMessageEvents(events []sdktrace.Event) {
+	for i := range events {
+		e := &events[i]
+		if e.Name != "message" {
+			continue
+		}
+		var sent bool
+		var size int64
+		var typed bool
+		for _, kv := range e.Attributes {
+			switch kv.Key {
+			case "message.type", "rpc.message.type":
+				sent, typed = kv.Value.AsString() == "SENT", true
+			case "message.uncompressed_size", "rpc.message.uncompressed_size":
+				size = kv.Value.AsInt64()
+			}
+		}
+		if !typed {
+			continue
+		}
+		m.known = true
+		if sent {
+			m.sent++
+			m.bytesSent += size
+		} else {
+			m.received++
+			m.bytesReceived += size
+		}
+	}
 }
 
 func intCode(n int64) codes.Code {

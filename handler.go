@@ -144,6 +144,8 @@ func (s *source) Summary() web.Summary {
 			}
 		}
 		wm.Streaming = s.streaming[m.Method]
+		wm.MsgCalls, wm.MsgSent, wm.MsgReceived = m.MessageCalls, m.MessagesSent, m.MessagesReceived
+		wm.BytesSent, wm.BytesReceived, wm.NearDeadline = m.BytesSent, m.BytesReceived, m.NearDeadline
 		if m.Kind == trace.SpanKindServer {
 			seen[m.Method] = true
 		}
@@ -253,6 +255,8 @@ func (s *source) span(sp *Span) web.Span {
 		Start: sp.Start, Duration: sp.Duration, Bucket: sp.Bucket, Peer: peer(sp.Attributes, sp.Kind),
 		Sampled: sp.Sampled, Truncated: sp.Truncated, Attributes: s.attrs(sp.Attributes),
 		Scope: sp.Scope.Name, ScopeVersion: sp.Scope.Version,
+		MessagesKnown: sp.MessagesKnown, MessagesSent: sp.MessagesSent, MessagesReceived: sp.MessagesReceived,
+		BytesSent: sp.BytesSent, BytesReceived: sp.BytesReceived, DeadlineUsed: sp.DeadlineUsed,
 	}
 	if sp.Parent.SpanID().IsValid() {
 		ws.ParentSpanID = sp.Parent.SpanID().String()

@@ -92,7 +92,8 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	start, end := s.StartTime(), s.EndTime()
 	rec := record{span: s, end: end.UnixNano(), dur: int64(end.Sub(start))}
-	if size := info.size + eventsSize(s); size > sp.cfg.maxSpanBytes {
+	events := s.Events()
+	if size := info.size + eventsSize(events, s.Links()); size > sp.cfg.maxSpanBytes {
 		rec.span, rec.truncated = truncate(s, sp.cfg.maxSpanBytes), true
 	}
 	if !isGRPC {
@@ -102,9 +103,12 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	if !info.hasCode && s.Status().Code == otelcodes.Error {
 		info.code = codes.Unknown
 	}
+	if !info.msgs.known {
+		info.msgs.readMessageEvents(events)
+	}
 	rec.method, rec.code = info.method, info.code
 	rec.row = sp.rows.get(info.method, kind)
-	rec.row.add(&rec, sp.cfg.bounds)
+	rec.row.add(&rec, &info.msgs, sp.cfg.bounds)
 	sp.recent.Push(rec)
 }
 

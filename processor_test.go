@@ -559,3 +559,45 @@ func TestActiveTableMatchesMap(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageCountsFromAttributesOrOldEvents(t *testing.T) {
+	base := []attribute.KeyValue{attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", "a.S/Stream"),
+		attribute.String("rpc.response.status_code", "OK")}
+	msgEvent := func(typ string, size int64) sdktrace.Event {
+		return sdktrace.Event{Name: "message", Attributes: []attribute.KeyValue{
+			attribute.String("message.type", typ), attribute.Int64("message.uncompressed_size", size)}}
+	}
+	wrapped := append(slices.Clone(base), attribute.Int64(AttrMessagesSent, 3), attribute.Int64(AttrMessagesReceived, 1),
+		attribute.Int64(AttrBytesSent, 300), attribute.Int64(AttrBytesReceived, 10), attribute.Float64(AttrDeadlineUsed, 0.95))
+	tests := []struct {
+		name                        string
+		attrs                       []attribute.KeyValue
+		events                      []sdktrace.Event
+		sent, received, bytes, near uint64
+		known                       bool
+	}{
+		{"WrapStatsHandler attributes", wrapped, nil, 3, 1, 300, 1, true},
+		{"old otelgrpc message events", base, []sdktrace.Event{msgEvent("RECEIVED", 10), msgEvent("SENT", 100), msgEvent("SENT", 200)}, 2, 1, 300, 0, true},
+		{"both: attributes win, no double count", wrapped, []sdktrace.Event{msgEvent("SENT", 100), msgEvent("SENT", 200), msgEvent("SENT", 0)}, 3, 1, 300, 1, true},
+		{"neither", base, []sdktrace.Event{{Name: "exception"}}, 0, 0, 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sp := NewSpanProcessor()
+			s := stub{name: "a.S/Stream", kind: trace.SpanKindServer, attrs: tt.attrs, events: tt.events, dur: time.Millisecond}.snapshot()
+			sp.OnEnd(s)
+			m := sp.Summary().Methods[0]
+			if m.MessagesSent != tt.sent || m.MessagesReceived != tt.received || m.BytesSent != tt.bytes || m.NearDeadline != tt.near {
+				t.Errorf("row: sent %d received %d bytes %d near %d; want %d %d %d %d",
+					m.MessagesSent, m.MessagesReceived, m.BytesSent, m.NearDeadline, tt.sent, tt.received, tt.bytes, tt.near)
+			}
+			if got := m.MessageCalls == 1; got != tt.known {
+				t.Errorf("MessageCalls = %d; want known %v", m.MessageCalls, tt.known)
+			}
+			span, _ := sp.Span(s.SpanContext().SpanID())
+			if span.MessagesKnown != tt.known || uint64(span.MessagesSent) != tt.sent || uint64(span.BytesSent) != tt.bytes {
+				t.Errorf("Span: known %v sent %d bytes %d; want %v %d %d", span.MessagesKnown, span.MessagesSent, span.BytesSent, tt.known, tt.sent, tt.bytes)
+			}
+		})
+	}
+}

@@ -37,6 +37,13 @@ type MethodStats struct {
 	P99, Max time.Duration
 	Rate1m   float64   // RPCs per second over the last minute
 	LastSeen time.Time // end of the latest RPC; zero if none ended yet
+
+	// Messages and bytes (uncompressed) of the MessageCalls calls whose spans
+	// carried them (see WrapStatsHandler); averages are per such call.
+	MessageCalls                   uint64
+	MessagesSent, MessagesReceived uint64
+	BytesSent, BytesReceived       uint64
+	NearDeadline                   uint64 // calls that used more than 80% of their deadline
 }
 
 var quantileLevels = []float64{0.5, 0.9, 0.99}
@@ -73,6 +80,8 @@ func (sp *SpanProcessor) Summary() Summary {
 			}
 		}
 		m.Buckets = slices.Clone(r.buckets)
+		m.MessageCalls, m.MessagesSent, m.MessagesReceived = r.msgCalls, r.msgSent, r.msgReceived
+		m.BytesSent, m.BytesReceived, m.NearDeadline = r.bytesSent, r.bytesReceived, r.nearDeadline
 		m.Max = time.Duration(r.max)
 		r.hist.quantiles(r.count, m.Max, quantileLevels, q[:])
 		if r.lastSeen != 0 {
@@ -132,6 +141,16 @@ type Span struct {
 	Scope         instrumentation.Scope
 	Sampled       bool // whether exporters see this span
 	Truncated     bool // the span was over WithMaxSpanBytes and cut
+
+	// Messages of the call, from WrapStatsHandler's attributes or old
+	// otelgrpc's message events; MessagesKnown is false when the span says
+	// nothing about them.
+	MessagesKnown                  bool
+	MessagesSent, MessagesReceived int64
+	BytesSent, BytesReceived       int64
+	// DeadlineUsed is the share of its deadline the call used (0.95 is 95%);
+	// 0 when the call had no deadline or the span does not say.
+	DeadlineUsed float64
 
 	DroppedAttributes, DroppedEvents, DroppedLinks int
 }
@@ -239,7 +258,18 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 	s := r.span
 	sc := s.SpanContext()
 	st := s.Status()
+	var msgs messageStats
+	for _, kv := range s.Attributes() {
+		if strings.HasPrefix(string(kv.Key), "debugz.") {
+			msgs.read(string(kv.Key), kv.Value)
+		}
+	}
+	if !msgs.known && r.row != nil {
+		msgs.readMessageEvents(s.Events())
+	}
 	return Span{
+		MessagesKnown: msgs.known, MessagesSent: msgs.sent, MessagesReceived: msgs.received,
+		BytesSent: msgs.bytesSent, BytesReceived: msgs.bytesReceived, DeadlineUsed: msgs.deadlineUsed,
 		TraceID:           sc.TraceID(),
 		SpanID:            sc.SpanID(),
 		Parent:            s.Parent(),

@@ -101,6 +101,11 @@ type row struct {
 	rate     [rateWindow]struct{ sec, n int64 }
 	hist     histogram
 
+	// Messages, for the calls whose spans said (see messageStats).
+	msgCalls, msgSent, msgReceived uint64
+	bytesSent, bytesReceived       uint64
+	nearDeadline                   uint64 // calls that used more than 80% of their deadline
+
 	byBucket []reservoir             // one per latency bucket
 	byCode   [maxCode + 1]*reservoir // non-OK codes, made on first use
 	resSize  int
@@ -124,7 +129,7 @@ func bucketOf(bounds []int64, ns int64) int {
 	return i
 }
 
-func (r *row) add(rec *record, bounds []int64) {
+func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	b := bucketOf(bounds, rec.dur)
 	sec := rec.end / int64(time.Second)
 	r.mu.Lock()
@@ -138,6 +143,16 @@ func (r *row) add(rec *record, bounds []int64) {
 		s.n++
 	} else {
 		s.sec, s.n = sec, 1
+	}
+	if m.known {
+		r.msgCalls++
+		r.msgSent += uint64(max(m.sent, 0))
+		r.msgReceived += uint64(max(m.received, 0))
+		r.bytesSent += uint64(max(m.bytesSent, 0))
+		r.bytesReceived += uint64(max(m.bytesReceived, 0))
+	}
+	if m.deadlineUsed > nearDeadline {
+		r.nearDeadline++
 	}
 	r.byBucket[b].push(*rec)
 	if rec.code != codes.OK {

@@ -10,15 +10,15 @@ import (
 )
 
 // eventsSize estimates the bytes of a span's events and links.
-func eventsSize(s sdktrace.ReadOnlySpan) int {
+func eventsSize(events []sdktrace.Event, links []sdktrace.Link) int {
 	n := 0
-	for _, e := range s.Events() {
+	for _, e := range events {
 		n += len(e.Name) + 8
 		for _, kv := range e.Attributes {
 			n += len(kv.Key) + valueSize(kv.Value)
 		}
 	}
-	for _, l := range s.Links() {
+	for _, l := range links {
 		n += 16
 		for _, kv := range l.Attributes {
 			n += len(kv.Key) + valueSize(kv.Value)

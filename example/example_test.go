@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -227,6 +228,26 @@ func TestExample(t *testing.T) {
 			for _, c := range codes {
 				if got[row][c] == 0 {
 					return errors.New(row + " has no " + c + "; rows: " + strings.Join(mapKeys(got), ", "))
+				}
+			}
+		}
+		return nil
+	})
+
+	// WrapStatsHandler counts messages: StreamUsers(5) sent 5 users from the
+	// server, and Chat(2) echoed 2 messages each way (its rows also count the
+	// cancelled chat of 1).
+	eventually(t, "message counts", func() error {
+		for _, m := range a.sp.Summary().Methods {
+			row := m.Method + " " + m.Kind.String()
+			switch row {
+			case "user.UserService/StreamUsers server":
+				if m.MessagesSent < 5 || m.MessagesReceived < 1 || m.BytesSent == 0 {
+					return fmt.Errorf("%s: sent %d received %d bytes %d; want ≥ 5 users out", row, m.MessagesSent, m.MessagesReceived, m.BytesSent)
+				}
+			case "user.UserService/Chat client":
+				if m.MessagesSent < 2 || m.MessagesReceived < 2 {
+					return fmt.Errorf("%s: sent %d received %d; want ≥ 2 each way", row, m.MessagesSent, m.MessagesReceived)
 				}
 			}
 		}

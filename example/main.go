@@ -146,14 +146,16 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	}
 
 	// Clients. Every client gets an otelgrpc client stats handler, so
-	// outgoing calls get client spans and carry the trace context.
+	// outgoing calls get client spans and carry the trace context;
+	// debugz.WrapStatsHandler adds message counts, bytes, the share of the
+	// deadline used and a message timeline to those spans.
 	dial := func() (*grpc.ClientConn, error) {
 		return grpc.NewClient(a.grpcLis.Addr().String(),
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithStatsHandler(otelgrpc.NewClientHandler(
+			grpc.WithStatsHandler(debugz.WrapStatsHandler(otelgrpc.NewClientHandler(
 				otelgrpc.WithTracerProvider(a.tp),
 				otelgrpc.WithPropagators(prop),
-			)),
+			))),
 		)
 	}
 	if a.paymentConn, err = dial(); err != nil {
@@ -166,11 +168,12 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	a.payments = paymentpb.NewPaymentServiceClient(a.clientConn)
 
 	// The gRPC server. The otelgrpc server stats handler makes a server span
-	// for every call, which is what the dashboard shows.
-	a.grpcServer = grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(
+	// for every call, which is what the dashboard shows; the debugz wrapper
+	// adds what the gRPC layer knows about its messages.
+	a.grpcServer = grpc.NewServer(grpc.StatsHandler(debugz.WrapStatsHandler(otelgrpc.NewServerHandler(
 		otelgrpc.WithTracerProvider(a.tp),
 		otelgrpc.WithPropagators(prop),
-	)))
+	))))
 	userpb.RegisterUserServiceServer(a.grpcServer, newUserServer())
 	paymentpb.RegisterPaymentServiceServer(a.grpcServer, newPaymentServer(
 		a.tp.Tracer("github.com/debugz/debugz/example"),

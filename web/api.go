@@ -30,6 +30,13 @@ type methodJSON struct {
 	Rate      float64           `json:"rate_1m"`
 	LastSeen  *time.Time        `json:"last_seen,omitempty"`
 	Streaming string            `json:"streaming,omitempty"`
+	// Message totals over message_calls calls (see WrapStatsHandler).
+	MsgCalls      uint64 `json:"message_calls"`
+	MsgSent       uint64 `json:"messages_sent"`
+	MsgReceived   uint64 `json:"messages_received"`
+	BytesSent     uint64 `json:"bytes_sent"`
+	BytesReceived uint64 `json:"bytes_received"`
+	NearDeadline  uint64 `json:"near_deadline"`
 }
 
 type spanJSON struct {
@@ -50,6 +57,9 @@ type spanJSON struct {
 	Events           []eventJSON    `json:"events"`
 	MessagesSent     *int64         `json:"messages_sent,omitempty"`
 	MessagesReceived *int64         `json:"messages_received,omitempty"`
+	BytesSent        *int64         `json:"bytes_sent,omitempty"`
+	BytesReceived    *int64         `json:"bytes_received,omitempty"`
+	DeadlineUsed     float64        `json:"deadline_used,omitempty"`
 }
 
 type eventJSON struct {
@@ -87,7 +97,9 @@ func toSummaryJSON(s Summary) summaryJSON {
 	for _, m := range s.Methods {
 		mj := methodJSON{Method: m.Method, Kind: m.Kind, Count: m.Count, Errors: m.Errors, Active: m.Active,
 			Codes: make(map[string]uint64, len(m.Codes)), Buckets: m.Buckets, P50: int64(m.P50), P90: int64(m.P90),
-			P99: int64(m.P99), Max: int64(m.Max), Rate: m.Rate, Streaming: m.Streaming}
+			P99: int64(m.P99), Max: int64(m.Max), Rate: m.Rate, Streaming: m.Streaming,
+			MsgCalls: m.MsgCalls, MsgSent: m.MsgSent, MsgReceived: m.MsgReceived,
+			BytesSent: m.BytesSent, BytesReceived: m.BytesReceived, NearDeadline: m.NearDeadline}
 		for _, c := range m.Codes {
 			mj.Codes[c.Name] = c.Count
 		}
@@ -105,6 +117,11 @@ func toSpanJSON(s Span) spanJSON {
 		Method: s.Method, Kind: s.Kind, Code: s.Code, StatusMessage: s.StatusMessage, Start: s.Start,
 		Duration: int64(s.Duration), Peer: s.Peer, Sampled: s.Sampled, Truncated: s.Truncated,
 		Attributes: attrsJSON(s.Attributes), Events: make([]eventJSON, 0, len(s.Events))}
+	if s.MessagesKnown {
+		out.MessagesSent, out.MessagesReceived = &s.MessagesSent, &s.MessagesReceived
+		out.BytesSent, out.BytesReceived = &s.BytesSent, &s.BytesReceived
+	}
+	out.DeadlineUsed = s.DeadlineUsed
 	for _, e := range s.Events {
 		out.Events = append(out.Events, eventJSON{Name: e.Name, Time: e.Time, Offset: int64(e.Offset), Attributes: attrsJSON(e.Attributes)})
 	}

@@ -355,7 +355,101 @@ func groupMethods(ms []Method) []methodGroup {
 
 // summaryColumns is the number of columns of the summary table.
 func summaryColumns(s Summary) int {
-	return 11 + len(s.Buckets)
+	n := 11 + len(s.Buckets)
+	if hasMessages(s) {
+		n += 2
+	}
+	return n
+}
+
+// hasMessages reports whether any row knows its calls' messages (from
+// WrapStatsHandler), so the summary shows the per-call message columns.
+func hasMessages(s Summary) bool {
+	for _, m := range s.Methods {
+		if m.MsgCalls > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// perCall formats total/calls as a short average: "1", "2.5", "1.2k".
+func perCall(total, calls uint64) string {
+	if calls == 0 {
+		return "–"
+	}
+	avg := float64(total) / float64(calls)
+	if avg >= 1000 {
+		return fmtFloat(avg/1000) + "k"
+	}
+	if avg >= 10 {
+		return strconv.FormatFloat(avg, 'f', 0, 64)
+	}
+	return fmtFloat(avg)
+}
+
+// fmtBytes formats a byte count with a binary unit: "812 B", "1.2 KiB".
+func fmtBytes(n float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for n >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	if i == 0 {
+		return strconv.FormatFloat(n, 'f', 0, 64) + " B"
+	}
+	return strconv.FormatFloat(n, 'f', 1, 64) + " " + units[i]
+}
+
+// bytesPerCall is the average bytes per call, or "–".
+func bytesPerCall(total, calls uint64) string {
+	if calls == 0 {
+		return "–"
+	}
+	return fmtBytes(float64(total) / float64(calls))
+}
+
+// fmtPercent formats a share: 0.953 → "95%".
+func fmtPercent(f float64) string { return strconv.FormatFloat(100*f, 'f', 0, 64) + "%" }
+
+// nearDeadline is the share of its deadline beyond which a call is flagged.
+const nearDeadline = 0.8
+
+// tick is one message on a span's message timeline, placed on 0–1000.
+type tick struct {
+	X     string
+	Sent  bool
+	Title string
+}
+
+// messageTicks places the span's message events on its duration.
+func messageTicks(s Span) []tick {
+	var out []tick
+	for _, e := range s.Events {
+		if e.Name != "message" {
+			continue
+		}
+		t := tick{Title: fmtOffset(e.Offset)}
+		for _, a := range e.Attributes {
+			switch a.Key {
+			case "message.type", "rpc.message.type":
+				t.Sent = a.Value == "SENT"
+				t.Title += " " + a.Value
+			case "message.id", "rpc.message.id":
+				t.Title += " #" + a.Value
+			case "message.uncompressed_size", "rpc.message.uncompressed_size":
+				t.Title += " " + a.Value + " B"
+			}
+		}
+		x := 0.0
+		if s.Duration > 0 {
+			x = min(max(1000*float64(e.Offset)/float64(s.Duration), 0), 1000)
+		}
+		t.X = strconv.Itoa(int(x))
+		out = append(out, t)
+	}
+	return out
 }
 
 // histBar is one bar of a summary row's histogram, in a 0 0 W H viewBox.

@@ -55,6 +55,7 @@ func goldenSummary() summaryPage {
 					Buckets: []uint64{10, 11000, 1300, 30, 5, 0, 0},
 					P50:     81 * time.Microsecond, P90: 140 * time.Microsecond, P99: 900 * time.Microsecond,
 					Max: 2100 * time.Microsecond, Rate: 2, LastSeen: goldenNow.Add(-time.Second),
+					MsgCalls: 12345, MsgSent: 12345, MsgReceived: 12345, BytesSent: 12345 * 210, BytesReceived: 12345 * 12, NearDeadline: 3,
 				},
 				{
 					Method: "user.UserService/UpdateUser", Kind: "server", Count: 230, Errors: 12,
@@ -148,6 +149,8 @@ func goldenSpanPage() spanPage {
 	}
 	s.Scope = "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	s.ScopeVersion = "0.72.0"
+	s.MessagesKnown, s.MessagesSent, s.MessagesReceived, s.BytesSent, s.BytesReceived = true, 1, 1, 210, 12
+	s.DeadlineUsed = 0.93
 	return spanPage{page: goldenPage("user.UserService/FetchUser", "../", "spans", ""), Span: s, Buckets: goldenBuckets}
 }
 

@@ -62,6 +62,9 @@ type Method struct {
 	// Streaming is how the method is registered on the server: "unary",
 	// "server streaming", "client streaming" or "bidi streaming"; "" if unknown.
 	Streaming string
+	// Messages and uncompressed bytes of the MsgCalls calls whose spans
+	// carried them; NearDeadline calls used more than 80% of their deadline.
+	MsgCalls, MsgSent, MsgReceived, BytesSent, BytesReceived, NearDeadline uint64
 }
 
 // CodeCount is how many RPCs ended with one gRPC status code.
@@ -111,6 +114,11 @@ type Span struct {
 	Resource      []Attr // sorted by key
 	Scope         string // instrumentation scope name
 	ScopeVersion  string
+	// Messages of the call, when the span says (MessagesKnown).
+	MessagesKnown                  bool
+	MessagesSent, MessagesReceived int64
+	BytesSent, BytesReceived       int64
+	DeadlineUsed                   float64 // share of the deadline used; 0 without one
 }
 
 // Trace is every retained span of one trace, ordered by start.

@@ -1,0 +1,95 @@
+package debugz_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/debugz/debugz"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+)
+
+// statsBenchCases are the handlers compared, both sides: otelgrpc alone,
+// otelgrpc wrapped in debugz.WrapStatsHandler with its defaults, and wrapped
+// with no message timeline (counts and sums only, no span events).
+var statsBenchCases = []struct {
+	name string
+	wrap bool
+	opts []debugz.StatsOption
+}{
+	{"otelgrpc", false, nil},
+	{"otelgrpc+debugz", true, nil},
+	{"otelgrpc+debugz_notimeline", true, []debugz.StatsOption{debugz.WithMessageTimeline(0)}},
+}
+
+// benchClient serves statsService over loopback, spans going to a
+// debugz.SpanProcessor, as a user would set it up.
+func benchClient(b *testing.B, wrap bool, opts ...debugz.StatsOption) testpb.TestServiceClient {
+	b.Helper()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(debugz.NewSpanProcessor()))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	conn, _ := serveStats(b, tp, wrap, nil, opts...)
+	return testpb.NewTestServiceClient(conn)
+}
+
+func BenchmarkUnaryCall(b *testing.B) {
+	for _, bc := range statsBenchCases {
+		b.Run(bc.name, func(b *testing.B) {
+			c := benchClient(b, bc.wrap, bc.opts...)
+			ctx := context.Background()
+			req := &testpb.SimpleRequest{ResponseSize: 64, Payload: body(64)}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := c.UnaryCall(ctx, req); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkStream100 receives a server stream of 100 messages of 64 bytes.
+func BenchmarkStream100(b *testing.B) {
+	for _, bc := range statsBenchCases {
+		b.Run(bc.name, func(b *testing.B) {
+			c := benchClient(b, bc.wrap, bc.opts...)
+			ctx := context.Background()
+			req := &testpb.StreamingOutputCallRequest{}
+			for range 100 {
+				req.ResponseParameters = append(req.ResponseParameters, &testpb.ResponseParameters{Size: 64})
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := recv100(c, ctx, req); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+func recv100(c testpb.TestServiceClient, ctx context.Context, req *testpb.StreamingOutputCallRequest) error {
+	stream, err := c.StreamingOutputCall(ctx, req)
+	if err != nil {
+		return err
+	}
+	for n := 0; ; n++ {
+		if _, err := stream.Recv(); errors.Is(err, io.EOF) {
+			if n != 100 {
+				return fmt.Errorf("received %d; want 100", n)
+			}
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
