@@ -151,8 +151,12 @@ func boundsNanos(bounds []time.Duration) []int64 {
 }
 
 // ignores reports whether method matches the ignore list.
-func (c *config) ignores(method string) bool {
-	for _, p := range c.ignored {
+func (c *config) ignores(method string) bool { return methodMatches(c.ignored, method) }
+
+// methodMatches reports whether method ("pkg.Service/Method") is one of
+// patterns, each a full method or a whole service ("pkg.Service/*").
+func methodMatches(patterns []string, method string) bool {
+	for _, p := range patterns {
 		if svc, ok := strings.CutSuffix(p, "/*"); ok {
 			if len(method) > len(svc) && method[len(svc)] == '/' && strings.HasPrefix(method, svc) {
 				return true

@@ -161,7 +161,8 @@ var _ stats.Handler = (*statsHandler)(nil)
 // server or client handler, and adds to each RPC's span what otelgrpc ≥ v0.67
 // no longer records: message counts and byte sums each way, how much of its
 // deadline the call used, its compressor, its peer's address,
-// and a timeline of its first and last messages as [EventMessage] events.
+// and, for streaming calls, a timeline of their first and last messages as
+// [EventMessage] events (a unary call's counts say all, so it gets none).
 // Use [WithMessageTimeline](0) if h emits message events itself (otelgrpc up
 // to v0.64 with WithMessageEvents), so that they are not there twice.
 //
@@ -725,19 +726,4 @@ func fieldOf(t string) (name, value string, ok bool) {
 	value = strings.TrimSpace(t[i:])
 	value = strings.TrimSpace(strings.TrimPrefix(value, ":"))
 	return t[:i], value, true
-}
-
-// methodMatches reports whether method ("pkg.Service/Method") is one of
-// patterns, each a full method or a whole service ("pkg.Service/*").
-func methodMatches(patterns []string, method string) bool {
-	for _, p := range patterns {
-		if svc, ok := strings.CutSuffix(p, "/*"); ok {
-			if len(method) > len(svc) && method[len(svc)] == '/' && strings.HasPrefix(method, svc) {
-				return true
-			}
-		} else if p == method {
-			return true
-		}
-	}
-	return false
 }

@@ -277,14 +277,6 @@ func traceURL(base, traceID string) templ.SafeURL {
 	return templ.SafeURL(base + "traces/" + url.PathEscape(traceID))
 }
 
-// rowClass greys out a summary row for a registered method never called.
-func rowClass(m Method) string {
-	if m.Count == 0 && m.Active == 0 {
-		return "idle"
-	}
-	return ""
-}
-
 // traceLink is where a trace ID links to: the tracing backend when a URL
 // template is configured, the local waterfall otherwise.
 func traceLink(p page, traceID string) templ.SafeURL {
@@ -455,7 +447,6 @@ func messageTicks(s Span) []tick {
 // histBar is one bar of a summary row's histogram, in a 0 0 W H viewBox.
 type histBar struct {
 	X, Y, W, H string
-	Title      string
 }
 
 // Histogram geometry: each bucket gets histStep units, bars histBarW wide.
@@ -484,12 +475,8 @@ func histBars(counts []uint64, ranges []string) []histBar {
 			continue
 		}
 		h := max(int(float64(histH)*math.Log1p(float64(c))/math.Log1p(float64(top))+0.5), 1)
-		title := fmtCount(c)
-		if i < len(ranges) {
-			title = ranges[i] + ": " + title
-		}
 		bars = append(bars, histBar{X: strconv.Itoa(i * histStep), Y: strconv.Itoa(histH - h),
-			W: strconv.Itoa(histBarW), H: strconv.Itoa(h), Title: title})
+			W: strconv.Itoa(histBarW), H: strconv.Itoa(h)})
 	}
 	return bars
 }

@@ -260,8 +260,8 @@ func TestHistBars(t *testing.T) {
 		got  histBar
 		want histBar
 	}{
-		{"tallest fills the height", bars[0], histBar{X: "6", Y: "0", W: "5", H: "32", Title: "1µs – 1ms: 1,000"}},
-		{"one still shows on a log scale", bars[1], histBar{X: "12", Y: "29", W: "5", H: "3", Title: "1ms – 1s: 1"}},
+		{"tallest fills the height", bars[0], histBar{X: "6", Y: "0", W: "5", H: "32"}},
+		{"one still shows on a log scale", bars[1], histBar{X: "12", Y: "29", W: "5", H: "3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
