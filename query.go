@@ -60,9 +60,9 @@ func (sp *SpanProcessor) Summary() Summary {
 		BucketBounds: sp.bucketBounds(),
 	}
 	active := map[rowKey]int{}
-	for _, a := range sp.Active() {
-		active[rowKey{a.Method, a.Kind}]++
-	}
+	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string) {
+		active[rowKey{method, s.SpanKind()}]++
+	})
 	for _, r := range sp.rows.all() {
 		m := MethodStats{Method: r.method, Kind: r.kind, Codes: map[string]uint64{}}
 		m.Active = active[r.rowKey]
@@ -310,17 +310,23 @@ type ActiveRPC struct {
 // span counts as a gRPC call when it is a server or client span named like
 // "pkg.Service/Method" or made by otelgrpc.
 func (sp *SpanProcessor) Active() []ActiveRPC {
-	spans := sp.active.spans()
-	out := make([]ActiveRPC, 0, len(spans))
-	for _, s := range spans {
-		name := s.Name()
-		if !looksLikeGRPC(s.SpanKind(), name, func() string { return s.InstrumentationScope().Name }) || sp.cfg.ignores(name) {
-			continue
-		}
+	var out []ActiveRPC
+	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string) {
 		sc := s.SpanContext()
-		out = append(out, ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Method: strings.TrimPrefix(name, "/"),
+		out = append(out, ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Method: method,
 			Kind: s.SpanKind(), Start: s.StartTime(), Attributes: slices.Clone(s.Attributes())})
-	}
+	})
 	slices.SortFunc(out, func(a, b ActiveRPC) int { return a.Start.Compare(b.Start) })
 	return out
+}
+
+// eachActive calls f for each tracked in-flight span that is a gRPC call,
+// with its method.
+func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method string)) {
+	for _, s := range sp.active.spans() {
+		name := s.Name()
+		if looksLikeGRPC(s.SpanKind(), name, func() string { return s.InstrumentationScope().Name }) && !sp.cfg.ignores(name) {
+			f(s, strings.TrimPrefix(name, "/"))
+		}
+	}
 }
