@@ -123,6 +123,18 @@ func (t *activeTable) spans() []sdktrace.ReadWriteSpan {
 	return out
 }
 
+// clear forgets every tracked span.
+func (t *activeTable) clear() {
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		clear(sh.keys)
+		clear(sh.spans)
+		sh.n = 0
+		sh.mu.Unlock()
+	}
+}
+
 // len returns how many spans are tracked.
 func (t *activeTable) len() int {
 	n := 0

@@ -44,8 +44,9 @@ func WithAuthorizer(allow func(r *http.Request) bool) HandlerOption {
 
 // WithoutRedaction shows attribute values whose keys look like credentials.
 // By default a value whose key contains authorization, cookie, password,
-// passwd, token, secret, api-key, api_key, apikey or credential (in any case)
-// is shown as "[redacted]", in the pages and in the JSON.
+// passwd, token, secret, api-key, api_key, apikey, credential, private_key,
+// session, jwt or bearer (in any case), also as a key inside a map value, is
+// shown as "[redacted]", in the pages and in all JSON.
 func WithoutRedaction() HandlerOption {
 	return handlerOptionFunc(func(c *handlerConfig) { c.redact = false })
 }
@@ -282,10 +283,11 @@ func (s *source) attrs(kvs []attribute.KeyValue) []web.Attr {
 		if s.redact && sensitive(string(kv.Key)) {
 			a.Value, a.JSON = redacted, redacted
 		} else {
-			a.Value, a.JSON = kv.Value.String(), kv.Value.AsInterface()
-			if kv.Value.Type() == attribute.BYTESLICE {
-				a.JSON = hex.EncodeToString(kv.Value.AsByteSlice())
+			v := kv.Value
+			if s.redact {
+				v = redactValue(v)
 			}
+			a.Value, a.JSON = v.String(), jsonValue(v)
 		}
 		out = append(out, a)
 	}
@@ -295,8 +297,55 @@ func (s *source) attrs(kvs []attribute.KeyValue) []web.Attr {
 
 const redacted = "[redacted]"
 
+// redactValue redacts the credential-like keys inside map values, at any depth.
+func redactValue(v attribute.Value) attribute.Value {
+	switch v.Type() {
+	case attribute.MAP:
+		kvs := v.AsMap()
+		for i, kv := range kvs {
+			if sensitive(string(kv.Key)) {
+				kvs[i].Value = attribute.StringValue(redacted)
+			} else {
+				kvs[i].Value = redactValue(kv.Value)
+			}
+		}
+		return attribute.MapValue(kvs...)
+	case attribute.SLICE:
+		vs := v.AsSlice()
+		for i := range vs {
+			vs[i] = redactValue(vs[i])
+		}
+		return attribute.SliceValue(vs...)
+	}
+	return v
+}
+
+// jsonValue is an attribute value as plain JSON: maps become objects,
+// slices arrays, bytes hex.
+func jsonValue(v attribute.Value) any {
+	switch v.Type() {
+	case attribute.MAP:
+		m := map[string]any{}
+		for _, kv := range v.AsMap() {
+			m[string(kv.Key)] = jsonValue(kv.Value)
+		}
+		return m
+	case attribute.SLICE:
+		vs := v.AsSlice()
+		out := make([]any, len(vs))
+		for i, x := range vs {
+			out[i] = jsonValue(x)
+		}
+		return out
+	case attribute.BYTESLICE:
+		return hex.EncodeToString(v.AsByteSlice())
+	}
+	return v.AsInterface()
+}
+
 var sensitiveWords = []string{"authorization", "cookie", "password", "passwd", "token", "secret",
-	"api-key", "api_key", "apikey", "credential"}
+	"api-key", "api_key", "apikey", "credential", "private_key", "private-key", "privatekey",
+	"session", "jwt", "bearer"}
 
 // sensitive reports whether an attribute key looks like it holds a credential.
 func sensitive(key string) bool {

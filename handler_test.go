@@ -167,3 +167,29 @@ func TestSensitiveKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactionInsideMapValues(t *testing.T) {
+	sp := NewSpanProcessor()
+	s := stub{name: "a.S/M", kind: trace.SpanKindServer, dur: time.Millisecond, attrs: []attribute.KeyValue{
+		attribute.String("rpc.system.name", "grpc"),
+		attribute.Map("rpc.request.metadata", attribute.String("authorization", "Bearer hunter2"), attribute.String("x-request-id", "r-1")),
+	}}.snapshot()
+	sp.OnEnd(s)
+	h := NewHandler(sp)
+	for _, path := range []string{"/spans/" + s.SpanContext().SpanID().String(), "/api/spans", "/api/traces/" + s.SpanContext().TraceID().String()} {
+		_, body := get(t, h, path)
+		if strings.Contains(body, "hunter2") || !strings.Contains(body, "r-1") {
+			t.Errorf("GET %s: nested credential shown, or the rest of the map lost", path)
+		}
+	}
+	_, body := get(t, h, "/api/spans/"+s.SpanContext().SpanID().String())
+	var js struct {
+		Attributes map[string]any `json:"attributes"`
+	}
+	if err := json.Unmarshal([]byte(body), &js); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := js.Attributes["rpc.request.metadata"].(map[string]any); !ok || m["x-request-id"] != "r-1" || m["authorization"] != redacted {
+		t.Errorf("map attribute as JSON = %#v; want a plain object with the credential redacted", js.Attributes["rpc.request.metadata"])
+	}
+}

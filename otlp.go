@@ -55,7 +55,7 @@ func otlpSpan(s *Span, redact bool) *tracepb.Span {
 	ps := &tracepb.Span{
 		TraceId:                s.TraceID[:],
 		SpanId:                 s.SpanID[:],
-		TraceState:             s.Parent.TraceState().String(),
+		TraceState:             s.TraceState.String(),
 		Name:                   s.Name,
 		Kind:                   tracepb.Span_SpanKind(s.Kind),
 		StartTimeUnixNano:      uint64(s.Start.UnixNano()),
@@ -92,7 +92,11 @@ func otlpSpan(s *Span, redact bool) *tracepb.Span {
 func otlpAttrs(kvs []attribute.KeyValue, redact bool) []*commonpb.KeyValue {
 	out := make([]*commonpb.KeyValue, 0, len(kvs))
 	for _, kv := range kvs {
-		v := otlpValue(kv.Value)
+		val := kv.Value
+		if redact {
+			val = redactValue(val)
+		}
+		v := otlpValue(val)
 		if redact && sensitive(string(kv.Key)) {
 			v = &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: redacted}}
 		}

@@ -93,7 +93,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	start, end := s.StartTime(), s.EndTime()
 	rec := record{span: s, end: end.UnixNano(), dur: int64(end.Sub(start))}
 	events := s.Events()
-	if size := info.size + eventsSize(events, s.Links()); size > sp.cfg.maxSpanBytes {
+	if size := info.size + eventsSize(events, s.Links()) + len(s.Status().Description); size > sp.cfg.maxSpanBytes {
 		rec.span, rec.truncated = truncate(s, sp.cfg.maxSpanBytes), true
 	}
 	if !isGRPC {
@@ -112,10 +112,13 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	sp.recent.Push(rec)
 }
 
-// Shutdown stops the processor: later spans are ignored, while what it holds
-// stays readable. It runs once; later calls return nil at once.
+// Shutdown stops the processor: later spans are ignored and nothing is in
+// flight any more, while the finished spans and counts it holds stay readable. It runs once; later calls return nil at once.
 func (sp *SpanProcessor) Shutdown(context.Context) error {
-	sp.shutdown.Do(func() { sp.stopped.Store(true) })
+	sp.shutdown.Do(func() {
+		sp.stopped.Store(true)
+		sp.active.clear() // nothing will end them now
+	})
 	return nil
 }
 

@@ -601,3 +601,51 @@ func TestMessageCountsFromAttributesOrOldEvents(t *testing.T) {
 		})
 	}
 }
+
+func TestReviewRegressions(t *testing.T) {
+	t.Run("span ended before 1970 is counted, no panic", func(t *testing.T) {
+		sp := NewSpanProcessor()
+		sp.OnEnd(stub{name: "a.S/M", kind: trace.SpanKindServer, end: time.Unix(-5, 0), dur: time.Millisecond,
+			attrs: []attribute.KeyValue{attribute.String("rpc.system.name", "grpc")}}.snapshot())
+		if n := sp.Summary().Methods[0].Count; n != 1 {
+			t.Errorf("count = %d; want 1", n)
+		}
+	})
+	t.Run("Shutdown leaves nothing in flight", func(t *testing.T) {
+		sp := NewSpanProcessor()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+		_, s := tp.Tracer(otelgrpcScope).Start(context.Background(), "a.S/Chat", trace.WithSpanKind(trace.SpanKindServer))
+		if len(sp.Active()) != 1 {
+			t.Fatalf("Active() before Shutdown = %d; want 1", len(sp.Active()))
+		}
+		_ = sp.Shutdown(context.Background())
+		s.End()
+		if n := len(sp.Active()); n != 0 {
+			t.Errorf("Active() after Shutdown = %d; want 0", n)
+		}
+	})
+	t.Run("a huge status message is cut", func(t *testing.T) {
+		sp := NewSpanProcessor(WithMaxSpanBytes(1024))
+		s := tracetest.SpanStub{Name: "a.S/M", SpanKind: trace.SpanKindClient,
+			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: [16]byte{1}, SpanID: [8]byte{1}}),
+			Attributes:  []attribute.KeyValue{attribute.String("rpc.system.name", "grpc")},
+			Status:      sdktrace.Status{Code: otelcodes.Error, Description: strings.Repeat("e", 1<<20)}}.Snapshot()
+		sp.OnEnd(s)
+		got, _ := sp.Span(s.SpanContext().SpanID())
+		if !got.Truncated || len(got.StatusMessage) > 1024 {
+			t.Errorf("status message kept %d bytes, truncated %v; want ≤ 1024, truncated", len(got.StatusMessage), got.Truncated)
+		}
+	})
+	t.Run("in-flight RPCs beyond the method cap count in the overflow row", func(t *testing.T) {
+		sp := NewSpanProcessor(WithMaxMethods(1))
+		sp.OnEnd(newUnary("a.S/One", "OK", time.Millisecond))
+		sp.OnEnd(newUnary("a.S/Two", "OK", time.Millisecond))
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+		_, s := tp.Tracer(otelgrpcScope).Start(context.Background(), "a.S/Three", trace.WithSpanKind(trace.SpanKindServer))
+		defer s.End()
+		rows := sp.Summary().Methods
+		if len(rows) != 2 || rows[0].Method != OverflowMethod || rows[0].Active != 1 {
+			t.Errorf("rows = %+v; want a.S/One and (overflow) with 1 in flight", rows)
+		}
+	})
+}

@@ -98,7 +98,15 @@ func (sp *SpanProcessor) Summary() Summary {
 		m.Rate1m = float64(recent) / window
 		sum.Methods = append(sum.Methods, m)
 	}
+	full := sp.rows.full()
 	for k, n := range active { // in flight, nothing finished yet
+		if full { // the row it would get is the overflow row
+			k.method = OverflowMethod
+		}
+		if i := slices.IndexFunc(sum.Methods, func(m MethodStats) bool { return m.Method == k.method && m.Kind == k.kind }); i >= 0 {
+			sum.Methods[i].Active += n
+			continue
+		}
 		sum.Methods = append(sum.Methods, MethodStats{Method: k.method, Kind: k.kind, Active: n,
 			Codes: map[string]uint64{}, Buckets: make([]uint64, len(sum.BucketBounds))})
 	}
@@ -125,6 +133,7 @@ type Span struct {
 	TraceID       trace.TraceID
 	SpanID        trace.SpanID
 	Parent        trace.SpanContext // invalid for a root span
+	TraceState    trace.TraceState
 	Name          string
 	Method        string
 	Kind          trace.SpanKind
@@ -273,6 +282,7 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 		TraceID:           sc.TraceID(),
 		SpanID:            sc.SpanID(),
 		Parent:            s.Parent(),
+		TraceState:        sc.TraceState(),
 		Name:              s.Name(),
 		Method:            r.method,
 		Kind:              s.SpanKind(),

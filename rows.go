@@ -68,6 +68,13 @@ func (t *rowTable) get(method string, kind trace.SpanKind) *row {
 	return r
 }
 
+// full reports whether new methods now go to the overflow rows.
+func (t *rowTable) full() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n >= t.cfg.maxMethods
+}
+
 // all returns every row, overflow rows included, in no order.
 func (t *rowTable) all() []*row {
 	m := t.m.Load()
@@ -139,7 +146,7 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	r.hist.record(rec.dur)
 	r.max = max(r.max, rec.dur)
 	r.lastSeen = max(r.lastSeen, rec.end)
-	if s := &r.rate[sec%rateWindow]; s.sec == sec {
+	if s := &r.rate[(sec%rateWindow+rateWindow)%rateWindow]; s.sec == sec { // sec < 0 before 1970
 		s.n++
 	} else {
 		s.sec, s.n = sec, 1

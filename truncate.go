@@ -34,6 +34,8 @@ func eventsSize(events []sdktrace.Event, links []sdktrace.Link) int {
 func truncate(s sdktrace.ReadOnlySpan, maxBytes int) sdktrace.ReadOnlySpan {
 	stub := tracetest.SpanStubFromReadOnlySpan(s)
 	t := truncator{budget: maxBytes, perValue: max(maxBytes/8, 64)}
+	stub.Status.Description = cut(stub.Status.Description, t.perValue)
+	t.budget -= len(stub.Status.Description)
 	stub.Attributes = t.attrs(stub.Attributes, &stub.DroppedAttributes)
 	for i := range stub.Events {
 		e := &stub.Events[i]

@@ -20,6 +20,9 @@ import (
 // second: "1m5s".
 func fmtDuration(d time.Duration) string {
 	if d < 0 {
+		if d == math.MinInt64 { // -d overflows back to itself
+			d++
+		}
 		return "-" + fmtDuration(-d)
 	}
 	switch {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -338,5 +339,13 @@ func TestBarClass(t *testing.T) {
 				t.Errorf("barClass(%q) = %v; want %v", tt.name, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestFmtDurationExtremes(t *testing.T) {
+	for _, d := range []time.Duration{math.MinInt64, math.MaxInt64, -1} {
+		if got := fmtDuration(d); got == "" {
+			t.Errorf("fmtDuration(%d) = %q; want a value", int64(d), got)
+		}
 	}
 }

@@ -85,7 +85,7 @@ func NewHandler(src Source, cfg Config) http.Handler {
 		h.fail(w, r, http.StatusNotFound, "There is no debugz page at this address.")
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", "GET, HEAD")
+		w.Header().Set("Allow", "GET")
 		h.fail(w, r, http.StatusMethodNotAllowed, "debugz pages are read-only: use GET.")
 	})
 	return r

@@ -402,3 +402,23 @@ func TestTraceIDsLinkToTemplate(t *testing.T) {
 		})
 	}
 }
+
+func TestSSEEventKeepsCarriageReturnsInside(t *testing.T) {
+	ev := string(sseEvent("<td>a\rretry: 1\revent: x</td>\r\n<td>b</td>"))
+	for _, line := range strings.Split(strings.TrimRight(ev, "\n"), "\n") {
+		if !strings.HasPrefix(line, "data: ") {
+			t.Errorf("sseEvent line %q; want every line a data: line", line)
+		}
+	}
+	if strings.Contains(ev, "\r") {
+		t.Errorf("sseEvent kept a bare \\r, which ends an SSE line")
+	}
+}
+
+func TestParseCodeSpellings(t *testing.T) {
+	for in, want := range map[string]int{"NOT_FOUND": 5, "not_found": 5, "NotFound": 5, "Canceled": 1, "CANCELLED": 1, "16": 16, "DeadlineExceeded": 4} {
+		if got, ok := parseCode(in); !ok || got != want {
+			t.Errorf("parseCode(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+}

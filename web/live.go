@@ -78,6 +78,9 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, next func() tem
 
 // sseEvent frames data as one Server-Sent Event, a data: line per line.
 func sseEvent(data string) []byte {
+	// A lone \r ends an SSE line too; a value holding one must not end the
+	// data line early (or start a field of its own).
+	data = strings.ReplaceAll(strings.ReplaceAll(data, "\r\n", "\n"), "\r", "\n")
 	var b strings.Builder
 	for line := range strings.Lines(data) {
 		b.WriteString("data: ")

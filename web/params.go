@@ -37,10 +37,15 @@ var codeNames = []string{
 	"UNAUTHENTICATED",
 }
 
-// parseCode reads a code by canonical name (any case) or number.
+// parseCode reads a code by canonical name (NOT_FOUND, any case), grpc-go's
+// spelling (NotFound, Canceled) or number.
 func parseCode(s string) (int, bool) {
+	norm := func(x string) string { return strings.ToUpper(strings.ReplaceAll(x, "_", "")) }
+	if strings.EqualFold(s, "Canceled") {
+		return 1, true
+	}
 	for i, n := range codeNames {
-		if strings.EqualFold(s, n) {
+		if norm(s) == norm(n) {
 			return i, true
 		}
 	}
