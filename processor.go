@@ -93,14 +93,15 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	start, end := s.StartTime(), s.EndTime()
 	rec := record{span: s, end: end.UnixNano(), dur: int64(end.Sub(start))}
 	events := s.Events()
-	if size := info.size + eventsSize(events, s.Links()) + len(s.Status().Description); size > sp.cfg.maxSpanBytes {
+	status := s.Status()
+	if size := info.size + eventsSize(events, s.Links()) + len(status.Description); size > sp.cfg.maxSpanBytes {
 		rec.span, rec.truncated = truncate(s, sp.cfg.maxSpanBytes), true
 	}
 	if !isGRPC {
 		sp.other.Push(rec)
 		return
 	}
-	if !info.hasCode && s.Status().Code == otelcodes.Error {
+	if !info.hasCode && status.Code == otelcodes.Error {
 		info.code = codes.Unknown
 	}
 	if !info.msgs.known {
