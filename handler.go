@@ -162,7 +162,7 @@ func (s *source) Summary() web.Summary {
 }
 
 func (s *source) Spans(q web.Query) []web.Span {
-	f := Filter{Method: q.Method, ErrorsOnly: q.Errors, Min: q.Min, Max: q.Max, Limit: q.Limit}
+	f := Filter{Method: q.Method, ErrorsOnly: q.Errors, NearDeadline: q.NearDeadline, Min: q.Min, Max: q.Max, Limit: q.Limit}
 	switch q.Kind {
 	case "server":
 		f.Kind = trace.SpanKindServer

@@ -44,6 +44,7 @@ type record struct {
 	dur       int64  // ns
 	code      codes.Code
 	truncated bool
+	near      bool // used more than 80% of its deadline
 }
 
 // NewSpanProcessor returns a SpanProcessor configured by opts. Zero or
@@ -107,7 +108,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	if !info.msgs.known {
 		info.msgs.readMessageEvents(events)
 	}
-	rec.method, rec.code = info.method, info.code
+	rec.method, rec.code, rec.near = info.method, info.code, info.msgs.deadlineUsed > nearDeadline
 	rec.row = sp.rows.get(info.method, kind)
 	rec.row.add(&rec, &info.msgs, sp.cfg.bounds)
 	sp.recent.Push(rec)

@@ -594,6 +594,9 @@ func TestMessageCountsFromAttributesOrOldEvents(t *testing.T) {
 			if got := m.MessageCalls == 1; got != tt.known {
 				t.Errorf("MessageCalls = %d; want known %v", m.MessageCalls, tt.known)
 			}
+			if got := len(sp.Spans(Filter{NearDeadline: true})); got != int(tt.near) {
+				t.Errorf("Spans(NearDeadline) = %d; want %d", got, tt.near)
+			}
 			span, _ := sp.Span(s.SpanContext().SpanID())
 			if span.MessagesKnown != tt.known || uint64(span.MessagesSent) != tt.sent || uint64(span.BytesSent) != tt.bytes {
 				t.Errorf("Span: known %v sent %d bytes %d; want %v %d %d", span.MessagesKnown, span.MessagesSent, span.BytesSent, tt.known, tt.sent, tt.bytes)

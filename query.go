@@ -172,9 +172,12 @@ type Filter struct {
 	Bucket     *int           // latency bucket index; nil matches any
 	Code       *codes.Code    // nil matches any
 	ErrorsOnly bool           // only codes other than OK
-	Min, Max   time.Duration  // inclusive bounds on duration; 0 means none
-	TraceID    trace.TraceID  // zero matches any
-	Limit      int            // at most this many, newest first; ≤ 0 means all
+	// NearDeadline selects calls that used more than 80% of their deadline
+	// (known from WrapStatsHandler's attributes).
+	NearDeadline bool
+	Min, Max     time.Duration // inclusive bounds on duration; 0 means none
+	TraceID      trace.TraceID // zero matches any
+	Limit        int           // at most this many, newest first; ≤ 0 means all
 }
 
 func (f *Filter) match(r *record, bounds []int64) bool {
@@ -184,6 +187,7 @@ func (f *Filter) match(r *record, bounds []int64) bool {
 		(f.Bucket == nil || *f.Bucket == bucketOf(bounds, r.dur)) &&
 		(f.Code == nil || *f.Code == r.code) &&
 		(!f.ErrorsOnly || r.code != codes.OK) &&
+		(!f.NearDeadline || r.near) &&
 		(f.Min == 0 || r.dur >= int64(f.Min)) &&
 		(f.Max == 0 || r.dur <= int64(f.Max)) &&
 		(!f.TraceID.IsValid() || f.TraceID == r.span.SpanContext().TraceID())

@@ -560,6 +560,9 @@ func describeQuery(q Query, buckets []time.Duration, minText, maxText string) st
 	} else if q.Code >= 0 {
 		parts = append(parts, "code "+codeName(q.Code))
 	}
+	if q.NearDeadline {
+		parts = append(parts, "near deadline")
+	}
 	if q.Bucket >= 0 {
 		if l := bucketRange(buckets, q.Bucket); l != "" {
 			parts = append(parts, "latency "+l)

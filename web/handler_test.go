@@ -208,6 +208,7 @@ func TestBadParameters(t *testing.T) {
 		{"limit too big", "limit=100000", "limit"},
 		{"twice", "kind=server&kind=client", "kind"},
 		{"follow", "follow=maybe", "follow"},
+		{"deadline", "deadline=far", "deadline"},
 		{"script", "code=%3Cscript%3E", "code"},
 	}
 	for _, tt := range tests {

@@ -29,10 +29,12 @@ type Query struct {
 	Bucket int    // latency bucket index, -1 for any
 	Code   int    // gRPC code, -1 for any
 	Errors bool   // any code but OK
-	Min    time.Duration
-	Max    time.Duration
-	Trace  string // 32 lowercase hex digits, "" for any
-	Limit  int
+	// NearDeadline selects calls that used more than 80% of their deadline.
+	NearDeadline bool
+	Min          time.Duration
+	Max          time.Duration
+	Trace        string // 32 lowercase hex digits, "" for any
+	Limit        int
 }
 
 // Summary is the view of the summary page and /api/summary.

@@ -57,7 +57,7 @@ func parseCode(s string) (int, bool) {
 }
 
 // queryParams are the parameters parseQuery reads; others are ignored.
-var queryParams = []string{"method", "kind", "bucket", "code", "min", "max", "trace", "limit"}
+var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min", "max", "trace", "limit"}
 
 // parseQuery reads the span filter of /spans and /api/spans. Parameters it
 // does not know (sort, follow) are left to the caller.
@@ -100,6 +100,13 @@ func parseQuery(v url.Values, buckets int) (Query, *paramError) {
 			return q, badParam("code", "must be a gRPC code name like NOT_FOUND, a number from 0 to 16, or error; not %q", s)
 		}
 		q.Code = c
+	}
+	switch s := v.Get("deadline"); s {
+	case "", "any":
+	case "near":
+		q.NearDeadline = true
+	default:
+		return q, badParam("deadline", "must be near (calls that used more than 80%% of their deadline), not %q", s)
 	}
 	var err *paramError
 	if q.Min, err = parseDuration(v, "min"); err != nil {
