@@ -115,7 +115,8 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 }
 
 // Shutdown stops the processor: later spans are ignored and nothing is in
-// flight any more, while the finished spans and counts it holds stay readable. It runs once; later calls return nil at once.
+// flight any more, while the finished spans and counts it holds stay
+// readable. It runs once; later calls return nil at once.
 func (sp *SpanProcessor) Shutdown(context.Context) error {
 	sp.shutdown.Do(func() {
 		sp.stopped.Store(true)
