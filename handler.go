@@ -132,7 +132,7 @@ func kindName(k trace.SpanKind) string { return k.String() }
 
 func (s *source) Summary() web.Summary {
 	sum := s.sp.Summary()
-	out := web.Summary{Capacity: sum.Capacity, Retained: sum.Retained, Evicted: sum.Evicted,
+	out := web.Summary{Capacity: sum.Capacity, Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
 		Buckets: sum.BucketBounds, Methods: make([]web.Method, 0, len(sum.Methods)+len(s.streaming))}
 	seen := make(map[string]bool, len(sum.Methods))
 	for _, m := range sum.Methods {

@@ -25,6 +25,7 @@ type SpanProcessor struct {
 
 	stopped  atomic.Bool
 	shutdown sync.Once
+	dropped  atomic.Uint64 // spans OnEnd gave up on after a panic
 
 	recent *ringbuffer.Ring[record] // gRPC spans, newest last
 	other  *ringbuffer.Ring[record] // non-gRPC spans
@@ -81,6 +82,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	if sp.stopped.Load() {
 		return
 	}
+	defer sp.survive()
 	kind := s.SpanKind()
 	rpcKind := kind == trace.SpanKindServer || kind == trace.SpanKindClient
 	if rpcKind {
@@ -112,6 +114,14 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	rec.row = sp.rows.get(info.method, kind)
 	rec.row.add(&rec, &info.msgs, sp.cfg.bounds)
 	sp.recent.Push(rec)
+}
+
+// survive keeps a bug in debugz from taking down the RPC whose span ended: the
+// span is dropped and counted in Summary.Dropped instead.
+func (sp *SpanProcessor) survive() {
+	if r := recover(); r != nil {
+		sp.dropped.Add(1)
+	}
 }
 
 // Shutdown stops the processor: later spans are ignored and nothing is in

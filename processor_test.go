@@ -652,3 +652,14 @@ func TestReviewRegressions(t *testing.T) {
 		}
 	})
 }
+
+func TestOnEndSurvivesItsOwnPanic(t *testing.T) {
+	sp := NewSpanProcessor()
+	func() {
+		defer sp.survive()
+		panic("a bug in debugz")
+	}()
+	if got := sp.Summary().Dropped; got != 1 {
+		t.Errorf("Dropped = %d after a recovered panic; want 1", got)
+	}
+}

@@ -19,6 +19,7 @@ type Summary struct {
 	Capacity     int             // capacity of the recent-spans ring
 	Retained     int             // gRPC spans in the recent-spans ring
 	Evicted      uint64          // gRPC spans the ring has overwritten
+	Dropped      uint64          // spans lost to a bug in debugz (a recovered panic); should be 0
 	BucketBounds []time.Duration // lower bound of each latency bucket
 	Methods      []MethodStats   // sorted by method, then server before client
 }
@@ -56,7 +57,7 @@ func (sp *SpanProcessor) Summary() Summary {
 	window := min(now.Sub(sp.started), rateWindow*time.Second).Seconds()
 	window = max(window, 1)
 	sum := Summary{
-		Capacity: sp.recent.Cap(), Retained: sp.recent.Len(), Evicted: sp.recent.Overwritten(),
+		Capacity: sp.recent.Cap(), Retained: sp.recent.Len(), Evicted: sp.recent.Overwritten(), Dropped: sp.dropped.Load(),
 		BucketBounds: sp.bucketBounds(),
 	}
 	active := map[rowKey]int{}

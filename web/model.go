@@ -42,6 +42,7 @@ type Summary struct {
 	Capacity int
 	Retained int
 	Evicted  uint64
+	Dropped  uint64          // spans lost to a recovered panic in debugz; 0 unless there is a bug
 	Buckets  []time.Duration // lower bound of each latency bucket
 	Methods  []Method
 }
