@@ -65,7 +65,7 @@
 //     each non-OK code ([WithReservoirSize]), so that one failure of a quiet
 //     method outlives a flood of a hot one; there is no one-span-per-second cap
 //     to lose bursts;
-//   - at most 512 (method, kind) rows ([WithMaxMethods]), about 12 KiB each,
+//   - at most 512 (method, kind) rows ([WithMaxMethods]), about 17 KiB each,
 //     their latency histograms included; further methods are counted in one
 //     [OverflowMethod] row, so the counts still add up;
 //   - at most 10000 in-flight RPCs tracked ([WithMaxActive]);

@@ -21,6 +21,26 @@ const (
 
 type histogram [histBuckets]uint64
 
+// minuteHist is the histogram of one minute of a row, for recent quantiles.
+// Counts are 32-bit: a row would need 70 million RPCs a second to overflow.
+type minuteHist struct {
+	minute int64 // unix minute it holds; its counts are stale otherwise
+	n      uint64
+	max    int64
+	counts [histBuckets]uint32
+}
+
+// record counts ns (of histogram bucket i) in the minute it ended.
+func (w *minuteHist) record(minute int64, i int, ns int64) {
+	if w.minute != minute {
+		clear(w.counts[:])
+		w.minute, w.n, w.max = minute, 0, 0
+	}
+	w.counts[i]++
+	w.n++
+	w.max = max(w.max, ns)
+}
+
 func histIndex(ns int64) int {
 	if ns < histLinear {
 		if ns < 0 {
@@ -48,7 +68,7 @@ func histRange(i int) (lo, width int64) {
 	return int64(1)<<e + sub*width, width
 }
 
-func (h *histogram) record(ns int64) { h[histIndex(ns)]++ }
+func (h *histogram) record(i int) { h[i]++ }
 
 // quantiles fills out[i] with the qs[i] quantile of count values, qs ascending,
 // each read at the middle of its bucket and never above max.

@@ -663,3 +663,23 @@ func TestOnEndSurvivesItsOwnPanic(t *testing.T) {
 		t.Errorf("Dropped = %d after a recovered panic; want 1", got)
 	}
 }
+
+func TestRecentLatencyForgetsOldMinutes(t *testing.T) {
+	sp := NewSpanProcessor()
+	attrs := []attribute.KeyValue{attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.response.status_code", "OK")}
+	old := time.Now().Add(-5 * time.Minute)
+	for range 1000 {
+		sp.OnEnd(stub{name: "a.S/M", kind: trace.SpanKindServer, attrs: attrs, dur: time.Second, end: old}.snapshot())
+	}
+	for range 100 {
+		sp.OnEnd(stub{name: "a.S/M", kind: trace.SpanKindServer, attrs: attrs, dur: time.Millisecond}.snapshot())
+	}
+	m := sp.Summary().Methods[0]
+	if m.P50 < 900*time.Millisecond {
+		t.Errorf("since-start P50 = %v; want about 1s (1000 of 1100 calls)", m.P50)
+	}
+	r := m.Recent
+	if r.Count != 100 || r.P50 < 900*time.Microsecond || r.P50 > 1100*time.Microsecond || r.Max != time.Millisecond {
+		t.Errorf("Recent = %+v; want the 100 calls of ~1ms of this minute only", r)
+	}
+}

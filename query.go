@@ -39,6 +39,10 @@ type MethodStats struct {
 	Rate1m   float64   // RPCs per second over the last minute
 	LastSeen time.Time // end of the latest RPC; zero if none ended yet
 
+	// Recent are the quantiles of the RPCs that ended in this minute and
+	// the one before: latency now, where P50…Max are since start.
+	Recent RecentLatency
+
 	// Messages and bytes (uncompressed) of the MessageCalls calls whose spans
 	// carried them (see WrapStatsHandler); averages are per such call.
 	MessageCalls                   uint64
@@ -64,12 +68,14 @@ func (sp *SpanProcessor) Summary() Summary {
 	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string) {
 		active[rowKey{method, s.SpanKind()}]++
 	})
+	nowSec := now.Unix()
+	nowMin := nowSec / 60
+	var buf histogram
 	for _, r := range sp.rows.all() {
 		m := MethodStats{Method: r.method, Kind: r.kind, Codes: map[string]uint64{}}
 		m.Active = active[r.rowKey]
 		delete(active, r.rowKey)
 		var q [3]time.Duration
-		nowSec := now.Unix()
 		r.mu.Lock()
 		m.Count = r.count
 		for c, n := range r.codes {
@@ -85,6 +91,7 @@ func (sp *SpanProcessor) Summary() Summary {
 		m.BytesSent, m.BytesReceived, m.NearDeadline = r.bytesSent, r.bytesReceived, r.nearDeadline
 		m.Max = time.Duration(r.max)
 		r.hist.quantiles(r.count, m.Max, quantileLevels, q[:])
+		m.Recent = r.recentLatency(nowMin, &buf)
 		if r.lastSeen != 0 {
 			m.LastSeen = time.Unix(0, r.lastSeen)
 		}
@@ -127,6 +134,40 @@ func (sp *SpanProcessor) bucketBounds() []time.Duration {
 
 // BucketOf returns the index of the latency bucket that holds d.
 func (sp *SpanProcessor) BucketOf(d time.Duration) int { return bucketOf(sp.cfg.bounds, int64(d)) }
+
+// RecentLatency describes the RPCs of a row that ended in the current and
+// the previous wall-clock minute (one to two minutes of traffic).
+type RecentLatency struct {
+	Count              uint64
+	P50, P90, P99, Max time.Duration
+}
+
+// recentLatency merges the row's minute histograms still current at nowMin;
+// the caller holds r.mu.
+func (r *row) recentLatency(nowMin int64, buf *histogram) RecentLatency {
+	clear(buf[:])
+	var out RecentLatency
+	var maxNs int64
+	for i := range r.recent {
+		w := &r.recent[i]
+		if w.n == 0 || w.minute < nowMin-1 || w.minute > nowMin {
+			continue
+		}
+		out.Count += w.n
+		maxNs = max(maxNs, w.max)
+		for j, c := range w.counts {
+			buf[j] += uint64(c)
+		}
+	}
+	if out.Count == 0 {
+		return out
+	}
+	out.Max = time.Duration(maxNs)
+	var q [3]time.Duration
+	buf.quantiles(out.Count, out.Max, quantileLevels, q[:])
+	out.P50, out.P90, out.P99 = q[0], q[1], q[2]
+	return out
+}
 
 // Span is a copy of one retained span. Method is empty for a span that is not
 // a gRPC call (a handler's own child span); Code is then OK.

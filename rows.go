@@ -107,6 +107,7 @@ type row struct {
 	lastSeen int64 // unix ns of the latest end
 	rate     [rateWindow]struct{ sec, n int64 }
 	hist     histogram
+	recent   [2]minuteHist // this minute and the one before, by minute parity
 
 	// Messages, for the calls whose spans said (see messageStats).
 	msgCalls, msgSent, msgReceived uint64
@@ -143,7 +144,13 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	r.count++
 	r.codes[rec.code]++
 	r.buckets[b]++
-	r.hist.record(rec.dur)
+	hi := histIndex(rec.dur)
+	r.hist.record(hi)
+	minute := sec / 60
+	if sec < 0 && sec%60 != 0 {
+		minute-- // floor, before 1970
+	}
+	r.recent[minute&1].record(minute, hi, rec.dur)
 	r.max = max(r.max, rec.dur)
 	r.lastSeen = max(r.lastSeen, rec.end)
 	if s := &r.rate[(sec%rateWindow+rateWindow)%rateWindow]; s.sec == sec { // sec < 0 before 1970

@@ -30,6 +30,7 @@ type methodJSON struct {
 	Max       int64             `json:"max_ns"`
 	Rate      float64           `json:"rate_1m"`
 	LastSeen  *time.Time        `json:"last_seen,omitempty"`
+	Recent    recentJSON        `json:"recent"`
 	Streaming string            `json:"streaming,omitempty"`
 	// Message totals over message_calls calls (see WrapStatsHandler).
 	MsgCalls      uint64 `json:"message_calls"`
@@ -38,6 +39,16 @@ type methodJSON struct {
 	BytesSent     uint64 `json:"bytes_sent"`
 	BytesReceived uint64 `json:"bytes_received"`
 	NearDeadline  uint64 `json:"near_deadline"`
+}
+
+// recentJSON is the latency of the calls that ended in the current and the
+// previous minute.
+type recentJSON struct {
+	Count uint64 `json:"count"`
+	P50   int64  `json:"p50_ns"`
+	P90   int64  `json:"p90_ns"`
+	P99   int64  `json:"p99_ns"`
+	Max   int64  `json:"max_ns"`
 }
 
 type spanJSON struct {
@@ -99,6 +110,8 @@ func toSummaryJSON(s Summary) summaryJSON {
 		mj := methodJSON{Method: m.Method, Kind: m.Kind, Count: m.Count, Errors: m.Errors, Active: m.Active,
 			Codes: make(map[string]uint64, len(m.Codes)), Buckets: m.Buckets, P50: int64(m.P50), P90: int64(m.P90),
 			P99: int64(m.P99), Max: int64(m.Max), Rate: m.Rate, Streaming: m.Streaming,
+			Recent: recentJSON{Count: m.Recent.Count, P50: int64(m.Recent.P50), P90: int64(m.Recent.P90),
+				P99: int64(m.Recent.P99), Max: int64(m.Recent.Max)},
 			MsgCalls: m.MsgCalls, MsgSent: m.MsgSent, MsgReceived: m.MsgReceived,
 			BytesSent: m.BytesSent, BytesReceived: m.BytesReceived, NearDeadline: m.NearDeadline}
 		for _, c := range m.Codes {

@@ -55,6 +55,7 @@ func goldenSummary() summaryPage {
 					Buckets: []uint64{10, 11000, 1300, 30, 5, 0, 0},
 					P50:     81 * time.Microsecond, P90: 140 * time.Microsecond, P99: 900 * time.Microsecond,
 					Max: 2100 * time.Microsecond, Rate: 2, LastSeen: goldenNow.Add(-time.Second),
+					Recent:   Latency{Count: 120, P50: 95 * time.Microsecond, P90: 210 * time.Microsecond, P99: 4 * time.Millisecond, Max: 4200 * time.Microsecond},
 					MsgCalls: 12345, MsgSent: 12345, MsgReceived: 12345, BytesSent: 12345 * 210, BytesReceived: 12345 * 12, NearDeadline: 3,
 				},
 				{

@@ -49,18 +49,21 @@ type Summary struct {
 
 // Method is one (method, kind) row of the summary.
 type Method struct {
-	Method   string
-	Kind     string // "server" or "client"
-	Count    uint64
-	Errors   uint64
-	Active   int
-	Codes    []CodeCount // in code order, only codes seen
-	Buckets  []uint64    // one per Summary.Buckets entry
-	P50      time.Duration
-	P90      time.Duration
-	P99      time.Duration
-	Max      time.Duration
-	Rate     float64 // per second, over the last minute
+	Method  string
+	Kind    string // "server" or "client"
+	Count   uint64
+	Errors  uint64
+	Active  int
+	Codes   []CodeCount // in code order, only codes seen
+	Buckets []uint64    // one per Summary.Buckets entry
+	P50     time.Duration
+	P90     time.Duration
+	P99     time.Duration
+	Max     time.Duration
+	Rate    float64 // per second, over the last minute
+	// Recent is the latency of the calls that ended in this minute and the
+	// one before; P50…Max above are since start.
+	Recent   Latency
 	LastSeen time.Time
 	// Streaming is how the method is registered on the server: "unary",
 	// "server streaming", "client streaming" or "bidi streaming"; "" if unknown.
@@ -68,6 +71,12 @@ type Method struct {
 	// Messages and uncompressed bytes of the MsgCalls calls whose spans
 	// carried them; NearDeadline calls used more than 80% of their deadline.
 	MsgCalls, MsgSent, MsgReceived, BytesSent, BytesReceived, NearDeadline uint64
+}
+
+// Latency is a count of calls and their quantiles.
+type Latency struct {
+	Count              uint64
+	P50, P90, P99, Max time.Duration
 }
 
 // CodeCount is how many RPCs ended with one gRPC status code.
