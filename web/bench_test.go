@@ -26,7 +26,7 @@ func benchSummary(n int) summaryPage {
 			Buckets: []uint64{10, 20000, 90000, 13000, 400, 26, 0},
 			P50:     800 * time.Microsecond, P90: 4 * time.Millisecond, P99: 40 * time.Millisecond, Max: 2 * time.Second,
 			Rate: 12.5, LastSeen: fixedNow,
-			Recent: Latency{Count: 750, P50: 700 * time.Microsecond, P90: 3 * time.Millisecond, P99: 35 * time.Millisecond, Max: time.Second},
+			Recent:   Latency{Count: 750, P50: 700 * time.Microsecond, P90: 3 * time.Millisecond, P99: 35 * time.Millisecond, Max: time.Second},
 			MsgCalls: 123456, MsgSent: 123456, MsgReceived: 123456, BytesSent: 123456 * 200, BytesReceived: 123456 * 20, NearDeadline: 4,
 		})
 	}
