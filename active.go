@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -16,9 +17,12 @@ const activeShards = 16
 // a small open-addressing hash table (linear probing, backward-shift delete)
 // preallocated at half load, so adding and removing never allocate and cost
 // a few compares. Each shard holds at most its share of cfg.maxActive spans;
-// spans started beyond that are not tracked.
+// a span started when its shard is full takes the place of the shard's
+// oldest, which is counted as evicted: a flood of RPCs that never end (a
+// caller's unknown methods) cannot keep new RPCs out.
 type activeTable struct {
 	perShard int
+	evicted  atomic.Uint64 // spans pushed out by newer ones or aged out
 	shards   [activeShards]activeShard
 }
 
@@ -27,6 +31,8 @@ type activeShard struct {
 	n     int
 	shift uint     // 64 - log2(len(keys))
 	keys  []uint64 // span IDs; 0 marks an empty slot (no valid span has ID 0)
+	order []uint64 // when each span was added, by the shard's count of adds
+	adds  uint64
 	spans []sdktrace.ReadWriteSpan
 	_     [16]byte // keep shards on separate cache lines
 }
@@ -38,12 +44,14 @@ func (t *activeTable) init(maxActive int) {
 		sh := &t.shards[i]
 		sh.shift = uint(64 - bits.TrailingZeros(uint(size)))
 		sh.keys = make([]uint64, size)
+		sh.order = make([]uint64, size)
 		sh.spans = make([]sdktrace.ReadWriteSpan, size)
 	}
 }
 
-func activeKey(s interface{ SpanContext() trace.SpanContext }) uint64 {
-	id := s.SpanContext().SpanID()
+// activeKey is the table's key of a span: its span ID as a number.
+func activeKey(sc trace.SpanContext) uint64 {
+	id := sc.SpanID()
 	return binary.LittleEndian.Uint64(id[:])
 }
 
@@ -52,45 +60,70 @@ func (t *activeTable) shard(key uint64) *activeShard { return &t.shards[key%acti
 // home is the slot where a key's probe starts (Fibonacci hashing).
 func (sh *activeShard) home(key uint64) int { return int((key * 0x9E3779B97F4A7C15) >> sh.shift) }
 
-func (t *activeTable) add(s sdktrace.ReadWriteSpan) {
-	key := activeKey(s)
+func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan) {
 	if key == 0 {
 		return
 	}
 	sh := t.shard(key)
-	mask := len(sh.keys) - 1
 	sh.mu.Lock()
-	if sh.n < t.perShard {
-		i := sh.home(key)
-		for sh.keys[i] != 0 && sh.keys[i] != key {
-			i = (i + 1) & mask
-		}
-		if sh.keys[i] == 0 {
-			sh.n++
-		}
-		sh.keys[i], sh.spans[i] = key, s
+	defer sh.mu.Unlock()
+	if sh.n >= t.perShard && sh.find(key) < 0 {
+		sh.delete(sh.oldest())
+		t.evicted.Add(1)
 	}
-	sh.mu.Unlock()
-}
-
-func (t *activeTable) remove(s sdktrace.ReadOnlySpan) {
-	key := activeKey(s)
-	if key == 0 {
-		return
-	}
-	sh := t.shard(key)
 	mask := len(sh.keys) - 1
-	sh.mu.Lock()
 	i := sh.home(key)
-	for sh.keys[i] != key {
-		if sh.keys[i] == 0 { // not tracked
-			sh.mu.Unlock()
-			return
-		}
+	for sh.keys[i] != 0 && sh.keys[i] != key {
 		i = (i + 1) & mask
 	}
-	// Backward-shift deletion: pull later entries of the probe run into the
-	// hole unless that would move them before their home slot.
+	if sh.keys[i] == 0 {
+		sh.n++
+		sh.adds++
+		sh.order[i] = sh.adds
+	}
+	sh.keys[i], sh.spans[i] = key, s
+}
+
+func (t *activeTable) remove(key uint64) {
+	if key == 0 {
+		return
+	}
+	sh := t.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if i := sh.find(key); i >= 0 {
+		sh.delete(i)
+	}
+}
+
+// find returns the slot holding key, or -1; the caller holds sh.mu.
+func (sh *activeShard) find(key uint64) int {
+	mask := len(sh.keys) - 1
+	for i := sh.home(key); sh.keys[i] != 0; i = (i + 1) & mask {
+		if sh.keys[i] == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// oldest returns the slot of the span added first; the caller holds sh.mu
+// and the shard is not empty. It runs only when the shard is full.
+func (sh *activeShard) oldest() int {
+	o := -1
+	for i, k := range sh.keys {
+		if k != 0 && (o < 0 || sh.order[i] < sh.order[o]) {
+			o = i
+		}
+	}
+	return o
+}
+
+// delete empties slot i with backward-shift deletion: later entries of the
+// probe run move into the hole unless that would put them before their home
+// slot. The caller holds sh.mu.
+func (sh *activeShard) delete(i int) {
+	mask := len(sh.keys) - 1
 	for j := i; ; {
 		j = (j + 1) & mask
 		if sh.keys[j] == 0 {
@@ -98,27 +131,42 @@ func (t *activeTable) remove(s sdktrace.ReadOnlySpan) {
 		}
 		h := sh.home(sh.keys[j])
 		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
-			sh.keys[i], sh.spans[i] = sh.keys[j], sh.spans[j]
+			sh.keys[i], sh.order[i], sh.spans[i] = sh.keys[j], sh.order[j], sh.spans[j]
 			i = j
 		}
 	}
-	sh.keys[i], sh.spans[i] = 0, nil
+	sh.keys[i], sh.order[i], sh.spans[i] = 0, 0, nil
 	sh.n--
-	sh.mu.Unlock()
 }
 
-// spans returns the tracked in-flight spans, in no order.
-func (t *activeTable) spans() []sdktrace.ReadWriteSpan {
+// spans returns the tracked in-flight spans, in no order, first forgetting
+// those that started before ageOut (unix ns; 0 keeps all) and counting them
+// as evicted.
+func (t *activeTable) spans(ageOut int64) []sdktrace.ReadWriteSpan {
 	var out []sdktrace.ReadWriteSpan
 	for i := range t.shards {
-		sh := &t.shards[i]
-		sh.mu.Lock()
-		for j, k := range sh.keys {
-			if k != 0 {
-				out = append(out, sh.spans[j])
-			}
+		out = t.shards[i].appendSpans(out, ageOut, &t.evicted)
+	}
+	return out
+}
+
+func (sh *activeShard) appendSpans(out []sdktrace.ReadWriteSpan, ageOut int64, evicted *atomic.Uint64) []sdktrace.ReadWriteSpan {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var old []uint64
+	for j, k := range sh.keys {
+		if k == 0 {
+			continue
 		}
-		sh.mu.Unlock()
+		if ageOut != 0 && sh.spans[j].StartTime().UnixNano() < ageOut {
+			old = append(old, k)
+		} else {
+			out = append(out, sh.spans[j])
+		}
+	}
+	for _, k := range old { // deleting moves entries: not while scanning
+		sh.delete(sh.find(k))
+		evicted.Add(1)
 	}
 	return out
 }
@@ -129,6 +177,7 @@ func (t *activeTable) clear() {
 		sh := &t.shards[i]
 		sh.mu.Lock()
 		clear(sh.keys)
+		clear(sh.order)
 		clear(sh.spans)
 		sh.n = 0
 		sh.mu.Unlock()

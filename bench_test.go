@@ -144,3 +144,51 @@ func BenchmarkSummary(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQueries measures the queries a page makes, with the rings full
+// and every row's reservoirs filled: their cost should follow what they
+// return, not what is retained.
+func BenchmarkQueries(b *testing.B) {
+	sp := NewSpanProcessor()
+	pairs := makePairs(b, 20_000, 50)
+	for i := range pairs {
+		sp.OnEnd(pairs[i].end)
+	}
+	newest := pairs[len(pairs)-1].end.SpanContext()
+	old := pairs[100].end.SpanContext() // only in a reservoir by now, if kept at all
+	b.Run("Span/newest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := sp.Span(newest.SpanID()); !ok {
+				b.Fatal("newest span not found")
+			}
+		}
+	})
+	b.Run("Span/missing", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sp.Span(trace.SpanID{1})
+		}
+	})
+	b.Run("Trace", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sp.Trace(old.TraceID())
+		}
+	})
+	b.Run("Spans/limit=100", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if n := len(sp.Spans(Filter{Limit: 100})); n != 100 {
+				b.Fatalf("Spans(limit 100) = %d spans", n)
+			}
+		}
+	})
+	b.Run("Spans/rare-method", func(b *testing.B) {
+		m := "bench.Service/Method7"
+		b.ReportAllocs()
+		for b.Loop() {
+			sp.Spans(Filter{Method: m, Limit: 100})
+		}
+	})
+}

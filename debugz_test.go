@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,78 +12,17 @@ import (
 	"time"
 
 	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/internal/grpctest"
 	"github.com/go-chi/chi/v5"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
 )
 
-// testService answers UnaryCall with the status the request asks for; a
-// request for DEADLINE_EXCEEDED waits until the caller gives up and then
-// answers CANCELLED (whether the server's own copy of the deadline or the
-// client's reset comes first is a race, so the test does not leave it to grpc).
-type testService struct {
-	testpb.UnimplementedTestServiceServer
-}
-
-func (testService) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
-	if st := req.GetResponseStatus(); st != nil && st.GetCode() != 0 {
-		if codes.Code(st.GetCode()) == codes.DeadlineExceeded {
-			<-ctx.Done()
-			time.Sleep(20 * time.Millisecond) // let the client's own deadline fire first
-			return nil, status.Error(codes.Canceled, "caller gave up")
-		}
-		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage())
-	}
-	return &testpb.SimpleResponse{Username: "ada"}, nil
-}
-
-func (testService) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, stream testpb.TestService_StreamingOutputCallServer) error {
-	for range req.GetResponseParameters() {
-		if err := stream.Send(&testpb.StreamingOutputCallResponse{}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (testService) StreamingInputCall(stream testpb.TestService_StreamingInputCallServer) error {
-	n := 0
-	for {
-		_, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return stream.SendAndClose(&testpb.StreamingInputCallResponse{AggregatedPayloadSize: int32(n)})
-		}
-		if err != nil {
-			return err
-		}
-		n++
-	}
-}
-
-func (testService) FullDuplexCall(stream testpb.TestService_FullDuplexCallServer) error {
-	for {
-		_, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := stream.Send(&testpb.StreamingOutputCallResponse{}); err != nil {
-			return err
-		}
-	}
-}
-
-// startGRPC serves testService on 127.0.0.1 with otelgrpc on both sides,
-// spans going to sp through one TracerProvider and a W3C propagator.
+// startGRPC serves grpctest.Service with otelgrpc on both sides, spans going
+// to sp through one TracerProvider.
 func startGRPC(t testing.TB, sp *debugz.SpanProcessor) testpb.TestServiceClient {
 	t.Helper()
 	return startGRPCWith(t, sp)
@@ -95,25 +33,10 @@ func startGRPCWith(t testing.TB, sp *debugz.SpanProcessor, opts ...sdktrace.Trac
 	t.Helper()
 	tp := sdktrace.NewTracerProvider(append([]sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(sp)}, opts...)...)
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	prop := otelgrpc.WithPropagators(propagation.TraceContext{})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), prop)))
-	testpb.RegisterTestServiceServer(srv, testService{})
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), prop)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return testpb.NewTestServiceClient(conn)
+	return grpctest.Start(t, tp, nil, nil)
 }
 
-const svc = "grpc.testing.TestService/"
+const svc = grpctest.Method
 
 // driveAllKinds makes, in order: 2 unary OK, 1 unary NOT_FOUND, 1 unary
 // deadline, one server stream of 3, one client stream of 4, one bidi stream of 2.
@@ -180,17 +103,7 @@ func driveAllKinds(t testing.TB, c testpb.TestServiceClient) {
 	}
 }
 
-// waitFor polls until cond holds: server spans end just after the client sees
-// the response, so the last server span may land a moment later.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+var waitFor = grpctest.WaitFor
 
 func row(sum debugz.Summary, method string, kind trace.SpanKind) *debugz.MethodStats {
 	for i := range sum.Methods {

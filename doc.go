@@ -42,12 +42,13 @@
 // # Seeing more than otelgrpc records
 //
 // Since otelgrpc v0.67 spans say nothing about messages. Wrap the stats
-// handlers with [WrapStatsHandler] and every span also carries its message
-// and byte counts, the share of its deadline it used, its compressor and peer,
-// and a timeline of its first and last messages:
+// handlers with [grpcstats.WrapHandler] and every span also carries its
+// message and byte counts, the share of its deadline it used, its compressor
+// and peer, and a timeline of its first and last messages; the summary and
+// the span pages show them:
 //
-//	grpc.NewServer(grpc.StatsHandler(debugz.WrapStatsHandler(otelgrpc.NewServerHandler(opts...))))
-//	grpc.NewClient(target, grpc.WithStatsHandler(debugz.WrapStatsHandler(otelgrpc.NewClientHandler(opts...))))
+//	grpc.NewServer(grpc.StatsHandler(grpcstats.WrapHandler(otelgrpc.NewServerHandler(opts...))))
+//	grpc.NewClient(target, grpc.WithStatsHandler(grpcstats.WrapHandler(otelgrpc.NewClientHandler(opts...))))
 //
 // A sampler drops most spans before any processor sees them; wrap it with
 // [RecordAll] and debugz counts every RPC while exporters still receive only

@@ -1,9 +1,10 @@
 package debugz
 
 import (
-	"strconv"
 	"strings"
 
+	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/rpccode"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -11,53 +12,13 @@ import (
 )
 
 // maxCode is the highest gRPC status code; values above it count as UNKNOWN.
-const maxCode = codes.Unauthenticated
-
-// codeNames are the canonical names of the gRPC status codes, as the gRPC
-// specification and otelgrpc ≥ v0.66 spell them.
-var codeNames = [maxCode + 1]string{
-	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-	"UNAUTHENTICATED",
-}
-
-// codeByName reads both the canonical spelling and grpc-go's (codes.Code.String,
-// used by otelgrpc v0.65).
-var codeByName = func() map[string]codes.Code {
-	m := make(map[string]codes.Code, 2*len(codeNames))
-	for i, name := range codeNames {
-		c := codes.Code(i)
-		m[name] = c
-		m[c.String()] = c
-	}
-	return m
-}()
+// The code table itself is rpccode's.
+const maxCode = codes.Code(rpccode.Max)
 
 // CodeName returns the canonical name of a gRPC status code ("NOT_FOUND").
 // A value outside the defined codes is named "CODE(n)".
-func CodeName(c codes.Code) string {
-	if c <= maxCode {
-		return codeNames[c]
-	}
-	return "CODE(" + strconv.FormatUint(uint64(c), 10) + ")"
-}
-
-// ParseCode reads a gRPC status code given by its canonical name
-// ("NOT_FOUND"), grpc-go's name ("NotFound") or its number ("5").
-func ParseCode(s string) (codes.Code, bool) {
-	if c, ok := codeByName[s]; ok {
-		return c, true
-	}
-	if c, ok := codeByName[strings.ToUpper(s)]; ok {
-		return c, true
-	}
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil || codes.Code(n) > maxCode {
-		return 0, false
-	}
-	return codes.Code(n), true
-}
+// It is the spelling of the keys of [MethodStats.Codes].
+func CodeName(c codes.Code) string { return rpccode.Name(int(c)) }
 
 // Attribute keys of every otelgrpc generation (see DESIGN.md).
 const (
@@ -80,7 +41,7 @@ type grpcInfo struct {
 }
 
 // messageStats is what a span says about the messages of its call: from the
-// attributes WrapStatsHandler sets, or else from the message events of old
+// attributes grpcstats.WrapHandler sets, or else from the message events of old
 // otelgrpc versions.
 type messageStats struct {
 	known                    bool // the span said anything about messages
@@ -119,19 +80,8 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 			service = kv.Value.AsString()
 		case keyMethod:
 			method = kv.Value.AsString()
-		case keyGRPCStatus:
-			info.code, info.hasCode = intCode(kv.Value.AsInt64()), true
-		case keyResponseState:
-			info.hasCode = true
-			if kv.Value.Type() == attribute.INT64 {
-				info.code = intCode(kv.Value.AsInt64())
-			} else if v := kv.Value.AsString(); v == "OK" {
-				info.code = codes.OK
-			} else if c, ok := codeByName[v]; ok {
-				info.code = c
-			} else {
-				info.code = codes.Unknown
-			}
+		case keyGRPCStatus, keyResponseState:
+			info.code, info.hasCode = attrCode(kv.Value), true
 		}
 	}
 	info.method = fullMethod(name, service, method)
@@ -140,15 +90,15 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 
 func (m *messageStats) read(key string, v attribute.Value) {
 	switch key {
-	case AttrMessagesSent:
+	case grpcstats.AttrMessagesSent:
 		m.sent, m.known = v.AsInt64(), true
-	case AttrMessagesReceived:
+	case grpcstats.AttrMessagesReceived:
 		m.received, m.known = v.AsInt64(), true
-	case AttrBytesSent:
+	case grpcstats.AttrBytesSent:
 		m.bytesSent = v.AsInt64()
-	case AttrBytesReceived:
+	case grpcstats.AttrBytesReceived:
 		m.bytesReceived = v.AsInt64()
-	case AttrDeadlineUsed:
+	case grpcstats.AttrDeadlineUsed:
 		m.deadlineUsed = v.AsFloat64()
 	}
 }
@@ -159,7 +109,7 @@ func (m *messageStats) read(key string, v attribute.Value) {
 func (m *messageStats) readMessageEvents(events []sdktrace.Event) {
 	for i := range events {
 		e := &events[i]
-		if e.Name != "message" {
+		if e.Name != grpcstats.EventMessage {
 			continue
 		}
 		var sent bool
@@ -167,9 +117,9 @@ func (m *messageStats) readMessageEvents(events []sdktrace.Event) {
 		var typed bool
 		for _, kv := range e.Attributes {
 			switch kv.Key {
-			case "message.type", "rpc.message.type":
-				sent, typed = kv.Value.AsString() == "SENT", true
-			case "message.uncompressed_size", "rpc.message.uncompressed_size":
+			case grpcstats.AttrMessageType, grpcstats.AttrRPCMessageType:
+				sent, typed = kv.Value.AsString() == grpcstats.MessageTypeSent, true
+			case grpcstats.AttrMessageUncompressedSize, grpcstats.AttrRPCMessageUncompressedSize:
 				size = kv.Value.AsInt64()
 			}
 		}
@@ -185,6 +135,24 @@ func (m *messageStats) readMessageEvents(events []sdktrace.Event) {
 			m.bytesReceived += size
 		}
 	}
+}
+
+// attrCode reads a status code attribute of any otelgrpc generation: a
+// number, or a string holding a canonical name ("NOT_FOUND"), grpc-go's
+// name ("NotFound") or a number ("5"). Anything else, a bool or a name no
+// code has, is UNKNOWN: never OK.
+func attrCode(v attribute.Value) codes.Code {
+	switch v.Type() {
+	case attribute.INT64:
+		return intCode(v.AsInt64())
+	case attribute.STRING:
+		if s := v.AsString(); s == "OK" {
+			return codes.OK
+		} else if c, ok := rpccode.Parse(s); ok {
+			return codes.Code(c)
+		}
+	}
+	return codes.Unknown
 }
 
 func intCode(n int64) codes.Code {

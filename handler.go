@@ -12,8 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/debugz/debugz/web"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -84,6 +88,10 @@ func WithServices(services map[string]grpc.ServiceInfo) HandlerOption {
 // (?follow=1 streams NDJSON), /api/spans/{spanID}, /api/active and
 // /api/traces/{traceID} as OTLP JSON.
 //
+// Errors it has no one to return to, such as a panic it recovered from while
+// serving a page (the request gets a 500), go to OpenTelemetry's error
+// handler ([otel.Handle]).
+//
 // It panics if sp is nil. The handler is safe for concurrent use.
 func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 	if sp == nil {
@@ -104,7 +112,8 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 			}
 		}
 	}
-	return web.NewHandler(src, web.Config{Authorize: cfg.authorize, TraceURL: cfg.traceURL})
+	return web.NewHandler(src, web.Config{Authorize: cfg.authorize, TraceURL: cfg.traceURL,
+		NearDeadline: nearDeadline, ErrorHandler: otel.Handle})
 }
 
 func streamingKind(m grpc.MethodInfo) string {
@@ -140,8 +149,9 @@ func (s *source) Summary() web.Summary {
 			Active: m.Active, Buckets: m.Buckets, P50: m.P50, P90: m.P90, P99: m.P99, Max: m.Max,
 			Rate: m.Rate1m, LastSeen: m.LastSeen}
 		for c := codes.OK; c <= maxCode; c++ {
-			if n := m.Codes[CodeName(c)]; n > 0 {
-				wm.Codes = append(wm.Codes, web.CodeCount{Code: int(c), Name: CodeName(c), Count: n})
+			name := rpccode.Name(int(c))
+			if n := m.Codes[name]; n > 0 {
+				wm.Codes = append(wm.Codes, web.CodeCount{Code: int(c), Name: name, Count: n})
 			}
 		}
 		wm.Streaming = s.streaming[m.Method]
@@ -259,20 +269,43 @@ func (s *source) span(sp *Span) web.Span {
 		Scope: sp.Scope.Name, ScopeVersion: sp.Scope.Version,
 		MessagesKnown: sp.MessagesKnown, MessagesSent: sp.MessagesSent, MessagesReceived: sp.MessagesReceived,
 		BytesSent: sp.BytesSent, BytesReceived: sp.BytesReceived, DeadlineUsed: sp.DeadlineUsed,
+		NearDeadline: sp.DeadlineUsed > nearDeadline,
 	}
 	if sp.Parent.SpanID().IsValid() {
 		ws.ParentSpanID = sp.Parent.SpanID().String()
 	}
 	if sp.Method != "" {
-		ws.Code, ws.CodeNum = CodeName(sp.Code), int(sp.Code)
+		ws.Code, ws.CodeNum = rpccode.Name(int(sp.Code)), int(sp.Code)
 	}
-	for _, e := range sp.Events {
-		ws.Events = append(ws.Events, web.Event{Name: e.Name, Time: e.Time, Offset: e.Time.Sub(sp.Start), Attributes: s.attrs(e.Attributes)})
+	for i := range sp.Events {
+		e := &sp.Events[i]
+		we := web.Event{Name: e.Name, Time: e.Time, Offset: e.Time.Sub(sp.Start), Attributes: s.attrs(e.Attributes)}
+		readMessageEvent(&we, e)
+		ws.Events = append(ws.Events, we)
 	}
 	if sp.Resource != nil {
 		ws.Resource = s.attrs(sp.Resource.Attributes())
 	}
 	return ws
+}
+
+// readMessageEvent tells the pages what a message event, of grpcstats'
+// timeline or of otelgrpc before v0.67, says about its message; it leaves
+// any other event alone.
+func readMessageEvent(we *web.Event, e *sdktrace.Event) {
+	if e.Name != grpcstats.EventMessage {
+		return
+	}
+	for _, kv := range e.Attributes {
+		switch kv.Key {
+		case grpcstats.AttrMessageType, grpcstats.AttrRPCMessageType:
+			we.Message = kv.Value.String()
+		case grpcstats.AttrMessageID, grpcstats.AttrRPCMessageID:
+			we.MessageID = kv.Value.String()
+		case grpcstats.AttrMessageUncompressedSize, grpcstats.AttrRPCMessageUncompressedSize:
+			we.MessageSize = kv.Value.String()
+		}
+	}
 }
 
 // attrs formats attributes for people and JSON, sorted by key, redacting

@@ -1,8 +1,10 @@
 package debugz
 
 import (
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
@@ -192,4 +196,23 @@ func TestRedactionInsideMapValues(t *testing.T) {
 	if m, ok := js.Attributes["rpc.request.metadata"].(map[string]any); !ok || m["x-request-id"] != "r-1" || m["authorization"] != redacted {
 		t.Errorf("map attribute as JSON = %#v; want a plain object with the credential redacted", js.Attributes["rpc.request.metadata"])
 	}
+}
+
+func hexToBase64(s string) (string, error) {
+	b, err := hex.DecodeString(s)
+	return base64.StdEncoding.EncodeToString(b), err
+}
+
+// parseOTLPJSON reads an OTLP/JSON trace document (hex IDs), such as
+// /api/traces/{traceID} serves, back into the protobuf request.
+func parseOTLPJSON(b []byte) (*tracepb.TracesData, error) {
+	conv, err := convertIDs(b, hexToBase64)
+	if err != nil {
+		return nil, err
+	}
+	req := &tracepb.TracesData{}
+	if err := protojson.Unmarshal(conv, req); err != nil {
+		return nil, fmt.Errorf("debugz: decode OTLP: %w", err)
+	}
+	return req, nil
 }

@@ -30,8 +30,13 @@ type minuteHist struct {
 	counts [histBuckets]uint32
 }
 
-// record counts ns (of histogram bucket i) in the minute it ended.
+// record counts ns (of histogram bucket i) in the minute it ended. A span
+// that ended in an older minute than the one held (a clock step, a span
+// given an explicit end time) is not counted, rather than erase the minute.
 func (w *minuteHist) record(minute int64, i int, ns int64) {
+	if minute < w.minute {
+		return
+	}
 	if w.minute != minute {
 		clear(w.counts[:])
 		w.minute, w.n, w.max = minute, 0, 0

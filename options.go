@@ -14,6 +14,7 @@ const (
 	DefaultMaxMethods    = 512
 	DefaultMaxActive     = 10000
 	DefaultMaxSpanBytes  = 16 << 10
+	defaultMaxActiveAge  = time.Hour
 )
 
 // OverflowMethod is the method name of the row that counts the RPCs of every
@@ -38,6 +39,7 @@ type config struct {
 	maxMethods    int
 	maxActive     int
 	maxSpanBytes  int
+	maxActiveAge  time.Duration
 	bounds        []int64 // ns, ascending, bounds[0] == 0
 	ignored       []string
 }
@@ -50,6 +52,7 @@ func newConfig(opts []Option) config {
 		maxMethods:    DefaultMaxMethods,
 		maxActive:     DefaultMaxActive,
 		maxSpanBytes:  DefaultMaxSpanBytes,
+		maxActiveAge:  defaultMaxActiveAge,
 		ignored:       DefaultIgnoredMethods(),
 	}
 	c.bounds = boundsNanos(DefaultBucketBounds())
@@ -109,6 +112,20 @@ func WithMaxMethods(n int) Option {
 // default value is 10000 ([DefaultMaxActive]).
 func WithMaxActive(n int) Option {
 	return optionFunc(func(c *config) { c.maxActive = positive(n, DefaultMaxActive) })
+}
+
+// WithMaxActiveAge sets how long an RPC is listed as in flight without
+// ending. Past it, the RPC is forgotten and counted in
+// [Summary.ActiveEvicted]: grpc-go starts a server span for a call to an
+// unknown method and never ends it, and such phantoms must not stay listed
+// for good. The default value is one hour; a stream that legitimately runs
+// longer is still captured when it ends.
+func WithMaxActiveAge(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.maxActiveAge = d
+		}
+	})
 }
 
 // WithMaxSpanBytes caps the bytes of attribute, event and link data kept per

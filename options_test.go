@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/internal/grpctest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
@@ -101,7 +102,7 @@ func BenchmarkRecordAll(b *testing.B) {
 
 func TestWithServicesListsMethodsNeverCalled(t *testing.T) {
 	srv := grpc.NewServer()
-	testpb.RegisterTestServiceServer(srv, testService{})
+	testpb.RegisterTestServiceServer(srv, grpctest.Service{})
 	sp := debugz.NewSpanProcessor()
 	client := startGRPC(t, sp)
 	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {

@@ -5,21 +5,23 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/resource"
-	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// otlpRequest converts spans to an OTLP ExportTraceServiceRequest, grouped by
+// otlpRequest converts spans to OTLP TracesData (the JSON shape of an
+// ExportTraceServiceRequest, {"resourceSpans": …}), grouped by
 // resource and instrumentation scope, redacting credential-like attributes.
-func otlpRequest(spans []Span, redact bool) *collectorpb.ExportTraceServiceRequest {
-	req := &collectorpb.ExportTraceServiceRequest{}
+func otlpRequest(spans []Span, redact bool) *tracepb.TracesData {
+	req := &tracepb.TracesData{}
 	byRes := map[*resource.Resource]*tracepb.ResourceSpans{}
 	type scopeKey struct {
 		res           *resource.Resource
@@ -41,7 +43,7 @@ func otlpRequest(spans []Span, redact bool) *collectorpb.ExportTraceServiceReque
 		key := scopeKey{s.Resource, s.Scope.Name, s.Scope.Version}
 		ss := byScope[key]
 		if ss == nil {
-			ss = &tracepb.ScopeSpans{Scope: &commonpb.InstrumentationScope{Name: s.Scope.Name, Version: s.Scope.Version},
+			ss = &tracepb.ScopeSpans{Scope: &commonpb.InstrumentationScope{Name: utf8Valid(s.Scope.Name), Version: utf8Valid(s.Scope.Version)},
 				SchemaUrl: s.Scope.SchemaURL}
 			byScope[key] = ss
 			rs.ScopeSpans = append(rs.ScopeSpans, ss)
@@ -56,7 +58,7 @@ func otlpSpan(s *Span, redact bool) *tracepb.Span {
 		TraceId:                s.TraceID[:],
 		SpanId:                 s.SpanID[:],
 		TraceState:             s.TraceState.String(),
-		Name:                   s.Name,
+		Name:                   utf8Valid(s.Name),
 		Kind:                   tracepb.Span_SpanKind(s.Kind),
 		StartTimeUnixNano:      uint64(s.Start.UnixNano()),
 		EndTimeUnixNano:        uint64(s.End.UnixNano()),
@@ -64,7 +66,7 @@ func otlpSpan(s *Span, redact bool) *tracepb.Span {
 		DroppedAttributesCount: uint32(s.DroppedAttributes),
 		DroppedEventsCount:     uint32(s.DroppedEvents),
 		DroppedLinksCount:      uint32(s.DroppedLinks),
-		Status:                 &tracepb.Status{Message: s.StatusMessage},
+		Status:                 &tracepb.Status{Message: utf8Valid(s.StatusMessage)},
 	}
 	if s.Parent.SpanID().IsValid() {
 		id := s.Parent.SpanID()
@@ -77,7 +79,7 @@ func otlpSpan(s *Span, redact bool) *tracepb.Span {
 		ps.Status.Code = tracepb.Status_STATUS_CODE_OK
 	}
 	for _, e := range s.Events {
-		ps.Events = append(ps.Events, &tracepb.Span_Event{TimeUnixNano: uint64(e.Time.UnixNano()), Name: e.Name,
+		ps.Events = append(ps.Events, &tracepb.Span_Event{TimeUnixNano: uint64(e.Time.UnixNano()), Name: utf8Valid(e.Name),
 			Attributes: otlpAttrs(e.Attributes, redact), DroppedAttributesCount: uint32(e.DroppedAttributeCount)})
 	}
 	for _, l := range s.Links {
@@ -100,14 +102,14 @@ func otlpAttrs(kvs []attribute.KeyValue, redact bool) []*commonpb.KeyValue {
 		if redact && sensitive(string(kv.Key)) {
 			v = &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: redacted}}
 		}
-		out = append(out, &commonpb.KeyValue{Key: string(kv.Key), Value: v})
+		out = append(out, &commonpb.KeyValue{Key: utf8Valid(string(kv.Key)), Value: v})
 	}
 	return out
 }
 
 func otlpValue(v attribute.Value) *commonpb.AnyValue {
 	str := func(s string) *commonpb.AnyValue {
-		return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: utf8Valid(s)}}
 	}
 	i64 := func(n int64) *commonpb.AnyValue {
 		return &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: n}}
@@ -146,7 +148,7 @@ func otlpValue(v attribute.Value) *commonpb.AnyValue {
 		kvs := v.AsMap()
 		out := &commonpb.KeyValueList{}
 		for _, kv := range kvs {
-			out.Values = append(out.Values, &commonpb.KeyValue{Key: string(kv.Key), Value: otlpValue(kv.Value)})
+			out.Values = append(out.Values, &commonpb.KeyValue{Key: utf8Valid(string(kv.Key)), Value: otlpValue(kv.Value)})
 		}
 		return &commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: out}}
 	}
@@ -213,21 +215,12 @@ func base64ToHex(s string) (string, error) {
 	return hex.EncodeToString(b), err
 }
 
-func hexToBase64(s string) (string, error) {
-	b, err := hex.DecodeString(s)
-	return base64.StdEncoding.EncodeToString(b), err
-}
-
-// parseOTLPJSON reads an OTLP/JSON trace document (hex IDs), such as
-// /api/traces/{traceID} serves, back into the protobuf request.
-func parseOTLPJSON(b []byte) (*collectorpb.ExportTraceServiceRequest, error) {
-	conv, err := convertIDs(b, hexToBase64)
-	if err != nil {
-		return nil, err
+// utf8Valid replaces each run of invalid UTF-8 in s by U+FFFD: OTLP/JSON,
+// like protobuf strings, must be valid UTF-8, and one bad byte in one
+// attribute must not make the whole trace unreadable.
+func utf8Valid(s string) string {
+	if utf8.ValidString(s) {
+		return s
 	}
-	req := &collectorpb.ExportTraceServiceRequest{}
-	if err := protojson.Unmarshal(conv, req); err != nil {
-		return nil, fmt.Errorf("debugz: decode OTLP: %w", err)
-	}
-	return req, nil
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

@@ -2,11 +2,14 @@ package debugz
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/debugz/debugz/ringbuffer"
+	"go.opentelemetry.io/otel"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -25,7 +28,8 @@ type SpanProcessor struct {
 
 	stopped  atomic.Bool
 	shutdown sync.Once
-	dropped  atomic.Uint64 // spans OnEnd gave up on after a panic
+	dropped  atomic.Uint64         // spans OnStart or OnEnd gave up on after a panic
+	fault    atomic.Pointer[Fault] // the first such panic
 
 	recent *ringbuffer.Ring[record] // gRPC spans, newest last
 	other  *ringbuffer.Ring[record] // non-gRPC spans
@@ -36,11 +40,15 @@ type SpanProcessor struct {
 var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)
 
 // record is one retained span: the SDK's read-only snapshot, kept without a
-// copy, and what OnEnd already worked out about it.
+// copy, and what OnEnd already worked out about it, so that queries compare
+// fields instead of calling the span's methods.
 type record struct {
 	span      sdktrace.ReadOnlySpan
 	row       *row   // nil for a non-gRPC span
 	method    string // "" for a non-gRPC span
+	traceID   trace.TraceID
+	spanID    trace.SpanID
+	seq       uint64 // push number in its ring (recent or other)
 	end       int64  // unix ns
 	dur       int64  // ns
 	code      codes.Code
@@ -64,12 +72,22 @@ func NewSpanProcessor(opts ...Option) *SpanProcessor {
 }
 
 // OnStart tracks a starting server or client span as in flight; which of them
-// are gRPC calls is sorted out when they are read ([SpanProcessor.Active]), so
-// that OnStart need not lock the span to read its name. It does not allocate in
-// steady state. It is called by the SDK and is safe for concurrent use.
+// are gRPC calls is sorted out when they are read ([SpanProcessor.Active]).
+// A span whose name is longer than any method debugz keeps is not tracked:
+// holding it would hold its name, and a caller's unknown method never ends.
+// It does not allocate in steady state. It is called by the SDK and is safe
+// for concurrent use.
 func (sp *SpanProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
 	if k := s.SpanKind(); (k == trace.SpanKindServer || k == trace.SpanKindClient) && !sp.stopped.Load() {
-		sp.active.add(s)
+		defer sp.survive()
+		if len(s.Name()) > maxMethodLen+1 { // "/" + method
+			return
+		}
+		key := activeKey(s.SpanContext())
+		sp.active.add(key, s)
+		if sp.stopped.Load() { // Shutdown ran meanwhile: nothing will end it now
+			sp.active.remove(key)
+		}
 	}
 }
 
@@ -84,25 +102,30 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	defer sp.survive()
 	kind := s.SpanKind()
+	sc := s.SpanContext()
 	rpcKind := kind == trace.SpanKindServer || kind == trace.SpanKindClient
 	if rpcKind {
-		sp.active.remove(s)
+		sp.active.remove(activeKey(sc))
 	}
-	info, isGRPC := readAttributes(s.Name(), s.Attributes())
+	name := s.Name()
+	info, isGRPC := readAttributes(name, s.Attributes())
 	isGRPC = rpcKind && (isGRPC || s.InstrumentationScope().Name == otelgrpcScope)
 	if isGRPC && sp.cfg.ignores(info.method) {
 		return
 	}
 	start, end := s.StartTime(), s.EndTime()
-	rec := record{span: s, end: end.UnixNano(), dur: int64(end.Sub(start))}
+	rec := record{span: s, traceID: sc.TraceID(), spanID: sc.SpanID(), end: end.UnixNano(), dur: int64(end.Sub(start))}
 	events := s.Events()
 	status := s.Status()
-	if size := info.size + eventsSize(events, s.Links()) + len(status.Description); size > sp.cfg.maxSpanBytes {
+	if spanSize(name, status.Description, info.size, events, s.Links()) > sp.cfg.maxSpanBytes {
 		rec.span, rec.truncated = truncate(s, sp.cfg.maxSpanBytes), true
 	}
 	if !isGRPC {
 		sp.other.Push(rec)
 		return
+	}
+	if len(info.method) > maxMethodLen { // a caller's name, kept in rows and spans
+		info.method = cut(info.method, maxMethodLen)
 	}
 	if !info.hasCode && status.Code == otelcodes.Error {
 		info.code = codes.Unknown
@@ -112,15 +135,31 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	rec.method, rec.code, rec.near = info.method, info.code, info.msgs.deadlineUsed > nearDeadline
 	rec.row = sp.rows.get(info.method, kind)
+	rec.seq = sp.recent.Push(rec)
 	rec.row.add(&rec, &info.msgs, sp.cfg.bounds)
-	sp.recent.Push(rec)
 }
 
-// survive keeps a bug in debugz from taking down the RPC whose span ended: the
-// span is dropped and counted in Summary.Dropped instead.
+// Fault is a panic inside debugz that OnStart or OnEnd recovered from: the
+// RPC went on, its span was dropped. It should never happen; when it does,
+// the summary shows the first one so that it can be reported.
+type Fault struct {
+	Time  time.Time
+	Value string // the panic value, formatted
+	Stack string // the stack of the goroutine that panicked
+}
+
+// survive keeps a bug in debugz from taking down the RPC whose span started
+// or ended: the span is dropped and counted in Summary.Dropped, the first
+// panic is kept with its stack (Summary.Fault) and passed to otel.Handle.
+// Every lock on the paths it guards is released by a defer, so a recovered
+// panic never leaves one held.
 func (sp *SpanProcessor) survive() {
 	if r := recover(); r != nil {
 		sp.dropped.Add(1)
+		f := &Fault{Time: time.Now(), Value: fmt.Sprint(r), Stack: string(debug.Stack())}
+		if sp.fault.CompareAndSwap(nil, f) {
+			otel.Handle(fmt.Errorf("debugz: recovered from a panic, span dropped: %s\n%s", f.Value, f.Stack))
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package debugz
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/grpcstats"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -128,6 +130,15 @@ func TestOnEndRecognisesEveryOtelgrpcGeneration(t *testing.T) {
 		{name: "out-of-range int code", span: stub{name: full, kind: trace.SpanKindServer, attrs: []attribute.KeyValue{
 			attribute.String("rpc.system", "grpc"), attribute.Int64("rpc.grpc.status_code", 99)}},
 			wantMethod: full, wantCode: codes.Unknown},
+		{name: "old key, code as a string number", span: stub{name: full, kind: trace.SpanKindServer, attrs: []attribute.KeyValue{
+			attribute.String("rpc.system", "grpc"), attribute.String("rpc.grpc.status_code", "5")}},
+			wantMethod: full, wantCode: codes.NotFound},
+		{name: "old key, code as a bool", span: stub{name: full, kind: trace.SpanKindServer, attrs: []attribute.KeyValue{
+			attribute.String("rpc.system", "grpc"), attribute.Bool("rpc.grpc.status_code", true)}},
+			wantMethod: full, wantCode: codes.Unknown},
+		{name: "new key, code as a float", span: stub{name: full, kind: trace.SpanKindServer, attrs: []attribute.KeyValue{
+			attribute.String("rpc.system.name", "grpc"), attribute.Float64("rpc.response.status_code", 0)}},
+			wantMethod: full, wantCode: codes.Unknown},
 		{name: "internal child span is not gRPC", span: stub{name: "getBalance.logic", kind: trace.SpanKindInternal,
 			attrs: []attribute.KeyValue{attribute.String("user.id", "42")}}},
 		{name: "gRPC attributes on an internal span", span: stub{name: full, kind: trace.SpanKindInternal,
@@ -161,33 +172,6 @@ func TestOnEndRecognisesEveryOtelgrpcGeneration(t *testing.T) {
 				t.Errorf("Summary().Methods = %+v; want one %v row for %q with code %s", sum.Methods, tt.span.kind, tt.wantMethod, CodeName(tt.wantCode))
 			}
 		})
-	}
-}
-
-func TestParseCode(t *testing.T) {
-	tests := []struct {
-		in   string
-		want codes.Code
-		ok   bool
-	}{
-		{"OK", codes.OK, true}, {"NOT_FOUND", codes.NotFound, true}, {"NotFound", codes.NotFound, true},
-		{"not_found", codes.NotFound, true}, {"5", codes.NotFound, true}, {"CANCELLED", codes.Canceled, true},
-		{"Canceled", codes.Canceled, true}, {"16", codes.Unauthenticated, true},
-		{"17", 0, false}, {"", 0, false}, {"-1", 0, false}, {"<script>", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := ParseCode(tt.in)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("ParseCode(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-	for c := codes.OK; c <= maxCode; c++ {
-		if got, ok := ParseCode(CodeName(c)); !ok || got != c {
-			t.Errorf("ParseCode(CodeName(%d)) = %v, %v; want %v", c, got, ok, c)
-		}
-	}
-	if got := CodeName(42); got != "CODE(42)" {
-		t.Errorf("CodeName(42) = %q; want %q", got, "CODE(42)")
 	}
 }
 
@@ -415,16 +399,24 @@ func TestActiveTracksInFlight(t *testing.T) {
 	sp := NewSpanProcessor(WithMaxActive(48)) // 3 per shard
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	tr := tp.Tracer(otelgrpcScope)
-	_, first := tr.Start(context.Background(), "a.S/Slow", trace.WithSpanKind(trace.SpanKindServer))
-	_, child := tr.Start(context.Background(), "a.logic", trace.WithSpanKind(trace.SpanKindInternal))
 	var many []trace.Span
-	for range 100 {
-		_, s := tr.Start(context.Background(), "a.S/Many", trace.WithSpanKind(trace.SpanKindClient))
+	t0 := time.Now()
+	for i := range 100 {
+		_, s := tr.Start(context.Background(), "a.S/Many", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithTimestamp(t0.Add(time.Duration(i)*time.Millisecond)))
 		many = append(many, s)
 	}
+	// Started last, so a full table makes room for it by pushing out an older RPC.
+	_, first := tr.Start(context.Background(), "a.S/Slow", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithTimestamp(t0.Add(time.Second)))
+	_, child := tr.Start(context.Background(), "a.logic", trace.WithSpanKind(trace.SpanKindInternal))
 	act := sp.Active()
-	if len(act) > 48 || len(act) < 16 || act[0].Method != "a.S/Slow" {
-		t.Fatalf("Active() = %d RPCs, first %q; want 16..48 (capped), the oldest, a.S/Slow, first", len(act), act[0].Method)
+	if len(act) > 48 || len(act) < 16 || act[len(act)-1].Method != "a.S/Slow" {
+		t.Fatalf("Active() = %d RPCs, last %q; want 16..48 (capped), the newest, a.S/Slow, kept and last",
+			len(act), act[len(act)-1].Method)
+	}
+	if ev := sp.Summary().ActiveEvicted; int(ev) != 101-len(act) {
+		t.Errorf("Summary().ActiveEvicted = %d; want the %d RPCs pushed out", ev, 101-len(act))
 	}
 	rows := sp.Summary().Methods
 	if len(rows) != 2 || rows[1].Method != "a.S/Slow" || rows[1].Active != 1 || rows[1].Count != 0 {
@@ -519,44 +511,72 @@ func TestActiveTableMatchesMap(t *testing.T) {
 	tp := sdktrace.NewTracerProvider()
 	tr := tp.Tracer("t")
 	var spans []sdktrace.ReadWriteSpan
-	for range 300 {
-		_, s := tr.Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer))
+	t0 := time.Now()
+	for i := range 300 {
+		_, s := tr.Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithTimestamp(t0.Add(time.Duration(i)*time.Millisecond)))
 		spans = append(spans, s.(sdktrace.ReadWriteSpan))
 	}
 	var table activeTable
-	table.init(64) // 4 per shard in 8 slots: long probe runs, many shifts
-	model := map[trace.SpanID]bool{}
+	table.init(64)                  // 4 per shard in 8 slots: long probe runs, many shifts
+	model := map[trace.SpanID]int{} // span → the step it was added at
 	perShard := map[int]int{}
+	evicted := uint64(0)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for step := range 50_000 {
 		s := spans[rng.IntN(len(spans))]
 		id := s.SpanContext().SpanID()
-		shard := int(activeKey(s) % activeShards)
+		key := activeKey(s.SpanContext())
+		shard := int(key % activeShards)
 		if rng.IntN(2) == 0 {
-			table.add(s)
-			if !model[id] && perShard[shard] < table.perShard {
-				model[id] = true
+			table.add(key, s)
+			if _, ok := model[id]; !ok {
+				if perShard[shard] == table.perShard { // full: the shard's oldest goes
+					oldest, oldestID := step, trace.SpanID{}
+					for mid, added := range model {
+						var sid [8]byte = mid
+						if int(binary.LittleEndian.Uint64(sid[:])%activeShards) == shard && added < oldest {
+							oldest, oldestID = added, mid
+						}
+					}
+					delete(model, oldestID)
+					perShard[shard]--
+					evicted++
+				}
+				model[id] = step
 				perShard[shard]++
 			}
 		} else {
-			table.remove(s)
-			if model[id] {
+			table.remove(key)
+			if _, ok := model[id]; ok {
 				delete(model, id)
 				perShard[shard]--
 			}
 		}
 		got := map[trace.SpanID]bool{}
-		for _, s := range table.spans() {
+		for _, s := range table.spans(0) {
 			got[s.SpanContext().SpanID()] = true
 		}
-		if len(got) != len(model) || table.len() != len(model) {
-			t.Fatalf("step %d: table holds %d (len %d); model %d", step, len(got), table.len(), len(model))
+		if len(got) != len(model) || table.len() != len(model) || table.evicted.Load() != evicted {
+			t.Fatalf("step %d: table holds %d (len %d, %d evicted); model %d (%d evicted)",
+				step, len(got), table.len(), table.evicted.Load(), len(model), evicted)
 		}
 		for id := range model {
 			if !got[id] {
 				t.Fatalf("step %d: span %s lost from the table", step, id)
 			}
 		}
+	}
+	// Aging out: every span started before the 150th is forgotten and counted.
+	before := len(model)
+	kept := table.spans(t0.Add(150 * time.Millisecond).UnixNano())
+	for _, s := range kept {
+		if s.StartTime().Before(t0.Add(150 * time.Millisecond)) {
+			t.Errorf("spans(ageOut) kept a span started at +%v", s.StartTime().Sub(t0))
+		}
+	}
+	if got := table.evicted.Load() - evicted; int(got) != before-len(kept) || table.len() != len(kept) {
+		t.Errorf("aging out evicted %d, table holds %d; want %d evicted, %d held", got, table.len(), before-len(kept), len(kept))
 	}
 }
 
@@ -567,8 +587,8 @@ func TestMessageCountsFromAttributesOrOldEvents(t *testing.T) {
 		return sdktrace.Event{Name: "message", Attributes: []attribute.KeyValue{
 			attribute.String("message.type", typ), attribute.Int64("message.uncompressed_size", size)}}
 	}
-	wrapped := append(slices.Clone(base), attribute.Int64(AttrMessagesSent, 3), attribute.Int64(AttrMessagesReceived, 1),
-		attribute.Int64(AttrBytesSent, 300), attribute.Int64(AttrBytesReceived, 10), attribute.Float64(AttrDeadlineUsed, 0.95))
+	wrapped := append(slices.Clone(base), attribute.Int64(grpcstats.AttrMessagesSent, 3), attribute.Int64(grpcstats.AttrMessagesReceived, 1),
+		attribute.Int64(grpcstats.AttrBytesSent, 300), attribute.Int64(grpcstats.AttrBytesReceived, 10), attribute.Float64(grpcstats.AttrDeadlineUsed, 0.95))
 	tests := []struct {
 		name                        string
 		attrs                       []attribute.KeyValue
@@ -576,7 +596,7 @@ func TestMessageCountsFromAttributesOrOldEvents(t *testing.T) {
 		sent, received, bytes, near uint64
 		known                       bool
 	}{
-		{"WrapStatsHandler attributes", wrapped, nil, 3, 1, 300, 1, true},
+		{"grpcstats.WrapHandler attributes", wrapped, nil, 3, 1, 300, 1, true},
 		{"old otelgrpc message events", base, []sdktrace.Event{msgEvent("RECEIVED", 10), msgEvent("SENT", 100), msgEvent("SENT", 200)}, 2, 1, 300, 0, true},
 		{"both: attributes win, no double count", wrapped, []sdktrace.Event{msgEvent("SENT", 100), msgEvent("SENT", 200), msgEvent("SENT", 0)}, 3, 1, 300, 1, true},
 		{"neither", base, []sdktrace.Event{{Name: "exception"}}, 0, 0, 0, 0, false},

@@ -2,10 +2,13 @@ package debugz
 
 import (
 	"cmp"
+	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/debugz/debugz/ringbuffer"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -16,12 +19,14 @@ import (
 
 // Summary is a point-in-time view of everything the processor counted.
 type Summary struct {
-	Capacity     int             // capacity of the recent-spans ring
-	Retained     int             // gRPC spans in the recent-spans ring
-	Evicted      uint64          // gRPC spans the ring has overwritten
-	Dropped      uint64          // spans lost to a bug in debugz (a recovered panic); should be 0
-	BucketBounds []time.Duration // lower bound of each latency bucket
-	Methods      []MethodStats   // sorted by method, then server before client
+	Capacity      int             // capacity of the recent-spans ring
+	Retained      int             // gRPC spans in the recent-spans ring
+	Evicted       uint64          // gRPC spans the ring has overwritten
+	Dropped       uint64          // spans lost to a bug in debugz (a recovered panic); should be 0
+	Fault         *Fault          // the first such panic; nil if none
+	ActiveEvicted uint64          // in-flight RPCs no longer tracked: pushed out by newer ones when the table was full, or aged out
+	BucketBounds  []time.Duration // lower bound of each latency bucket
+	Methods       []MethodStats   // sorted by method, then server before client
 }
 
 // MethodStats are the statistics of one (method, kind) since the processor
@@ -44,7 +49,7 @@ type MethodStats struct {
 	Recent RecentLatency
 
 	// Messages and bytes (uncompressed) of the MessageCalls calls whose spans
-	// carried them (see WrapStatsHandler); averages are per such call.
+	// carried them (see grpcstats.WrapHandler); averages are per such call.
 	MessageCalls                   uint64
 	MessagesSent, MessagesReceived uint64
 	BytesSent, BytesReceived       uint64
@@ -54,61 +59,72 @@ type MethodStats struct {
 var quantileLevels = []float64{0.5, 0.9, 0.99}
 
 // Summary returns the statistics of every (method, kind), including methods
-// that have RPCs in flight but none finished yet. It is safe for concurrent
-// use; it holds each row's lock only while copying that row.
+// that have RPCs in flight but none finished yet (within the same cap on
+// rows). It is safe for concurrent use; it holds each row's lock only while
+// copying that row, and computes after unlocking.
 func (sp *SpanProcessor) Summary() Summary {
 	now := time.Now()
 	window := min(now.Sub(sp.started), rateWindow*time.Second).Seconds()
 	window = max(window, 1)
 	sum := Summary{
 		Capacity: sp.recent.Cap(), Retained: sp.recent.Len(), Evicted: sp.recent.Overwritten(), Dropped: sp.dropped.Load(),
-		BucketBounds: sp.bucketBounds(),
+		Fault: sp.fault.Load(), BucketBounds: sp.bucketBounds(),
 	}
 	active := map[rowKey]int{}
 	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string) {
 		active[rowKey{method, s.SpanKind()}]++
 	})
+	sum.ActiveEvicted = sp.active.evicted.Load()
 	nowSec := now.Unix()
 	nowMin := nowSec / 60
+	var c rowCopy
 	var buf histogram
-	for _, r := range sp.rows.all() {
+	rows := sp.rows.all()
+	for _, r := range rows {
 		m := MethodStats{Method: r.method, Kind: r.kind, Codes: map[string]uint64{}}
 		m.Active = active[r.rowKey]
 		delete(active, r.rowKey)
-		var q [3]time.Duration
-		r.mu.Lock()
-		m.Count = r.count
-		for c, n := range r.codes {
+		r.copyTo(&c)
+		m.Count = c.count
+		for code, n := range c.codes {
 			if n > 0 {
-				m.Codes[CodeName(codes.Code(c))] = n
-				if c != int(codes.OK) {
+				m.Codes[CodeName(codes.Code(code))] = n
+				if code != int(codes.OK) {
 					m.Errors += n
 				}
 			}
 		}
-		m.Buckets = slices.Clone(r.buckets)
-		m.MessageCalls, m.MessagesSent, m.MessagesReceived = r.msgCalls, r.msgSent, r.msgReceived
-		m.BytesSent, m.BytesReceived, m.NearDeadline = r.bytesSent, r.bytesReceived, r.nearDeadline
-		m.Max = time.Duration(r.max)
-		r.hist.quantiles(r.count, m.Max, quantileLevels, q[:])
-		m.Recent = r.recentLatency(nowMin, &buf)
-		if r.lastSeen != 0 {
-			m.LastSeen = time.Unix(0, r.lastSeen)
+		m.Buckets = slices.Clone(c.buckets)
+		m.MessageCalls, m.MessagesSent, m.MessagesReceived = c.msgCalls, c.msgSent, c.msgReceived
+		m.BytesSent, m.BytesReceived, m.NearDeadline = c.bytesSent, c.bytesReceived, c.nearDeadline
+		m.Max = time.Duration(c.max)
+		var q [3]time.Duration
+		c.hist.quantiles(c.count, m.Max, quantileLevels, q[:])
+		m.P50, m.P90, m.P99 = q[0], q[1], q[2]
+		m.Recent = recentLatency(&c.recent, nowMin, &buf)
+		if c.lastSeen != 0 {
+			m.LastSeen = time.Unix(0, c.lastSeen)
 		}
 		var recent int64
-		for _, s := range r.rate {
+		for _, s := range c.rate {
 			if s.sec > nowSec-rateWindow && s.sec <= nowSec {
 				recent += s.n
 			}
 		}
-		r.mu.Unlock()
-		m.P50, m.P90, m.P99 = q[0], q[1], q[2]
 		m.Rate1m = float64(recent) / window
 		sum.Methods = append(sum.Methods, m)
 	}
-	full := sp.rows.full()
-	for k, n := range active { // in flight, nothing finished yet
-		if full { // the row it would get is the overflow row
+	// In flight, nothing finished yet: these rows count against the same
+	// cap as the others, the rest go to the overflow rows.
+	room := sp.cfg.maxMethods - sp.rows.len()
+	keys := slices.SortedFunc(maps.Keys(active), func(a, b rowKey) int {
+		return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
+	})
+	for _, k := range keys {
+		n := active[k]
+		if room > 0 {
+			room--
+		} else {
 			k.method = OverflowMethod
 		}
 		if i := slices.IndexFunc(sum.Methods, func(m MethodStats) bool { return m.Method == k.method && m.Kind == k.kind }); i >= 0 {
@@ -132,9 +148,6 @@ func (sp *SpanProcessor) bucketBounds() []time.Duration {
 	return out
 }
 
-// BucketOf returns the index of the latency bucket that holds d.
-func (sp *SpanProcessor) BucketOf(d time.Duration) int { return bucketOf(sp.cfg.bounds, int64(d)) }
-
 // RecentLatency describes the RPCs of a row that ended in the current and
 // the previous wall-clock minute (one to two minutes of traffic).
 type RecentLatency struct {
@@ -142,14 +155,13 @@ type RecentLatency struct {
 	P50, P90, P99, Max time.Duration
 }
 
-// recentLatency merges the row's minute histograms still current at nowMin;
-// the caller holds r.mu.
-func (r *row) recentLatency(nowMin int64, buf *histogram) RecentLatency {
+// recentLatency merges a row's minute histograms still current at nowMin.
+func recentLatency(minutes *[2]minuteHist, nowMin int64, buf *histogram) RecentLatency {
 	clear(buf[:])
 	var out RecentLatency
 	var maxNs int64
-	for i := range r.recent {
-		w := &r.recent[i]
+	for i := range minutes {
+		w := &minutes[i]
 		if w.n == 0 || w.minute < nowMin-1 || w.minute > nowMin {
 			continue
 		}
@@ -193,7 +205,7 @@ type Span struct {
 	Sampled       bool // whether exporters see this span
 	Truncated     bool // the span was over WithMaxSpanBytes and cut
 
-	// Messages of the call, from WrapStatsHandler's attributes or old
+	// Messages of the call, from grpcstats.WrapHandler's attributes or old
 	// otelgrpc's message events; MessagesKnown is false when the span says
 	// nothing about them.
 	MessagesKnown                  bool
@@ -215,7 +227,7 @@ type Filter struct {
 	Code       *codes.Code    // nil matches any
 	ErrorsOnly bool           // only codes other than OK
 	// NearDeadline selects calls that used more than 80% of their deadline
-	// (known from WrapStatsHandler's attributes).
+	// (known from grpcstats.WrapHandler's attributes).
 	NearDeadline bool
 	Min, Max     time.Duration // inclusive bounds on duration; 0 means none
 	TraceID      trace.TraceID // zero matches any
@@ -232,81 +244,113 @@ func (f *Filter) match(r *record, bounds []int64) bool {
 		(!f.NearDeadline || r.near) &&
 		(f.Min == 0 || r.dur >= int64(f.Min)) &&
 		(f.Max == 0 || r.dur <= int64(f.Max)) &&
-		(!f.TraceID.IsValid() || f.TraceID == r.span.SpanContext().TraceID())
+		(!f.TraceID.IsValid() || f.TraceID == r.traceID)
 }
 
 // Spans returns copies of the retained gRPC spans that match f, from the
-// recent ring and every reservoir, each once, newest first. It is safe for
-// concurrent use and never blocks OnEnd for longer than copying one row's
-// reservoirs.
+// recent ring and every reservoir, each once, newest first. Its cost grows
+// with what it returns, not with what is retained: it reads the ring newest
+// first until it has f.Limit matches, and takes from the reservoirs only
+// spans the ring no longer holds that are newer than the oldest of those. It
+// is safe for concurrent use and never blocks OnEnd for longer than copying
+// one record.
 func (sp *SpanProcessor) Spans(f Filter) []Span {
-	recs := sp.records(true, false)
-	out := make([]Span, 0, min(len(recs), max(f.Limit, 0)))
-	for i := range recs {
-		if f.match(&recs[i], sp.cfg.bounds) {
-			out = append(out, sp.toSpan(&recs[i]))
-			if len(out) == f.Limit {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = math.MaxInt
+	}
+	var recs []record
+	for seq, r := range sp.recent.Newest() {
+		if f.match(&r, sp.cfg.bounds) {
+			r.seq = seq
+			recs = append(recs, r)
+			if len(recs) == limit {
 				break
 			}
 		}
+	}
+	after := int64(math.MinInt64) // with the limit reached, older spans cannot make it
+	if len(recs) == limit {
+		after = recs[len(recs)-1].end
+	}
+	evicted := sp.recent.Overwritten() // push numbers up to this are out of the ring
+	n := len(recs)
+	for _, row := range sp.rows.all() {
+		recs = row.appendRecords(recs, func(r *record) bool {
+			return r.seq <= evicted && r.end > after && f.match(r, sp.cfg.bounds)
+		})
+	}
+	if len(recs) > n { // the reservoirs had some: merge, newest first
+		slices.SortFunc(recs, func(a, b record) int { return cmp.Or(cmp.Compare(b.end, a.end), cmp.Compare(b.seq, a.seq)) })
+		recs = slices.CompactFunc(recs, func(a, b record) bool { return a.seq == b.seq }) // in a bucket's and a code's reservoir
+		recs = recs[:min(len(recs), limit)]
+	}
+	out := make([]Span, len(recs))
+	for i := range recs {
+		out[i] = sp.toSpan(&recs[i])
 	}
 	return out
 }
 
 // Span returns a copy of the retained span with the given ID, gRPC or not.
+// It compares IDs kept beside each record, without copying or sorting them.
 func (sp *SpanProcessor) Span(id trace.SpanID) (Span, bool) {
-	for _, r := range sp.records(true, true) {
-		if r.span.SpanContext().SpanID() == id {
-			return sp.toSpan(&r), true
-		}
+	var found []record
+	sp.scan(idMatch{spanID: id}, &found, 1)
+	if len(found) == 0 {
+		return Span{}, false
 	}
-	return Span{}, false
+	return sp.toSpan(&found[0]), true
 }
 
 // Trace returns copies of every retained span of a trace, gRPC or not,
 // ordered by start time.
 func (sp *SpanProcessor) Trace(id trace.TraceID) []Span {
-	var out []Span
-	for _, r := range sp.records(true, true) {
-		if r.span.SpanContext().TraceID() == id {
-			out = append(out, sp.toSpan(&r))
-		}
+	var found []record
+	sp.scan(idMatch{traceID: id}, &found, math.MaxInt)
+	out := make([]Span, len(found))
+	for i := range found {
+		out[i] = sp.toSpan(&found[i])
 	}
 	slices.SortStableFunc(out, func(a, b Span) int { return a.Start.Compare(b.Start) })
 	return out
 }
 
-// records gathers retained records, each span once, newest end first.
-func (sp *SpanProcessor) records(grpc, other bool) []record {
-	var recs []record
-	if grpc {
-		recs = sp.recent.Snapshot()
-		for _, r := range sp.rows.all() {
-			r.mu.Lock()
-			for i := range r.byBucket {
-				recs = r.byBucket[i].appendTo(recs)
-			}
-			for _, res := range r.byCode {
-				if res != nil {
-					recs = res.appendTo(recs)
+// idMatch selects records by span ID, or else by trace ID.
+type idMatch struct {
+	spanID  trace.SpanID
+	traceID trace.TraceID
+}
+
+func (m idMatch) ok(r *record) bool {
+	if m.spanID.IsValid() {
+		return r.spanID == m.spanID
+	}
+	return r.traceID == m.traceID
+}
+
+// scan appends to found, up to limit, the retained records that match, each
+// span once: the recent ring, the ring of other spans, then the reservoirs'
+// spans that the recent ring no longer holds.
+func (sp *SpanProcessor) scan(match idMatch, found *[]record, limit int) {
+	for _, ring := range []*ringbuffer.Ring[record]{sp.recent, sp.other} {
+		for _, r := range ring.Newest() {
+			if match.ok(&r) {
+				if *found = append(*found, r); len(*found) >= limit {
+					return
 				}
 			}
-			r.mu.Unlock()
 		}
 	}
-	if other {
-		recs = sp.other.AppendSnapshot(recs)
+	evicted := sp.recent.Overwritten()
+	n := len(*found)
+	for _, row := range sp.rows.all() {
+		*found = row.appendRecords(*found, func(r *record) bool { return r.seq <= evicted && match.ok(r) })
 	}
-	slices.SortStableFunc(recs, func(a, b record) int { return cmp.Compare(b.end, a.end) })
-	seen := make(map[trace.SpanID]struct{}, len(recs))
-	return slices.DeleteFunc(recs, func(r record) bool {
-		id := r.span.SpanContext().SpanID()
-		if _, dup := seen[id]; dup {
-			return true
-		}
-		seen[id] = struct{}{}
-		return false
-	})
+	extra := (*found)[n:]
+	slices.SortFunc(extra, func(a, b record) int { return cmp.Compare(a.seq, b.seq) })
+	extra = slices.CompactFunc(extra, func(a, b record) bool { return a.seq == b.seq })
+	*found = (*found)[:n+min(len(extra), limit-n)]
 }
 
 func (sp *SpanProcessor) toSpan(r *record) Span {
@@ -340,8 +384,8 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 		Duration:          time.Duration(r.dur),
 		Bucket:            bucketOf(sp.cfg.bounds, r.dur),
 		Attributes:        slices.Clone(s.Attributes()),
-		Events:            slices.Clone(s.Events()),
-		Links:             slices.Clone(s.Links()),
+		Events:            cloneEvents(s.Events()),
+		Links:             cloneLinks(s.Links()),
 		Resource:          s.Resource(),
 		Scope:             s.InstrumentationScope(),
 		Sampled:           sc.IsSampled(),
@@ -352,6 +396,25 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 	}
 }
 
+// cloneEvents copies events and their attribute slices, which the SDK's
+// snapshot shares with exporters: a caller may change the copy.
+func cloneEvents(in []sdktrace.Event) []sdktrace.Event {
+	out := slices.Clone(in)
+	for i := range out {
+		out[i].Attributes = slices.Clone(out[i].Attributes)
+	}
+	return out
+}
+
+// cloneLinks copies links and their attribute slices.
+func cloneLinks(in []sdktrace.Link) []sdktrace.Link {
+	out := slices.Clone(in)
+	for i := range out {
+		out[i].Attributes = slices.Clone(out[i].Attributes)
+	}
+	return out
+}
+
 // ActiveRPC is a gRPC call still in flight.
 type ActiveRPC struct {
 	TraceID    trace.TraceID
@@ -359,7 +422,7 @@ type ActiveRPC struct {
 	Method     string
 	Kind       trace.SpanKind
 	Start      time.Time
-	Attributes []attribute.KeyValue // as set so far
+	Attributes []attribute.KeyValue // as set so far, within WithMaxSpanBytes
 }
 
 // Active returns the tracked in-flight gRPC calls, oldest first. A starting
@@ -369,20 +432,66 @@ func (sp *SpanProcessor) Active() []ActiveRPC {
 	var out []ActiveRPC
 	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string) {
 		sc := s.SpanContext()
+		var dropped int
+		t := truncator{budget: sp.cfg.maxSpanBytes, perValue: max(sp.cfg.maxSpanBytes/8, 64)}
 		out = append(out, ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Method: method,
-			Kind: s.SpanKind(), Start: s.StartTime(), Attributes: slices.Clone(s.Attributes())})
+			Kind: s.SpanKind(), Start: s.StartTime(), Attributes: t.attrs(s.Attributes(), &dropped)})
 	})
 	slices.SortFunc(out, func(a, b ActiveRPC) int { return a.Start.Compare(b.Start) })
 	return out
 }
 
 // eachActive calls f for each tracked in-flight span that is a gRPC call,
-// with its method.
+// with its method (cut to the length a row keeps), after forgetting spans
+// older than WithMaxActiveAge.
 func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method string)) {
-	for _, s := range sp.active.spans() {
+	ageOut := time.Now().Add(-sp.cfg.maxActiveAge).UnixNano()
+	for _, s := range sp.active.spans(ageOut) {
 		name := s.Name()
 		if looksLikeGRPC(s.SpanKind(), name, func() string { return s.InstrumentationScope().Name }) && !sp.cfg.ignores(name) {
-			f(s, strings.TrimPrefix(name, "/"))
+			f(s, cut(strings.TrimPrefix(name, "/"), maxMethodLen))
 		}
 	}
+}
+
+// Follow returns the retained gRPC spans matching f that entered the recent
+// ring after push number after, oldest first, with the push number to pass
+// next time. Skipped counts the spans that entered after it but were already
+// overwritten (a reader that fell behind the ring): they may or may not have
+// matched, and a follower says so instead of losing them silently. Pass 0
+// to start from now: nothing is returned, only the position. Its cost grows
+// with the spans that entered since, not with the ring's size.
+func (sp *SpanProcessor) Follow(f Filter, after uint64) (spans []Span, next, skipped uint64) {
+	next = sp.recent.Pushed()
+	if after == 0 || after >= next {
+		return nil, next, 0
+	}
+	oldest := next - min(next, uint64(sp.recent.Cap())) + 1 // the oldest push still held
+	if after+1 < oldest {
+		skipped = oldest - after - 1
+	}
+	var recs []record
+	expect := next // the next push number Newest should yield
+	for seq, r := range sp.recent.Newest() {
+		if seq > next {
+			continue // pushed since next was read: the next call returns it
+		}
+		if seq <= after {
+			break
+		}
+		if seq < expect && expect >= oldest { // pushes in between still in progress:
+			next = seq // resume before them, so they are not lost
+			recs = recs[:0]
+		}
+		expect = seq - 1
+		r.seq = seq
+		if f.match(&r, sp.cfg.bounds) {
+			recs = append(recs, r)
+		}
+	}
+	spans = make([]Span, len(recs))
+	for i := range recs {
+		spans[len(recs)-1-i] = sp.toSpan(&recs[i])
+	}
+	return spans, next, skipped
 }

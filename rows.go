@@ -42,6 +42,10 @@ func (t *rowTable) init(cfg *config) {
 	t.m.Store(&rowMaps{{}, {}})
 }
 
+// maxMethodLen caps the bytes of a method name kept as a row's key: a
+// caller's 128 KiB method name must not be kept 512 times.
+const maxMethodLen = 256
+
 func (t *rowTable) get(method string, kind trace.SpanKind) *row {
 	k := kindIndex(kind)
 	if r := t.m.Load()[k][method]; r != nil {
@@ -68,11 +72,11 @@ func (t *rowTable) get(method string, kind trace.SpanKind) *row {
 	return r
 }
 
-// full reports whether new methods now go to the overflow rows.
-func (t *rowTable) full() bool {
+// len returns the number of rows, overflow rows not included.
+func (t *rowTable) len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.n >= t.cfg.maxMethods
+	return t.n
 }
 
 // all returns every row, overflow rows included, in no order.
@@ -85,12 +89,12 @@ func (t *rowTable) all() []*row {
 		}
 	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, r := range t.over {
 		if r != nil {
 			rows = append(rows, r)
 		}
 	}
-	t.mu.Unlock()
 	return rows
 }
 
@@ -140,22 +144,26 @@ func bucketOf(bounds []int64, ns int64) int {
 func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	b := bucketOf(bounds, rec.dur)
 	sec := rec.end / int64(time.Second)
-	r.mu.Lock()
-	r.count++
-	r.codes[rec.code]++
-	r.buckets[b]++
-	hi := histIndex(rec.dur)
-	r.hist.record(hi)
+	if sec < 0 && rec.end%int64(time.Second) != 0 {
+		sec-- // floor, before 1970
+	}
 	minute := sec / 60
 	if sec < 0 && sec%60 != 0 {
 		minute-- // floor, before 1970
 	}
+	hi := histIndex(rec.dur)
+	r.mu.Lock()
+	defer r.mu.Unlock() // a panic below must not leave the row locked
+	r.count++
+	r.codes[rec.code]++
+	r.buckets[b]++
+	r.hist.record(hi)
 	r.recent[minute&1].record(minute, hi, rec.dur)
 	r.max = max(r.max, rec.dur)
 	r.lastSeen = max(r.lastSeen, rec.end)
-	if s := &r.rate[(sec%rateWindow+rateWindow)%rateWindow]; s.sec == sec { // sec < 0 before 1970
+	if s := &r.rate[(sec%rateWindow+rateWindow)%rateWindow]; s.sec == sec {
 		s.n++
-	} else {
+	} else if s.sec < sec { // an older second than the slot's is too old to count
 		s.sec, s.n = sec, 1
 	}
 	if m.known {
@@ -165,33 +173,89 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 		r.bytesSent += uint64(max(m.bytesSent, 0))
 		r.bytesReceived += uint64(max(m.bytesReceived, 0))
 	}
-	if m.deadlineUsed > nearDeadline {
+	if rec.near {
 		r.nearDeadline++
 	}
-	r.byBucket[b].push(*rec)
+	r.byBucket[b].push(rec)
 	if rec.code != codes.OK {
 		res := r.byCode[rec.code]
 		if res == nil {
 			res = &reservoir{items: make([]record, r.resSize)}
 			r.byCode[rec.code] = res
 		}
-		res.push(*rec)
+		res.push(rec)
 	}
-	r.mu.Unlock()
 }
 
-// reservoir keeps the latest len(items) records; it is guarded by its row's mutex.
+// rowCopy is what a reader copies out of a row under its lock, to compute
+// quantiles from after unlocking: OnEnd waits on a reader for no longer
+// than this copy.
+type rowCopy struct {
+	count, nearDeadline            uint64
+	codes                          [maxCode + 1]uint64
+	buckets                        []uint64
+	max, lastSeen                  int64
+	rate                           [rateWindow]struct{ sec, n int64 }
+	hist                           histogram
+	recent                         [2]minuteHist
+	msgCalls, msgSent, msgReceived uint64
+	bytesSent, bytesReceived       uint64
+}
+
+// copyTo copies the row's statistics into c, reusing c's buckets slice.
+func (r *row) copyTo(c *rowCopy) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c.count, c.nearDeadline, c.codes = r.count, r.nearDeadline, r.codes
+	c.buckets = append(c.buckets[:0], r.buckets...)
+	c.max, c.lastSeen, c.rate = r.max, r.lastSeen, r.rate
+	c.hist, c.recent = r.hist, r.recent
+	c.msgCalls, c.msgSent, c.msgReceived = r.msgCalls, r.msgSent, r.msgReceived
+	c.bytesSent, c.bytesReceived = r.bytesSent, r.bytesReceived
+}
+
+// appendRecords appends to dst the reservoir records for which keep is
+// true, under the row's lock; keep must only compare fields.
+func (r *row) appendRecords(dst []record, keep func(*record) bool) []record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.byBucket {
+		dst = r.byBucket[i].appendTo(dst, keep)
+	}
+	for _, res := range r.byCode {
+		if res != nil {
+			dst = res.appendTo(dst, keep)
+		}
+	}
+	return dst
+}
+
+// reservoir keeps the latest len(items) records; it is guarded by its row's
+// mutex. Its position wraps around without overflowing on any platform.
 type reservoir struct {
 	items []record
-	n     int
+	next  uint32 // index of the slot the next push overwrites
+	full  bool
 }
 
-func (s *reservoir) push(rec record) {
-	s.items[s.n%len(s.items)] = rec
-	s.n++
+func (s *reservoir) push(rec *record) {
+	s.items[s.next] = *rec
+	s.next++
+	if int(s.next) == len(s.items) {
+		s.next, s.full = 0, true
+	}
 }
 
-// appendTo appends the held records to dst, in no order.
-func (s *reservoir) appendTo(dst []record) []record {
-	return append(dst, s.items[:min(s.n, len(s.items))]...)
+// appendTo appends the held records for which keep is true to dst, in no order.
+func (s *reservoir) appendTo(dst []record, keep func(*record) bool) []record {
+	n := len(s.items)
+	if !s.full {
+		n = int(s.next)
+	}
+	for i := range s.items[:n] {
+		if keep(&s.items[i]) {
+			dst = append(dst, s.items[i])
+		}
+	}
+	return dst
 }

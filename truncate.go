@@ -2,69 +2,120 @@ package debugz
 
 import (
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
-// eventsSize estimates the bytes of a span's events and links.
-func eventsSize(events []sdktrace.Event, links []sdktrace.Link) int {
-	n := 0
-	for _, e := range events {
-		n += len(e.Name) + 8
-		for _, kv := range e.Attributes {
-			n += len(kv.Key) + valueSize(kv.Value)
-		}
+// Fixed costs, in bytes, that the size estimate charges for each part of a
+// span beside the bytes of its strings, so that a span of many empty events
+// or links is as bounded as one of long values.
+const (
+	attrOverhead  = 8
+	eventOverhead = 32
+	linkOverhead  = 48
+)
+
+// spanSize estimates the bytes of a span's name, status message, events and
+// links; attrSize, from readAttributes, is its attributes'.
+func spanSize(name, status string, attrSize int, events []sdktrace.Event, links []sdktrace.Link) int {
+	n := len(name) + len(status) + attrSize
+	for i := range events {
+		n += len(events[i].Name) + eventOverhead + attrsSize(events[i].Attributes)
 	}
-	for _, l := range links {
-		n += 16
-		for _, kv := range l.Attributes {
-			n += len(kv.Key) + valueSize(kv.Value)
-		}
+	for i := range links {
+		n += linkOverhead + attrsSize(links[i].Attributes)
 	}
 	return n
 }
 
-// truncate returns a copy of s whose attribute, event and link data fit in
-// about maxBytes: no value keeps more than maxBytes/8 bytes, and attributes past
-// the budget are dropped (and counted as dropped). It runs only for spans over
-// the cap, so the common path never copies.
+func attrsSize(kvs []attribute.KeyValue) int {
+	n := 0
+	for _, kv := range kvs {
+		n += len(kv.Key) + attrOverhead + valueSize(kv.Value)
+	}
+	return n
+}
+
+// truncate returns a copy of s that fits in maxBytes as [spanSize] counts
+// them: no name, key or value keeps more than maxBytes/8 bytes (at least 64),
+// and attributes, events and links past the budget are dropped and counted as
+// dropped. Every slice of the copy is new and exactly as long as what it
+// keeps, so nothing of s stays reachable from it. It runs only for spans over
+// the cap; the common path keeps the SDK's snapshot without a copy.
 func truncate(s sdktrace.ReadOnlySpan, maxBytes int) sdktrace.ReadOnlySpan {
-	stub := tracetest.SpanStubFromReadOnlySpan(s)
 	t := truncator{budget: maxBytes, perValue: max(maxBytes/8, 64)}
-	stub.Status.Description = cut(stub.Status.Description, t.perValue)
-	t.budget -= len(stub.Status.Description)
-	stub.Attributes = t.attrs(stub.Attributes, &stub.DroppedAttributes)
-	for i := range stub.Events {
-		e := &stub.Events[i]
-		t.budget -= len(e.Name) + 8
-		e.Attributes = t.attrs(e.Attributes, &e.DroppedAttributeCount)
+	st := s.Status()
+	c := &spanCopy{
+		name: t.str(s.Name()), sc: s.SpanContext(), parent: s.Parent(), kind: s.SpanKind(),
+		start: s.StartTime(), end: s.EndTime(), status: sdktrace.Status{Code: st.Code},
+		res: s.Resource(), scope: s.InstrumentationScope(),
+		droppedAttrs: s.DroppedAttributes(), droppedEvents: s.DroppedEvents(),
+		droppedLinks: s.DroppedLinks(), children: s.ChildSpanCount(),
 	}
-	for i := range stub.Links {
-		l := &stub.Links[i]
-		t.budget -= 16
-		l.Attributes = t.attrs(l.Attributes, &l.DroppedAttributeCount)
+	c.status.Description = t.str(st.Description)
+	c.attrs = t.attrs(s.Attributes(), &c.droppedAttrs)
+	events := s.Events()
+	c.events = make([]sdktrace.Event, 0, t.fit(len(events), eventOverhead))
+	for _, e := range events {
+		name := cut(e.Name, t.perValue)
+		if cost := len(name) + eventOverhead; len(c.events) < cap(c.events) && cost <= t.budget {
+			t.budget -= cost
+			c.events = append(c.events, sdktrace.Event{Name: name, Time: e.Time,
+				DroppedAttributeCount: e.DroppedAttributeCount})
+			last := &c.events[len(c.events)-1]
+			last.Attributes = t.attrs(e.Attributes, &last.DroppedAttributeCount)
+		} else {
+			c.droppedEvents++
+		}
 	}
-	return stub.Snapshot()
+	links := s.Links()
+	c.links = make([]sdktrace.Link, 0, t.fit(len(links), linkOverhead))
+	for _, l := range links {
+		if len(c.links) < cap(c.links) && linkOverhead <= t.budget {
+			t.budget -= linkOverhead
+			c.links = append(c.links, sdktrace.Link{SpanContext: l.SpanContext, DroppedAttributeCount: l.DroppedAttributeCount})
+			last := &c.links[len(c.links)-1]
+			last.Attributes = t.attrs(l.Attributes, &last.DroppedAttributeCount)
+		} else {
+			c.droppedLinks++
+		}
+	}
+	return c
 }
 
 type truncator struct{ budget, perValue int }
 
+// fit is how many of n items of the given fixed cost the budget can hold.
+func (t *truncator) fit(n, cost int) int { return min(n, max(t.budget, 0)/cost) }
+
+// str cuts s to the per-value limit and charges it to the budget.
+func (t *truncator) str(s string) string {
+	s = cut(s, t.perValue)
+	t.budget -= len(s)
+	return s
+}
+
 const truncatedMark = "…[truncated "
 
+// attrs returns the attributes of in that fit the budget, each cut to the
+// per-value limit, in a new slice of their exact length.
 func (t *truncator) attrs(in []attribute.KeyValue, dropped *int) []attribute.KeyValue {
-	out := make([]attribute.KeyValue, 0, len(in))
+	out := make([]attribute.KeyValue, 0, t.fit(len(in), attrOverhead))
 	for _, kv := range in {
-		size := valueSize(kv.Value)
-		if size > t.perValue {
-			kv = attribute.String(string(kv.Key), cut(kv.Value.String(), t.perValue))
-			size = len(kv.Value.AsString())
+		key := attribute.Key(cut(string(kv.Key), t.perValue))
+		v := kv.Value
+		if valueSize(v) > t.perValue {
+			v = attribute.StringValue(cut(v.String(), t.perValue))
 		}
-		if cost := len(kv.Key) + size; cost <= t.budget {
+		if cost := len(key) + attrOverhead + valueSize(v); len(out) < cap(out) && cost <= t.budget {
 			t.budget -= cost
-			out = append(out, kv)
+			out = append(out, attribute.KeyValue{Key: key, Value: v})
 		} else {
 			*dropped++
 		}
@@ -72,7 +123,9 @@ func (t *truncator) attrs(in []attribute.KeyValue, dropped *int) []attribute.Key
 	return out
 }
 
-// cut shortens s to at most n bytes on a rune boundary and says how much went.
+// cut shortens s to at most n bytes on a rune boundary and says how much
+// went. The result is a new string when s was cut, so that a cut string does
+// not keep the original's bytes alive.
 func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -83,3 +136,42 @@ func cut(s string, n int) string {
 	}
 	return s[:i] + truncatedMark + strconv.Itoa(len(s)-i) + " bytes]"
 }
+
+// spanCopy is a read-only span that debugz built itself: the truncated copy
+// of a span over the byte cap. The embedded interface is nil; it is there
+// only for ReadOnlySpan's unexported method, which nothing calls.
+type spanCopy struct {
+	sdktrace.ReadOnlySpan
+
+	name                                                string
+	sc, parent                                          trace.SpanContext
+	kind                                                trace.SpanKind
+	start, end                                          time.Time
+	attrs                                               []attribute.KeyValue
+	events                                              []sdktrace.Event
+	links                                               []sdktrace.Link
+	status                                              sdktrace.Status
+	res                                                 *resource.Resource
+	scope                                               instrumentation.Scope
+	droppedAttrs, droppedEvents, droppedLinks, children int
+}
+
+func (c *spanCopy) Name() string                                { return c.name }
+func (c *spanCopy) SpanContext() trace.SpanContext              { return c.sc }
+func (c *spanCopy) Parent() trace.SpanContext                   { return c.parent }
+func (c *spanCopy) SpanKind() trace.SpanKind                    { return c.kind }
+func (c *spanCopy) StartTime() time.Time                        { return c.start }
+func (c *spanCopy) EndTime() time.Time                          { return c.end }
+func (c *spanCopy) Attributes() []attribute.KeyValue            { return c.attrs }
+func (c *spanCopy) Links() []sdktrace.Link                      { return c.links }
+func (c *spanCopy) Events() []sdktrace.Event                    { return c.events }
+func (c *spanCopy) Status() sdktrace.Status                     { return c.status }
+func (c *spanCopy) InstrumentationScope() instrumentation.Scope { return c.scope }
+func (c *spanCopy) Resource() *resource.Resource                { return c.res }
+func (c *spanCopy) DroppedAttributes() int                      { return c.droppedAttrs }
+func (c *spanCopy) DroppedLinks() int                           { return c.droppedLinks }
+func (c *spanCopy) DroppedEvents() int                          { return c.droppedEvents }
+func (c *spanCopy) ChildSpanCount() int                         { return c.children }
+
+//lint:ignore SA1019 part of the ReadOnlySpan interface
+func (c *spanCopy) InstrumentationLibrary() instrumentation.Library { return c.scope }

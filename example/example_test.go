@@ -234,7 +234,7 @@ func TestExample(t *testing.T) {
 		return nil
 	})
 
-	// WrapStatsHandler counts messages: StreamUsers(5) sent 5 users from the
+	// grpcstats.WrapHandler counts messages: StreamUsers(5) sent 5 users from the
 	// server, and Chat(2) echoed 2 messages each way (its rows also count the
 	// cancelled chat of 1).
 	eventually(t, "message counts", func() error {

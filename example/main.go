@@ -45,6 +45,7 @@ import (
 	"github.com/debugz/debugz"
 	paymentpb "github.com/debugz/debugz/example/proto/payment"
 	userpb "github.com/debugz/debugz/example/proto/user"
+	"github.com/debugz/debugz/grpcstats"
 )
 
 func main() {
@@ -147,12 +148,12 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 
 	// Clients. Every client gets an otelgrpc client stats handler, so
 	// outgoing calls get client spans and carry the trace context;
-	// debugz.WrapStatsHandler adds message counts, bytes, the share of the
+	// grpcstats.WrapHandler adds message counts, bytes, the share of the
 	// deadline used and a message timeline to those spans.
 	dial := func() (*grpc.ClientConn, error) {
 		return grpc.NewClient(a.grpcLis.Addr().String(),
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithStatsHandler(debugz.WrapStatsHandler(otelgrpc.NewClientHandler(
+			grpc.WithStatsHandler(grpcstats.WrapHandler(otelgrpc.NewClientHandler(
 				otelgrpc.WithTracerProvider(a.tp),
 				otelgrpc.WithPropagators(prop),
 			))),
@@ -168,9 +169,9 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	a.payments = paymentpb.NewPaymentServiceClient(a.clientConn)
 
 	// The gRPC server. The otelgrpc server stats handler makes a server span
-	// for every call, which is what the dashboard shows; the debugz wrapper
+	// for every call, which is what the dashboard shows; the grpcstats wrapper
 	// adds what the gRPC layer knows about its messages.
-	a.grpcServer = grpc.NewServer(grpc.StatsHandler(debugz.WrapStatsHandler(otelgrpc.NewServerHandler(
+	a.grpcServer = grpc.NewServer(grpc.StatsHandler(grpcstats.WrapHandler(otelgrpc.NewServerHandler(
 		otelgrpc.WithTracerProvider(a.tp),
 		otelgrpc.WithPropagators(prop),
 	))))

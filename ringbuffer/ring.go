@@ -16,6 +16,7 @@
 package ringbuffer
 
 import (
+	"iter"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -44,19 +45,49 @@ func New[T any](capacity int) *Ring[T] {
 }
 
 // Push appends v to the ring; when the ring is full it overwrites the oldest
-// item. Push is safe for concurrent use with all other methods; it never
-// blocks on a Snapshot for longer than copying one item, and never allocates.
-func (r *Ring[T]) Push(v T) {
+// item. It returns the push number of v, counting from 1: the item is held
+// while Pushed() - n < Cap(). Push is safe for concurrent use with all other
+// methods; it never blocks on a reader for longer than copying one item, and
+// never allocates.
+func (r *Ring[T]) Push(v T) uint64 {
 	i := r.next.Add(1) - 1
 	s := &r.slots[i%uint64(len(r.slots))]
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	// A slow Push may reach its slot after a newer Push has claimed it;
 	// the newer item wins and this one counts as already overwritten.
 	if s.seq <= i {
 		s.seq = i + 1
 		s.v = v
 	}
-	s.mu.Unlock()
+	return i + 1
+}
+
+// Newest yields the items currently held with their push numbers, newest
+// first, copying each out of its slot; the loop body runs with no lock held,
+// so a reader that stops early costs only the items it read. It sees what
+// Snapshot would, and is safe for concurrent use with all other methods.
+func (r *Ring[T]) Newest() iter.Seq2[uint64, T] {
+	return func(yield func(uint64, T) bool) {
+		next := r.next.Load()
+		n := min(next, uint64(len(r.slots)))
+		for i := next; i > next-n; i-- {
+			v, ok := r.slots[(i-1)%uint64(len(r.slots))].load(i)
+			if ok && !yield(i, v) {
+				return
+			}
+		}
+	}
+}
+
+// load returns the slot's item if it is still push number seq.
+func (s *slot[T]) load(seq uint64) (v T, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq == seq {
+		return s.v, true
+	}
+	return v, false
 }
 
 // Snapshot returns the items currently held, newest first, in a freshly
@@ -76,12 +107,9 @@ func (r *Ring[T]) AppendSnapshot(dst []T) []T {
 	n := min(next, uint64(len(r.slots)))
 	dst = slices.Grow(dst, int(n))
 	for i := next; i > next-n; i-- {
-		s := &r.slots[(i-1)%uint64(len(r.slots))]
-		s.mu.Lock()
-		if s.seq == i {
-			dst = append(dst, s.v)
+		if v, ok := r.slots[(i-1)%uint64(len(r.slots))].load(i); ok {
+			dst = append(dst, v)
 		}
-		s.mu.Unlock()
 	}
 	return dst
 }

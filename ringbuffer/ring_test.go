@@ -93,7 +93,9 @@ func FuzzRing(f *testing.F) {
 		for n, op := range ops {
 			in := ops[:n+1]
 			if op%2 == 0 {
-				r.Push(op)
+				if got, want := r.Push(op), uint64(len(model)+1); got != want {
+					t.Fatalf("Push(%q) = %v; want push number %v", in, got, want)
+				}
 				model = append(model, op)
 			}
 			want := slices.Clone(model[max(0, len(model)-capacity):])
@@ -106,6 +108,19 @@ func FuzzRing(f *testing.F) {
 			}
 			if got := r.Snapshot(); !slices.Equal(got, want) {
 				t.Fatalf("Snapshot(%q) = %v; want %v", in, got, want)
+			}
+			var got []byte
+			for seq, v := range r.Newest() {
+				if wantSeq := uint64(len(model) - len(got)); seq != wantSeq {
+					t.Fatalf("Newest(%q) yields push number %v at %d; want %v", in, seq, len(got), wantSeq)
+				}
+				got = append(got, v)
+				if op%3 == 0 && len(got) == 2 { // a reader that stops early
+					break
+				}
+			}
+			if stop := op%3 == 0 && len(want) > 2; stop && !slices.Equal(got, want[:2]) || !stop && !slices.Equal(got, want) {
+				t.Fatalf("Newest(%q) = %v; want %v (or its first two)", in, got, want)
 			}
 			if got := r.Len(); got != len(want) {
 				t.Fatalf("Len(%q) = %v; want %v", in, got, len(want))
@@ -185,11 +200,12 @@ type mutexRing[T any] struct {
 	next int
 }
 
-func (r *mutexRing[T]) Push(v T) {
+func (r *mutexRing[T]) Push(v T) uint64 {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.buf[r.next%len(r.buf)] = v
 	r.next++
-	r.mu.Unlock()
+	return uint64(r.next)
 }
 
 func (r *mutexRing[T]) AppendSnapshot(dst []T) []T {
@@ -207,7 +223,7 @@ type benchItem struct {
 }
 
 type benchRing interface {
-	Push(benchItem)
+	Push(benchItem) uint64
 	AppendSnapshot([]benchItem) []benchItem
 }
 

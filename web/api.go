@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -145,15 +146,13 @@ func toSpanJSON(s Span) spanJSON {
 func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		h.logf("debugz: encode %s: %v", r.URL.Path, err)
+		h.report(fmt.Errorf("debugz: encode %s: %w", r.URL.Path, err))
 		http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	if _, err := w.Write(append(b, '\n')); err != nil {
-		h.logf("debugz: write %s: %v", r.URL.Path, err)
-	}
+	_, _ = w.Write(append(b, '\n')) // an error means the client went away
 }
 
 func (h *handler) apiSummary(w http.ResponseWriter, r *http.Request) {
@@ -168,7 +167,7 @@ func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, badParam("follow", "must be 1 or 0, not %q", follow))
 		return
 	}
-	q, err := parseQuery(v, len(h.src.Summary().Buckets))
+	q, err := parseQuery(v, len(h.src.Summary().Buckets), h.near)
 	if err != nil {
 		h.badRequest(w, r, err)
 		return
@@ -209,7 +208,7 @@ func (h *handler) apiTrace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
-	now := h.cfg.Now()
+	now := h.cfg.now()
 	act := h.src.Active()
 	out := struct {
 		Active []activeJSON `json:"active"`

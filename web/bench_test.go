@@ -51,7 +51,7 @@ func BenchmarkRenderSummary(b *testing.B) {
 
 // BenchmarkSummaryPage serves GET / through the router with a fixed source.
 func BenchmarkSummaryPage(b *testing.B) {
-	h := NewHandler(benchSource{benchSummary(50).Summary}, Config{Now: func() time.Time { return fixedNow }})
+	h := NewHandler(benchSource{benchSummary(50).Summary}, Config{now: func() time.Time { return fixedNow }})
 	b.ReportAllocs()
 	for b.Loop() {
 		req := httptest.NewRequest("GET", "/", nil)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/debugz/debugz/internal/rpccode"
 	"golang.org/x/net/html"
 )
 
@@ -30,6 +31,9 @@ const (
 	goldenRootID     = "00f067aa0ba902b7"
 	goldenChildID    = "b7ad6b7169203331"
 	goldenLeafID     = "53995c3f42cd8ad8"
+
+	// goldenNearDeadline is the threshold the root package passes.
+	goldenNearDeadline = 0.8
 )
 
 var (
@@ -39,7 +43,7 @@ var (
 )
 
 func goldenPage(title, base, nav, live string) page {
-	return page{Title: title, Base: base, Nav: nav, Now: goldenNow, Live: live}
+	return page{Title: title, Base: base, Nav: nav, Now: goldenNow, Live: live, Near: nearText(goldenNearDeadline)}
 }
 
 func goldenSummary() summaryPage {
@@ -120,7 +124,7 @@ func goldenSpansPage() spansPage {
 		Methods: []string{"billing.Billing/Charge", goldenEvilMethod, "stream.Feed/Subscribe",
 			"user.UserService/FetchUser", "user.UserService/UpdateUser"},
 		Buckets:  goldenBuckets,
-		Codes:    codeNames,
+		Codes:    rpccode.Names(),
 		MinText:  "1ms",
 		LimitMax: 1000,
 	}
@@ -141,7 +145,8 @@ func goldenSpanPage() spanPage {
 	}
 	s.Events = []Event{
 		{Name: "message", Time: s.Start.Add(40 * time.Microsecond), Offset: 40 * time.Microsecond,
-			Attributes: []Attr{{Key: "rpc.message.type", Value: "RECEIVED", Type: "string"}, {Key: "rpc.message.id", Value: "1", Type: "int64"}}},
+			Attributes: []Attr{{Key: "rpc.message.type", Value: "RECEIVED", Type: "string"}, {Key: "rpc.message.id", Value: "1", Type: "int64"}},
+			Message:    "RECEIVED", MessageID: "1"},
 		{Name: "cache miss " + goldenEvilScript, Time: s.Start.Add(1234 * time.Microsecond), Offset: 1234 * time.Microsecond},
 	}
 	s.Resource = []Attr{
@@ -151,7 +156,7 @@ func goldenSpanPage() spanPage {
 	s.Scope = "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	s.ScopeVersion = "0.72.0"
 	s.MessagesKnown, s.MessagesSent, s.MessagesReceived, s.BytesSent, s.BytesReceived = true, 1, 1, 210, 12
-	s.DeadlineUsed = 0.93
+	s.DeadlineUsed, s.NearDeadline = 0.93, true
 	return spanPage{page: goldenPage("user.UserService/FetchUser", "../", "spans", ""), Span: s, Buckets: goldenBuckets}
 }
 
@@ -247,7 +252,7 @@ func goldenRender(t *testing.T, c templ.Component) string {
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			got := goldenRender(t, tc.c)
+			got := goldenFormat(goldenRender(t, tc.c))
 			path := filepath.Join("testdata", tc.name+".golden.html")
 			actual := filepath.Join("testdata", tc.name+".actual.html")
 			if *updateGolden {
@@ -261,7 +266,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run go test ./web -run TestGolden -update to create it)", err)
 			}
-			if got == string(want) {
+			if got == goldenFormat(string(want)) {
 				_ = os.Remove(actual)
 				return
 			}
@@ -269,21 +274,123 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Errorf("%s differs from %s at %s\n(diff %s %s; rerun with -update if the change is intended)",
-				actual, path, goldenFirstDiff(string(want), got), path, actual)
+				actual, path, goldenFirstDiff(goldenFormat(string(want)), got), path, actual)
 		})
 	}
 }
 
-// goldenFirstDiff describes where want and got first differ, with some
-// context: templ writes a page on very few lines.
+// goldenFirstDiff describes the first line where want and got differ.
 func goldenFirstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
 	i := 0
-	for i < len(want) && i < len(got) && want[i] == got[i] {
+	for i < len(w) && i < len(g) && w[i] == g[i] {
 		i++
 	}
-	line := strings.Count(got[:i], "\n") + 1
-	from := max(i-60, 0)
-	return fmt.Sprintf("line %d, byte %d:\n want: …%s…\n  got: …%s…", line, i, want[from:min(i+60, len(want))], got[from:min(i+60, len(got))])
+	line := func(lines []string) string {
+		if i < len(lines) {
+			return strings.TrimSpace(lines[i])
+		}
+		return "(end of file)"
+	}
+	return fmt.Sprintf("line %d:\n want: %s\n  got: %s", i+1, line(w), line(g))
+}
+
+// goldenFormat puts each token of a page on a line of its own, indented by
+// its depth, so that golden files are readable and diff line by line. Text
+// stays byte for byte: the only whitespace goldenFormat adds is a newline and
+// the indentation before each token, and goldenTokens strips exactly that, so
+// a formatted page formats to itself and a golden file equals the page it was
+// written from however it was formatted.
+func goldenFormat(page string) string {
+	var b strings.Builder
+	for _, t := range goldenTokens(page) {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(goldenIndent(t.depth))
+		b.WriteString(t.raw)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// goldenToken is a token of a page as it was rendered, with its depth.
+type goldenToken struct {
+	raw   string
+	depth int
+}
+
+// goldenTokens splits a page, formatted or not, into the tokens it was
+// rendered as: text loses the newline and indentation goldenFormat puts
+// before it and before the next token, and text that was only that goes.
+func goldenTokens(page string) []goldenToken {
+	type token struct {
+		goldenToken
+		text bool
+	}
+	var toks []token
+	z := html.NewTokenizer(strings.NewReader(page))
+	depth := 0
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		t := token{goldenToken{raw: string(z.Raw()), depth: depth}, tt == html.TextToken}
+		switch tt {
+		case html.StartTagToken:
+			if name, _ := z.TagName(); !goldenVoid[string(name)] {
+				depth++
+			}
+		case html.EndTagToken:
+			depth = max(depth-1, 0)
+			t.depth = depth
+		}
+		toks = append(toks, t)
+	}
+	out := make([]goldenToken, 0, len(toks))
+	for i, t := range toks {
+		if t.text {
+			next := 0
+			if i+1 < len(toks) {
+				next = toks[i+1].depth
+			}
+			t.raw = strings.TrimPrefix(t.raw, "\n"+goldenIndent(t.depth))
+			t.raw = strings.TrimSuffix(t.raw, "\n"+goldenIndent(next))
+			if t.raw == "" {
+				continue
+			}
+		}
+		out = append(out, t.goldenToken)
+	}
+	return out
+}
+
+func goldenIndent(depth int) string { return strings.Repeat("  ", depth) }
+
+// goldenVoid are the elements that have no end tag.
+var goldenVoid = map[string]bool{"area": true, "base": true, "br": true, "col": true, "embed": true,
+	"hr": true, "img": true, "input": true, "link": true, "meta": true, "source": true, "track": true, "wbr": true}
+
+// The formatting loses nothing: every page formats to itself formatted, and
+// its tokens, without the formatting, are the page as rendered.
+func TestGoldenFormatIsLossless(t *testing.T) {
+	for _, tc := range goldenCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			page := goldenRender(t, tc.c)
+			formatted := goldenFormat(page)
+			if again := goldenFormat(formatted); again != formatted {
+				t.Errorf("goldenFormat(goldenFormat(%s)) differs from goldenFormat(%s) at %s", tc.name, tc.name, goldenFirstDiff(formatted, again))
+			}
+			var b strings.Builder
+			for _, tok := range goldenTokens(formatted) {
+				b.WriteString(tok.raw)
+			}
+			if b.String() != page {
+				t.Errorf("goldenTokens(goldenFormat(%s)) = %.200q…; want the page as rendered", tc.name, b.String())
+			}
+		})
+	}
 }
 
 // The hostile method name, attribute values and messages stay text.

@@ -3,8 +3,8 @@ package web
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"io/fs"
-	"log"
 	"net"
 	"net/http"
 	"net/netip"
@@ -14,24 +14,32 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/go-chi/chi/v5"
 )
 
 // Config configures [NewHandler].
 type Config struct {
 	// Authorize decides whether a request may be served. Nil serves only
-	// requests from loopback addresses (see [LoopbackOnly]).
+	// requests from loopback addresses (127.0.0.0/8, ::1).
 	Authorize func(*http.Request) bool
-	// LiveInterval is how often live pages and follow streams look for news.
-	// Zero means one second.
-	LiveInterval time.Duration
-	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
-	// ErrorLog receives errors writing responses; nil discards them.
-	ErrorLog *log.Logger
 	// TraceURL, when set, is the tracing backend's page of a trace with
 	// "{traceID}" in place of the ID; every trace ID links to it.
 	TraceURL string
+	// NearDeadline is the share of its deadline beyond which the [Source]
+	// flags a call as near it ([Span.NearDeadline]), for the pages to quote:
+	// 0.8 reads "more than 80% of its deadline". Zero words it without a
+	// number.
+	NearDeadline float64
+	// ErrorHandler receives the errors the handler has no one to return to:
+	// a panic it recovered from (the request gets a 500), a page it failed to
+	// render or encode. It may be called concurrently. Nil discards them. A
+	// client that goes away while a response is written is not an error.
+	ErrorHandler func(error)
+
+	// Set by tests only.
+	now      func() time.Time // the clock; nil means time.Now
+	interval time.Duration    // how often live pages and follow streams look for news; zero means one second
 }
 
 // csp allows the handler's own script, style and images and nothing else.
@@ -42,6 +50,7 @@ type handler struct {
 	src      Source
 	cfg      Config
 	interval time.Duration
+	near     nearWords // Config.NearDeadline in words
 }
 
 // NewHandler returns the debugz pages and JSON API, with every path relative
@@ -50,12 +59,12 @@ func NewHandler(src Source, cfg Config) http.Handler {
 	if src == nil {
 		panic("debugz: web.NewHandler called with nil Source")
 	}
-	h := &handler{src: src, cfg: cfg, interval: cmp.Or(cfg.LiveInterval, time.Second)}
+	h := &handler{src: src, cfg: cfg, interval: cmp.Or(cfg.interval, time.Second), near: nearText(cfg.NearDeadline)}
 	if h.cfg.Authorize == nil {
-		h.cfg.Authorize = LoopbackOnly
+		h.cfg.Authorize = loopbackOnly
 	}
-	if h.cfg.Now == nil {
-		h.cfg.Now = time.Now
+	if h.cfg.now == nil {
+		h.cfg.now = time.Now
 	}
 	static, _ := fs.Sub(staticFS, "static")
 
@@ -91,10 +100,10 @@ func NewHandler(src Source, cfg Config) http.Handler {
 	return r
 }
 
-// LoopbackOnly is the default authorizer: it allows requests whose remote
+// loopbackOnly is the default authorizer: it allows requests whose remote
 // address is a loopback address (127.0.0.0/8, ::1). Behind a reverse proxy on
 // the same host every request looks local; supply your own authorizer there.
-func LoopbackOnly(r *http.Request) bool {
+func loopbackOnly(r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -139,7 +148,7 @@ func (h *handler) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.logf("debugz: panic serving %s: %v", r.URL.Path, v)
+				h.report(fmt.Errorf("debugz: panic serving %s: %v", r.URL.Path, v))
 				http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
 			}
 		}()
@@ -147,9 +156,10 @@ func (h *handler) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-func (h *handler) logf(format string, args ...any) {
-	if h.cfg.ErrorLog != nil {
-		h.cfg.ErrorLog.Printf(format, args...)
+// report hands an error that has no one to return to to Config.ErrorHandler.
+func (h *handler) report(err error) {
+	if h.cfg.ErrorHandler != nil {
+		h.cfg.ErrorHandler(err)
 	}
 }
 
@@ -170,22 +180,20 @@ func base(r *http.Request) string {
 }
 
 func (h *handler) newPage(r *http.Request, title, nav string) page {
-	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.Now(), TraceURL: h.cfg.TraceURL}
+	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.now(), TraceURL: h.cfg.TraceURL, Near: h.near}
 }
 
 // render writes a component as an HTML page with the given status.
 func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
-		h.logf("debugz: render %s: %v", r.URL.Path, err)
+		h.report(fmt.Errorf("debugz: render %s: %w", r.URL.Path, err))
 		http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		h.logf("debugz: write %s: %v", r.URL.Path, err)
-	}
+	_, _ = w.Write(buf.Bytes()) // an error means the client went away
 }
 
 // fail answers a bad request or a missing page: JSON under /api/, HTML elsewhere.
@@ -235,8 +243,6 @@ func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, summaryView(p))
 }
 
-var sortKeys = []string{"method", "count", "errors", "p99"}
-
 func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
 	sortBy := cmp.Or(r.URL.Query().Get("sort"), "method")
 	if !slices.Contains(sortKeys, sortBy) {
@@ -249,30 +255,11 @@ func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
 	return summaryPage{page: p, Summary: sum, Sort: sortBy}, nil
 }
 
-// sortMethods orders rows by the chosen column, largest first, then by
-// method and kind so that the order is stable between refreshes.
-func sortMethods(ms []Method, by string) {
-	key := func(m Method) float64 {
-		switch by {
-		case "count":
-			return float64(m.Count)
-		case "errors":
-			return float64(m.Errors)
-		case "p99":
-			return float64(m.P99)
-		}
-		return 0
-	}
-	slices.SortStableFunc(ms, func(a, b Method) int {
-		return cmp.Or(cmp.Compare(key(b), key(a)), cmp.Compare(a.Method, b.Method), cmp.Compare(b.Kind, a.Kind))
-	})
-}
-
 func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
 	sum := h.src.Summary()
 	v := r.URL.Query()
 	v.Del("follow")
-	q, err := parseQuery(v, len(sum.Buckets))
+	q, err := parseQuery(v, len(sum.Buckets), h.near)
 	if err != nil {
 		return spansPage{}, err
 	}
@@ -285,7 +272,7 @@ func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
 	slices.Sort(methods)
 	return spansPage{
 		page: p, Query: q, Spans: h.src.Spans(q), Methods: slices.Compact(methods),
-		Buckets: sum.Buckets, Codes: codeNames, MinText: v.Get("min"), MaxText: v.Get("max"), LimitMax: maxLimit,
+		Buckets: sum.Buckets, Codes: rpccode.Names(), MinText: v.Get("min"), MaxText: v.Get("max"), LimitMax: maxLimit,
 	}, nil
 }
 
@@ -355,48 +342,4 @@ func (h *handler) activePage(r *http.Request) activePage {
 
 func (h *handler) active(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, activeView(h.activePage(r)))
-}
-
-// layoutTrace orders a trace's spans depth first under their parents, each
-// parent's children by start, and places each on a 0–100 scale.
-func layoutTrace(t Trace) []traceRow {
-	ids := make(map[string]bool, len(t.Spans))
-	for _, s := range t.Spans {
-		ids[s.SpanID] = true
-	}
-	children := map[string][]Span{}
-	var roots []Span
-	for _, s := range t.Spans {
-		if s.ParentSpanID != "" && ids[s.ParentSpanID] && s.ParentSpanID != s.SpanID {
-			children[s.ParentSpanID] = append(children[s.ParentSpanID], s)
-		} else {
-			roots = append(roots, s)
-		}
-	}
-	extent := float64(t.End.Sub(t.Start))
-	rows := make([]traceRow, 0, len(t.Spans))
-	seen := make(map[string]bool, len(t.Spans))
-	var walk func(s Span, depth int)
-	walk = func(s Span, depth int) {
-		if seen[s.SpanID] {
-			return
-		}
-		seen[s.SpanID] = true
-		row := traceRow{Span: s, Depth: depth, WidthPct: 100}
-		if extent > 0 {
-			row.OffsetPct = 100 * float64(s.Start.Sub(t.Start)) / extent
-			row.WidthPct = min(max(100*float64(s.Duration)/extent, 0.3), 100-row.OffsetPct)
-		}
-		rows = append(rows, row)
-		for _, c := range children[s.SpanID] {
-			walk(c, depth+1)
-		}
-	}
-	for _, s := range roots {
-		walk(s, 0)
-	}
-	for _, s := range t.Spans { // spans in a cycle of parent IDs
-		walk(s, 0)
-	}
-	return rows
 }

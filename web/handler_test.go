@@ -101,8 +101,8 @@ func (f *fakeSource) Active() []Active {
 
 func newTestServer(t *testing.T, src Source, cfg Config) *httptest.Server {
 	t.Helper()
-	if cfg.Now == nil {
-		cfg.Now = func() time.Time { return fixedNow }
+	if cfg.now == nil {
+		cfg.now = func() time.Time { return fixedNow }
 	}
 	r := chi.NewRouter()
 	r.Mount("/debug/rpcs", NewHandler(src, cfg))
@@ -263,10 +263,21 @@ func TestLoopbackOnlyByDefault(t *testing.T) {
 func TestPanicInSourceIs500(t *testing.T) {
 	src := newFakeSource()
 	src.panic = true
-	ts := newTestServer(t, src, Config{})
+	var mu sync.Mutex
+	var reported []error
+	ts := newTestServer(t, src, Config{ErrorHandler: func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reported = append(reported, err)
+	}})
 	if resp, _ := testRequest(t, ts, "GET", "/debug/rpcs/api/summary"); resp.StatusCode != 500 {
 		t.Errorf("GET with panicking source = %d; want 500", resp.StatusCode)
 	}
+	mu.Lock()
+	if len(reported) != 1 || !strings.Contains(reported[0].Error(), "panic serving /debug/rpcs/api/summary: boom") {
+		t.Errorf("ErrorHandler got %v; want the recovered panic", reported)
+	}
+	mu.Unlock()
 	src.panic = false
 	if resp, _ := testRequest(t, ts, "GET", "/debug/rpcs/api/summary"); resp.StatusCode != 200 {
 		t.Errorf("GET after a panic = %d; want 200", resp.StatusCode)
@@ -276,7 +287,7 @@ func TestPanicInSourceIs500(t *testing.T) {
 // TestRelativeLinksUnderAnyMount checks that the stylesheet a page links to
 // resolves, mounted under chi and under a ServeMux with StripPrefix.
 func TestRelativeLinksUnderAnyMount(t *testing.T) {
-	cfg := Config{Now: func() time.Time { return fixedNow }}
+	cfg := Config{now: func() time.Time { return fixedNow }}
 	mux := http.NewServeMux()
 	mux.Handle("/x/debug/", http.StripPrefix("/x/debug", NewHandler(newFakeSource(), cfg)))
 	muxServer := httptest.NewServer(mux)
@@ -308,7 +319,7 @@ func TestRelativeLinksUnderAnyMount(t *testing.T) {
 }
 
 func TestLiveSummaryStreamsEvents(t *testing.T) {
-	ts := newTestServer(t, newFakeSource(), Config{LiveInterval: 10 * time.Millisecond})
+	ts := newTestServer(t, newFakeSource(), Config{interval: 10 * time.Millisecond})
 	resp, err := http.Get(ts.URL + "/debug/rpcs/live/summary?sort=count")
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +346,7 @@ func TestLiveSummaryStreamsEvents(t *testing.T) {
 
 func TestFollowStreamsNewSpans(t *testing.T) {
 	src := newFakeSource()
-	ts := newTestServer(t, src, Config{LiveInterval: 10 * time.Millisecond})
+	ts := newTestServer(t, src, Config{interval: 10 * time.Millisecond})
 	resp, err := http.Get(ts.URL + "/debug/rpcs/api/spans?follow=1&method=user.UserService/FetchUser")
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +378,7 @@ func FuzzParseQuery(f *testing.F) {
 		if err != nil {
 			return
 		}
-		q, perr := parseQuery(v, 7)
+		q, perr := parseQuery(v, 7, nearText(0.8))
 		if perr != nil {
 			if perr.Param == "" || !v.Has(perr.Param) && perr.Param != "min" {
 				t.Fatalf("parseQuery(%q) error %v names no given parameter", raw, perr)
@@ -416,10 +427,31 @@ func TestSSEEventKeepsCarriageReturnsInside(t *testing.T) {
 	}
 }
 
-func TestParseCodeSpellings(t *testing.T) {
+// The code parameter takes every spelling rpccode.Parse reads.
+func TestParseQueryCodeSpellings(t *testing.T) {
 	for in, want := range map[string]int{"NOT_FOUND": 5, "not_found": 5, "NotFound": 5, "Canceled": 1, "CANCELLED": 1, "16": 16, "DeadlineExceeded": 4} {
-		if got, ok := parseCode(in); !ok || got != want {
-			t.Errorf("parseCode(%q) = %d, %v; want %d", in, got, ok, want)
+		q, err := parseQuery(url.Values{"code": {in}}, 7, nearText(0.8))
+		if err != nil || q.Code != want {
+			t.Errorf("parseQuery(code=%s).Code = %d, %v; want %d", in, q.Code, err, want)
 		}
+	}
+}
+
+// The pages quote the near-deadline threshold they are given and flag the
+// spans the source flags.
+func TestNearDeadlineQuotesConfig(t *testing.T) {
+	src := newFakeSource()
+	src.add(Span{TraceID: testTrace, SpanID: "4444444444444444", Method: "user.UserService/FetchUser", Kind: "server",
+		Code: "OK", Start: fixedNow, DeadlineUsed: 0.97, NearDeadline: true})
+	ts := newTestServer(t, src, Config{NearDeadline: 0.9})
+	_, body := testRequest(t, ts, "GET", "/debug/rpcs/spans")
+	for _, want := range []string{`title="used more than 90% of its deadline">Near deadline`, `97% of deadline`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("GET /spans lacks %q", want)
+		}
+	}
+	_, body = testRequest(t, ts, "GET", "/debug/rpcs/api/spans?deadline=far")
+	if !strings.Contains(body, "more than 90% of their deadline") {
+		t.Errorf("GET /api/spans?deadline=far = %s; want the error to quote the threshold", body)
 	}
 }

@@ -1,12 +1,10 @@
-// Package web serves the debugz pages and JSON API: chi routes, templ
-// components and embedded assets. It reads its data through [Source], which
-// the root package implements; components only ever see the view models
-// declared here, with durations, IDs and codes already in their final form.
 package web
 
 import (
 	"time"
 )
+
+// The view models: what the root package hands over for the pages to show.
 
 // Source is what the handler reads. Every method returns copies that the
 // handler may keep; all must be safe for concurrent use.
@@ -29,7 +27,8 @@ type Query struct {
 	Bucket int    // latency bucket index, -1 for any
 	Code   int    // gRPC code, -1 for any
 	Errors bool   // any code but OK
-	// NearDeadline selects calls that used more than 80% of their deadline.
+	// NearDeadline selects the calls flagged as near their deadline
+	// ([Span.NearDeadline]).
 	NearDeadline bool
 	Min          time.Duration
 	Max          time.Duration
@@ -69,7 +68,7 @@ type Method struct {
 	// "server streaming", "client streaming" or "bidi streaming"; "" if unknown.
 	Streaming string
 	// Messages and uncompressed bytes of the MsgCalls calls whose spans
-	// carried them; NearDeadline calls used more than 80% of their deadline.
+	// carried them; NearDeadline calls were flagged as near their deadline.
 	MsgCalls, MsgSent, MsgReceived, BytesSent, BytesReceived, NearDeadline uint64
 }
 
@@ -101,6 +100,10 @@ type Event struct {
 	Time       time.Time
 	Offset     time.Duration
 	Attributes []Attr
+	// Message is "SENT" or "RECEIVED" when the event records one message of
+	// the call, "" for any other event; MessageID and MessageSize (in
+	// uncompressed bytes) are as the event says, "" when it does not say.
+	Message, MessageID, MessageSize string
 }
 
 // Span is one retained span, gRPC call or not (then Method is "").
@@ -131,6 +134,9 @@ type Span struct {
 	MessagesSent, MessagesReceived int64
 	BytesSent, BytesReceived       int64
 	DeadlineUsed                   float64 // share of the deadline used; 0 without one
+	// NearDeadline flags a call that used more of its deadline than
+	// [Config.NearDeadline].
+	NearDeadline bool
 }
 
 // Trace is every retained span of one trace, ordered by start.

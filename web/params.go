@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/debugz/debugz/internal/rpccode"
 )
 
 // Query limits: the default and the most a request may ask for.
@@ -29,39 +31,14 @@ func badParam(name, format string, args ...any) *paramError {
 	return &paramError{Param: name, Msg: fmt.Sprintf(format, args...)}
 }
 
-// codeNames are the canonical gRPC code names, by number.
-var codeNames = []string{
-	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-	"UNAUTHENTICATED",
-}
-
-// parseCode reads a code by canonical name (NOT_FOUND, any case), grpc-go's
-// spelling (NotFound, Canceled) or number.
-func parseCode(s string) (int, bool) {
-	norm := func(x string) string { return strings.ToUpper(strings.ReplaceAll(x, "_", "")) }
-	if strings.EqualFold(s, "Canceled") {
-		return 1, true
-	}
-	for i, n := range codeNames {
-		if norm(s) == norm(n) {
-			return i, true
-		}
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n >= len(codeNames) {
-		return 0, false
-	}
-	return n, true
-}
-
 // queryParams are the parameters parseQuery reads; others are ignored.
 var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min", "max", "trace", "limit"}
 
-// parseQuery reads the span filter of /spans and /api/spans. Parameters it
-// does not know (sort, follow) are left to the caller.
-func parseQuery(v url.Values, buckets int) (Query, *paramError) {
+// parseQuery reads the span filter of /spans and /api/spans, for a source of
+// so many latency buckets; near words its near-deadline threshold for an
+// error message. Parameters it does not know (sort, follow) are left to the
+// caller.
+func parseQuery(v url.Values, buckets int, near nearWords) (Query, *paramError) {
 	q := Query{Bucket: -1, Code: -1, Limit: defaultLimit}
 	for _, name := range queryParams {
 		vals := v[name]
@@ -95,9 +72,9 @@ func parseQuery(v url.Values, buckets int) (Query, *paramError) {
 	case strings.EqualFold(s, "error") || strings.EqualFold(s, "errors"):
 		q.Errors = true
 	default:
-		c, ok := parseCode(s)
+		c, ok := rpccode.Parse(s)
 		if !ok {
-			return q, badParam("code", "must be a gRPC code name like NOT_FOUND, a number from 0 to 16, or error; not %q", s)
+			return q, badParam("code", "must be a gRPC code name like NOT_FOUND, a number from 0 to %d, or error; not %q", rpccode.Max, s)
 		}
 		q.Code = c
 	}
@@ -106,7 +83,7 @@ func parseQuery(v url.Values, buckets int) (Query, *paramError) {
 	case "near":
 		q.NearDeadline = true
 	default:
-		return q, badParam("deadline", "must be near (calls that used more than 80%% of their deadline), not %q", s)
+		return q, badParam("deadline", "must be near (%s), not %q", near.Calls, s)
 	}
 	var err *paramError
 	if q.Min, err = parseDuration(v, "min"); err != nil {

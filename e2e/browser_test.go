@@ -1,4 +1,4 @@
-package debugz_test
+package e2e_test
 
 import (
 	"context"
@@ -13,7 +13,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/internal/grpctest"
 	"github.com/go-chi/chi/v5"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 )
 
@@ -75,7 +77,9 @@ func browser(t *testing.T) (context.Context, func() []string) {
 
 func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
 	sp := debugz.NewSpanProcessor()
-	client := startGRPC(t, sp)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	client := grpctest.Start(t, tp, nil, nil)
 	r := chi.NewRouter()
 	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
 	srv := httptest.NewServer(r)
@@ -85,7 +89,7 @@ func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
 	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first RPC's two spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 2 })
+	grpctest.WaitFor(t, "the first RPC's two spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 2 })
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/debug/rpcs/"),

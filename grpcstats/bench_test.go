@@ -1,4 +1,4 @@
-package debugz_test
+package grpcstats_test
 
 import (
 	"context"
@@ -8,35 +8,36 @@ import (
 	"testing"
 
 	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/grpcstats"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 )
 
-// statsBenchCases are the handlers compared, both sides: otelgrpc alone,
-// otelgrpc wrapped in debugz.WrapStatsHandler with its defaults, and wrapped
+// benchCases are the handlers compared, both sides: otelgrpc alone,
+// otelgrpc wrapped in grpcstats.WrapHandler with its defaults, and wrapped
 // with no message timeline (counts and sums only, no span events).
-var statsBenchCases = []struct {
+var benchCases = []struct {
 	name string
 	wrap bool
-	opts []debugz.StatsOption
+	opts []grpcstats.Option
 }{
 	{"otelgrpc", false, nil},
-	{"otelgrpc+debugz", true, nil},
-	{"otelgrpc+debugz_notimeline", true, []debugz.StatsOption{debugz.WithMessageTimeline(0)}},
+	{"otelgrpc+grpcstats", true, nil},
+	{"otelgrpc+grpcstats_notimeline", true, []grpcstats.Option{grpcstats.WithMessageTimeline(0)}},
 }
 
 // benchClient serves statsService over loopback, spans going to a
 // debugz.SpanProcessor, as a user would set it up.
-func benchClient(b *testing.B, wrap bool, opts ...debugz.StatsOption) testpb.TestServiceClient {
+func benchClient(b *testing.B, wrap bool, opts ...grpcstats.Option) testpb.TestServiceClient {
 	b.Helper()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(debugz.NewSpanProcessor()))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	conn, _ := serveStats(b, tp, wrap, nil, opts...)
+	conn, _ := serveStats(b, tp, setup{wrap: wrap, opts: opts})
 	return testpb.NewTestServiceClient(conn)
 }
 
 func BenchmarkUnaryCall(b *testing.B) {
-	for _, bc := range statsBenchCases {
+	for _, bc := range benchCases {
 		b.Run(bc.name, func(b *testing.B) {
 			c := benchClient(b, bc.wrap, bc.opts...)
 			ctx := context.Background()
@@ -56,7 +57,7 @@ func BenchmarkUnaryCall(b *testing.B) {
 
 // BenchmarkStream100 receives a server stream of 100 messages of 64 bytes.
 func BenchmarkStream100(b *testing.B) {
-	for _, bc := range statsBenchCases {
+	for _, bc := range benchCases {
 		b.Run(bc.name, func(b *testing.B) {
 			c := benchClient(b, bc.wrap, bc.opts...)
 			ctx := context.Background()
@@ -67,7 +68,7 @@ func BenchmarkStream100(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if err := recv100(c, ctx, req); err != nil {
+					if err := recv100(ctx, c, req); err != nil {
 						b.Error(err)
 						return
 					}
@@ -77,7 +78,7 @@ func BenchmarkStream100(b *testing.B) {
 	}
 }
 
-func recv100(c testpb.TestServiceClient, ctx context.Context, req *testpb.StreamingOutputCallRequest) error {
+func recv100(ctx context.Context, c testpb.TestServiceClient, req *testpb.StreamingOutputCallRequest) error {
 	stream, err := c.StreamingOutputCall(ctx, req)
 	if err != nil {
 		return err

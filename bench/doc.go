@@ -1,0 +1,46 @@
+// Package bench compares debugz with its peers, the way zap's benchmarks
+// compare zap with other loggers. It is a module of its own, so that the
+// peers it imports (go.opentelemetry.io/contrib/zpages and
+// golang.org/x/net/trace) never become dependencies of debugz's users. It
+// holds benchmarks only.
+//
+// # What is compared
+//
+// Four span processors, each keeping or forwarding the same spans:
+// debugz's [github.com/debugz/debugz.SpanProcessor]; contrib zpages's
+// SpanProcessor; "mutexring", a bare mutex-guarded ring of
+// sdktrace.ReadOnlySpan of the same capacity as debugz's (8192), the least a
+// processor that keeps spans can do; and "batch", the SDK's
+// BatchSpanProcessor with an exporter that discards, the processor most
+// services already run. golang.org/x/net/trace ("xnettrace"), what gRPC
+// services used before OpenTelemetry, is compared where it can be.
+//
+//   - BenchmarkOnStartOnEnd: OnStart and OnEnd of one finished old-semconv
+//     otelgrpc server span, prepared beforehand, so that only the processor
+//     is timed. BenchmarkOnStartOnEndSlashName does the same with a span name
+//     that is not rpc.service + "/" + rpc.method, and
+//     BenchmarkOnStartOnEndParallel with every CPU ending spans.
+//   - BenchmarkSpanLifecycle and BenchmarkSpanLifecycleParallel: the whole
+//     span through the SDK (start, two message events, the status code,
+//     end), each processor on its own TracerProvider; "noop" is the SDK with
+//     a processor that does nothing, "xnettrace" a request trace of
+//     x/net/trace.
+//   - BenchmarkGRPCUnary and BenchmarkGRPCUnaryParallel: a unary call over
+//     loopback with otelgrpc's stats handlers on both sides, or gRPC's own
+//     x/net/trace tracing (grpc.EnableTracing), or no tracing at all.
+//   - BenchmarkLiveStreams: span throughput while 0, 20 or 300 clients
+//     follow debugz's live pages and NDJSON stream.
+//
+// # Running
+//
+// From this directory, six runs of every benchmark, summarized:
+//
+//	cd bench && go test -run '^$' -bench . -count 6 | tee new.txt ; benchstat new.txt
+//
+// To compare a change, keep the first file as old.txt and run
+// benchstat old.txt new.txt. The live pages look for news once a second, so
+// BenchmarkLiveStreams needs a benchtime of seconds, not a count of
+// iterations, to see their cost:
+//
+//	go test -run '^$' -bench LiveStreams -benchtime 5s -count 6
+package bench

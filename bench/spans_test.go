@@ -1,0 +1,131 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+// otelgrpcScope is the instrumentation scope of otelgrpc's tracer.
+const otelgrpcScope = "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+
+// notFoundEvery is how often a call fails: one in 10 ends with NOT_FOUND.
+const notFoundEvery = 10
+
+// rpcMethod is the name and the rpc.service and rpc.method attributes that an
+// old-semconv otelgrpc server span of one method carries.
+type rpcMethod struct {
+	name, service, method string
+}
+
+// fetchUser is the typical span: its name is rpc.service + "/" + rpc.method.
+var fetchUser = rpcMethod{name: "user.UserService/FetchUser", service: "user.UserService", method: "FetchUser"}
+
+// fetchUserSlash has a name that rpc.service and rpc.method do not spell, so
+// a processor that wants "service/method" has to build it.
+var fetchUserSlash = rpcMethod{name: "/user.UserService/FetchUser", service: "user.UserService", method: "FetchUser"}
+
+// manyMethods returns n methods spread over services of 10 methods each.
+func manyMethods(n int) []rpcMethod {
+	ms := make([]rpcMethod, n)
+	for i := range ms {
+		svc, m := fmt.Sprintf("shop.Service%d", i/10), fmt.Sprintf("Method%d", i%10)
+		ms[i] = rpcMethod{name: svc + "/" + m, service: svc, method: m}
+	}
+	return ms
+}
+
+// statusCode is the gRPC code that call i ends with.
+func statusCode(i int) codes.Code {
+	if i%notFoundEvery == notFoundEvery-1 {
+		return codes.NotFound
+	}
+	return codes.OK
+}
+
+// serveSpan runs call i of m through tr the way otelgrpc's server handler did
+// before its semantic conventions changed (v0.46): a server span started with
+// the RPC and peer attributes, a "message" event for the request received and
+// one for the response sent, the status code set at the end. It builds its
+// attributes per call, as otelgrpc does. When start and end are zero the
+// SDK's clock times the span.
+func serveSpan(ctx context.Context, tr trace.Tracer, m *rpcMethod, i int, start, end time.Time) {
+	opts := []trace.SpanStartOption{
+		trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(
+			attribute.String("rpc.system", "grpc"),
+			attribute.String("rpc.service", m.service),
+			attribute.String("rpc.method", m.method),
+			attribute.String("net.peer.ip", "10.1.2.3"),
+			attribute.Int("net.peer.port", 40000+i%20000),
+		),
+	}
+	if !start.IsZero() {
+		opts = append(opts, trace.WithTimestamp(start))
+	}
+	_, s := tr.Start(ctx, m.name, opts...)
+	s.AddEvent("message", trace.WithAttributes(
+		attribute.String("message.type", "RECEIVED"),
+		attribute.Int("message.id", 1),
+		attribute.Int("message.uncompressed_size", 40+i%64),
+	))
+	s.AddEvent("message", trace.WithAttributes(
+		attribute.String("message.type", "SENT"),
+		attribute.Int("message.id", 1),
+		attribute.Int("message.uncompressed_size", 200+i%512),
+	))
+	s.SetAttributes(attribute.Int64("rpc.grpc.status_code", int64(statusCode(i))))
+	if end.IsZero() {
+		s.End()
+	} else {
+		s.End(trace.WithTimestamp(end))
+	}
+}
+
+// spanPair is one span as a processor sees it: the live span that OnStart
+// receives and the read-only snapshot that OnEnd receives.
+type spanPair struct {
+	start sdktrace.ReadWriteSpan
+	end   sdktrace.ReadOnlySpan
+}
+
+// makePairs ends n calls of m through the SDK into a span recorder and
+// returns what the recorder received, so that a benchmark can hand the very
+// same values to a processor and time nothing else. Latencies spread from
+// 100µs to about 50ms, with a slow call now and then, so that processors that
+// bucket by latency use their buckets.
+func makePairs(b *testing.B, m rpcMethod, n int) []spanPair {
+	b.Helper()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(rec))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	tr := tp.Tracer(otelgrpcScope)
+	t0 := time.Now().Add(-time.Minute)
+	for i := range n {
+		d := time.Duration(100+(i*7919)%50_000) * time.Microsecond
+		if i%97 == 0 {
+			d = 2*time.Second + d
+		}
+		start := t0.Add(time.Duration(i) * time.Millisecond)
+		serveSpan(context.Background(), tr, &m, i, start, start.Add(d))
+	}
+	started, ended := rec.Started(), rec.Ended()
+	if len(started) != n || len(ended) != n {
+		b.Fatalf("recorder has %d started and %d ended spans; want %d of each", len(started), len(ended), n)
+	}
+	pairs := make([]spanPair, n)
+	for i := range pairs {
+		if !started[i].SpanContext().Equal(ended[i].SpanContext()) {
+			b.Fatalf("span %d: started %v, ended %v", i, started[i].SpanContext(), ended[i].SpanContext())
+		}
+		pairs[i] = spanPair{start: started[i], end: ended[i]}
+	}
+	return pairs
+}

@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/debugz/debugz"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// streamPaths are the streams a client may follow, opened in turn: two live
+// pages (Server-Sent Events) and the NDJSON stream of new spans.
+var streamPaths = []string{"/live/summary", "/live/spans", "/api/spans?follow=1"}
+
+// streamConnectTimeout bounds the wait for every stream to be answered.
+const streamConnectTimeout = 30 * time.Second
+
+// streams are n clients following a debugz handler.
+type streams struct {
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	transport *http.Transport
+	refused   int // answered 503 Service Unavailable
+}
+
+// openStreams opens n streams to the handler at base (a 127.0.0.1 URL),
+// spread over streamPaths, each read and discarded by a goroutine of its own,
+// and returns once every one is answered: with its headers, or refused with
+// 503. It fails b on any other answer.
+func openStreams(b *testing.B, base string, n int) *streams {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &streams{
+		cancel: cancel,
+		// Every stream holds a connection of its own for as long as it lasts.
+		transport: &http.Transport{MaxConnsPerHost: 1000, MaxIdleConnsPerHost: 1000},
+	}
+	client := &http.Client{Transport: s.transport}
+	answered := make(chan error, n)
+	for i := range n {
+		s.wg.Add(1)
+		go func(url string) {
+			defer s.wg.Done()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				answered <- err
+				return
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				answered <- err
+				return
+			}
+			defer resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusOK:
+				answered <- nil
+				_, _ = io.Copy(io.Discard, resp.Body) // until canceled
+			case http.StatusServiceUnavailable:
+				answered <- errRefused
+			default:
+				answered <- fmt.Errorf("GET %s: %s", url, resp.Status)
+			}
+		}(base + streamPaths[i%len(streamPaths)])
+	}
+	timeout := time.After(streamConnectTimeout)
+	for range n {
+		select {
+		case err := <-answered:
+			switch err {
+			case nil:
+			case errRefused:
+				s.refused++
+			default:
+				s.close()
+				b.Fatal(err)
+			}
+		case <-timeout:
+			s.close()
+			b.Fatalf("streams not answered within %v", streamConnectTimeout)
+		}
+	}
+	return s
+}
+
+var errRefused = fmt.Errorf("stream refused")
+
+// close ends every stream and waits for their goroutines.
+func (s *streams) close() {
+	s.cancel()
+	s.wg.Wait()
+	s.transport.CloseIdleConnections()
+}
+
+// streamMethods is how many methods BenchmarkLiveStreams spreads its calls
+// over, so that the live summary has that many rows to render.
+const streamMethods = 50
+
+// settleTime is a little more than the handler's live interval (one second).
+const settleTime = 1200 * time.Millisecond
+
+// settle serves calls of ms through tr from every CPU, untimed, for
+// settleTime, so that every stream has looked for news under load before the
+// timer starts: the first, shortest runs of a benchmark, which follow one
+// another with no pause, then see the same load as the long ones, and b.N is
+// predicted from it.
+func settle(tr trace.Tracer, ms []rpcMethod) {
+	deadline := time.Now().Add(settleTime)
+	var wg sync.WaitGroup
+	for g := range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := g; time.Now().Before(deadline); i++ {
+				serveSpan(context.Background(), tr, &ms[i%len(ms)], i, time.Time{}, time.Time{})
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// BenchmarkLiveStreams measures span throughput, the whole lifecycle through
+// the SDK from every CPU, into a debugz processor whose handler is serving 0,
+// 20 or 300 live streams. It reports spans/s and how many streams the
+// handler refused.
+//
+// The live pages and the follow stream look for news once a second (and
+// answer at once on connecting): a run much shorter than a second may fall
+// between two looks. The streams are settled under untimed load first; for
+// figures to compare, use a -benchtime of seconds.
+func BenchmarkLiveStreams(b *testing.B) {
+	ms := manyMethods(streamMethods)
+	ctx := context.Background()
+	for _, n := range []int{0, 20, 300} {
+		func() {
+			sp := debugz.NewSpanProcessor(debugz.WithCapacity(capacity))
+			tp, tr := newTracer(sp, ms)
+			defer stopProvider(b, tp)
+			srv := httptest.NewServer(debugz.NewHandler(sp))
+			defer srv.Close()
+			defer srv.CloseClientConnections()
+			s := openStreams(b, srv.URL, n)
+			defer s.close()
+			settle(tr, ms)
+			b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) {
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					for pb.Next() {
+						serveSpan(ctx, tr, &ms[i%len(ms)], i, time.Time{}, time.Time{})
+						i++
+					}
+				})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "spans/s")
+				b.ReportMetric(float64(s.refused), "refused")
+			})
+		}()
+	}
+}

@@ -1,0 +1,353 @@
+package grpcstats_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/debugz/debugz/grpcstats"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// statsService answers with payloads of the sizes the requests ask for, so
+// that every message has a size of its own. A unary call with a deadline is
+// answered 25ms before it.
+type statsService struct {
+	testpb.UnimplementedTestServiceServer
+}
+
+func body(n int32) *testpb.Payload { return &testpb.Payload{Body: make([]byte, n)} }
+
+func (statsService) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		time.Sleep(time.Until(dl) - 25*time.Millisecond)
+	}
+	return &testpb.SimpleResponse{Payload: body(req.GetResponseSize()), Username: "ada"}, nil
+}
+
+func (statsService) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, stream testpb.TestService_StreamingOutputCallServer) error {
+	for _, p := range req.GetResponseParameters() {
+		if err := stream.Send(&testpb.StreamingOutputCallResponse{Payload: body(p.GetSize())}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (statsService) StreamingInputCall(stream testpb.TestService_StreamingInputCallServer) error {
+	n := 0
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return stream.SendAndClose(&testpb.StreamingInputCallResponse{AggregatedPayloadSize: int32(n)})
+		}
+		if err != nil {
+			return err
+		}
+		n += len(req.GetPayload().GetBody())
+	}
+}
+
+func (statsService) FullDuplexCall(stream testpb.TestService_FullDuplexCallServer) error {
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, p := range req.GetResponseParameters() {
+			if err := stream.Send(&testpb.StreamingOutputCallResponse{Payload: body(p.GetSize())}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// vaultTypes are the messages of vault, a service built from a descriptor at
+// run time, so that its messages can have credential-like fields:
+// Login(LoginRequest) returns Creds.
+type vaultTypes struct {
+	req, creds protoreflect.MessageDescriptor
+}
+
+var vault = sync.OnceValue(func() vaultTypes {
+	str := descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum()
+	msg := descriptorpb.FieldDescriptorProto_TYPE_MESSAGE.Enum()
+	opt := descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()
+	rep := descriptorpb.FieldDescriptorProto_LABEL_REPEATED.Enum()
+	field := func(name string, n int32, typ *descriptorpb.FieldDescriptorProto_Type, label *descriptorpb.FieldDescriptorProto_Label, typeName string) *descriptorpb.FieldDescriptorProto {
+		f := &descriptorpb.FieldDescriptorProto{Name: proto.String(name), Number: proto.Int32(n), Type: typ, Label: label}
+		if typeName != "" {
+			f.TypeName = proto.String(typeName)
+		}
+		return f
+	}
+	fdp := &descriptorpb.FileDescriptorProto{
+		Name:    proto.String("debugz/vault_test.proto"),
+		Package: proto.String("debugz.test"),
+		Syntax:  proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{
+			{Name: proto.String("Creds"), Field: []*descriptorpb.FieldDescriptorProto{field("token", 1, str, opt, "")}},
+			{
+				Name: proto.String("LoginRequest"),
+				Field: []*descriptorpb.FieldDescriptorProto{
+					field("user", 1, str, opt, ""),
+					field("password", 2, str, opt, ""),
+					field("credentials", 3, msg, opt, ".debugz.test.Creds"),
+					field("headers", 4, msg, rep, ".debugz.test.LoginRequest.HeadersEntry"),
+					field("note", 5, str, opt, ""),
+				},
+				NestedType: []*descriptorpb.DescriptorProto{{
+					Name:    proto.String("HeadersEntry"),
+					Field:   []*descriptorpb.FieldDescriptorProto{field("key", 1, str, opt, ""), field("value", 2, str, opt, "")},
+					Options: &descriptorpb.MessageOptions{MapEntry: proto.Bool(true)},
+				}},
+			},
+		},
+	}
+	fd, err := protodesc.NewFile(fdp, nil)
+	if err != nil {
+		panic(err)
+	}
+	return vaultTypes{req: fd.Messages().ByName("LoginRequest"), creds: fd.Messages().ByName("Creds")}
+})
+
+var vaultDesc = grpc.ServiceDesc{
+	ServiceName: "debugz.test.Vault",
+	HandlerType: (*any)(nil),
+	Methods: []grpc.MethodDesc{{
+		MethodName: "Login",
+		Handler: func(_ any, _ context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+			if err := dec(dynamicpb.NewMessage(vault().req)); err != nil {
+				return nil, err
+			}
+			out := dynamicpb.NewMessage(vault().creds)
+			out.Set(vault().creds.Fields().ByName("token"), protoreflect.ValueOfString("session-s3cr3t"))
+			return out, nil
+		},
+	}},
+}
+
+// setup says how serveStats installs its stats handlers.
+type setup struct {
+	wrap       bool                              // wrap both sides in grpcstats.WrapHandler
+	clientOpts []otelgrpc.Option                 // for otelgrpc's client handler
+	client     func(stats.Handler) stats.Handler // applied to otelgrpc's client handler, before wrapping
+	opts       []grpcstats.Option                // for grpcstats.WrapHandler
+}
+
+// serveStats serves statsService and vault on 127.0.0.1 with otelgrpc on both
+// sides, installed as s says, and returns a client connection and the
+// server's port.
+func serveStats(tb testing.TB, tp trace.TracerProvider, s setup) (*grpc.ClientConn, int) {
+	tb.Helper()
+	common := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{})}
+	sh, ch := otelgrpc.NewServerHandler(common...), otelgrpc.NewClientHandler(append(common, s.clientOpts...)...)
+	if s.client != nil {
+		ch = s.client(ch)
+	}
+	if s.wrap {
+		sh, ch = grpcstats.WrapHandler(sh, s.opts...), grpcstats.WrapHandler(ch, s.opts...)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.StatsHandler(sh))
+	testpb.RegisterTestServiceServer(srv, statsService{})
+	srv.RegisterService(&vaultDesc, struct{}{})
+	go func() { _ = srv.Serve(lis) }()
+	tb.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithStatsHandler(ch))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = conn.Close() })
+	return conn, lis.Addr().(*net.TCPAddr).Port
+}
+
+// wrappedServer is a served statsService whose spans land in rec.
+type wrappedServer struct {
+	conn   *grpc.ClientConn
+	client testpb.TestServiceClient
+	rec    *tracetest.SpanRecorder
+	tp     *sdktrace.TracerProvider
+	port   int
+}
+
+// startWrapped serves statsService with both sides wrapped in
+// grpcstats.WrapHandler(opts...).
+func startWrapped(tb testing.TB, opts ...grpcstats.Option) *wrappedServer {
+	return start(tb, setup{wrap: true, opts: opts})
+}
+
+func start(tb testing.TB, s setup) *wrappedServer {
+	tb.Helper()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	tb.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	conn, port := serveStats(tb, tp, s)
+	return &wrappedServer{conn: conn, client: testpb.NewTestServiceClient(conn), rec: rec, tp: tp, port: port}
+}
+
+// span waits for the one ended span of method (without leading slash) and
+// kind: a server span ends just after the client has its answer.
+func (w *wrappedServer) span(tb testing.TB, method string, kind trace.SpanKind) sdktrace.ReadOnlySpan {
+	tb.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var found []sdktrace.ReadOnlySpan
+		for _, s := range w.rec.Ended() {
+			if s.Name() == method && s.SpanKind() == kind {
+				found = append(found, s)
+			}
+		}
+		if len(found) == 1 {
+			return found[0]
+		}
+		if len(found) > 1 || time.Now().After(deadline) {
+			tb.Fatalf("%d ended %s spans of %s; want 1", len(found), kind, method)
+		}
+	}
+}
+
+func attr(s sdktrace.ReadOnlySpan, key string) (attribute.Value, bool) {
+	for _, kv := range s.Attributes() {
+		if string(kv.Key) == key {
+			return kv.Value, true
+		}
+	}
+	return attribute.Value{}, false
+}
+
+func intAttr(tb testing.TB, s sdktrace.ReadOnlySpan, key string) int64 {
+	tb.Helper()
+	v, ok := attr(s, key)
+	if !ok || v.Type() != attribute.INT64 {
+		tb.Fatalf("%s span %s: attribute %s = %v (present %v); want an int64", s.SpanKind(), s.Name(), key, v.String(), ok)
+	}
+	return v.AsInt64()
+}
+
+func sizes[M proto.Message](ms []M) (n int64) {
+	for _, m := range ms {
+		n += int64(proto.Size(m))
+	}
+	return n
+}
+
+const testSvc = "grpc.testing.TestService/"
+
+// bidi sends n requests, each asking for one response of size i, and reads
+// the n responses.
+func bidi(t *testing.T, c testpb.TestServiceClient, n int) {
+	t.Helper()
+	stream, err := c.FullDuplexCall(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := stream.Send(&testpb.StreamingOutputCallRequest{ResponseParameters: []*testpb.ResponseParameters{{Size: int32(i)}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stream.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = stream.CloseSend()
+	if _, err := stream.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("Recv after CloseSend = %v; want EOF", err)
+	}
+}
+
+// messageEvent is an [grpcstats.EventMessage] event as the test reads it.
+type messageEvent struct {
+	typ        string
+	id         int64
+	size, comp int64
+	text       string
+	hasText    bool
+	at         time.Time
+}
+
+// messageEvents reads the message events of s: grpcstats's, and those that
+// otelgrpc v0.46 adds itself with WithMessageEvents, which have the same keys.
+func messageEvents(s sdktrace.ReadOnlySpan) []messageEvent {
+	var out []messageEvent
+	for _, e := range s.Events() {
+		if e.Name != grpcstats.EventMessage {
+			continue
+		}
+		m := messageEvent{at: e.Time}
+		for _, kv := range e.Attributes {
+			switch string(kv.Key) {
+			case grpcstats.AttrMessageType:
+				m.typ = kv.Value.AsString()
+			case grpcstats.AttrMessageID:
+				m.id = kv.Value.AsInt64()
+			case grpcstats.AttrMessageUncompressedSize:
+				m.size = kv.Value.AsInt64()
+			case grpcstats.AttrMessageCompressedSize:
+				m.comp = kv.Value.AsInt64()
+			case grpcstats.AttrMessageText:
+				m.text, m.hasText = kv.Value.AsString(), true
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func ids(evs []messageEvent, typ string) []int64 {
+	var out []int64
+	for _, e := range evs {
+		if e.typ == typ {
+			out = append(out, e.id)
+		}
+	}
+	return out
+}
+
+func seq(from, to int64) []int64 {
+	var out []int64
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// otelgrpcMinor is the minor version of the otelgrpc that made span (46 for
+// v0.46.1), from its instrumentation scope: the tests run on the oldest
+// otelgrpc debugz supports and on the newest, which differ in what they add.
+func otelgrpcMinor(tb testing.TB, span sdktrace.ReadOnlySpan) int {
+	tb.Helper()
+	v := strings.TrimPrefix(span.InstrumentationScope().Version, "v")
+	major, rest, _ := strings.Cut(v, ".")
+	minorStr, _, _ := strings.Cut(rest, ".")
+	minor, err := strconv.Atoi(minorStr)
+	if major != "0" || err != nil {
+		tb.Fatalf("otelgrpc version %q of span %s: want 0.N.x", span.InstrumentationScope().Version, span.Name())
+	}
+	return minor
+}

@@ -1,0 +1,239 @@
+package debugz
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// errorHandler records what debugz passes to otel.Handle.
+type errorHandler struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (h *errorHandler) Handle(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.errs = append(h.errs, err)
+}
+
+// TestPanicUnderRowLockDoesNotHang: a panic inside OnEnd while it holds a
+// row's lock is recovered with the lock released, so the next OnEnd of the
+// same method goes through; the panic is counted, kept with its stack,
+// shown in the summary and passed to otel.Handle.
+func TestPanicUnderRowLockDoesNotHang(t *testing.T) {
+	h := &errorHandler{}
+	otel.SetErrorHandler(h)
+	t.Cleanup(func() { otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {})) })
+
+	sp := NewSpanProcessor()
+	const m = "a.S/Panics"
+	sp.OnEnd(newUnary(m, "OK", time.Millisecond))
+	r := sp.rows.get(m, trace.SpanKindServer)
+	buckets := r.buckets
+	r.mu.Lock()
+	r.buckets = nil // the next add indexes out of range while holding r.mu
+	r.mu.Unlock()
+	sp.OnEnd(newUnary(m, "OK", time.Millisecond))
+	r.mu.Lock()
+	r.buckets = buckets
+	r.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		sp.OnEnd(newUnary(m, "OK", time.Millisecond))
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnEnd after a recovered panic blocked: the row's lock was left held")
+	}
+	sum := sp.Summary()
+	if sum.Dropped != 1 || sum.Fault == nil {
+		t.Fatalf("Summary() Dropped = %d, Fault = %v; want 1 and the panic", sum.Dropped, sum.Fault)
+	}
+	if !strings.Contains(sum.Fault.Value, "index out of range") || !strings.Contains(sum.Fault.Stack, "(*row).add") {
+		t.Errorf("Fault = %q with stack\n%s\nwant the panic value and a stack through (*row).add", sum.Fault.Value, sum.Fault.Stack)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.errs) != 1 || !strings.Contains(h.errs[0].Error(), "index out of range") {
+		t.Errorf("otel.Handle got %v; want the one panic", h.errs)
+	}
+}
+
+// TestOlderSpanKeepsLatencyNow: a span that ended in an older minute (a clock
+// step) must not erase the current minute's latency.
+func TestOlderSpanKeepsLatencyNow(t *testing.T) {
+	sp := NewSpanProcessor()
+	const m = "a.S/Now"
+	for range 10 {
+		sp.OnEnd(newUnary(m, "OK", 5*time.Millisecond))
+	}
+	old := stub{name: m, kind: trace.SpanKindServer, dur: time.Second, end: time.Now().Add(-3 * time.Minute),
+		attrs: []attribute.KeyValue{attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", m)}}
+	sp.OnEnd(old.snapshot())
+	ms := sp.Summary().Methods
+	if len(ms) != 1 || ms[0].Count != 11 || ms[0].Recent.Count != 10 {
+		t.Fatalf("Summary() = %+v; want 11 counted and the 10 recent ones still in latency now", ms)
+	}
+	if ms[0].Recent.Max > 10*time.Millisecond {
+		t.Errorf("Recent.Max = %v; want the recent calls' 5ms, not the old span's 1s", ms[0].Recent.Max)
+	}
+}
+
+// TestQueryCopiesEventAndLinkAttributes: what a query returns is the
+// caller's to change; the retained span (which exporters read) stays as it was.
+func TestQueryCopiesEventAndLinkAttributes(t *testing.T) {
+	sp := NewSpanProcessor()
+	s := stub{name: "a.S/M", kind: trace.SpanKindServer, dur: time.Millisecond,
+		attrs:  []attribute.KeyValue{attribute.String("rpc.system.name", "grpc")},
+		events: []sdktrace.Event{{Name: "e", Attributes: []attribute.KeyValue{attribute.String("k", "v")}}}}.snapshot()
+	sp.OnEnd(s)
+	got, _ := sp.Span(s.SpanContext().SpanID())
+	got.Events[0].Attributes[0] = attribute.String("k", "changed")
+	if v := s.Events()[0].Attributes[0].Value.AsString(); v != "v" {
+		t.Errorf("changing a query's event attribute changed the retained span's to %q", v)
+	}
+	again, _ := sp.Span(s.SpanContext().SpanID())
+	if v := again.Events[0].Attributes[0].Value.AsString(); v != "v" {
+		t.Errorf("second query's event attribute = %q; want v", v)
+	}
+}
+
+// TestHugeNamesStayWithinByteCap: names, event names, many events, many
+// links and many attributes all count against WithMaxSpanBytes, and the
+// truncated copy keeps nothing of the original.
+func TestHugeNamesStayWithinByteCap(t *testing.T) {
+	const limit = 16 << 10
+	big := strings.Repeat("n", 64<<10)
+	many := func(n int, f func(i int) sdktrace.Event) []sdktrace.Event {
+		out := make([]sdktrace.Event, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	grpcAttrs := []attribute.KeyValue{attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", "a.S/M")}
+	tests := []struct {
+		name string
+		span stub
+	}{
+		{"64 KiB span name", stub{name: big, kind: trace.SpanKindServer, attrs: grpcAttrs}},
+		{"64 KiB event name", stub{name: "a.S/M", kind: trace.SpanKindServer, attrs: grpcAttrs,
+			events: []sdktrace.Event{{Name: big}}}},
+		{"10,000 empty events", stub{name: "a.S/M", kind: trace.SpanKindServer, attrs: grpcAttrs,
+			events: many(10_000, func(int) sdktrace.Event { return sdktrace.Event{Name: "e"} })}},
+		{"10,000 attributes", stub{name: "a.S/M", kind: trace.SpanKindServer, attrs: append(grpcAttrs,
+			func() []attribute.KeyValue {
+				kvs := make([]attribute.KeyValue, 10_000)
+				for i := range kvs {
+					kvs[i] = attribute.Int("k", i)
+				}
+				return kvs
+			}()...)}},
+		{"64 KiB attribute key", stub{name: "a.S/M", kind: trace.SpanKindServer, attrs: append(grpcAttrs, attribute.Bool(big, true))}},
+		{"internal span, 64 KiB name", stub{name: big, kind: trace.SpanKindInternal}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sp := NewSpanProcessor(WithMaxSpanBytes(limit))
+			s := tt.span.snapshot()
+			sp.OnEnd(s)
+			var found []record
+			sp.scan(idMatch{spanID: s.SpanContext().SpanID()}, &found, 1)
+			if len(found) != 1 || !found[0].truncated {
+				t.Fatalf("OnEnd(%s): retained %d, truncated %v; want one truncated copy", tt.name, len(found), len(found) == 1 && found[0].truncated)
+			}
+			k := found[0].span
+			info, _ := readAttributes(k.Name(), k.Attributes())
+			if size := spanSize(k.Name(), k.Status().Description, info.size, k.Events(), k.Links()); size > limit {
+				t.Errorf("OnEnd(%s): kept %d bytes; want at most %d", tt.name, size, limit)
+			}
+			if cap(k.Events()) > limit/eventOverhead || cap(k.Attributes()) > limit/attrOverhead {
+				t.Errorf("OnEnd(%s): kept slices of capacity %d events, %d attributes; want them cut to what they hold",
+					tt.name, cap(k.Events()), cap(k.Attributes()))
+			}
+			got, ok := sp.Span(s.SpanContext().SpanID())
+			if !ok || !got.Truncated {
+				t.Errorf("Span(%s) = %v, truncated %v; want the truncated copy", tt.name, ok, got.Truncated)
+			}
+		})
+	}
+}
+
+// TestHugeNamesHeap: 2,000 spans with 64 KiB span and event names keep at
+// most the byte cap each, not their names.
+func TestHugeNamesHeap(t *testing.T) {
+	sp := NewSpanProcessor()
+	before := heapInUse()
+	for i := range 2000 {
+		name := strings.Repeat(string(rune('a'+i%26)), 64<<10)
+		s := stub{name: name, kind: trace.SpanKindServer, dur: time.Millisecond,
+			attrs:  []attribute.KeyValue{attribute.String("rpc.system.name", "grpc")},
+			events: []sdktrace.Event{{Name: name}}}.snapshot()
+		sp.OnEnd(s)
+	}
+	grown := heapInUse() - before
+	// 2,000 × 16 KiB is the bound; the names alone would be 256 MiB.
+	if limit := uint64(2000 * DefaultMaxSpanBytes * 3 / 2); grown > limit {
+		t.Errorf("2,000 spans with 64 KiB names grew the heap by %d MiB; want under %d MiB", grown>>20, limit>>20)
+	}
+	runtime.KeepAlive(sp)
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// TestUnknownMethodFlood: a caller's 2,400 calls to unknown methods with
+// 32 KiB names (grpc-go starts a server span for each and never ends it)
+// pin little memory, keep /api/summary's rows within the cap, and leave room
+// for a real stream started afterwards.
+func TestUnknownMethodFlood(t *testing.T) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	tr := tp.Tracer("go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc")
+	before := heapInUse()
+	for i := range 2400 {
+		name := "evil.Service/" + strings.Repeat(string(rune('a'+i%26)), 32<<10) + string(rune('0'+i%10))
+		tr.Start(context.Background(), name, trace.WithSpanKind(trace.SpanKindServer)) // never ended
+	}
+	for i := range 12_000 { // and short ones, enough to fill the in-flight table
+		tr.Start(context.Background(), "evil.Service/M"+strconv.Itoa(i), trace.WithSpanKind(trace.SpanKindServer))
+	}
+	_, real := tr.Start(context.Background(), "user.UserService/Chat", trace.WithSpanKind(trace.SpanKindServer))
+	defer real.End()
+	if grown := heapInUse() - before; grown > 48<<20 {
+		t.Errorf("unknown-method flood grew the heap by %d MiB; want under 48 MiB", grown>>20)
+	}
+	var listed bool
+	for _, a := range sp.Active() {
+		listed = listed || a.Method == "user.UserService/Chat"
+	}
+	if !listed {
+		t.Error("Active() does not list the real stream started after the flood")
+	}
+	sum := sp.Summary()
+	if len(sum.Methods) > DefaultMaxMethods+2 {
+		t.Errorf("Summary() has %d rows; want at most %d plus the overflow rows", len(sum.Methods), DefaultMaxMethods)
+	}
+	if sum.ActiveEvicted == 0 {
+		t.Error("Summary().ActiveEvicted = 0; want the phantoms pushed out counted")
+	}
+}

@@ -1,0 +1,7 @@
+package web
+
+// activePage lists the RPCs in flight at "/active".
+type activePage struct {
+	page
+	Active []Active
+}

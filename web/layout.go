@@ -1,0 +1,82 @@
+package web
+
+import (
+	"time"
+
+	"github.com/debugz/debugz/internal/rpccode"
+)
+
+// page is what every page's layout needs.
+type page struct {
+	Title string
+	Base  string    // relative path from this page to the mount point: "./" or "../"
+	Nav   string    // which tab is current: "summary", "spans", "active", ""
+	Now   time.Time // the time the page was rendered; components never call time.Now
+	Live  string    // relative URL of the page's Server-Sent Events stream, "" when not live
+
+	// TraceURL is the tracing backend's page of a trace, with "{traceID}" in
+	// place of the ID; "" links trace IDs to the local waterfall.
+	TraceURL string
+	// Near words the near-deadline threshold for the pages' tooltips.
+	Near nearWords
+}
+
+// nearWords are the phrases that say what near its deadline means, worded
+// once per handler from the threshold the source gave (Config.NearDeadline).
+type nearWords struct {
+	Span  string // "more than 80% of the deadline"
+	Call  string // "used more than 80% of its deadline"
+	Calls string // "calls that used more than 80% of their deadline"
+}
+
+// nearText words the near-deadline threshold; "most of" stands for the share
+// when the source gave none.
+func nearText(threshold float64) nearWords {
+	share := "most of"
+	if threshold > 0 {
+		share = "more than " + fmtPercent(threshold) + " of"
+	}
+	return nearWords{
+		Span:  share + " the deadline",
+		Call:  "used " + share + " its deadline",
+		Calls: "calls that used " + share + " their deadline",
+	}
+}
+
+// codeClass is the CSS class of a status code badge, by severity: "ok";
+// "warn" for codes that usually mean the caller asked for something wrong,
+// was refused or gave up; "err" for server faults (rpccode.ServerFault) and
+// codes it does not know; "none" for a span without a gRPC code.
+func codeClass(name string) string {
+	if name == "" {
+		return "code none"
+	}
+	c, ok := rpccode.Parse(name)
+	switch {
+	case !ok || rpccode.ServerFault(c):
+		return "code err"
+	case c == 0:
+		return "code ok"
+	}
+	return "code warn"
+}
+
+// kindClass is the CSS class of a span kind badge.
+func kindClass(kind string) string {
+	switch kind {
+	case "server", "client":
+		return "kind " + kind
+	}
+	return "kind other"
+}
+
+// spanTitle is what to call a span: its gRPC method, else its name.
+func spanTitle(s Span) string {
+	if s.Method != "" {
+		return s.Method
+	}
+	if s.Name != "" {
+		return s.Name
+	}
+	return "(unnamed span)"
+}

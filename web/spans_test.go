@@ -1,0 +1,53 @@
+package web
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDescribeQuery(t *testing.T) {
+	b := []time.Duration{0, time.Millisecond}
+	tests := []struct {
+		name string
+		q    Query
+		min  string
+		want string
+	}{
+		{"any", Query{Bucket: -1, Code: -1}, "", ""},
+		{"method and errors", Query{Method: "a.B/C", Kind: "server", Bucket: -1, Code: -1, Errors: true}, "", `method "a.B/C", kind server, code error`},
+		{"code and bucket", Query{Bucket: 1, Code: 5}, "", "code NOT_FOUND, latency ≥1ms"},
+		{"min as typed", Query{Bucket: -1, Code: -1, Min: time.Second}, "1000ms", "min 1000ms"},
+		{"trace", Query{Bucket: -1, Code: -1, Trace: "abc"}, "", "trace abc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := describeQuery(tt.q, b, tt.min, ""); got != tt.want {
+				t.Errorf("describeQuery(%q) = %v; want %v", tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCodeSelected(t *testing.T) {
+	tests := []struct {
+		name  string
+		q     Query
+		value string
+		want  bool
+	}{
+		{"any when unset", Query{Code: -1}, "", true},
+		{"not any when errors", Query{Code: -1, Errors: true}, "", false},
+		{"error", Query{Code: -1, Errors: true}, "error", true},
+		{"by name", Query{Code: 5}, "NOT_FOUND", true},
+		{"other name", Query{Code: 5}, "OK", false},
+		{"OK is code 0", Query{Code: 0}, "OK", true},
+		{"OK not selected when any", Query{Code: -1}, "OK", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := codeSelected(tt.q, tt.value); got != tt.want {
+				t.Errorf("codeSelected(%q) = %v; want %v", tt.value, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,98 @@
+package web
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// tracePage is the waterfall at "/traces/{traceID}".
+type tracePage struct {
+	page
+	Trace Trace
+	Rows  []traceRow
+}
+
+// traceRow is one span of the waterfall, placed on a 0–100 scale.
+type traceRow struct {
+	Span
+	Depth     int     // nesting under its parent within the trace
+	OffsetPct float64 // start, as a percentage of the trace's extent
+	WidthPct  float64 // duration, likewise; at least a sliver so it shows
+}
+
+// layoutTrace orders a trace's spans depth first under their parents, each
+// parent's children by start, and places each on a 0–100 scale.
+func layoutTrace(t Trace) []traceRow {
+	ids := make(map[string]bool, len(t.Spans))
+	for _, s := range t.Spans {
+		ids[s.SpanID] = true
+	}
+	children := map[string][]Span{}
+	var roots []Span
+	for _, s := range t.Spans {
+		if s.ParentSpanID != "" && ids[s.ParentSpanID] && s.ParentSpanID != s.SpanID {
+			children[s.ParentSpanID] = append(children[s.ParentSpanID], s)
+		} else {
+			roots = append(roots, s)
+		}
+	}
+	extent := float64(t.End.Sub(t.Start))
+	rows := make([]traceRow, 0, len(t.Spans))
+	seen := make(map[string]bool, len(t.Spans))
+	var walk func(s Span, depth int)
+	walk = func(s Span, depth int) {
+		if seen[s.SpanID] {
+			return
+		}
+		seen[s.SpanID] = true
+		row := traceRow{Span: s, Depth: depth, WidthPct: 100}
+		if extent > 0 {
+			row.OffsetPct = 100 * float64(s.Start.Sub(t.Start)) / extent
+			row.WidthPct = min(max(100*float64(s.Duration)/extent, 0.3), 100-row.OffsetPct)
+		}
+		rows = append(rows, row)
+		for _, c := range children[s.SpanID] {
+			walk(c, depth+1)
+		}
+	}
+	for _, s := range roots {
+		walk(s, 0)
+	}
+	for _, s := range t.Spans { // spans in a cycle of parent IDs
+		walk(s, 0)
+	}
+	return rows
+}
+
+// barClass is the CSS class of a waterfall bar: the severity of its gRPC
+// code when it failed ("warn", "err"), else its kind. A span without a gRPC
+// code is "err" when its OTel status is Error. (otelgrpc marks every failed
+// client span Error, so the code, not the status, decides for gRPC spans.)
+func barClass(s Span) string {
+	switch {
+	case s.Code == "" && s.StatusCode == "Error":
+		return "err"
+	case s.Code != "" && s.Code != "OK":
+		return strings.TrimPrefix(codeClass(s.Code), "code ")
+	}
+	switch s.Kind {
+	case "server", "client":
+		return s.Kind
+	}
+	return "other"
+}
+
+// depthClass is the indentation class of a waterfall row: "d0" … "d8".
+func depthClass(depth int) string {
+	return "d" + strconv.Itoa(min(max(depth, 0), 8))
+}
+
+// axisTicks labels the waterfall's time axis at 0, 25, 50, 75 and 100%.
+func axisTicks(total time.Duration) []string {
+	ticks := make([]string, 5)
+	for i := range ticks {
+		ticks[i] = fmtDurationShort(total * time.Duration(i) / 4)
+	}
+	return ticks
+}

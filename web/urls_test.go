@@ -1,0 +1,38 @@
+package web
+
+import (
+	"testing"
+
+	"github.com/a-h/templ"
+)
+
+func TestURLs(t *testing.T) {
+	tests := []struct {
+		name string
+		got  templ.SafeURL
+		want string
+	}{
+		{"plain method", spansURL("./", "method", "user.UserService/FetchUser", "kind", "server"),
+			"./spans?method=user.UserService%2FFetchUser&kind=server"},
+		{"hostile method", spansURL("./", "method", `a/<script>"&x=1 ?`),
+			"./spans?method=a%2F%3Cscript%3E%22%26x%3D1+%3F"},
+		{"empty values dropped", spansURL("../", "method", "", "code", "error"), "../spans?code=error"},
+		{"no values", spansURL("./"), "./spans"},
+		{"span", spanURL("../", "00f067aa0ba902b7"), "../spans/00f067aa0ba902b7"},
+		{"span escapes", spanURL("./", "a/b?c"), "./spans/a%2Fb%3Fc"},
+		{"trace", traceURL("./", "4bf92f3577b34da6a3ce929d0e0e4736"), "./traces/4bf92f3577b34da6a3ce929d0e0e4736"},
+		{"api span", apiSpanURL("../", "x"), "../api/spans/x"},
+		{"api trace", apiTraceURL("../", "y"), "../api/traces/y"},
+		{"sort default", sortURL("./", "method"), "./"},
+		{"sort", sortURL("./", "p99"), "./?sort=p99"},
+		{"with query", withQuery(spansURL("./", "method", "a.B/C"), "code", "NOT_FOUND"), "./spans?method=a.B%2FC&code=NOT_FOUND"},
+		{"with query escapes", withQuery(spansURL("./"), "code", "<x>&y"), "./spans?code=%3Cx%3E%26y"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if string(tt.got) != tt.want {
+				t.Errorf("%s = %v; want %v", tt.name, tt.got, tt.want)
+			}
+		})
+	}
+}
