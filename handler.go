@@ -142,6 +142,7 @@ func kindName(k trace.SpanKind) string { return k.String() }
 func (s *source) Summary() web.Summary {
 	sum := s.sp.Summary()
 	out := web.Summary{Capacity: sum.Capacity, Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
+		Fault:   faultText(sum.Fault),
 		Buckets: sum.BucketBounds, Methods: make([]web.Method, 0, len(sum.Methods)+len(s.streaming))}
 	seen := make(map[string]bool, len(sum.Methods))
 	for _, m := range sum.Methods {
@@ -173,6 +174,16 @@ func (s *source) Summary() web.Summary {
 }
 
 func (s *source) Spans(q web.Query) []web.Span {
+	spans := s.sp.Spans(s.filter(q))
+	out := make([]web.Span, len(spans))
+	for i := range spans {
+		out[i] = s.span(&spans[i])
+	}
+	return out
+}
+
+// filter translates the page's query into the engine's.
+func (s *source) filter(q web.Query) Filter {
 	f := Filter{Method: q.Method, ErrorsOnly: q.Errors, NearDeadline: q.NearDeadline, Min: q.Min, Max: q.Max, Limit: q.Limit}
 	switch q.Kind {
 	case "server":
@@ -190,12 +201,7 @@ func (s *source) Spans(q web.Query) []web.Span {
 	if q.Trace != "" {
 		f.TraceID, _ = trace.TraceIDFromHex(q.Trace)
 	}
-	spans := s.sp.Spans(f)
-	out := make([]web.Span, len(spans))
-	for i := range spans {
-		out[i] = s.span(&spans[i])
-	}
-	return out
+	return f
 }
 
 func (s *source) Span(id string) (web.Span, bool) {
@@ -424,4 +430,20 @@ func peer(kvs []attribute.KeyValue, kind trace.SpanKind) string {
 		return join(get("server.address", "net.peer.name"), get("server.port", "net.peer.port"))
 	}
 	return join(get("client.address"), get("client.port"))
+}
+
+func faultText(f *Fault) string {
+	if f == nil {
+		return ""
+	}
+	return f.Time.UTC().Format(time.RFC3339) + ": " + f.Value + "\n" + f.Stack
+}
+
+func (s *source) Follow(q web.Query, after uint64) ([]web.Span, uint64, uint64) {
+	spans, next, skipped := s.sp.Follow(s.filter(q), after)
+	out := make([]web.Span, len(spans))
+	for i := range spans {
+		out[i] = s.span(&spans[i])
+	}
+	return out, next, skipped
 }

@@ -447,6 +447,9 @@ func (sp *SpanProcessor) Active() []ActiveRPC {
 func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method string)) {
 	ageOut := time.Now().Add(-sp.cfg.maxActiveAge).UnixNano()
 	for _, s := range sp.active.spans(ageOut) {
+		if !s.EndTime().IsZero() {
+			continue // ending now: its snapshot is OnEnd's, and the SDK's Attributes() would write to it
+		}
 		name := s.Name()
 		if looksLikeGRPC(s.SpanKind(), name, func() string { return s.InstrumentationScope().Name }) && !sp.cfg.ignores(name) {
 			f(s, cut(strings.TrimPrefix(name, "/"), maxMethodLen))

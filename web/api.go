@@ -13,6 +13,7 @@ type summaryJSON struct {
 	Retained     int          `json:"retained"`
 	Evicted      uint64       `json:"evicted"`
 	Dropped      uint64       `json:"dropped,omitempty"`
+	Fault        string       `json:"fault,omitempty"`
 	BucketBounds []int64      `json:"bucket_bounds_ns"`
 	Methods      []methodJSON `json:"methods"`
 }
@@ -102,7 +103,7 @@ func attrsJSON(attrs []Attr) map[string]any {
 }
 
 func toSummaryJSON(s Summary) summaryJSON {
-	out := summaryJSON{Capacity: s.Capacity, Retained: s.Retained, Evicted: s.Evicted, Dropped: s.Dropped,
+	out := summaryJSON{Capacity: s.Capacity, Retained: s.Retained, Evicted: s.Evicted, Dropped: s.Dropped, Fault: s.Fault,
 		BucketBounds: make([]int64, len(s.Buckets)), Methods: make([]methodJSON, 0, len(s.Methods))}
 	for i, b := range s.Buckets {
 		out.BucketBounds[i] = int64(b)

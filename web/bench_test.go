@@ -72,3 +72,6 @@ func (benchSource) Span(string) (Span, bool)        { return Span{}, false }
 func (benchSource) Trace(string) (Trace, bool)      { return Trace{}, false }
 func (benchSource) TraceOTLP(string) ([]byte, bool) { return nil, false }
 func (benchSource) Active() []Active                { return nil }
+func (benchSource) Follow(Query, uint64) ([]Span, uint64, uint64) {
+	return nil, 1, 0
+}

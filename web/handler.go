@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/a-h/templ"
@@ -50,7 +51,9 @@ type handler struct {
 	src      Source
 	cfg      Config
 	interval time.Duration
-	near     nearWords // Config.NearDeadline in words
+	near     nearWords    // Config.NearDeadline in words
+	streams  atomic.Int64 // live streams open
+	feeds    feeds
 }
 
 // NewHandler returns the debugz pages and JSON API, with every path relative

@@ -2,11 +2,13 @@ package web
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +30,7 @@ type fakeSource struct {
 	mu    sync.Mutex
 	spans []Span
 	panic bool
+	lost  uint64 // spans Follow reports skipped, once
 }
 
 func newFakeSource() *fakeSource {
@@ -56,6 +59,25 @@ func (f *fakeSource) Summary() Summary {
 		Methods: []Method{{Method: "user.UserService/FetchUser", Kind: "server", Count: 3, Errors: 1,
 			Codes: []CodeCount{{0, "OK", 2}, {5, "NOT_FOUND", 1}}, Buckets: []uint64{0, 1, 2},
 			P50: time.Millisecond, P90: 2 * time.Millisecond, P99: 2 * time.Millisecond, Max: 2 * time.Millisecond, Rate: 0.05, LastSeen: fixedNow}}}
+}
+
+// Follow treats the number of spans ever added as the position.
+func (f *fakeSource) Follow(q Query, after uint64) ([]Span, uint64, uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := uint64(len(f.spans))
+	if after == 0 {
+		return nil, next, 0
+	}
+	var out []Span
+	for _, s := range slices.Backward(f.spans[:next-after]) {
+		if q.Method == "" || q.Method == s.Method {
+			out = append(out, s)
+		}
+	}
+	skipped := f.lost
+	f.lost = 0
+	return out, next, skipped
 }
 
 func (f *fakeSource) Spans(q Query) []Span {
@@ -355,16 +377,78 @@ func TestFollowStreamsNewSpans(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/x-ndjson" {
 		t.Fatalf("Content-Type = %q", ct)
 	}
-	time.Sleep(30 * time.Millisecond)
+	// The response's headers mean the stream took its position: no sleep.
 	src.add(Span{TraceID: testTrace, SpanID: "2222222222222222", Method: "user.UserService/FetchUser", Kind: "server", Code: "OK", Start: fixedNow})
 	src.add(Span{TraceID: testTrace, SpanID: "3333333333333333", Method: "other.Svc/M", Kind: "server", Code: "OK", Start: fixedNow})
-	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	body := bufio.NewReader(resp.Body)
+	line, err := body.ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
 	}
 	var s spanJSON
 	if err := json.Unmarshal([]byte(line), &s); err != nil || s.SpanID != "2222222222222222" {
 		t.Errorf("first followed line = %q; want the new FetchUser span only", line)
+	}
+	// A reader that fell behind the store is told how much it missed.
+	src.mu.Lock()
+	src.lost = 42
+	src.mu.Unlock()
+	src.add(Span{TraceID: testTrace, SpanID: "4444444444444444", Method: "user.UserService/FetchUser", Kind: "server", Code: "OK", Start: fixedNow})
+	line, err = body.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(line) != `{"gap":{"skipped":42}}` {
+		t.Errorf("line after a loss = %q; want the gap record", line)
+	}
+	if line, _ = body.ReadString('\n'); !strings.Contains(line, "4444444444444444") {
+		t.Errorf("line after the gap = %q; want the next span", line)
+	}
+}
+
+// TestLiveStreamsCapped: past maxStreams, a live stream is refused with 503
+// and Retry-After, and a stream that ends frees its place.
+func TestLiveStreamsCapped(t *testing.T) {
+	src := newFakeSource()
+	ts := newTestServer(t, src, Config{interval: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: maxStreams + 10}}
+	var open []*http.Response
+	for i := range maxStreams {
+		path := []string{"/debug/rpcs/live/summary", "/debug/rpcs/live/spans", "/debug/rpcs/api/spans?follow=1"}[i%3]
+		req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+path, nil)
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("stream %d: %v %v; want 200", i, resp, err)
+		}
+		open = append(open, resp)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/debug/rpcs/live/summary", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "live streams") {
+		t.Errorf("stream past the cap = %d, Retry-After %q, %q; want 503 saying why", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	open[0].Body.Close()
+	for i := 0; ; i++ { // the server notices the closed stream at its next write
+		req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/debug/rpcs/live/active", nil)
+		resp, err := client.Do(req)
+		if err == nil && resp.StatusCode == 200 {
+			resp.Body.Close()
+			break
+		}
+		if err == nil {
+			resp.Body.Close()
+		}
+		if i > 500 {
+			t.Fatal("a closed stream never freed its place")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

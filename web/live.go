@@ -2,10 +2,12 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
-	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -42,38 +44,162 @@ func (h *handler) liveActive(w http.ResponseWriter, r *http.Request) {
 	h.stream(w, r, func() templ.Component { return activeTable(h.activePage(r)) })
 }
 
-func (h *handler) stream(w http.ResponseWriter, r *http.Request, next func() templ.Component) {
+// maxStreams caps the live streams (SSE and follow) one handler serves at
+// once; one more is refused with 503 and Retry-After. writeTimeout is how
+// long one write may take before a stalled reader is dropped.
+const (
+	maxStreams   = 100
+	retryAfter   = "10"
+	writeTimeout = 10 * time.Second
+	keepAlive    = 15 // ticks between keep-alive comments on a quiet stream
+)
+
+// admit counts a new live stream, or answers 503 when maxStreams are open.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	if h.streams.Add(1) > maxStreams {
+		h.streams.Add(-1)
+		w.Header().Set("Retry-After", retryAfter)
+		h.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf(
+			"debugz serves at most %d live streams at once; this one was refused. The page itself still loads: reload it later, or close other debugz tabs.", maxStreams))
+		return nil, false
+	}
+	return func() { h.streams.Add(-1) }, true
+}
+
+// write sends b and flushes it within writeTimeout: a reader that does not
+// read is dropped, and never holds a handler goroutine for good.
+func write(rc *http.ResponseController, w http.ResponseWriter, b []byte) error {
+	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout)) // unsupported by some writers (tests): then none
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	return rc.Flush()
+}
+
+// stream serves one live fragment as Server-Sent Events: the fragment of
+// every stream of the same view (path and query) is rendered once per tick
+// by a shared feed, whatever the number of viewers, and sent to each only
+// when it changed.
+func (h *handler) stream(w http.ResponseWriter, r *http.Request, render func() templ.Component) {
+	release, ok := h.admit(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	f := h.feeds.join(r.URL.Path+"?"+r.URL.Query().Encode(), h.interval, render)
+	defer h.feeds.leave(f)
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	tick := time.NewTicker(h.interval)
-	defer tick.Stop()
-	var buf, prev bytes.Buffer
+	var sent uint64
+	quiet := 0
 	for {
-		buf.Reset()
-		if err := next().Render(r.Context(), &buf); err != nil {
-			return
-		}
-		if !bytes.Equal(buf.Bytes(), prev.Bytes()) { // send only what changed
-			if _, err := w.Write(sseEvent(buf.String())); err != nil {
+		data, version, changed := f.latest()
+		if version != sent && data != nil {
+			if err := write(rc, w, sseEvent(string(data))); err != nil {
 				return
 			}
-			prev.Reset()
-			prev.Write(buf.Bytes())
-		} else if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
-			return
-		}
-		if err := rc.Flush(); err != nil {
-			return
+			sent, quiet = version, 0
 		}
 		select {
 		case <-r.Context().Done():
 			return
-		case <-tick.C:
+		case <-changed:
+		case <-time.After(h.interval):
+			if quiet++; quiet >= keepAlive {
+				if err := write(rc, w, []byte(": keep-alive\n\n")); err != nil {
+					return
+				}
+				quiet = 0
+			}
 		}
 	}
+}
+
+// feeds are the shared renderings of live views, one per view that has
+// viewers.
+type feeds struct {
+	mu sync.Mutex
+	m  map[string]*feed
+}
+
+// feed renders one view once per interval while it has viewers, and keeps
+// the latest rendering for all of them.
+type feed struct {
+	key     string
+	viewers int // guarded by feeds.mu
+	stop    chan struct{}
+
+	mu      sync.Mutex
+	data    []byte
+	version uint64
+	changed chan struct{} // closed when version advances
+}
+
+func (fs *feeds) join(key string, interval time.Duration, render func() templ.Component) *feed {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.m == nil {
+		fs.m = map[string]*feed{}
+	}
+	f := fs.m[key]
+	if f == nil {
+		f = &feed{key: key, stop: make(chan struct{}), changed: make(chan struct{})}
+		fs.m[key] = f
+		f.render(render) // the first viewer gets it at once
+		go f.run(interval, render)
+	}
+	f.viewers++
+	return f
+}
+
+func (fs *feeds) leave(f *feed) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f.viewers--; f.viewers == 0 {
+		delete(fs.m, f.key)
+		close(f.stop)
+	}
+}
+
+func (f *feed) run(interval time.Duration, render func() templ.Component) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-tick.C:
+			f.render(render)
+		}
+	}
+}
+
+// render renders the view and publishes it if it changed. A panic or an
+// error keeps the previous rendering.
+func (f *feed) render(render func() templ.Component) {
+	defer func() { _ = recover() }()
+	var buf bytes.Buffer
+	if err := render().Render(context.Background(), &buf); err != nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if bytes.Equal(buf.Bytes(), f.data) {
+		return
+	}
+	f.data = buf.Bytes()
+	f.version++
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *feed) latest() (data []byte, version uint64, changed <-chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.data, f.version, f.changed
 }
 
 // sseEvent frames data as one Server-Sent Event, a data: line per line.
@@ -92,40 +218,48 @@ func sseEvent(data string) []byte {
 }
 
 // follow streams spans matching q that end after the request began, as
-// NDJSON, oldest first, until the client goes away.
+// NDJSON, oldest first, until the client goes away. Each tick reads only
+// the spans that ended since the last; when the store overwrote some before
+// they were read, a gap record says how many: {"gap":{"skipped":N}}.
 func (h *handler) follow(w http.ResponseWriter, r *http.Request, q Query) {
+	release, ok := h.admit(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	_, pos, _ := h.src.Follow(q, 0) // before the headers: a client that has them is followed
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	_ = rc.Flush()
-	q.Limit = maxLimit
-	seen := map[string]bool{}
-	for _, s := range h.src.Spans(q) {
-		seen[s.SpanID] = true
+	if err := write(rc, w, nil); err != nil {
+		return
 	}
-	enc := json.NewEncoder(w)
 	tick := time.NewTicker(h.interval)
 	defer tick.Stop()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
 		}
-		spans := h.src.Spans(q)
-		now := make(map[string]bool, len(spans))
-		for _, s := range slices.Backward(spans) {
-			now[s.SpanID] = true
-			if !seen[s.SpanID] {
-				if err := enc.Encode(toSpanJSON(s)); err != nil {
-					return
-				}
+		spans, next, skipped := h.src.Follow(q, pos)
+		pos = next
+		buf.Reset()
+		if skipped > 0 {
+			_ = enc.Encode(map[string]any{"gap": map[string]uint64{"skipped": skipped}})
+		}
+		for _, s := range spans {
+			if err := enc.Encode(toSpanJSON(s)); err != nil {
+				h.report(fmt.Errorf("debugz: encode span %s: %w", s.SpanID, err))
 			}
 		}
-		seen = now // bounded by the result set
-		if err := rc.Flush(); err != nil {
-			return
+		if buf.Len() > 0 {
+			if err := write(rc, w, buf.Bytes()); err != nil {
+				return
+			}
 		}
 	}
 }

@@ -17,6 +17,11 @@ type Source interface {
 	// with hex IDs), or false when no span of it is retained.
 	TraceOTLP(traceID string) ([]byte, bool)
 	Active() []Active
+	// Follow returns the spans matching q that ended after position after,
+	// oldest first, the position to pass next, and how many spans ended in
+	// between that the store no longer holds (a reader that fell behind).
+	// After 0 starts from now.
+	Follow(q Query, after uint64) (spans []Span, next, skipped uint64)
 }
 
 // Query selects spans; it is parsed from the query string of /spans and
@@ -42,6 +47,7 @@ type Summary struct {
 	Retained int
 	Evicted  uint64
 	Dropped  uint64          // spans lost to a recovered panic in debugz; 0 unless there is a bug
+	Fault    string          // the first such panic with its stack; "" if none
 	Buckets  []time.Duration // lower bound of each latency bucket
 	Methods  []Method
 }
