@@ -171,8 +171,10 @@ func (h *handler) report(err error) {
 // A live fragment (/live/…) is swapped into its page, one level down, so its
 // links are relative to the page, not to the stream.
 func base(r *http.Request) string {
-	rctx := chi.RouteContext(r.Context())
-	p := rctx.RoutePath
+	p := ""
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		p = rctx.RoutePath
+	}
 	if p == "" {
 		p = r.URL.Path
 	}

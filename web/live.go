@@ -23,8 +23,9 @@ func (h *handler) liveSummary(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
+	d := detach(r)
 	h.stream(w, r, func() templ.Component {
-		p, _ := h.summaryPage(r)
+		p, _ := h.summaryPage(d)
 		return summaryTable(p)
 	})
 }
@@ -34,14 +35,24 @@ func (h *handler) liveSpans(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
+	d := detach(r)
 	h.stream(w, r, func() templ.Component {
-		p, _ := h.spansPage(r)
+		p, _ := h.spansPage(d)
 		return spansTable(p)
 	})
 }
 
 func (h *handler) liveActive(w http.ResponseWriter, r *http.Request) {
-	h.stream(w, r, func() templ.Component { return activeTable(h.activePage(r)) })
+	d := detach(r)
+	h.stream(w, r, func() templ.Component { return activeTable(h.activePage(d)) })
+}
+
+// detach copies what a feed's renderings read of the request that started
+// it: the feed outlives the request, whose router context is reused.
+func detach(r *http.Request) *http.Request {
+	d := r.Clone(context.Background())
+	d.URL.Path = "/live/"
+	return d
 }
 
 // maxStreams caps the live streams (SSE and follow) one handler serves at
