@@ -2,8 +2,9 @@ package debugz
 
 import (
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/debugz/debugz/internal/rpcmethod"
 )
 
 // Defaults of the capture engine. Each is documented on the option that changes it.
@@ -168,19 +169,4 @@ func boundsNanos(bounds []time.Duration) []int64 {
 }
 
 // ignores reports whether method matches the ignore list.
-func (c *config) ignores(method string) bool { return methodMatches(c.ignored, method) }
-
-// methodMatches reports whether method ("pkg.Service/Method") is one of
-// patterns, each a full method or a whole service ("pkg.Service/*").
-func methodMatches(patterns []string, method string) bool {
-	for _, p := range patterns {
-		if svc, ok := strings.CutSuffix(p, "/*"); ok {
-			if len(method) > len(svc) && method[len(svc)] == '/' && strings.HasPrefix(method, svc) {
-				return true
-			}
-		} else if p == method {
-			return true
-		}
-	}
-	return false
-}
+func (c *config) ignores(method string) bool { return rpcmethod.Match(c.ignored, method) }
