@@ -237,3 +237,29 @@ func TestUnknownMethodFlood(t *testing.T) {
 		t.Error("Summary().ActiveEvicted = 0; want the phantoms pushed out counted")
 	}
 }
+
+// TestFollowReportsWhatItSkips: Follow returns what entered since its
+// position, oldest first; spans the ring overwrote before they were read and
+// matches past the limit are counted as skipped, never lost silently.
+func TestFollowReportsWhatItSkips(t *testing.T) {
+	sp := NewSpanProcessor(WithCapacity(8))
+	_, pos, _ := sp.Follow(Filter{}, 0)
+	for i := range 5 {
+		sp.OnEnd(newUnary("a.B/C", "OK", time.Duration(i+1)*time.Millisecond))
+	}
+	spans, next, skipped := sp.Follow(Filter{}, pos)
+	if len(spans) != 5 || skipped != 0 || spans[0].Duration != time.Millisecond || spans[4].Duration != 5*time.Millisecond {
+		t.Fatalf("Follow after 5 = %d spans (first %v), skipped %d; want the 5 oldest first, none skipped", len(spans), spans[0].Duration, skipped)
+	}
+	pos = next
+	for i := range 12 { // 4 more than the ring holds
+		sp.OnEnd(newUnary("a.B/C", "OK", time.Duration(i+1)*time.Millisecond))
+	}
+	spans, next, skipped = sp.Follow(Filter{Limit: 3}, pos)
+	if len(spans) != 3 || skipped != 9 || spans[2].Duration != 12*time.Millisecond {
+		t.Errorf("Follow(limit 3) after 12 into a ring of 8 = %d spans, skipped %d; want the newest 3 and 4 overwritten + 5 over the limit skipped", len(spans), skipped)
+	}
+	if spans, _, skipped := sp.Follow(Filter{}, next); len(spans) != 0 || skipped != 0 {
+		t.Errorf("Follow with nothing new = %d spans, skipped %d; want none", len(spans), skipped)
+	}
+}

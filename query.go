@@ -458,23 +458,29 @@ func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method stri
 }
 
 // Follow returns the retained gRPC spans matching f that entered the recent
-// ring after push number after, oldest first, with the push number to pass
-// next time. Skipped counts the spans that entered after it but were already
-// overwritten (a reader that fell behind the ring): they may or may not have
-// matched, and a follower says so instead of losing them silently. Pass 0
-// to start from now: nothing is returned, only the position. Its cost grows
-// with the spans that entered since, not with the ring's size.
-func (sp *SpanProcessor) Follow(f Filter, after uint64) (spans []Span, next, skipped uint64) {
+// ring since position pos, oldest first, with the position to pass next
+// time. Pass 0 to start from now: nothing is returned, only the position
+// (never 0, even before the first span). Skipped counts the spans that
+// entered since pos but were already overwritten (a reader that fell behind
+// the ring): they may or may not have matched, and a follower says so
+// instead of losing them silently. With f.Limit set, only the newest f.Limit
+// matches are returned and the older ones count as skipped. Its cost grows
+// with the spans that entered since, not with the ring's size, and only the
+// returned spans are copied.
+func (sp *SpanProcessor) Follow(f Filter, pos uint64) (spans []Span, next, skipped uint64) {
 	next = sp.recent.Pushed()
-	if after == 0 || after >= next {
+	defer func() { next++ }()
+	if pos == 0 || pos-1 >= next {
 		return nil, next, 0
 	}
+	after := pos - 1
 	oldest := next - min(next, uint64(sp.recent.Cap())) + 1 // the oldest push still held
 	if after+1 < oldest {
 		skipped = oldest - after - 1
 	}
 	var recs []record
-	expect := next // the next push number Newest should yield
+	var over uint64 // matches past f.Limit
+	expect := next  // the next push number Newest should yield
 	for seq, r := range sp.recent.Newest() {
 		if seq > next {
 			continue // pushed since next was read: the next call returns it
@@ -484,14 +490,20 @@ func (sp *SpanProcessor) Follow(f Filter, after uint64) (spans []Span, next, ski
 		}
 		if seq < expect && expect >= oldest { // pushes in between still in progress:
 			next = seq // resume before them, so they are not lost
-			recs = recs[:0]
+			recs, over = recs[:0], 0
 		}
 		expect = seq - 1
 		r.seq = seq
-		if f.match(&r, sp.cfg.bounds) {
-			recs = append(recs, r)
+		if !f.match(&r, sp.cfg.bounds) {
+			continue
 		}
+		if f.Limit > 0 && len(recs) >= f.Limit {
+			over++
+			continue
+		}
+		recs = append(recs, r)
 	}
+	skipped += over
 	spans = make([]Span, len(recs))
 	for i := range recs {
 		spans[len(recs)-1-i] = sp.toSpan(&recs[i])

@@ -35,7 +35,7 @@ type streams struct {
 // spread over streamPaths, each read and discarded by a goroutine of its own,
 // and returns once every one is answered: with its headers, or refused with
 // 503. It fails b on any other answer.
-func openStreams(b *testing.B, base string, n int) *streams {
+func openStreams(b *testing.B, base string, n int, paths func(i int) string) *streams {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &streams{
@@ -69,7 +69,7 @@ func openStreams(b *testing.B, base string, n int) *streams {
 			default:
 				answered <- fmt.Errorf("GET %s: %s", url, resp.Status)
 			}
-		}(base + streamPaths[i%len(streamPaths)])
+		}(base + paths(i))
 	}
 	timeout := time.After(streamConnectTimeout)
 	for range n {
@@ -136,7 +136,7 @@ type streamBench struct {
 }
 
 // newStreamBench sets up a streamBench with n streams, settled under load.
-func newStreamBench(b *testing.B, ms []rpcMethod, n int) *streamBench {
+func newStreamBench(b *testing.B, ms []rpcMethod, n int, paths func(i int) string) *streamBench {
 	b.Helper()
 	sp := debugz.NewSpanProcessor(debugz.WithCapacity(capacity))
 	sb := &streamBench{}
@@ -148,7 +148,7 @@ func newStreamBench(b *testing.B, ms []rpcMethod, n int) *streamBench {
 			sb.close(b)
 		}
 	}()
-	sb.streams = openStreams(b, sb.srv.URL, n)
+	sb.streams = openStreams(b, sb.srv.URL, n, paths)
 	settle(sb.tr, ms)
 	ok = true
 	return sb
@@ -166,8 +166,11 @@ func (sb *streamBench) close(b *testing.B) {
 
 // BenchmarkLiveStreams measures span throughput, the whole lifecycle through
 // the SDK from every CPU, into a debugz processor whose handler is serving 0,
-// 20 or 300 live streams. It reports spans/s and how many streams the
-// handler refused.
+// 20 or 300 live streams, spread over the live summary, the live span list
+// and a follow stream: 100 people with the dashboard open. The last case is
+// an attacker's: 300 follow streams, each of a query of its own, so that no
+// two share a reader. It reports spans/s and how many streams the handler
+// refused.
 //
 // The live pages and the follow stream look for news once a second (and
 // answer at once on connecting): a run much shorter than a second may fall
@@ -176,14 +179,20 @@ func (sb *streamBench) close(b *testing.B) {
 func BenchmarkLiveStreams(b *testing.B) {
 	ms := manyMethods(streamMethods)
 	ctx := context.Background()
-	for _, n := range []int{0, 20, 300} {
+	viewers := func(i int) string { return streamPaths[i%len(streamPaths)] }
+	distinct := func(i int) string { return fmt.Sprintf("/api/spans?follow=1&min=%dns", i) }
+	for _, c := range []struct {
+		name  string
+		n     int
+		paths func(int) string
+	}{{"streams=0", 0, viewers}, {"streams=20", 20, viewers}, {"streams=300", 300, viewers}, {"follow=300-distinct", 300, distinct}} {
 		// Set up on the first run of the sub-benchmark, not before it, so
 		// that one left out by -bench costs nothing; torn down once its
 		// last run is over.
 		var sb *streamBench
-		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) {
+		b.Run(c.name, func(b *testing.B) {
 			if sb == nil {
-				sb = newStreamBench(b, ms, n)
+				sb = newStreamBench(b, ms, c.n, c.paths)
 			}
 			tr := sb.tr
 			b.ReportAllocs()

@@ -54,6 +54,7 @@ type handler struct {
 	near     nearWords    // Config.NearDeadline in words
 	streams  atomic.Int64 // live streams open
 	feeds    feeds
+	follows  follows
 }
 
 // NewHandler returns the debugz pages and JSON API, with every path relative

@@ -2,8 +2,10 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -537,5 +539,79 @@ func TestNearDeadlineQuotesConfig(t *testing.T) {
 	_, body = testRequest(t, ts, "GET", "/debug/rpcs/api/spans?deadline=far")
 	if !strings.Contains(body, "more than 90% of their deadline") {
 		t.Errorf("GET /api/spans?deadline=far = %s; want the error to quote the threshold", body)
+	}
+}
+
+// TestFollowFeedShared: follow streams of the same query share one reader,
+// and a stream that fell behind the feed's backlog is told how many spans it
+// missed before it gets the chunks still held.
+func TestFollowFeedShared(t *testing.T) {
+	src := newFakeSource()
+	var fs follows
+	q := Query{Method: "user.UserService/FetchUser", Bucket: -1, Code: -1}
+	a := fs.join(q, time.Hour, src, func(error) {})
+	b := fs.join(q, time.Hour, src, func(error) {})
+	c := fs.join(Query{Bucket: -1, Code: -1}, time.Hour, src, func(error) {})
+	if a != b || a == c {
+		t.Fatalf("join: same query got feeds %p and %p, another query %p; want one shared, one apart", a, b, c)
+	}
+	defer fs.leave(c)
+	_, start, _ := a.since(^uint64(0))
+	for i := range followBacklog + 2 { // two chunks more than the feed keeps
+		a.publish([]byte(fmt.Sprintf("{\"n\":%d}\n", i)), 3)
+	}
+	data, end, _ := a.since(start)
+	want := "{\"gap\":{\"skipped\":6}}\n{\"n\":2}\n{\"n\":3}\n{\"n\":4}\n{\"n\":5}\n"
+	if string(data) != want || end != start+3*(followBacklog+2) {
+		t.Errorf("since(start) = %q, %d; want %q, %d", data, end, want, start+3*(followBacklog+2))
+	}
+	if data, next, _ := a.since(end - 3); string(data) != "{\"n\":5}\n" || next != end {
+		t.Errorf("since(one chunk behind) = %q, %d; want the last chunk, %d", data, next, end)
+	}
+	if data, _, _ := a.since(end); data != nil {
+		t.Errorf("since(end) = %q; want nothing", data)
+	}
+	fs.leave(a)
+	if fs.m[q] != a {
+		t.Error("a feed was closed while a stream still follows it")
+	}
+	fs.leave(b)
+	if _, ok := fs.m[q]; ok {
+		t.Error("a feed outlived its last stream")
+	}
+	select {
+	case <-a.stop:
+	default:
+		t.Error("the feed's reader was not stopped")
+	}
+}
+
+// TestFollowFeedBatchCap: a look that finds more spans than maxFollowBatch
+// encodes the newest of them and reports the rest skipped; many feeds share
+// the batch.
+func TestFollowFeedBatchCap(t *testing.T) {
+	src := newFakeSource()
+	f := &followFeed{q: Query{Bucket: -1, Code: -1}, fs: &follows{}, changed: make(chan struct{})}
+	_, pos, _ := src.Follow(f.q, 0)
+	for i := range maxFollowBatch + 5 {
+		src.add(Span{TraceID: testTrace, SpanID: fmt.Sprintf("%016x", i), Method: "a.B/C", Kind: "server", Code: "OK", Start: fixedNow})
+	}
+	var buf bytes.Buffer
+	if next := f.look(src, pos, &buf, func(err error) { t.Error(err) }); next != pos+maxFollowBatch+5 {
+		t.Errorf("look returned position %d; want %d", next, pos+maxFollowBatch+5)
+	}
+	data, _, _ := f.since(0)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != maxFollowBatch+1 || lines[0] != `{"gap":{"skipped":5}}` || !strings.Contains(lines[1], fmt.Sprintf("%016x", 5)) {
+		t.Errorf("a look over the batch cap sent %d lines starting %q, %.60q; want the gap of 5 then the newest %d spans",
+			len(lines), lines[0], lines[1], maxFollowBatch)
+	}
+	f.fs.n.Store(maxFollowBatch) // as many feeds as spans in a batch
+	if got := f.fs.batch(); got != minFollowBatch {
+		t.Errorf("batch with %d feeds = %d; want the floor %d", maxFollowBatch, got, minFollowBatch)
+	}
+	f.fs.n.Store(4)
+	if got := f.fs.batch(); got != maxFollowBatch/4 {
+		t.Errorf("batch with 4 feeds = %d; want %d", got, maxFollowBatch/4)
 	}
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -226,51 +225,4 @@ func sseEvent(data string) []byte {
 	}
 	b.WriteByte('\n')
 	return []byte(b.String())
-}
-
-// follow streams spans matching q that end after the request began, as
-// NDJSON, oldest first, until the client goes away. Each tick reads only
-// the spans that ended since the last; when the store overwrote some before
-// they were read, a gap record says how many: {"gap":{"skipped":N}}.
-func (h *handler) follow(w http.ResponseWriter, r *http.Request, q Query) {
-	release, ok := h.admit(w, r)
-	if !ok {
-		return
-	}
-	defer release()
-	_, pos, _ := h.src.Follow(q, 0) // before the headers: a client that has them is followed
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if err := write(rc, w, nil); err != nil {
-		return
-	}
-	tick := time.NewTicker(h.interval)
-	defer tick.Stop()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-tick.C:
-		}
-		spans, next, skipped := h.src.Follow(q, pos)
-		pos = next
-		buf.Reset()
-		if skipped > 0 {
-			_ = enc.Encode(map[string]any{"gap": map[string]uint64{"skipped": skipped}})
-		}
-		for _, s := range spans {
-			if err := enc.Encode(toSpanJSON(s)); err != nil {
-				h.report(fmt.Errorf("debugz: encode span %s: %w", s.SpanID, err))
-			}
-		}
-		if buf.Len() > 0 {
-			if err := write(rc, w, buf.Bytes()); err != nil {
-				return
-			}
-		}
-	}
 }
