@@ -1,6 +1,7 @@
 package debugz
 
 import (
+	"math"
 	"strings"
 
 	"github.com/debugz/debugz/grpcstats"
@@ -99,7 +100,9 @@ func (m *messageStats) read(key string, v attribute.Value) {
 	case grpcstats.AttrBytesReceived:
 		m.bytesReceived = v.AsInt64()
 	case grpcstats.AttrDeadlineUsed:
-		m.deadlineUsed = v.AsFloat64()
+		if f := v.AsFloat64(); f >= 0 && !math.IsInf(f, 1) { // not NaN either
+			m.deadlineUsed = f
+		}
 	}
 }
 

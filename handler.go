@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -243,17 +244,17 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
-func (s *source) TraceOTLP(id string) ([]byte, bool) {
+func (s *source) TraceOTLP(id string) ([]byte, bool, error) {
 	tid, err := trace.TraceIDFromHex(id)
 	if err != nil {
-		return nil, false
+		return nil, false, nil
 	}
 	spans := s.sp.Trace(tid)
 	if len(spans) == 0 {
-		return nil, false
+		return nil, false, nil
 	}
 	b, err := otlpJSON(spans, s.redact)
-	return b, err == nil
+	return b, true, err
 }
 
 func (s *source) Active() []web.Active {
@@ -361,9 +362,19 @@ func redactValue(v attribute.Value) attribute.Value {
 }
 
 // jsonValue is an attribute value as plain JSON: maps become objects,
-// slices arrays, bytes hex.
+// slices arrays, bytes hex. JSON has no NaN or infinities: those floats
+// become the strings "NaN", "Infinity" and "-Infinity", as in OTLP/JSON.
 func jsonValue(v attribute.Value) any {
 	switch v.Type() {
+	case attribute.FLOAT64:
+		return jsonFloat(v.AsFloat64())
+	case attribute.FLOAT64SLICE:
+		fs := v.AsFloat64Slice()
+		out := make([]any, len(fs))
+		for i, f := range fs {
+			out[i] = jsonFloat(f)
+		}
+		return out
 	case attribute.MAP:
 		m := map[string]any{}
 		for _, kv := range v.AsMap() {
@@ -381,6 +392,19 @@ func jsonValue(v attribute.Value) any {
 		return hex.EncodeToString(v.AsByteSlice())
 	}
 	return v.AsInterface()
+}
+
+// jsonFloat is f, or its name if JSON has no number for it.
+func jsonFloat(f float64) any {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return f
 }
 
 var sensitiveWords = []string{"authorization", "cookie", "password", "passwd", "token", "secret",

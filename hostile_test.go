@@ -2,13 +2,18 @@ package debugz
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"math"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/debugz/debugz/grpcstats"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -261,5 +266,65 @@ func TestFollowReportsWhatItSkips(t *testing.T) {
 	}
 	if spans, _, skipped := sp.Follow(Filter{}, next); len(spans) != 0 || skipped != 0 {
 		t.Errorf("Follow with nothing new = %d spans, skipped %d; want none", len(spans), skipped)
+	}
+}
+
+// TestNonFiniteAndInvalidUTF8Readable: a span with NaN and infinite float
+// attributes and invalid UTF-8 in its name, keys and values is readable in
+// every view and export. JSON gets "NaN", "Infinity" and "-Infinity" (as
+// OTLP/JSON does); OTLP/JSON gets U+FFFD for invalid UTF-8.
+func TestNonFiniteAndInvalidUTF8Readable(t *testing.T) {
+	sp := NewSpanProcessor()
+	bad := "bad\xff\xfename"
+	s := stub{name: "a.S/M", kind: trace.SpanKindServer, dur: time.Millisecond, attrs: []attribute.KeyValue{
+		attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", "a.S/M"),
+		attribute.String("rpc.response.status_code", "OK"),
+		attribute.Float64("nan", math.NaN()), attribute.Float64("inf", math.Inf(1)),
+		attribute.Float64Slice("floats", []float64{1.5, math.Inf(-1)}),
+		attribute.Float64(grpcstats.AttrDeadlineUsed, math.NaN()),
+		attribute.String(bad, bad),
+	}, events: []sdktrace.Event{{Name: bad, Time: time.Now()}}}.snapshot()
+	sp.OnEnd(s)
+	h := NewHandler(sp)
+	id, tid := s.SpanContext().SpanID().String(), s.SpanContext().TraceID().String()
+	for _, path := range []string{"/", "/spans", "/spans/" + id, "/traces/" + tid, "/api/summary"} {
+		if code, body := get(t, h, path); code != 200 {
+			t.Errorf("GET %s = %d %.200s; want 200", path, code, body)
+		}
+	}
+	for _, path := range []string{"/api/spans", "/api/spans/" + id} {
+		code, body := get(t, h, path)
+		var doc struct {
+			Attributes map[string]any `json:"attributes"`
+			Spans      []struct {
+				Attributes map[string]any `json:"attributes"`
+			} `json:"spans"`
+		}
+		if code != 200 || json.Unmarshal([]byte(body), &doc) != nil {
+			t.Errorf("GET %s = %d %.200s; want 200 and JSON", path, code, body)
+			continue
+		}
+		attrs := doc.Attributes
+		if len(doc.Spans) == 1 {
+			attrs = doc.Spans[0].Attributes
+		}
+		got := fmt.Sprintln(attrs["nan"], attrs["inf"], attrs["floats"])
+		if want := "NaN Infinity [1.5 -Infinity]\n"; got != want {
+			t.Errorf("GET %s: nan, inf, floats = %s; want %s", path, got, want)
+		}
+	}
+	code, body := get(t, h, "/api/traces/"+tid)
+	td, err := parseOTLPJSON([]byte(body))
+	if code != 200 || err != nil {
+		t.Fatalf("GET /api/traces/%s = %d, %v; want OTLP JSON", tid, code, err)
+	}
+	got := td.ResourceSpans[0].ScopeSpans[0].Spans[0]
+	if n := got.Events[0].Name; !utf8.ValidString(n) || !strings.Contains(n, "\uFFFD") {
+		t.Errorf("OTLP event name = %q; want invalid UTF-8 replaced by U+FFFD", got.Events[0].Name)
+	}
+	for _, kv := range got.Attributes {
+		if kv.Key == "nan" && !math.IsNaN(kv.Value.GetDoubleValue()) {
+			t.Errorf("OTLP nan attribute = %v; want NaN", kv.Value)
+		}
 	}
 }

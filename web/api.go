@@ -198,8 +198,13 @@ func (h *handler) apiTrace(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, ok := h.src.TraceOTLP(id)
-	if !ok {
+	b, found, err := h.src.TraceOTLP(id)
+	switch {
+	case err != nil:
+		h.report(fmt.Errorf("debugz: export trace %s: %w", id, err))
+		h.fail(w, r, http.StatusInternalServerError, "trace "+id+" could not be encoded as OTLP JSON; the error was reported")
+		return
+	case !found:
 		h.fail(w, r, http.StatusNotFound, "no span of trace "+id+" is retained")
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -112,12 +113,18 @@ func (f *fakeSource) Trace(id string) (Trace, bool) {
 	return Trace{TraceID: id, Start: fixedNow.Add(-time.Second), End: fixedNow.Add(-time.Second + 2*time.Millisecond), Spans: f.spans[len(f.spans)-2:]}, true
 }
 
-func (f *fakeSource) TraceOTLP(id string) ([]byte, bool) {
-	if id != testTrace {
-		return nil, false
+func (f *fakeSource) TraceOTLP(id string) ([]byte, bool, error) {
+	switch id {
+	case testTrace:
+		return []byte(`{"resourceSpans":[]}`), true, nil
+	case brokenTrace:
+		return nil, true, errors.New("cannot encode")
 	}
-	return []byte(`{"resourceSpans":[]}`), true
+	return nil, false, nil
 }
+
+// brokenTrace is a trace fakeSource fails to encode.
+const brokenTrace = "0badbadbadbadbadbadbadbadbadbad0"
 
 func (f *fakeSource) Active() []Active {
 	return []Active{{TraceID: testTrace, SpanID: "1111111111111111", Method: "user.UserService/Chat", Kind: "server", Start: fixedNow.Add(-90 * time.Second)}}
@@ -613,5 +620,22 @@ func TestFollowFeedBatchCap(t *testing.T) {
 	f.fs.n.Store(4)
 	if got := f.fs.batch(); got != maxFollowBatch/4 {
 		t.Errorf("batch with 4 feeds = %d; want %d", got, maxFollowBatch/4)
+	}
+}
+
+// TestTraceExportFailureIs500: a trace the Source cannot encode is a 500
+// that is reported, not a 404 saying it is not retained.
+func TestTraceExportFailureIs500(t *testing.T) {
+	var reported []error
+	ts := newTestServer(t, newFakeSource(), Config{ErrorHandler: func(err error) { reported = append(reported, err) }})
+	resp, body := testRequest(t, ts, "GET", "/debug/rpcs/api/traces/"+brokenTrace)
+	if resp.StatusCode != 500 || !strings.Contains(body, "could not be encoded") {
+		t.Errorf("GET a trace that fails to encode = %d %q; want 500 saying so", resp.StatusCode, body)
+	}
+	if len(reported) != 1 || !strings.Contains(reported[0].Error(), "cannot encode") {
+		t.Errorf("reported %v; want the encoding error once", reported)
+	}
+	if resp, _ := testRequest(t, ts, "GET", "/debug/rpcs/api/traces/"+strings.Repeat("ab", 16)); resp.StatusCode != 404 {
+		t.Errorf("GET an unknown trace = %d; want 404", resp.StatusCode)
 	}
 }

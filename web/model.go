@@ -14,8 +14,9 @@ type Source interface {
 	Span(spanID string) (Span, bool)
 	Trace(traceID string) (Trace, bool)
 	// TraceOTLP returns the trace as OTLP JSON (an ExportTraceServiceRequest
-	// with hex IDs), or false when no span of it is retained.
-	TraceOTLP(traceID string) ([]byte, bool)
+	// with hex IDs); found is false when no span of it is retained, err
+	// non-nil when it could not be encoded.
+	TraceOTLP(traceID string) (b []byte, found bool, err error)
 	Active() []Active
 	// Follow returns the spans matching q that ended after position after,
 	// oldest first, the position to pass next, and how many spans ended in
