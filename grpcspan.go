@@ -106,37 +106,31 @@ func (m *messageStats) read(key string, v attribute.Value) {
 	}
 }
 
-// readMessageEvents counts the message events of otelgrpc ≤ v0.64 (keys
+// readMessageEvent counts a message event of otelgrpc ≤ v0.64 (keys
 // message.* before v0.61, rpc.message.* from it), for spans that carry no
-// counts of their own. It reads the events slice without copying it.
-func (m *messageStats) readMessageEvents(events []sdktrace.Event) {
-	for i := range events {
-		e := &events[i]
-		if e.Name != grpcstats.EventMessage {
-			continue
+// counts of their own.
+func (m *messageStats) readMessageEvent(e *sdktrace.Event) {
+	var sent, typed bool
+	var size int64
+	for i := range e.Attributes {
+		kv := &e.Attributes[i]
+		switch kv.Key {
+		case grpcstats.AttrMessageType, grpcstats.AttrRPCMessageType:
+			sent, typed = kv.Value.AsString() == grpcstats.MessageTypeSent, true
+		case grpcstats.AttrMessageUncompressedSize, grpcstats.AttrRPCMessageUncompressedSize:
+			size = kv.Value.AsInt64()
 		}
-		var sent bool
-		var size int64
-		var typed bool
-		for _, kv := range e.Attributes {
-			switch kv.Key {
-			case grpcstats.AttrMessageType, grpcstats.AttrRPCMessageType:
-				sent, typed = kv.Value.AsString() == grpcstats.MessageTypeSent, true
-			case grpcstats.AttrMessageUncompressedSize, grpcstats.AttrRPCMessageUncompressedSize:
-				size = kv.Value.AsInt64()
-			}
-		}
-		if !typed {
-			continue
-		}
-		m.known = true
-		if sent {
-			m.sent++
-			m.bytesSent += size
-		} else {
-			m.received++
-			m.bytesReceived += size
-		}
+	}
+	if !typed {
+		return
+	}
+	m.known = true
+	if sent {
+		m.sent++
+		m.bytesSent += size
+	} else {
+		m.received++
+		m.bytesReceived += size
 	}
 }
 
@@ -169,11 +163,12 @@ func intCode(n int64) codes.Code {
 // generation, falling back to the span name (which otelgrpc always sets to the
 // full method).
 func fullMethod(name, service, method string) string {
+	name = strings.TrimPrefix(name, "/") // otelgrpc ≤ v0.4x names spans "/pkg.Service/Method"
 	switch {
 	case strings.IndexByte(method, '/') > 0:
 		return method
 	case service == "" || method == "":
-		return strings.TrimPrefix(name, "/")
+		return name
 	case len(name) == len(service)+1+len(method) && name[len(service)] == '/' &&
 		strings.HasPrefix(name, service) && strings.HasSuffix(name, method):
 		return name // the same string, without allocating

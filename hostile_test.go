@@ -163,7 +163,7 @@ func TestHugeNamesStayWithinByteCap(t *testing.T) {
 			}
 			k := found[0].span
 			info, _ := readAttributes(k.Name(), k.Attributes())
-			if size := spanSize(k.Name(), k.Status().Description, info.size, k.Events(), k.Links()); size > limit {
+			if size := spanSize(k.Name(), k.Status().Description, info.size, k.Events(), k.Links(), nil); size > limit {
 				t.Errorf("OnEnd(%s): kept %d bytes; want at most %d", tt.name, size, limit)
 			}
 			if cap(k.Events()) > limit/eventOverhead || cap(k.Attributes()) > limit/attrOverhead {

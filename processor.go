@@ -117,7 +117,11 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	rec := record{span: s, traceID: sc.TraceID(), spanID: sc.SpanID(), end: end.UnixNano(), dur: int64(end.Sub(start))}
 	events := s.Events()
 	status := s.Status()
-	if spanSize(name, status.Description, info.size, events, s.Links()) > sp.cfg.maxSpanBytes {
+	var fromEvents *messageStats // message counts, when the attributes have none
+	if !info.msgs.known {
+		fromEvents = &info.msgs
+	}
+	if spanSize(name, status.Description, info.size, events, s.Links(), fromEvents) > sp.cfg.maxSpanBytes {
 		rec.span, rec.truncated = truncate(s, sp.cfg.maxSpanBytes), true
 	}
 	if !isGRPC {
@@ -129,9 +133,6 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	if !info.hasCode && status.Code == otelcodes.Error {
 		info.code = codes.Unknown
-	}
-	if !info.msgs.known {
-		info.msgs.readMessageEvents(events)
 	}
 	rec.method, rec.code, rec.near = info.method, info.code, info.msgs.deadlineUsed > nearDeadline
 	rec.row = sp.rows.get(info.method, kind)

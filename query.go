@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/ringbuffer"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -364,7 +365,12 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 		}
 	}
 	if !msgs.known && r.row != nil {
-		msgs.readMessageEvents(s.Events())
+		events := s.Events()
+		for i := range events {
+			if events[i].Name == grpcstats.EventMessage {
+				msgs.readMessageEvent(&events[i])
+			}
+		}
 	}
 	return Span{
 		MessagesKnown: msgs.known, MessagesSent: msgs.sent, MessagesReceived: msgs.received,

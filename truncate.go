@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/debugz/debugz/grpcstats"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -22,11 +23,17 @@ const (
 )
 
 // spanSize estimates the bytes of a span's name, status message, events and
-// links; attrSize, from readAttributes, is its attributes'.
-func spanSize(name, status string, attrSize int, events []sdktrace.Event, links []sdktrace.Link) int {
+// links; attrSize, from readAttributes, is its attributes'. When m is not
+// nil, the same pass over the events counts otelgrpc's message events into
+// it (see messageStats.readMessageEvent).
+func spanSize(name, status string, attrSize int, events []sdktrace.Event, links []sdktrace.Link, m *messageStats) int {
 	n := len(name) + len(status) + attrSize
 	for i := range events {
-		n += len(events[i].Name) + eventOverhead + attrsSize(events[i].Attributes)
+		e := &events[i]
+		n += len(e.Name) + eventOverhead + attrsSize(e.Attributes)
+		if m != nil && e.Name == grpcstats.EventMessage {
+			m.readMessageEvent(e)
+		}
 	}
 	for i := range links {
 		n += linkOverhead + attrsSize(links[i].Attributes)
@@ -36,8 +43,12 @@ func spanSize(name, status string, attrSize int, events []sdktrace.Event, links 
 
 func attrsSize(kvs []attribute.KeyValue) int {
 	n := 0
-	for _, kv := range kvs {
-		n += len(kv.Key) + attrOverhead + valueSize(kv.Value)
+	for i := range kvs {
+		kv := &kvs[i]
+		n += len(kv.Key) + attrOverhead + len(kv.Value.AsString()) // AsString is "" unless a string
+		if kv.Value.Type() > attribute.STRING {
+			n += valueSize(kv.Value)
+		}
 	}
 	return n
 }

