@@ -70,7 +70,7 @@ func ExampleNewHandler_chi() {
 	r.Mount("/debug", middleware.Profiler())
 
 	// http.ListenAndServe("localhost:6060", r); here, one request:
-	req := httptest.NewRequest("GET", "/debug/rpcs/api/summary", nil)
+	req := httptest.NewRequest("GET", "http://localhost:6060/debug/rpcs/api/summary", nil)
 	req.RemoteAddr = "127.0.0.1:40000"
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, req)
@@ -85,7 +85,7 @@ func ExampleNewHandler_serveMux() {
 	mux.Handle("/debug/rpcs/", http.StripPrefix("/debug/rpcs", debugz.NewHandler(sp)))
 
 	for _, remote := range []string{"127.0.0.1:40000", "203.0.113.9:40000"} {
-		req := httptest.NewRequest("GET", "/debug/rpcs/", nil)
+		req := httptest.NewRequest("GET", "http://localhost:6060/debug/rpcs/", nil)
 		req.RemoteAddr = remote
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)

@@ -29,6 +29,7 @@ type HandlerOption interface{ applyHandler(*handlerConfig) }
 
 type handlerConfig struct {
 	authorize func(*http.Request) bool
+	hosts     []string
 	redact    bool
 	traceURL  string
 	services  map[string]grpc.ServiceInfo
@@ -39,12 +40,30 @@ type handlerOptionFunc func(*handlerConfig)
 func (f handlerOptionFunc) applyHandler(c *handlerConfig) { f(c) }
 
 // WithAuthorizer sets the function that decides whether a request may see
-// the pages. The default allows only requests from loopback addresses
-// (127.0.0.0/8 and ::1) and answers others with 403. Behind a reverse proxy on
-// the same host every request comes from loopback: supply an authorizer that
-// checks the user there. A nil function keeps the default.
+// the pages, in place of the default checks (see the package's Security
+// section): a request over a local connection (loopback at both ends, or a
+// Unix socket) whose Host names this machine. Others get 403.
+//
+// allow is handed the request as the handler receives it: RemoteAddr is
+// whatever the server and any middleware before the handler made it (a
+// forwarding middleware may have rewritten it from a header), and the
+// connection's own local address is in its context under
+// [http.LocalAddrContextKey]. Behind a reverse proxy on the same host every
+// request comes from loopback: check the user there. A nil function keeps
+// the default.
 func WithAuthorizer(allow func(r *http.Request) bool) HandlerOption {
 	return handlerOptionFunc(func(c *handlerConfig) { c.authorize = allow })
+}
+
+// WithAllowedHosts adds host names (any port; "debug.internal" or
+// "debug.internal:6060") that the default checks accept in a request's Host
+// header, beside localhost, names under .localhost, loopback addresses and
+// the address the request arrived on. Other names are refused, so that a
+// page on another site cannot read the dashboard by pointing its own name at
+// 127.0.0.1 (DNS rebinding). The connection must still be local. It has no
+// effect with [WithAuthorizer].
+func WithAllowedHosts(hosts ...string) HandlerOption {
+	return handlerOptionFunc(func(c *handlerConfig) { c.hosts = append(c.hosts, hosts...) })
 }
 
 // WithoutRedaction shows attribute values whose keys look like credentials.
@@ -113,7 +132,7 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 			}
 		}
 	}
-	return web.NewHandler(src, web.Config{Authorize: cfg.authorize, TraceURL: cfg.traceURL,
+	return web.NewHandler(src, web.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL,
 		NearDeadline: nearDeadline, ErrorHandler: otel.Handle})
 }
 

@@ -21,7 +21,7 @@ import (
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
-	req := httptest.NewRequest("GET", path, nil)
+	req := httptest.NewRequest("GET", "http://localhost:6060"+path, nil) // Host localhost:6060
 	req.RemoteAddr = "127.0.0.1:1234"
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)

@@ -184,9 +184,33 @@ func TestWithTraceURL(t *testing.T) {
 // getLocal serves one GET from a loopback address.
 func getLocal(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
-	req := httptest.NewRequest("GET", path, nil)
+	req := httptest.NewRequest("GET", "http://localhost:6060"+path, nil) // Host localhost:6060
 	req.RemoteAddr = "127.0.0.1:1234"
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec.Code, rec.Body.String()
+}
+
+// TestWithAllowedHosts: a Host the default checks refuse is served once
+// allowed, on a local connection only.
+func TestWithAllowedHosts(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	for _, tt := range []struct {
+		opts   []debugz.HandlerOption
+		remote string
+		want   int
+	}{
+		{nil, "127.0.0.1:1234", 403},
+		{[]debugz.HandlerOption{debugz.WithAllowedHosts("myapp.test")}, "127.0.0.1:1234", 200},
+		{[]debugz.HandlerOption{debugz.WithAllowedHosts("MyApp.test:6060")}, "127.0.0.1:1234", 200},
+		{[]debugz.HandlerOption{debugz.WithAllowedHosts("myapp.test")}, "198.51.100.7:1234", 403},
+	} {
+		req := httptest.NewRequest("GET", "http://myapp.test:6060/api/summary", nil)
+		req.RemoteAddr = tt.remote
+		rec := httptest.NewRecorder()
+		debugz.NewHandler(sp, tt.opts...).ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("GET myapp.test from %s with %d options = %d; want %d", tt.remote, len(tt.opts), rec.Code, tt.want)
+		}
+	}
 }

@@ -165,7 +165,7 @@ func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
 	follow := v.Get("follow")
 	v.Del("follow")
 	if follow != "" && follow != "0" && follow != "1" && follow != "true" && follow != "false" {
-		h.badRequest(w, r, badParam("follow", "must be 1 or 0, not %q", follow))
+		h.badRequest(w, r, badParam("follow", "must be 1 or 0, not %s", quote(follow)))
 		return
 	}
 	q, err := parseQuery(v, len(h.src.Summary().Buckets), h.near)

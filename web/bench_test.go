@@ -66,12 +66,12 @@ func BenchmarkSummaryPage(b *testing.B) {
 
 type benchSource struct{ sum Summary }
 
-func (s benchSource) Summary() Summary              { return s.sum }
-func (benchSource) Spans(Query) []Span              { return nil }
-func (benchSource) Span(string) (Span, bool)        { return Span{}, false }
-func (benchSource) Trace(string) (Trace, bool)      { return Trace{}, false }
+func (s benchSource) Summary() Summary                     { return s.sum }
+func (benchSource) Spans(Query) []Span                     { return nil }
+func (benchSource) Span(string) (Span, bool)               { return Span{}, false }
+func (benchSource) Trace(string) (Trace, bool)             { return Trace{}, false }
 func (benchSource) TraceOTLP(string) ([]byte, bool, error) { return nil, false, nil }
-func (benchSource) Active() []Active                { return nil }
+func (benchSource) Active() []Active                       { return nil }
 func (benchSource) Follow(Query, uint64) ([]Span, uint64, uint64) {
 	return nil, 1, 0
 }

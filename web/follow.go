@@ -33,6 +33,11 @@ const (
 // shared feed's latest look, at most one interval before), oldest first,
 // until the client goes away.
 func (h *handler) follow(w http.ResponseWriter, r *http.Request, q Query) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("X-Accel-Buffering", "no")
+	if r.Method == http.MethodHead { // the headers a GET would have; no stream
+		return
+	}
 	release, ok := h.admit(w, r)
 	if !ok {
 		return
@@ -41,8 +46,6 @@ func (h *handler) follow(w http.ResponseWriter, r *http.Request, q Query) {
 	f := h.follows.join(q, h.interval, h.src, h.report) // before the headers: a client that has them is followed
 	defer h.follows.leave(f)
 	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	if err := write(rc, w, nil); err != nil {
 		return

@@ -5,9 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,13 +15,18 @@ import (
 	"github.com/a-h/templ"
 	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 )
 
 // Config configures [NewHandler].
 type Config struct {
-	// Authorize decides whether a request may be served. Nil serves only
-	// requests from loopback addresses (127.0.0.0/8, ::1).
+	// Authorize decides whether a request may be served, in place of the
+	// default checks (see access.go): nil serves only requests over a local
+	// connection whose Host names this machine or one of AllowedHosts.
 	Authorize func(*http.Request) bool
+	// AllowedHosts are more names (with any port) the default checks accept
+	// in the Host header, beside localhost and loopback addresses.
+	AllowedHosts []string
 	// TraceURL, when set, is the tracing backend's page of a trace with
 	// "{traceID}" in place of the ID; every trace ID links to it.
 	TraceURL string
@@ -64,29 +67,26 @@ func NewHandler(src Source, cfg Config) http.Handler {
 		panic("debugz: web.NewHandler called with nil Source")
 	}
 	h := &handler{src: src, cfg: cfg, interval: cmp.Or(cfg.interval, time.Second), near: nearText(cfg.NearDeadline)}
-	if h.cfg.Authorize == nil {
-		h.cfg.Authorize = loopbackOnly
-	}
 	if h.cfg.now == nil {
 		h.cfg.now = time.Now
 	}
 	static, _ := fs.Sub(staticFS, "static")
 
 	r := chi.NewRouter()
-	r.Use(h.recoverer, h.authorize, securityHeaders)
-	r.Get("/", h.summary)
-	r.Get("/spans", h.spans)
-	r.Get("/spans/{spanID}", h.span)
-	r.Get("/traces/{traceID}", h.trace)
-	r.Get("/active", h.active)
-	r.Get("/live/summary", h.liveSummary)
-	r.Get("/live/spans", h.liveSpans)
-	r.Get("/live/active", h.liveActive)
-	r.Get("/api/summary", h.apiSummary)
-	r.Get("/api/spans", h.apiSpans)
-	r.Get("/api/spans/{spanID}", h.apiSpan)
-	r.Get("/api/traces/{traceID}", h.apiTrace)
-	r.Get("/api/active", h.apiActive)
+	r.Use(h.recoverer, h.authorize, securityHeaders, middleware.GetHead)
+	r.Get("/", h.takes(summaryParams, h.summary))
+	r.Get("/spans", h.takes(queryParams, h.spans))
+	r.Get("/spans/{spanID}", h.takes(nil, h.span))
+	r.Get("/traces/{traceID}", h.takes(nil, h.trace))
+	r.Get("/active", h.takes(nil, h.active))
+	r.Get("/live/summary", h.takes(summaryParams, h.liveSummary))
+	r.Get("/live/spans", h.takes(queryParams, h.liveSpans))
+	r.Get("/live/active", h.takes(nil, h.liveActive))
+	r.Get("/api/summary", h.takes(nil, h.apiSummary))
+	r.Get("/api/spans", h.takes(apiSpansParams, h.apiSpans))
+	r.Get("/api/spans/{spanID}", h.takes(nil, h.apiSpan))
+	r.Get("/api/traces/{traceID}", h.takes(nil, h.apiTrace))
+	r.Get("/api/active", h.takes(nil, h.apiActive))
 	files := http.FileServerFS(static)
 	r.Get("/static/*", func(w http.ResponseWriter, r *http.Request) {
 		r2 := new(http.Request)
@@ -98,35 +98,22 @@ func NewHandler(src Source, cfg Config) http.Handler {
 		h.fail(w, r, http.StatusNotFound, "There is no debugz page at this address.")
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", "GET")
-		h.fail(w, r, http.StatusMethodNotAllowed, "debugz pages are read-only: use GET.")
+		w.Header().Set("Allow", "GET, HEAD")
+		h.fail(w, r, http.StatusMethodNotAllowed, "debugz pages are read-only: use GET or HEAD.")
 	})
 	return r
 }
 
-// loopbackOnly is the default authorizer: it allows requests whose remote
-// address is a loopback address (127.0.0.0/8, ::1). Behind a reverse proxy on
-// the same host every request looks local; supply your own authorizer there.
-func loopbackOnly(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
-}
-
-func (h *handler) authorize(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.cfg.Authorize(r) {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.Header().Set("X-Content-Type-Options", "nosniff")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte("403 Forbidden: debugz serves only local requests.\n"))
+// takes serves next for a request whose query strictQuery accepts, and
+// answers 400 naming the parameter otherwise.
+func (h *handler) takes(allowed []string, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := strictQuery(r, allowed); err != nil {
+			h.badRequest(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r)
-	})
+		next(w, r)
+	}
 }
 
 func securityHeaders(next http.Handler) http.Handler {
@@ -252,7 +239,7 @@ func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
 func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
 	sortBy := cmp.Or(r.URL.Query().Get("sort"), "method")
 	if !slices.Contains(sortKeys, sortBy) {
-		return summaryPage{}, badParam("sort", "must be one of %s, not %q", strings.Join(sortKeys, ", "), sortBy)
+		return summaryPage{}, badParam("sort", "must be one of %s, not %s", strings.Join(sortKeys, ", "), quote(sortBy))
 	}
 	sum := h.src.Summary()
 	sortMethods(sum.Methods, sortBy)
@@ -264,7 +251,6 @@ func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
 func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
 	sum := h.src.Summary()
 	v := r.URL.Query()
-	v.Del("follow")
 	q, err := parseQuery(v, len(sum.Buckets), h.near)
 	if err != nil {
 		return spansPage{}, err

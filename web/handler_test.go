@@ -8,9 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -241,6 +244,11 @@ func TestBadParameters(t *testing.T) {
 		{"follow", "follow=maybe", "follow"},
 		{"deadline", "deadline=far", "deadline"},
 		{"script", "code=%3Cscript%3E", "code"},
+		{"unknown parameter", "methd=user.UserService/FetchUser", "methd"},
+		{"semicolon", "limit=1;limit=2", "limit"},
+		{"bad escape", "method=%zz", "method"},
+		{"follow twice", "follow=1&follow=0", "follow"},
+		{"too long", "method=" + strings.Repeat("m", maxParamLen+1), "method"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,7 +257,10 @@ func TestBadParameters(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &e); err != nil || resp.StatusCode != 400 || e.Parameter != tt.param {
 				t.Errorf("GET /api/spans?%s = %d %q; want 400 naming %q", tt.query, resp.StatusCode, body, tt.param)
 			}
-			if tt.name == "follow" {
+			if len(body) > 400 {
+				t.Errorf("GET /api/spans?%.40s… answered %d bytes; want an error that does not echo the request", tt.query, len(body))
+			}
+			if strings.HasPrefix(tt.query, "follow") {
 				return
 			}
 			resp, body = testRequest(t, ts, "GET", "/debug/rpcs/spans?"+tt.query)
@@ -265,29 +276,174 @@ func TestBadParameters(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(body, "sort") {
 		t.Errorf("GET /?sort=fastest = %d; want 400 naming sort", resp.StatusCode)
 	}
-}
-
-func TestLoopbackOnlyByDefault(t *testing.T) {
-	h := NewHandler(newFakeSource(), Config{})
-	for _, tt := range []struct {
-		remote string
-		status int
-	}{{"127.0.0.1:4000", 200}, {"[::1]:4000", 200}, {"10.1.2.3:4000", 403}, {"[2001:db8::1]:80", 403}, {"garbage", 403}} {
-		req := httptest.NewRequest("GET", "/api/summary", nil)
-		req.RemoteAddr = tt.remote
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != tt.status {
-			t.Errorf("GET from %q = %d; want %d", tt.remote, rec.Code, tt.status)
+	for _, path := range []string{"/?sort=count&sort=p99", "/?srt=count", "/api/summary?x=1", "/spans/" + testSpan + "?a=b",
+		"/api/traces/" + testTrace + "?" + strings.Repeat("k", 1<<20) + "=1", "/live/active?x=1"} {
+		resp, body := testRequest(t, ts, "GET", "/debug/rpcs"+path)
+		if resp.StatusCode != 400 || len(body) > 4000 {
+			t.Errorf("GET %.60s = %d, %d bytes; want a short 400", path, resp.StatusCode, len(body))
 		}
 	}
-	allowAll := NewHandler(newFakeSource(), Config{Authorize: func(*http.Request) bool { return true }})
-	req := httptest.NewRequest("GET", "/api/summary", nil)
-	req.RemoteAddr = "10.1.2.3:4000"
-	rec := httptest.NewRecorder()
-	allowAll.ServeHTTP(rec, req)
-	if rec.Code != 200 {
-		t.Errorf("GET with custom authorizer = %d; want 200", rec.Code)
+}
+
+// TestHeadWhereverGet: HEAD answers every page, JSON and stream with the
+// status and headers GET would have, and no body.
+func TestHeadWhereverGet(t *testing.T) {
+	ts := newTestServer(t, newFakeSource(), Config{interval: 10 * time.Millisecond})
+	for _, tt := range []struct {
+		path, ctype string
+		status      int
+	}{
+		{"/", "text/html", 200}, {"/spans?code=error", "text/html", 200}, {"/spans/" + testSpan, "text/html", 200},
+		{"/traces/" + testTrace, "text/html", 200}, {"/active", "text/html", 200},
+		{"/api/summary", "application/json", 200}, {"/api/spans", "application/json", 200},
+		{"/api/spans/" + testSpan, "application/json", 200}, {"/api/traces/" + testTrace, "application/json", 200},
+		{"/api/active", "application/json", 200}, {"/static/debugz.js", "text/javascript", 200},
+		{"/live/summary", "text/event-stream", 200}, {"/api/spans?follow=1", "application/x-ndjson", 200},
+		{"/spans/ffffffffffffffff", "text/html", 404}, {"/api/spans?kind=x", "application/json", 400},
+	} {
+		resp, body := testRequest(t, ts, "HEAD", "/debug/rpcs"+tt.path)
+		if resp.StatusCode != tt.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.ctype) || body != "" {
+			t.Errorf("HEAD %s = %d, %q, %d bytes; want %d, %s, no body", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), len(body), tt.status, tt.ctype)
+		}
+	}
+	if resp, _ := testRequest(t, ts, "POST", "/debug/rpcs/"); resp.StatusCode != 405 || !strings.Contains(resp.Header.Get("Allow"), "HEAD") {
+		t.Errorf("POST / = %d, Allow %q; want 405 allowing GET and HEAD", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
+
+// TestAccessByDefault: without an authorizer, a request is served only over
+// a local connection, judged by the connection's own addresses (a rewritten
+// RemoteAddr does not count), and only for a Host that names this machine
+// (not a page on another site rebound to 127.0.0.1).
+func TestAccessByDefault(t *testing.T) {
+	tcp := func(s string) net.Addr { return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(s)) }
+	unix := &net.UnixAddr{Name: "/tmp/debugz.sock", Net: "unix"}
+	tests := []struct {
+		name   string
+		remote string
+		local  net.Addr // nil: not served by net/http
+		host   string
+		status int
+	}{
+		{"loopback v4", "127.0.0.1:4000", tcp("127.0.0.1:6060"), "localhost:6060", 200},
+		{"loopback v6", "[::1]:4000", tcp("[::1]:6060"), "[::1]:6060", 200},
+		{"host by IP", "127.0.0.1:4000", tcp("127.0.0.1:6060"), "127.0.0.1:6060", 200},
+		{"host under .localhost", "127.0.0.1:4000", tcp("127.0.0.1:6060"), "app.localhost:6060", 200},
+		{"host is the listener's own address", "127.0.0.2:4000", tcp("127.0.0.2:6060"), "127.0.0.2:6060", 200},
+		{"allowed host", "127.0.0.1:4000", tcp("127.0.0.1:6060"), "Debug.Internal:6060", 200},
+		{"no Host (HTTP/1.0)", "127.0.0.1:4000", tcp("127.0.0.1:6060"), "", 200},
+		{"unix socket", "@", unix, "localhost", 200},
+		{"unix socket, empty remote", "", unix, "localhost", 200},
+		{"no local address, loopback remote", "127.0.0.1:4000", nil, "localhost", 200},
+		{"DNS rebinding", "127.0.0.1:4000", tcp("127.0.0.1:6060"), "evil.example", 403},
+		{"DNS rebinding with port", "127.0.0.1:4000", tcp("127.0.0.1:6060"), "attacker.com:6060", 403},
+		{"rebinding to a name ending in localhost", "127.0.0.1:4000", tcp("127.0.0.1:6060"), "evillocalhost:6060", 403},
+		{"RealIP rewrote the remote address", "127.0.0.1:4000", tcp("10.0.0.5:6060"), "10.0.0.5:6060", 403},
+		{"remote not loopback", "10.1.2.3:4000", tcp("127.0.0.1:6060"), "localhost:6060", 403},
+		{"remote v6 not loopback", "[2001:db8::1]:80", nil, "localhost", 403},
+		{"garbage remote", "garbage", nil, "localhost", 403},
+	}
+	h := NewHandler(newFakeSource(), Config{AllowedHosts: []string{"debug.internal"}})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/api/summary", nil)
+			req.RemoteAddr, req.Host = tt.remote, tt.host
+			if tt.local != nil {
+				req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, tt.local))
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Errorf("GET from %q on %v, Host %q = %d; want %d", tt.remote, tt.local, tt.host, rec.Code, tt.status)
+			}
+		})
+	}
+	t.Run("refusal names the option", func(t *testing.T) {
+		req := httptest.NewRequest("GET", "/live/summary", nil)
+		req.RemoteAddr, req.Host = "127.0.0.1:4000", "Evil.Example:6060"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 403 || !strings.Contains(rec.Body.String(), `debugz.WithAllowedHosts("evil.example")`) {
+			t.Errorf("rebound SSE request = %d %q; want 403 naming WithAllowedHosts", rec.Code, rec.Body.String())
+		}
+	})
+	t.Run("custom authorizer replaces the checks", func(t *testing.T) {
+		allowAll := NewHandler(newFakeSource(), Config{Authorize: func(*http.Request) bool { return true }})
+		req := httptest.NewRequest("GET", "/api/summary", nil)
+		req.RemoteAddr = "10.1.2.3:4000"
+		rec := httptest.NewRecorder()
+		allowAll.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Errorf("GET with custom authorizer = %d; want 200", rec.Code)
+		}
+	})
+}
+
+// TestAccessOverRealServers: the same checks on real listeners, as
+// net/http fills in the addresses: a Unix socket is served; a TCP listener
+// on a non-loopback address is refused whatever X-Forwarded-For says, even
+// behind a middleware that rewrites RemoteAddr from it.
+func TestAccessOverRealServers(t *testing.T) {
+	realIP := func(next http.Handler) http.Handler { // what chi's middleware.RealIP does
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if ip := r.Header.Get("X-Forwarded-For"); ip != "" {
+				r.RemoteAddr = ip
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := realIP(NewHandler(newFakeSource(), Config{}))
+
+	sock := filepath.Join(t.TempDir(), "debugz.sock")
+	ul, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	us := &http.Server{Handler: h}
+	go us.Serve(ul)
+	defer us.Close()
+	uc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	resp, err := uc.Get("http://localhost/api/summary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET over a Unix socket = %d; want 200", resp.StatusCode)
+	}
+
+	// A non-loopback address of this machine, if it has one.
+	var public netip.Addr
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() && !p.Addr().IsLoopback() {
+				public = p.Addr()
+				break
+			}
+		}
+	}
+	if !public.IsValid() {
+		t.Log("no non-loopback IPv4 address: the TCP case is covered by TestAccessByDefault only")
+		return
+	}
+	tl, err := net.Listen("tcp", net.JoinHostPort(public.String(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &http.Server{Handler: h}
+	go ts.Serve(tl)
+	defer ts.Close()
+	req, _ := http.NewRequest("GET", "http://"+tl.Addr().String()+"/api/summary", nil)
+	req.Header.Set("X-Forwarded-For", "127.0.0.1:1")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("GET on %s with X-Forwarded-For 127.0.0.1 behind RealIP = %d; want 403", tl.Addr(), resp.StatusCode)
 	}
 }
 

@@ -91,6 +91,12 @@ func write(rc *http.ResponseController, w http.ResponseWriter, b []byte) error {
 // by a shared feed, whatever the number of viewers, and sent to each only
 // when it changed.
 func (h *handler) stream(w http.ResponseWriter, r *http.Request, render func() templ.Component) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	if r.Method == http.MethodHead { // the headers a GET would have; no stream
+		return
+	}
 	release, ok := h.admit(w, r)
 	if !ok {
 		return
@@ -99,9 +105,6 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, render func() t
 	f := h.feeds.join(r.URL.Path+"?"+r.URL.Query().Encode(), h.interval, render)
 	defer h.feeds.leave(f)
 	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	var sent uint64
 	quiet := 0

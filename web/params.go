@@ -3,10 +3,14 @@ package web
 import (
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/debugz/debugz/internal/rpccode"
 )
@@ -25,45 +29,95 @@ type paramError struct {
 	Msg   string
 }
 
-func (e *paramError) Error() string { return fmt.Sprintf("parameter %q: %s", e.Param, e.Msg) }
+func (e *paramError) Error() string { return fmt.Sprintf("parameter %s: %s", quote(e.Param), e.Msg) }
 
 func badParam(name, format string, args ...any) *paramError {
 	return &paramError{Param: name, Msg: fmt.Sprintf(format, args...)}
 }
 
-// queryParams are the parameters parseQuery reads; others are ignored.
+// queryParams are the parameters parseQuery reads.
 var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min", "max", "trace", "limit"}
+
+// The parameters each page takes (see NewHandler); any other is a 400.
+var (
+	summaryParams  = []string{"sort"}
+	apiSpansParams = append(slices.Clip(queryParams), "follow")
+)
+
+// strictQuery parses r's query for a page that takes the parameters allowed:
+// a parameter it does not take (a typo like ?methd=), one given twice, one
+// longer than maxParamLen, or a query that does not parse (a ';' between
+// parameters) is an error naming it, whose message quotes at most 64 bytes
+// of anything the request sent.
+func strictQuery(r *http.Request, allowed []string) *paramError {
+	raw := r.URL.RawQuery
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return malformedQuery(raw)
+	}
+	for _, name := range slices.Sorted(maps.Keys(v)) {
+		vals := v[name]
+		switch {
+		case !slices.Contains(allowed, name):
+			takes := "no parameters"
+			if len(allowed) > 0 {
+				takes = "only " + strings.Join(allowed, ", ")
+			}
+			return &paramError{Param: cut(name), Msg: "unknown parameter: this page takes " + takes}
+		case len(vals) > 1:
+			return badParam(name, "given %d times; give it once", len(vals))
+		case len(vals[0]) > maxParamLen:
+			return badParam(name, "longer than %d bytes", maxParamLen)
+		}
+	}
+	return nil
+}
+
+// malformedQuery names the first parameter of raw that url.ParseQuery
+// rejects: one with a ';' or a bad %-escape.
+func malformedQuery(raw string) *paramError {
+	for part := range strings.SplitSeq(raw, "&") {
+		if _, err := url.ParseQuery(part); err != nil {
+			name, _, _ := strings.Cut(part, "=")
+			name, _, _ = strings.Cut(name, ";")
+			if n, err := url.QueryUnescape(name); err == nil {
+				name = n
+			}
+			return &paramError{Param: cut(name), Msg: "malformed: join parameters with '&', not ';', and escape '%' as %25"}
+		}
+	}
+	return &paramError{Msg: "malformed query"}
+}
+
+// cut cuts a name the request sent to 64 bytes, for an error to name.
+func cut(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	i := 64
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
 
 // parseQuery reads the span filter of /spans and /api/spans, for a source of
 // so many latency buckets; near words its near-deadline threshold for an
-// error message. Parameters it does not know (sort, follow) are left to the
-// caller.
+// error message. strictQuery has checked which parameters are given.
 func parseQuery(v url.Values, buckets int, near nearWords) (Query, *paramError) {
 	q := Query{Bucket: -1, Code: -1, Limit: defaultLimit}
-	for _, name := range queryParams {
-		vals := v[name]
-		if len(vals) == 0 {
-			continue
-		}
-		if len(vals) > 1 {
-			return q, badParam(name, "given %d times; give it once", len(vals))
-		}
-		if len(vals[0]) > maxParamLen {
-			return q, badParam(name, "longer than %d bytes", maxParamLen)
-		}
-	}
 	q.Method = strings.TrimPrefix(strings.TrimSpace(v.Get("method")), "/")
 	switch k := v.Get("kind"); k {
 	case "", "any":
 	case "server", "client":
 		q.Kind = k
 	default:
-		return q, badParam("kind", "must be server or client, not %q", k)
+		return q, badParam("kind", "must be server or client, not %s", quote(k))
 	}
 	if s := v.Get("bucket"); s != "" && s != "any" {
 		b, err := strconv.Atoi(s)
 		if err != nil || b < 0 || b >= buckets {
-			return q, badParam("bucket", "must be a bucket index from 0 to %d, not %q", buckets-1, s)
+			return q, badParam("bucket", "must be a bucket index from 0 to %d, not %s", buckets-1, quote(s))
 		}
 		q.Bucket = b
 	}
@@ -74,7 +128,7 @@ func parseQuery(v url.Values, buckets int, near nearWords) (Query, *paramError) 
 	default:
 		c, ok := rpccode.Parse(s)
 		if !ok {
-			return q, badParam("code", "must be a gRPC code name like NOT_FOUND, a number from 0 to %d, or error; not %q", rpccode.Max, s)
+			return q, badParam("code", "must be a gRPC code name like NOT_FOUND, a number from 0 to %d, or error; not %s", rpccode.Max, quote(s))
 		}
 		q.Code = c
 	}
@@ -83,7 +137,7 @@ func parseQuery(v url.Values, buckets int, near nearWords) (Query, *paramError) 
 	case "near":
 		q.NearDeadline = true
 	default:
-		return q, badParam("deadline", "must be near (%s), not %q", near.Calls, s)
+		return q, badParam("deadline", "must be near (%s), not %s", near.Calls, quote(s))
 	}
 	var err *paramError
 	if q.Min, err = parseDuration(v, "min"); err != nil {
@@ -105,7 +159,7 @@ func parseQuery(v url.Values, buckets int, near nearWords) (Query, *paramError) 
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxLimit {
-			return q, badParam("limit", "must be a whole number from 1 to %d, not %q", maxLimit, s)
+			return q, badParam("limit", "must be a whole number from 1 to %d, not %s", maxLimit, quote(s))
 		}
 		q.Limit = n
 	}
@@ -122,10 +176,10 @@ func parseDuration(v url.Values, name string) (time.Duration, *paramError) {
 		if n, nerr := strconv.ParseFloat(s, 64); nerr == nil && n == 0 {
 			return 0, nil
 		}
-		return 0, badParam(name, "must be a duration like 250ms or 1.5s, not %q", s)
+		return 0, badParam(name, "must be a duration like 250ms or 1.5s, not %s", quote(s))
 	}
 	if d < 0 {
-		return 0, badParam(name, "must not be negative, not %q", s)
+		return 0, badParam(name, "must not be negative, not %s", quote(s))
 	}
 	return d, nil
 }
@@ -146,4 +200,13 @@ func parseID(s string, size int) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("must not be all zeros")
+}
+
+// quote quotes s for a message, cut to 64 bytes: an error never echoes a
+// long parameter back.
+func quote(s string) string {
+	if c := cut(s); len(c) < len(s) {
+		return strconv.Quote(strings.TrimSuffix(c, "…")) + "…"
+	}
+	return strconv.Quote(s)
 }
