@@ -101,7 +101,7 @@ func BenchmarkSpanLifecycle(b *testing.B) {
 		sp   sdktrace.SpanProcessor
 	}{
 		{"debugz", NewSpanProcessor()},
-		{"mutexRing", &mutexRing{spans: make([]sdktrace.ReadOnlySpan, DefaultCapacity)}},
+		{"mutexRing", &mutexRing{spans: make([]sdktrace.ReadOnlySpan, defaultMaxSpans)}},
 	} {
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(bc.sp))
 		tr := tp.Tracer(otelgrpcScope)

@@ -232,8 +232,8 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(getBody("/debug/rpcs/api/summary", 200)), &sum); err != nil {
 		t.Fatal(err)
 	}
-	if sum.Capacity != debugz.DefaultCapacity || len(sum.Bounds) != 7 || len(sum.Methods) != 8 {
-		t.Fatalf("summary: capacity %d, %d bounds, %d methods; want %d, 7, 8", sum.Capacity, len(sum.Bounds), len(sum.Methods), debugz.DefaultCapacity)
+	if sum.Capacity != 8192 || len(sum.Bounds) != 7 || len(sum.Methods) != 8 {
+		t.Fatalf("summary: capacity %d, %d bounds, %d methods; want %d, 7, 8", sum.Capacity, len(sum.Bounds), len(sum.Methods), 8192)
 	}
 	for _, m := range sum.Methods {
 		var b uint64

@@ -60,10 +60,10 @@
 //
 // Everything is bounded by construction, with these defaults:
 //
-//   - the most recent 8192 gRPC spans ([WithCapacity]) and 2048 other spans
-//     ([WithOtherCapacity]);
+//   - the most recent 8192 gRPC spans ([WithMaxSpans]) and 2048 other spans
+//     ([WithMaxOtherSpans]);
 //   - per (method, kind), the latest 10 spans of each latency bucket and of
-//     each non-OK code ([WithReservoirSize]), so that one failure of a quiet
+//     each non-OK code ([WithMaxSpansPerBucket]), so that one failure of a quiet
 //     method outlives a flood of a hot one; there is no one-span-per-second cap
 //     to lose bursts;
 //   - at most 512 (method, kind) rows ([WithMaxMethods]), about 17 KiB each,
@@ -80,7 +80,7 @@
 // with 100 (method, kind) rows holds about 20k spans, a few tens of MiB. The
 // bound is higher: 512 rows each with all 16 error codes seen hold 118k spans,
 // plus 10k in the rings, each up to 16 KiB of attributes; lower
-// [WithReservoirSize], [WithMaxMethods] or [WithMaxSpanBytes] if that matters.
+// [WithMaxSpansPerBucket], [WithMaxMethods] or [WithMaxSpanBytes] if that matters.
 //
 // # Cost
 //

@@ -43,7 +43,7 @@ func ExampleNewSpanProcessor() {
 }
 
 func ExampleSpanProcessor_Spans() {
-	sp := debugz.NewSpanProcessor(debugz.WithReservoirSize(5))
+	sp := debugz.NewSpanProcessor(debugz.WithMaxSpansPerBucket(5))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	tr := tp.Tracer("example")
 	for _, code := range []string{"OK", "NOT_FOUND", "OK", "INTERNAL"} {

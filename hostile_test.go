@@ -192,7 +192,7 @@ func TestHugeNamesHeap(t *testing.T) {
 	}
 	grown := heapInUse() - before
 	// 2,000 × 16 KiB is the bound; the names alone would be 256 MiB.
-	if limit := uint64(2000 * DefaultMaxSpanBytes * 3 / 2); grown > limit {
+	if limit := uint64(2000 * defaultMaxSpanBytes * 3 / 2); grown > limit {
 		t.Errorf("2,000 spans with 64 KiB names grew the heap by %d MiB; want under %d MiB", grown>>20, limit>>20)
 	}
 	runtime.KeepAlive(sp)
@@ -235,8 +235,8 @@ func TestUnknownMethodFlood(t *testing.T) {
 		t.Error("Active() does not list the real stream started after the flood")
 	}
 	sum := sp.Summary()
-	if len(sum.Methods) > DefaultMaxMethods+2 {
-		t.Errorf("Summary() has %d rows; want at most %d plus the overflow rows", len(sum.Methods), DefaultMaxMethods)
+	if len(sum.Methods) > defaultMaxMethods+2 {
+		t.Errorf("Summary() has %d rows; want at most %d plus the overflow rows", len(sum.Methods), defaultMaxMethods)
 	}
 	if sum.ActiveEvicted == 0 {
 		t.Error("Summary().ActiveEvicted = 0; want the phantoms pushed out counted")
@@ -247,7 +247,7 @@ func TestUnknownMethodFlood(t *testing.T) {
 // position, oldest first; spans the ring overwrote before they were read and
 // matches past the limit are counted as skipped, never lost silently.
 func TestFollowReportsWhatItSkips(t *testing.T) {
-	sp := NewSpanProcessor(WithCapacity(8))
+	sp := NewSpanProcessor(WithMaxSpans(8))
 	_, pos, _ := sp.Follow(Filter{}, 0)
 	for i := range 5 {
 		sp.OnEnd(newUnary("a.B/C", "OK", time.Duration(i+1)*time.Millisecond))

@@ -9,13 +9,13 @@ import (
 
 // Defaults of the capture engine. Each is documented on the option that changes it.
 const (
-	DefaultCapacity      = 8192
-	DefaultOtherCapacity = 2048
-	DefaultReservoirSize = 10
-	DefaultMaxMethods    = 512
-	DefaultMaxActive     = 10000
-	DefaultMaxSpanBytes  = 16 << 10
-	defaultMaxActiveAge  = time.Hour
+	defaultMaxSpans          = 8192
+	defaultMaxOtherSpans     = 2048
+	defaultMaxSpansPerBucket = 10
+	defaultMaxMethods        = 512
+	defaultMaxActive         = 10000
+	defaultMaxSpanBytes      = 16 << 10
+	defaultMaxActiveAge      = time.Hour
 )
 
 // OverflowMethod is the method name of the row that counts the RPCs of every
@@ -47,12 +47,12 @@ type config struct {
 
 func newConfig(opts []Option) config {
 	c := config{
-		capacity:      DefaultCapacity,
-		otherCapacity: DefaultOtherCapacity,
-		reservoirSize: DefaultReservoirSize,
-		maxMethods:    DefaultMaxMethods,
-		maxActive:     DefaultMaxActive,
-		maxSpanBytes:  DefaultMaxSpanBytes,
+		capacity:      defaultMaxSpans,
+		otherCapacity: defaultMaxOtherSpans,
+		reservoirSize: defaultMaxSpansPerBucket,
+		maxMethods:    defaultMaxMethods,
+		maxActive:     defaultMaxActive,
+		maxSpanBytes:  defaultMaxSpanBytes,
 		maxActiveAge:  defaultMaxActiveAge,
 		ignored:       DefaultIgnoredMethods(),
 	}
@@ -80,39 +80,39 @@ func positive(n, def int) int {
 	return n
 }
 
-// WithCapacity sets how many of the most recent gRPC spans are kept in the main
-// ring. The default value of Capacity is 8192 ([DefaultCapacity]).
-func WithCapacity(n int) Option {
-	return optionFunc(func(c *config) { c.capacity = positive(n, DefaultCapacity) })
+// WithMaxSpans sets how many of the most recent gRPC spans are kept in the
+// recent ring. The default value is 8192.
+func WithMaxSpans(n int) Option {
+	return optionFunc(func(c *config) { c.capacity = positive(n, defaultMaxSpans) })
 }
 
-// WithOtherCapacity sets how many of the most recent non-gRPC spans (a handler's
+// WithMaxOtherSpans sets how many of the most recent non-gRPC spans (a handler's
 // own child spans) are kept so that a trace can be shown whole. The default
-// value is 2048 ([DefaultOtherCapacity]).
-func WithOtherCapacity(n int) Option {
-	return optionFunc(func(c *config) { c.otherCapacity = positive(n, DefaultOtherCapacity) })
+// value is 2048.
+func WithMaxOtherSpans(n int) Option {
+	return optionFunc(func(c *config) { c.otherCapacity = positive(n, defaultMaxOtherSpans) })
 }
 
-// WithReservoirSize sets how many of the most recent spans are kept per
+// WithMaxSpansPerBucket sets how many of the most recent spans are kept per
 // (method, kind) for each latency bucket and for each non-OK status code,
 // independently of the main ring, so that a hot method cannot evict the one
-// failure of a quiet method. The default value is 10 ([DefaultReservoirSize]).
-func WithReservoirSize(n int) Option {
-	return optionFunc(func(c *config) { c.reservoirSize = positive(n, DefaultReservoirSize) })
+// failure of a quiet method. The default value is 10.
+func WithMaxSpansPerBucket(n int) Option {
+	return optionFunc(func(c *config) { c.reservoirSize = positive(n, defaultMaxSpansPerBucket) })
 }
 
 // WithMaxMethods caps the number of distinct (method, kind) rows. RPCs beyond
 // the cap are counted in a row named [OverflowMethod]. The default value is
-// 512 ([DefaultMaxMethods]).
+// 512.
 func WithMaxMethods(n int) Option {
-	return optionFunc(func(c *config) { c.maxMethods = positive(n, DefaultMaxMethods) })
+	return optionFunc(func(c *config) { c.maxMethods = positive(n, defaultMaxMethods) })
 }
 
 // WithMaxActive caps the number of in-flight RPCs tracked for the in-flight
 // view. RPCs started beyond the cap are still captured when they end. The
-// default value is 10000 ([DefaultMaxActive]).
+// default value is 10000.
 func WithMaxActive(n int) Option {
-	return optionFunc(func(c *config) { c.maxActive = positive(n, DefaultMaxActive) })
+	return optionFunc(func(c *config) { c.maxActive = positive(n, defaultMaxActive) })
 }
 
 // WithMaxActiveAge sets how long an RPC is listed as in flight without
@@ -132,9 +132,9 @@ func WithMaxActiveAge(d time.Duration) Option {
 // WithMaxSpanBytes caps the bytes of attribute, event and link data kept per
 // span. A span over the cap is kept as a truncated copy (its long values cut,
 // its [Span.Truncated] set); a span under it is kept as the SDK handed it over,
-// without a copy. The default value is 16 KiB ([DefaultMaxSpanBytes]).
+// without a copy. The default value is 16 KiB.
 func WithMaxSpanBytes(n int) Option {
-	return optionFunc(func(c *config) { c.maxSpanBytes = positive(n, DefaultMaxSpanBytes) })
+	return optionFunc(func(c *config) { c.maxSpanBytes = positive(n, defaultMaxSpanBytes) })
 }
 
 // WithBucketBounds sets the lower bounds of the latency buckets. Bounds are

@@ -273,8 +273,8 @@ func TestRareErrorSurvivesFlood(t *testing.T) {
 		t.Errorf("Spans(errors of quiet.Svc/Rare) = %d; want 1", len(errs))
 	}
 	sum := sp.Summary()
-	if sum.Evicted != 200_001-DefaultCapacity || sum.Retained != DefaultCapacity {
-		t.Errorf("Summary evicted %d retained %d; want %d %d", sum.Evicted, sum.Retained, 200_001-DefaultCapacity, DefaultCapacity)
+	if sum.Evicted != 200_001-defaultMaxSpans || sum.Retained != defaultMaxSpans {
+		t.Errorf("Summary evicted %d retained %d; want %d %d", sum.Evicted, sum.Retained, 200_001-defaultMaxSpans, defaultMaxSpans)
 	}
 }
 
@@ -291,8 +291,8 @@ func TestCardinalityIsCapped(t *testing.T) {
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	sum := sp.Summary()
-	if len(sum.Methods) != DefaultMaxMethods+1 {
-		t.Errorf("rows = %d; want %d plus one overflow row", len(sum.Methods), DefaultMaxMethods)
+	if len(sum.Methods) != defaultMaxMethods+1 {
+		t.Errorf("rows = %d; want %d plus one overflow row", len(sum.Methods), defaultMaxMethods)
 	}
 	var total uint64
 	var overflow *MethodStats
@@ -305,8 +305,8 @@ func TestCardinalityIsCapped(t *testing.T) {
 	if total != methods {
 		t.Errorf("sum of counts = %d; want %d", total, methods)
 	}
-	if overflow == nil || overflow.Count != methods-DefaultMaxMethods {
-		t.Errorf("overflow row = %+v; want count %d", overflow, methods-DefaultMaxMethods)
+	if overflow == nil || overflow.Count != methods-defaultMaxMethods {
+		t.Errorf("overflow row = %+v; want count %d", overflow, methods-defaultMaxMethods)
 	}
 	// 512 rows of ~12 KiB and the rings: well under 64 MiB, whatever the method count.
 	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 64<<20 {
@@ -341,8 +341,8 @@ func TestHugeAttributeIsTruncated(t *testing.T) {
 			payload = kv.Value.AsString()
 		}
 	}
-	if size > DefaultMaxSpanBytes+100 {
-		t.Errorf("kept %d bytes of attributes; want about %d at most", size, DefaultMaxSpanBytes)
+	if size > defaultMaxSpanBytes+100 {
+		t.Errorf("kept %d bytes of attributes; want about %d at most", size, defaultMaxSpanBytes)
 	}
 	if !strings.Contains(payload, "[truncated ") || !strings.HasPrefix(payload, "xxxx") {
 		t.Errorf("payload = %.40q…; want a marked truncated prefix", payload)
@@ -433,7 +433,7 @@ func TestActiveTracksInFlight(t *testing.T) {
 }
 
 func TestProcessorConcurrentSafe(t *testing.T) {
-	sp := NewSpanProcessor(WithCapacity(256), WithMaxMethods(8))
+	sp := NewSpanProcessor(WithMaxSpans(256), WithMaxMethods(8))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	tr := tp.Tracer(otelgrpcScope)
 	var wg sync.WaitGroup
@@ -490,7 +490,7 @@ func TestLongRunningRPCStaysInFlight(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	tr := tp.Tracer(otelgrpcScope)
 	_, chat := tr.Start(context.Background(), "a.S/Chat", trace.WithSpanKind(trace.SpanKindServer))
-	for range 5 * DefaultMaxActive {
+	for range 5 * defaultMaxActive {
 		_, s := tr.Start(context.Background(), "a.S/Quick", trace.WithSpanKind(trace.SpanKindServer))
 		s.End()
 	}

@@ -34,7 +34,7 @@ var processors = []peer{
 }
 
 func newDebugz() sdktrace.SpanProcessor {
-	return debugz.NewSpanProcessor(debugz.WithCapacity(capacity))
+	return debugz.NewSpanProcessor(debugz.WithMaxSpans(capacity))
 }
 func newZpages() sdktrace.SpanProcessor { return zpages.NewSpanProcessor() }
 func newBatch() sdktrace.SpanProcessor  { return sdktrace.NewBatchSpanProcessor(discardExporter{}) }

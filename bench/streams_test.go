@@ -138,7 +138,7 @@ type streamBench struct {
 // newStreamBench sets up a streamBench with n streams, settled under load.
 func newStreamBench(b *testing.B, ms []rpcMethod, n int, paths func(i int) string) *streamBench {
 	b.Helper()
-	sp := debugz.NewSpanProcessor(debugz.WithCapacity(capacity))
+	sp := debugz.NewSpanProcessor(debugz.WithMaxSpans(capacity))
 	sb := &streamBench{}
 	sb.tp, sb.tr = newTracer(sp, ms)
 	sb.srv = httptest.NewServer(debugz.NewHandler(sp))
