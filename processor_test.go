@@ -52,6 +52,7 @@ type stub struct {
 	attrs  []attribute.KeyValue
 	dur    time.Duration
 	status otelcodes.Code
+	desc   string // status description
 	end    time.Time
 	trace  trace.TraceID
 	events []sdktrace.Event
@@ -74,7 +75,7 @@ func (s stub) snapshot() sdktrace.ReadOnlySpan {
 		EndTime:              end,
 		Attributes:           s.attrs,
 		Events:               s.events,
-		Status:               sdktrace.Status{Code: s.status},
+		Status:               sdktrace.Status{Code: s.status, Description: s.desc},
 		InstrumentationScope: instrumentation.Scope{Name: s.scope},
 	}.Snapshot()
 }
@@ -701,5 +702,29 @@ func TestRecentLatencyForgetsOldMinutes(t *testing.T) {
 	r := m.Recent
 	if r.Count != 100 || r.P50 < 900*time.Microsecond || r.P50 > 1100*time.Microsecond || r.Max != time.Millisecond {
 		t.Errorf("Recent = %+v; want the 100 calls of ~1ms of this minute only", r)
+	}
+}
+
+// TestStatusMessageFromWrapper: a server span whose status otelgrpc left
+// without a description gives the message grpcstats.WrapHandler recorded;
+// a span status description wins over it.
+func TestStatusMessageFromWrapper(t *testing.T) {
+	sp := NewSpanProcessor()
+	base := []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", "a.S"),
+		attribute.String("rpc.method", "M"), attribute.Int64("rpc.grpc.status_code", 9)}
+	server := stub{name: "a.S/M", kind: trace.SpanKindServer, dur: time.Millisecond,
+		attrs: append(slices.Clip(base), attribute.String(grpcstats.AttrStatusMessage, "amount must be positive"))}.snapshot()
+	client := stub{name: "a.S/M", kind: trace.SpanKindClient, dur: time.Millisecond, status: otelcodes.Error, desc: "from the span status",
+		attrs: append(slices.Clip(base), attribute.String(grpcstats.AttrStatusMessage, "from the wrapper"))}.snapshot()
+	sp.OnEnd(server)
+	sp.OnEnd(client)
+	for _, tt := range []struct {
+		s    sdktrace.ReadOnlySpan
+		want string
+	}{{server, "amount must be positive"}, {client, "from the span status"}} {
+		got, ok := sp.Span(tt.s.SpanContext().SpanID())
+		if !ok || got.StatusMessage != tt.want {
+			t.Errorf("%s span: StatusMessage = %q, %v; want %q", tt.s.SpanKind(), got.StatusMessage, ok, tt.want)
+		}
 	}
 }

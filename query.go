@@ -194,7 +194,7 @@ type Span struct {
 	Kind          trace.SpanKind
 	Code          codes.Code
 	StatusCode    string // the OTel status: "Unset", "Error" or "Ok"
-	StatusMessage string
+	StatusMessage string // the span status's description, else grpcstats.AttrStatusMessage
 	Start, End    time.Time
 	Duration      time.Duration
 	Bucket        int // latency bucket index
@@ -359,8 +359,12 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 	sc := s.SpanContext()
 	st := s.Status()
 	var msgs messageStats
+	message := st.Description // otelgrpc's, on a client span or a server fault
 	for _, kv := range s.Attributes() {
-		if strings.HasPrefix(string(kv.Key), "debugz.") {
+		switch {
+		case kv.Key == grpcstats.AttrStatusMessage && message == "":
+			message = kv.Value.AsString() // the server's own reason (grpcstats.WrapHandler)
+		case strings.HasPrefix(string(kv.Key), "debugz."):
 			msgs.read(string(kv.Key), kv.Value)
 		}
 	}
@@ -384,7 +388,7 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 		Kind:              s.SpanKind(),
 		Code:              r.code,
 		StatusCode:        st.Code.String(),
-		StatusMessage:     st.Description,
+		StatusMessage:     message,
 		Start:             s.StartTime(),
 		End:               s.EndTime(),
 		Duration:          time.Duration(r.dur),

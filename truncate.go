@@ -3,9 +3,9 @@ package debugz
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/textcut"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -141,11 +141,8 @@ func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + truncatedMark + strconv.Itoa(len(s)-i) + " bytes]"
+	p := textcut.Prefix(s, n)
+	return p + truncatedMark + strconv.Itoa(len(s)-len(p)) + " bytes]"
 }
 
 // spanCopy is a read-only span that debugz built itself: the truncated copy

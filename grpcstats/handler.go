@@ -8,9 +8,12 @@ import (
 	"time"
 
 	"github.com/debugz/debugz/internal/rpcmethod"
+	"github.com/debugz/debugz/internal/textcut"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
 )
 
 // handler is the [stats.Handler] that [WrapHandler] returns.
@@ -115,7 +118,7 @@ func (h *handler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 			st.header(rs.Compression, rs.RemoteAddr, rs.Client)
 		case *stats.End:
 			if st.ended.CompareAndSwap(false, true) {
-				h.end(st, rs.EndTime)
+				h.end(st, rs.EndTime, rs.Error)
 			}
 		}
 	}
@@ -126,13 +129,17 @@ func (h *handler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 // the events' options are read (and copied) by the span, so one attribute
 // and one option buffer serve every event.
 type endBuffers struct {
-	attrs [12]attribute.KeyValue
+	attrs [14]attribute.KeyValue
 	kvs   [5]attribute.KeyValue
 	opts  [2]trace.EventOption
 }
 
-// end writes the RPC's attributes and message events to its span.
-func (h *handler) end(st *rpcState, end time.Time) {
+// maxStatusMessage caps the bytes of AttrStatusMessage.
+const maxStatusMessage = 1 << 10
+
+// end writes the RPC's attributes and message events to its span; err is
+// the error the RPC ended with.
+func (h *handler) end(st *rpcState, end time.Time, err error) {
 	span := st.span
 	if !span.IsRecording() {
 		return
@@ -158,6 +165,9 @@ func (h *handler) end(st *rpcState, end time.Time) {
 	}
 	if c := st.compressor.Load(); c != nil {
 		attrs = append(attrs, attribute.String(AttrCompressor, *c))
+	}
+	if s, ok := status.FromError(err); err != nil && ok && s.Code() != codes.OK && s.Message() != "" {
+		attrs = append(attrs, attribute.String(AttrStatusMessage, textcut.Ellipsis(s.Message(), maxStatusMessage)))
 	}
 	if remote, _ := st.remote.Load().(net.Addr); remote != nil && h.addsPeer(span) {
 		attrs = appendPeer(attrs, remote)

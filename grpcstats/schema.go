@@ -33,6 +33,13 @@ const (
 	// AttrCompressor is the name of the compressor the RPC used ("gzip"). It is
 	// set only when one other than identity was used.
 	AttrCompressor = "debugz.compressor"
+	// AttrStatusMessage is the message of the status the RPC ended with
+	// (string), set only when the code is not OK and the message not empty,
+	// at most 1 KiB. otelgrpc sets no status description on a server span
+	// whose code it does not count as a server error (NOT_FOUND,
+	// FAILED_PRECONDITION, …), so without it a server never says why a call
+	// failed; the span's status is left as otelgrpc set it.
+	AttrStatusMessage = "debugz.status.message"
 )
 
 // The message timeline: span events that [WrapHandler] adds when the RPC

@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/debugz/debugz/internal/rpccode"
+	"github.com/debugz/debugz/internal/textcut"
 )
 
 // Query limits: the default and the most a request may ask for.
@@ -90,16 +90,7 @@ func malformedQuery(raw string) *paramError {
 }
 
 // cut cuts a name the request sent to 64 bytes, for an error to name.
-func cut(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	i := 64
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
-}
+func cut(s string) string { return textcut.Ellipsis(s, 64) }
 
 // parseQuery reads the span filter of /spans and /api/spans, for a source of
 // so many latency buckets; near words its near-deadline threshold for an

@@ -1,0 +1,69 @@
+package grpcstats_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/debugz/debugz/grpcstats"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+)
+
+// TestWrapHandlerStatusMessage: a call that fails with a caller's code, on
+// which otelgrpc sets no status description on the server span, still says
+// why on both spans; the server span's status is left as otelgrpc set it.
+// A successful call and a long message are covered too.
+func TestWrapHandlerStatusMessage(t *testing.T) {
+	w := startWrapped(t)
+	const why = "amount must be positive, got -58 cents"
+	_, err := w.client.UnaryCall(context.Background(), &testpb.SimpleRequest{
+		ResponseStatus: &testpb.EchoStatus{Code: int32(codes.FailedPrecondition), Message: why}})
+	if err == nil {
+		t.Fatal("UnaryCall succeeded; want FAILED_PRECONDITION")
+	}
+	for _, kind := range []trace.SpanKind{trace.SpanKindServer, trace.SpanKindClient} {
+		s := w.span(t, testSvc+"UnaryCall", kind)
+		if v, ok := attr(s, grpcstats.AttrStatusMessage); !ok || v.AsString() != why {
+			t.Errorf("%s span: %s = %q, %v; want %q", kind, grpcstats.AttrStatusMessage, v.AsString(), ok, why)
+		}
+		if kind == trace.SpanKindServer && s.Status().Code == otelcodes.Error {
+			t.Errorf("server span status = %v; want otelgrpc's own (not Error for a caller's code)", s.Status())
+		}
+	}
+
+	long := strings.Repeat("x", 5000)
+	if _, err := w.client.EmptyCall(context.Background(), &testpb.Empty{}); err == nil {
+		t.Fatal("EmptyCall succeeded; want UNIMPLEMENTED")
+	}
+	_, _ = w.client.UnaryCall(context.Background(), &testpb.SimpleRequest{
+		ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound), Message: long}})
+	cutMessages := 0
+	for _, s := range w.rec.Ended() {
+		v, ok := attr(s, grpcstats.AttrStatusMessage)
+		if ok && len(v.AsString()) > 1<<10 {
+			t.Errorf("%s %s: status message of %d bytes; want at most 1 KiB", s.Name(), s.SpanKind(), len(v.AsString()))
+		}
+		if ok && strings.HasPrefix(v.AsString(), "xxx") && strings.HasSuffix(v.AsString(), "…") {
+			cutMessages++
+		}
+	}
+	if cutMessages != 2 {
+		t.Errorf("%d spans carry the 5000-byte message cut; want 2 (server and client)", cutMessages)
+	}
+}
+
+// TestWrapHandlerNoStatusMessageWhenOK: a successful call gets no message.
+func TestWrapHandlerNoStatusMessageWhenOK(t *testing.T) {
+	w := startWrapped(t)
+	if _, err := w.client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []trace.SpanKind{trace.SpanKindServer, trace.SpanKindClient} {
+		if v, ok := attr(w.span(t, testSvc+"UnaryCall", kind), grpcstats.AttrStatusMessage); ok {
+			t.Errorf("%s span of an OK call: %s = %q; want none", kind, grpcstats.AttrStatusMessage, v.AsString())
+		}
+	}
+}
