@@ -728,3 +728,33 @@ func TestStatusMessageFromWrapper(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowsAndFaults: the last minute and the last 10 minutes count only
+// the calls that ended in them, beside the totals since start; faults are
+// the errors the server caused, not the caller's.
+func TestWindowsAndFaults(t *testing.T) {
+	sp := NewSpanProcessor()
+	now := time.Now()
+	call := func(code int64, ago time.Duration) {
+		sp.OnEnd(stub{name: "a.S/M", kind: trace.SpanKindServer, dur: time.Millisecond, end: now.Add(-ago),
+			attrs: []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", "a.S"),
+				attribute.String("rpc.method", "M"), attribute.Int64("rpc.grpc.status_code", code)}}.snapshot())
+	}
+	call(0, 0)                // OK, now
+	call(5, time.Second)      // NOT_FOUND, the caller's
+	call(14, 2*time.Second)   // UNAVAILABLE, a fault
+	call(13, 3*time.Minute)   // INTERNAL, a fault, 3 minutes ago
+	call(3, 3*time.Minute)    // INVALID_ARGUMENT, 3 minutes ago
+	call(2, 30*time.Minute)   // UNKNOWN, a fault, long ago
+	call(0, 30*time.Minute+1) // OK, long ago
+	sum := sp.Summary()
+	if len(sum.Methods) != 1 {
+		t.Fatalf("%d rows; want 1", len(sum.Methods))
+	}
+	m := sum.Methods[0]
+	got := fmt.Sprintf("total %d/%d/%d 1m %v 10m %v", m.Count, m.Errors, m.Faults, m.Last1m, m.Last10m)
+	want := "total 7/5/3 1m {3 2 1} 10m {5 4 2}"
+	if got != want {
+		t.Errorf("counts = %s; want %s", got, want)
+	}
+}

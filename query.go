@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/debugz/debugz/ringbuffer"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -33,10 +34,16 @@ type Summary struct {
 // MethodStats are the statistics of one (method, kind) since the processor
 // started. Count, Codes and Buckets count every RPC seen, retained or not.
 type MethodStats struct {
-	Method   string
-	Kind     trace.SpanKind // server or client
-	Count    uint64
-	Errors   uint64            // RPCs whose code is not OK
+	Method string
+	Kind   trace.SpanKind // server or client
+	Count  uint64
+	Errors uint64 // RPCs whose code is not OK
+	// Faults are the Errors whose code says the server failed rather than
+	// the caller: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL,
+	// UNAVAILABLE and DATA_LOSS (gRPC's guidance; otelgrpc marks a server
+	// span Error for these alone). NOT_FOUND, INVALID_ARGUMENT, CANCELLED
+	// and the like are the caller's.
+	Faults   uint64
 	Active   int               // tracked RPCs in flight now
 	Codes    map[string]uint64 // by canonical code name; only codes seen
 	Buckets  []uint64          // disjoint, one per bucket bound; they sum to Count
@@ -44,6 +51,11 @@ type MethodStats struct {
 	P99, Max time.Duration
 	Rate1m   float64   // RPCs per second over the last minute
 	LastSeen time.Time // end of the latest RPC; zero if none ended yet
+
+	// Last1m and Last10m count the RPCs that ended in the last 60 seconds
+	// and in the last 10 minutes (the current minute and the 9 before it),
+	// where Count, Errors and Faults are since the processor started.
+	Last1m, Last10m Window
 
 	// Recent are the quantiles of the RPCs that ended in this minute and
 	// the one before: latency now, where P50…Max are since start.
@@ -55,6 +67,18 @@ type MethodStats struct {
 	MessagesSent, MessagesReceived uint64
 	BytesSent, BytesReceived       uint64
 	NearDeadline                   uint64 // calls that used more than 80% of their deadline
+}
+
+// Window counts the RPCs of a (method, kind) that ended within a recent
+// window of time.
+type Window struct {
+	Count, Errors, Faults uint64
+}
+
+func (w *Window) add(t *tally) {
+	w.Count += t.calls
+	w.Errors += t.errors
+	w.Faults += t.fault
 }
 
 var quantileLevels = []float64{0.5, 0.9, 0.99}
@@ -92,6 +116,9 @@ func (sp *SpanProcessor) Summary() Summary {
 				m.Codes[CodeName(codes.Code(code))] = n
 				if code != int(codes.OK) {
 					m.Errors += n
+					if rpccode.ServerFault(code) {
+						m.Faults += n
+					}
 				}
 			}
 		}
@@ -106,13 +133,17 @@ func (sp *SpanProcessor) Summary() Summary {
 		if c.lastSeen != 0 {
 			m.LastSeen = time.Unix(0, c.lastSeen)
 		}
-		var recent int64
-		for _, s := range c.rate {
-			if s.sec > nowSec-rateWindow && s.sec <= nowSec {
-				recent += s.n
+		for i := range c.rate {
+			if t := &c.rate[i]; t.at > nowSec-rateWindow && t.at <= nowSec {
+				m.Last1m.add(t)
 			}
 		}
-		m.Rate1m = float64(recent) / window
+		for i := range c.minutes {
+			if t := &c.minutes[i]; t.at > nowMin-windowMinutes && t.at <= nowMin {
+				m.Last10m.add(t)
+			}
+		}
+		m.Rate1m = float64(m.Last1m.Count) / window
 		sum.Methods = append(sum.Methods, m)
 	}
 	// In flight, nothing finished yet: these rows count against the same

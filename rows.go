@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/debugz/debugz/internal/rpccode"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 )
@@ -98,7 +99,36 @@ func (t *rowTable) all() []*row {
 	return rows
 }
 
-const rateWindow = 60 // seconds
+const (
+	rateWindow    = 60 // seconds
+	windowMinutes = 10 // minutes of counts kept for the "last 10 minutes"
+)
+
+// tally counts the calls of one second or one minute by outcome.
+type tally struct {
+	at                   int64 // the second or minute counted, unix
+	calls, errors, fault uint64
+}
+
+// count adds a call with code c, ending at second or minute at, to the slot
+// t: a slot of an older second (or minute) starts over, a call older than
+// the slot's is too old to count.
+func (t *tally) count(at int64, c codes.Code) {
+	switch {
+	case t.at == at:
+	case t.at < at:
+		*t = tally{at: at}
+	default:
+		return
+	}
+	t.calls++
+	if c != codes.OK {
+		t.errors++
+		if rpccode.ServerFault(int(c)) {
+			t.fault++
+		}
+	}
+}
 
 // row holds the statistics and reservoirs of one (method, kind).
 type row struct {
@@ -108,8 +138,9 @@ type row struct {
 	codes    [maxCode + 1]uint64
 	buckets  []uint64
 	max      int64
-	lastSeen int64 // unix ns of the latest end
-	rate     [rateWindow]struct{ sec, n int64 }
+	lastSeen int64                // unix ns of the latest end
+	rate     [rateWindow]tally    // by second, for the rate and the last minute
+	minutes  [windowMinutes]tally // by minute, for the last 10 minutes
 	hist     histogram
 	recent   [2]minuteHist // this minute and the one before, by minute parity
 
@@ -161,11 +192,8 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	r.recent[minute&1].record(minute, hi, rec.dur)
 	r.max = max(r.max, rec.dur)
 	r.lastSeen = max(r.lastSeen, rec.end)
-	if s := &r.rate[(sec%rateWindow+rateWindow)%rateWindow]; s.sec == sec {
-		s.n++
-	} else if s.sec < sec { // an older second than the slot's is too old to count
-		s.sec, s.n = sec, 1
-	}
+	r.rate[(sec%rateWindow+rateWindow)%rateWindow].count(sec, rec.code)
+	r.minutes[(minute%windowMinutes+windowMinutes)%windowMinutes].count(minute, rec.code)
 	if m.known {
 		r.msgCalls++
 		r.msgSent += uint64(max(m.sent, 0))
@@ -195,7 +223,8 @@ type rowCopy struct {
 	codes                          [maxCode + 1]uint64
 	buckets                        []uint64
 	max, lastSeen                  int64
-	rate                           [rateWindow]struct{ sec, n int64 }
+	rate                           [rateWindow]tally
+	minutes                        [windowMinutes]tally
 	hist                           histogram
 	recent                         [2]minuteHist
 	msgCalls, msgSent, msgReceived uint64
@@ -208,7 +237,7 @@ func (r *row) copyTo(c *rowCopy) {
 	defer r.mu.Unlock()
 	c.count, c.nearDeadline, c.codes = r.count, r.nearDeadline, r.codes
 	c.buckets = append(c.buckets[:0], r.buckets...)
-	c.max, c.lastSeen, c.rate = r.max, r.lastSeen, r.rate
+	c.max, c.lastSeen, c.rate, c.minutes = r.max, r.lastSeen, r.rate, r.minutes
 	c.hist, c.recent = r.hist, r.recent
 	c.msgCalls, c.msgSent, c.msgReceived = r.msgCalls, r.msgSent, r.msgReceived
 	c.bytesSent, c.bytesReceived = r.bytesSent, r.bytesReceived
