@@ -11,6 +11,7 @@ import (
 	"github.com/debugz/debugz/ringbuffer"
 	"go.opentelemetry.io/otel"
 	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
@@ -28,8 +29,9 @@ type SpanProcessor struct {
 
 	stopped  atomic.Bool
 	shutdown sync.Once
-	dropped  atomic.Uint64         // spans OnStart or OnEnd gave up on after a panic
-	fault    atomic.Pointer[Fault] // the first such panic
+	dropped  atomic.Uint64                     // spans OnStart or OnEnd gave up on after a panic
+	fault    atomic.Pointer[Fault]             // the first such panic
+	resource atomic.Pointer[resource.Resource] // of the first span ended, for the pages' header
 
 	recent *ringbuffer.Ring[record] // gRPC spans, newest last
 	other  *ringbuffer.Ring[record] // non-gRPC spans
@@ -106,6 +108,9 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	rpcKind := kind == trace.SpanKindServer || kind == trace.SpanKindClient
 	if rpcKind {
 		sp.active.remove(activeKey(sc))
+	}
+	if sp.resource.Load() == nil {
+		sp.resource.Store(s.Resource())
 	}
 	name := s.Name()
 	info, isGRPC := readAttributes(name, s.Attributes())

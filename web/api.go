@@ -9,6 +9,8 @@ import (
 
 // The JSON of /api/summary; field names are a contract (DESIGN.md).
 type summaryJSON struct {
+	AsOf         time.Time    `json:"as_of"`
+	Process      processJSON  `json:"process"`
 	Capacity     int          `json:"capacity"`
 	Retained     int          `json:"retained"`
 	Evicted      uint64       `json:"evicted"`
@@ -23,6 +25,9 @@ type methodJSON struct {
 	Kind      string            `json:"kind"`
 	Count     uint64            `json:"count"`
 	Errors    uint64            `json:"errors"`
+	Faults    uint64            `json:"faults"` // the errors that are the server's (UNKNOWN, INTERNAL, UNAVAILABLE, …)
+	Last1m    windowJSON        `json:"last_1m"`
+	Last10m   windowJSON        `json:"last_10m"`
 	Active    int               `json:"active"`
 	Codes     map[string]uint64 `json:"codes"`
 	Buckets   []uint64          `json:"buckets"`
@@ -41,6 +46,22 @@ type methodJSON struct {
 	BytesSent     uint64 `json:"bytes_sent"`
 	BytesReceived uint64 `json:"bytes_received"`
 	NearDeadline  uint64 `json:"near_deadline"`
+}
+
+// processJSON says which process answered.
+type processJSON struct {
+	Service string    `json:"service,omitempty"`
+	Version string    `json:"version,omitempty"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Start   time.Time `json:"start"`
+}
+
+// windowJSON counts the calls that ended in a recent window.
+type windowJSON struct {
+	Count  uint64 `json:"count"`
+	Errors uint64 `json:"errors"`
+	Faults uint64 `json:"faults"`
 }
 
 // recentJSON is the latency of the calls that ended in the current and the
@@ -102,14 +123,15 @@ func attrsJSON(attrs []Attr) map[string]any {
 	return m
 }
 
-func toSummaryJSON(s Summary) summaryJSON {
-	out := summaryJSON{Capacity: s.Capacity, Retained: s.Retained, Evicted: s.Evicted, Dropped: s.Dropped, Fault: s.Fault,
+func toSummaryJSON(s Summary, p Process, now time.Time) summaryJSON {
+	out := summaryJSON{AsOf: now, Process: processJSON(p), Capacity: s.Capacity, Retained: s.Retained, Evicted: s.Evicted, Dropped: s.Dropped, Fault: s.Fault,
 		BucketBounds: make([]int64, len(s.Buckets)), Methods: make([]methodJSON, 0, len(s.Methods))}
 	for i, b := range s.Buckets {
 		out.BucketBounds[i] = int64(b)
 	}
 	for _, m := range s.Methods {
-		mj := methodJSON{Method: m.Method, Kind: m.Kind, Count: m.Count, Errors: m.Errors, Active: m.Active,
+		mj := methodJSON{Method: m.Method, Kind: m.Kind, Count: m.Count, Errors: m.Errors, Faults: m.Faults,
+			Last1m: windowJSON(m.Last1m), Last10m: windowJSON(m.Last10m), Active: m.Active,
 			Codes: make(map[string]uint64, len(m.Codes)), Buckets: m.Buckets, P50: int64(m.P50), P90: int64(m.P90),
 			P99: int64(m.P99), Max: int64(m.Max), Rate: m.Rate, Streaming: m.Streaming,
 			Recent: recentJSON{Count: m.Recent.Count, P50: int64(m.Recent.P50), P90: int64(m.Recent.P90),
@@ -157,7 +179,7 @@ func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 func (h *handler) apiSummary(w http.ResponseWriter, r *http.Request) {
-	h.writeJSON(w, r, http.StatusOK, toSummaryJSON(h.src.Summary()))
+	h.writeJSON(w, r, http.StatusOK, toSummaryJSON(h.src.Summary(), h.src.Process(), h.cfg.now()))
 }
 
 func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {

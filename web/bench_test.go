@@ -72,6 +72,7 @@ func (benchSource) Span(string) (Span, bool)               { return Span{}, fals
 func (benchSource) Trace(string) (Trace, bool)             { return Trace{}, false }
 func (benchSource) TraceOTLP(string) ([]byte, bool, error) { return nil, false, nil }
 func (benchSource) Active() []Active                       { return nil }
+func (benchSource) Process() Process                       { return Process{Service: "bench", Host: "h", PID: 1} }
 func (benchSource) Follow(Query, uint64) ([]Span, uint64, uint64) {
 	return nil, 1, 0
 }

@@ -153,7 +153,18 @@ func fmtBytes(n float64) string {
 }
 
 // fmtPercent formats a share: 0.953 → "95%".
-func fmtPercent(f float64) string { return strconv.FormatFloat(100*f, 'f', 0, 64) + "%" }
+func fmtPercent(f float64) string {
+	p := 100 * f
+	switch {
+	case p == 0 || math.IsNaN(p):
+		return "0%"
+	case p > 0 && p < 0.1:
+		return "<0.1%" // never "0%" for a share that is not none
+	case p < 10 && p > -10:
+		return fmtFloat(math.Round(p*10)/10) + "%" // 0.3%, 2.5%
+	}
+	return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+}
 
 // fmtFloat formats a number, such as an SVG coordinate, with at most two
 // decimals: "62.5", "0".

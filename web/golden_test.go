@@ -43,7 +43,8 @@ var (
 )
 
 func goldenPage(title, base, nav, live string) page {
-	return page{Title: title, Base: base, Nav: nav, Now: goldenNow, Live: live, Near: nearText(goldenNearDeadline)}
+	return page{Title: title, Base: base, Nav: nav, Now: goldenNow, Live: live, Near: nearText(goldenNearDeadline),
+		Process: Process{Service: "usersvc <b>", Version: "v1.4.2", Host: "api-7f9c", PID: 4242, Start: goldenNow.Add(-50 * time.Hour)}}
 }
 
 func goldenSummary() summaryPage {
@@ -55,6 +56,7 @@ func goldenSummary() summaryPage {
 			Methods: []Method{
 				{
 					Method: "user.UserService/FetchUser", Kind: "server", Count: 12345, Errors: 7, Active: 1,
+					Last1m: Window{Count: 120}, Last10m: Window{Count: 1180, Errors: 2},
 					Codes:   []CodeCount{{0, "OK", 12338}, {5, "NOT_FOUND", 7}},
 					Buckets: []uint64{10, 11000, 1300, 30, 5, 0, 0},
 					P50:     81 * time.Microsecond, P90: 140 * time.Microsecond, P99: 900 * time.Microsecond,
@@ -63,7 +65,8 @@ func goldenSummary() summaryPage {
 					MsgCalls: 12345, MsgSent: 12345, MsgReceived: 12345, BytesSent: 12345 * 210, BytesReceived: 12345 * 12, NearDeadline: 3,
 				},
 				{
-					Method: "user.UserService/UpdateUser", Kind: "server", Count: 230, Errors: 12,
+					Method: "user.UserService/UpdateUser", Kind: "server", Count: 230, Errors: 12, Faults: 8,
+					Last1m: Window{Count: 20, Errors: 3, Faults: 2}, Last10m: Window{Count: 200, Errors: 9, Faults: 6},
 					Codes:   []CodeCount{{0, "OK", 218}, {3, "INVALID_ARGUMENT", 4}, {13, "INTERNAL", 3}, {14, "UNAVAILABLE", 5}},
 					Buckets: []uint64{0, 20, 150, 55, 4, 1, 0},
 					P50:     3200 * time.Microsecond, P90: 12 * time.Millisecond, P99: 180 * time.Millisecond,

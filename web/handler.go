@@ -173,7 +173,8 @@ func base(r *http.Request) string {
 }
 
 func (h *handler) newPage(r *http.Request, title, nav string) page {
-	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.now(), TraceURL: h.cfg.TraceURL, Near: h.near}
+	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.now(), TraceURL: h.cfg.TraceURL, Near: h.near,
+		Process: h.src.Process()}
 }
 
 // render writes a component as an HTML page with the given status.
@@ -243,7 +244,7 @@ func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
 	}
 	sum := h.src.Summary()
 	sortMethods(sum.Methods, sortBy)
-	p := h.newPage(r, "RPCs", "summary")
+	p := h.newPage(r, "RPCs by method", "summary")
 	p.Live = p.Base + "live/summary?sort=" + url.QueryEscape(sortBy)
 	return summaryPage{page: p, Summary: sum, Sort: sortBy}, nil
 }
@@ -255,7 +256,7 @@ func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
 	if err != nil {
 		return spansPage{}, err
 	}
-	p := h.newPage(r, "RPCs", "spans")
+	p := h.newPage(r, cmp.Or(q.Method, "Recent RPCs"), "spans")
 	p.Live = p.Base + "live/spans?" + v.Encode()
 	methods := make([]string, 0, len(sum.Methods))
 	for _, m := range sum.Methods {

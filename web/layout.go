@@ -1,6 +1,8 @@
 package web
 
 import (
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/debugz/debugz/internal/rpccode"
@@ -19,6 +21,8 @@ type page struct {
 	TraceURL string
 	// Near words the near-deadline threshold for the pages' tooltips.
 	Near nearWords
+	// Process is which process this is, named in the header and the title.
+	Process Process
 }
 
 // nearWords are the phrases that say what near its deadline means, worded
@@ -79,4 +83,39 @@ func spanTitle(s Span) string {
 		return s.Name
 	}
 	return "(unnamed span)"
+}
+
+// pageTitle is the document title: the page, then the service, so that tabs
+// of several pages and services tell apart.
+func pageTitle(p page) string {
+	t := "debugz"
+	if p.Process.Service != "" {
+		t = p.Process.Service + " · " + t
+	}
+	if p.Title != "" {
+		t = p.Title + " · " + t
+	}
+	return t
+}
+
+// processTitle says all there is of the process, for the header's tooltip.
+func processTitle(p page) string {
+	t := "host " + p.Process.Host + ", pid " + strconv.Itoa(p.Process.PID)
+	if !p.Process.Start.IsZero() {
+		t += ", started " + fmtTimestamp(p.Process.Start)
+	}
+	return t
+}
+
+// fmtUptime is a duration as a person reads an uptime: 3d 4h, 2h 5m, 7m, 12s.
+func fmtUptime(d time.Duration) string {
+	switch d = max(d, 0).Truncate(time.Second); {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd %dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh %dm", d/time.Hour, d%time.Hour/time.Minute)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
 }

@@ -18,6 +18,8 @@ type Source interface {
 	// non-nil when it could not be encoded.
 	TraceOTLP(traceID string) (b []byte, found bool, err error)
 	Active() []Active
+	// Process says which process this is, for every page's header.
+	Process() Process
 	// Follow returns the spans matching q that ended after position after,
 	// oldest first, the position to pass next, and how many spans ended in
 	// between that the store no longer holds (a reader that fell behind).
@@ -55,18 +57,22 @@ type Summary struct {
 
 // Method is one (method, kind) row of the summary.
 type Method struct {
-	Method  string
-	Kind    string // "server" or "client"
-	Count   uint64
-	Errors  uint64
-	Active  int
-	Codes   []CodeCount // in code order, only codes seen
-	Buckets []uint64    // one per Summary.Buckets entry
-	P50     time.Duration
-	P90     time.Duration
-	P99     time.Duration
-	Max     time.Duration
-	Rate    float64 // per second, over the last minute
+	Method string
+	Kind   string // "server" or "client"
+	Count  uint64
+	Errors uint64 // calls whose code is not OK
+	Faults uint64 // the Errors whose code says the server failed (rpccode.ServerFault)
+	// Last1m and Last10m count the calls of the last minute and the last 10
+	// minutes; Count, Errors and Faults are since start.
+	Last1m, Last10m Window
+	Active          int
+	Codes           []CodeCount // in code order, only codes seen
+	Buckets         []uint64    // one per Summary.Buckets entry
+	P50             time.Duration
+	P90             time.Duration
+	P99             time.Duration
+	Max             time.Duration
+	Rate            float64 // per second, over the last minute
 	// Recent is the latency of the calls that ended in this minute and the
 	// one before; P50…Max above are since start.
 	Recent   Latency
@@ -77,6 +83,20 @@ type Method struct {
 	// Messages and uncompressed bytes of the MsgCalls calls whose spans
 	// carried them; NearDeadline calls were flagged as near their deadline.
 	MsgCalls, MsgSent, MsgReceived, BytesSent, BytesReceived, NearDeadline uint64
+}
+
+// Process says which process the pages show.
+type Process struct {
+	Service string    // service.name of the spans' resource; "" if unknown
+	Version string    // service.version, else the main module's version; "" if unknown
+	Host    string    // the host name
+	PID     int       // the process ID
+	Start   time.Time // when the span processor started
+}
+
+// Window counts the calls of a method that ended in a recent window.
+type Window struct {
+	Count, Errors, Faults uint64
 }
 
 // Latency is a count of calls and their quantiles.

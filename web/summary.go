@@ -2,10 +2,9 @@ package web
 
 import (
 	"cmp"
-	"math"
+	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -26,8 +25,8 @@ func sortMethods(ms []Method, by string) {
 		switch by {
 		case "count":
 			return float64(m.Count)
-		case "errors":
-			return float64(m.Errors)
+		case "errors": // the server's faults first, then the callers' errors
+			return float64(m.Faults)*(1<<40) + float64(m.Errors)
 		case "p99":
 			return float64(m.P99)
 		}
@@ -36,6 +35,24 @@ func sortMethods(ms []Method, by string) {
 	slices.SortStableFunc(ms, func(a, b Method) int {
 		return cmp.Or(cmp.Compare(key(b), key(a)), cmp.Compare(a.Method, b.Method), cmp.Compare(b.Kind, a.Kind))
 	})
+}
+
+// errorRate is the share of a window's calls that failed, as a percentage
+// to read during an incident; "–" without calls.
+func errorRate(w Window) string {
+	if w.Count == 0 {
+		return "–"
+	}
+	return fmtPercent(float64(w.Errors) / float64(w.Count))
+}
+
+// windowsTitle says what a row's error cell counts, for its tooltip.
+func windowsTitle(m Method) string {
+	return fmt.Sprintf("since start: %s errors in %s calls, %s of them server faults\n"+
+		"last minute: %s errors in %s calls (%s faults)\nlast 10 minutes: %s errors in %s calls (%s faults)",
+		fmtCount(m.Errors), fmtCount(m.Count), fmtCount(m.Faults),
+		fmtCount(m.Last1m.Errors), fmtCount(m.Last1m.Count), fmtCount(m.Last1m.Faults),
+		fmtCount(m.Last10m.Errors), fmtCount(m.Last10m.Count), fmtCount(m.Last10m.Faults))
 }
 
 // sortDirection is the aria-sort value of the summary's sort key.
@@ -86,7 +103,7 @@ func groupMethods(ms []Method) []methodGroup {
 
 // summaryColumns is the number of columns of the summary table.
 func summaryColumns(s Summary) int {
-	n := 11 + len(s.Buckets)
+	n := 10 + len(s.Buckets)
 	if hasMessages(s) {
 		n += 2
 	}
@@ -142,56 +159,4 @@ func bucketCount(counts []uint64, i int) uint64 {
 		return 0
 	}
 	return counts[i]
-}
-
-// histBar is one bar of a summary row's histogram, in a 0 0 W H viewBox.
-type histBar struct {
-	X, Y, W, H string
-}
-
-// Histogram geometry: each bucket gets histStep units, bars histBarW wide.
-const (
-	histStep = 6
-	histBarW = 5
-	histH    = 32
-)
-
-// histViewBox is the viewBox of a histogram of n buckets.
-func histViewBox(n int) string {
-	return "0 0 " + strconv.Itoa(max(n*histStep-1, 1)) + " " + strconv.Itoa(histH)
-}
-
-// histBars draws bucket counts as bars on a log scale relative to the row's
-// largest bucket, so that a rare slow call still shows beside a busy fast
-// bucket. Empty buckets get no bar.
-func histBars(counts []uint64, ranges []string) []histBar {
-	var top uint64
-	for _, c := range counts {
-		top = max(top, c)
-	}
-	var bars []histBar
-	for i, c := range counts {
-		if c == 0 {
-			continue
-		}
-		h := max(int(float64(histH)*math.Log1p(float64(c))/math.Log1p(float64(top))+0.5), 1)
-		bars = append(bars, histBar{X: strconv.Itoa(i * histStep), Y: strconv.Itoa(histH - h),
-			W: strconv.Itoa(histBarW), H: strconv.Itoa(h)})
-	}
-	return bars
-}
-
-// histTitle is the tooltip of a whole histogram.
-func histTitle(counts []uint64, ranges []string) string {
-	var b strings.Builder
-	b.WriteString("Latency histogram (log scale)")
-	for i, c := range counts {
-		b.WriteByte('\n')
-		if i < len(ranges) {
-			b.WriteString(ranges[i])
-		}
-		b.WriteString(": ")
-		b.WriteString(fmtCount(c))
-	}
-	return b.String()
 }

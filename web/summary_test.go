@@ -3,7 +3,6 @@ package web
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestGroupMethods(t *testing.T) {
@@ -28,24 +27,24 @@ func TestGroupMethods(t *testing.T) {
 	}
 }
 
-func TestHistBars(t *testing.T) {
-	bars := histBars([]uint64{0, 1000, 1, 0}, bucketRanges([]time.Duration{0, time.Microsecond, time.Millisecond, time.Second}))
-	if len(bars) != 2 {
-		t.Fatalf("histBars(%q) = %v; want 2 bars", "0,1000,1,0", bars)
+// TestSortErrorsPutsFaultsFirst: sorting by errors ranks the server's
+// faults above any number of callers' errors.
+func TestSortErrorsPutsFaultsFirst(t *testing.T) {
+	ms := []Method{{Method: "callers", Errors: 5000}, {Method: "fault", Errors: 3, Faults: 1}, {Method: "clean"}}
+	sortMethods(ms, "errors")
+	if got := ms[0].Method + "," + ms[1].Method + "," + ms[2].Method; got != "fault,callers,clean" {
+		t.Errorf("sorted by errors: %s; want fault,callers,clean", got)
 	}
-	tests := []struct {
-		name string
-		got  histBar
-		want histBar
-	}{
-		{"tallest fills the height", bars[0], histBar{X: "6", Y: "0", W: "5", H: "32"}},
-		{"one still shows on a log scale", bars[1], histBar{X: "12", Y: "29", W: "5", H: "3"}},
+	for _, tt := range []struct {
+		w    Window
+		want string
+	}{{Window{Count: 8, Errors: 1}, "12%"}, {Window{Count: 400, Errors: 1}, "0.3%"}, {Window{Count: 100000, Errors: 1}, "<0.1%"},
+		{Window{Count: 40, Errors: 1}, "2.5%"}, {Window{Count: 3, Errors: 3}, "100%"}, {Window{Count: 3}, "0%"}} {
+		if got := errorRate(tt.w); got != tt.want {
+			t.Errorf("errorRate(%d of %d) = %q; want %q", tt.w.Errors, tt.w.Count, got, tt.want)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.got != tt.want {
-				t.Errorf("histBars bar = %v; want %v", tt.got, tt.want)
-			}
-		})
+	if got := errorRate(Window{}); got != "–" {
+		t.Errorf("errorRate of no calls = %q; want –", got)
 	}
 }
