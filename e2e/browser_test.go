@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/debugz/debugz"
 	"github.com/debugz/debugz/internal/grpctest"
@@ -41,16 +42,16 @@ func chromium(t *testing.T) string {
 // browser starts headless Chromium in a fresh profile and collects what the
 // pages write to the console as errors: console.error calls, uncaught
 // exceptions and browser log errors such as CSP violations and failed loads.
-func browser(t *testing.T) (context.Context, func() []string) {
+func browser(t *testing.T, width int) (context.Context, func() []string) {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 900))
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, 900))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 
 	var mu sync.Mutex
@@ -84,7 +85,7 @@ func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
 	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close) // after the browser, which holds live streams open, has gone
-	ctx, problems := browser(t)
+	ctx, problems := browser(t, 1400)
 
 	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
 		t.Fatal(err)
@@ -151,6 +152,98 @@ func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
 	}
 	if !strings.Contains(text, "client") || !strings.Contains(text, "server") || len(links) < 2 {
 		t.Errorf("trace page shows %d span links; want the client and the server span:\n%.400s", len(links), text)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestBrowserLiveUpdatesHoldStill: live updates patch the page in place: a
+// summary scrolled sideways keeps its scroll position and the selected text
+// through ten updates; the span list holds new rows behind a "new RPCs"
+// button while the reader points at it.
+func TestBrowserLiveUpdatesHoldStill(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	client := grpctest.Start(t, tp, nil, nil)
+	r := chi.NewRouter()
+	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	ctx, problems := browser(t, 700) // narrower than the summary: it scrolls sideways
+
+	// Calls all along, so that every live update changes the counts.
+	load, stopLoad := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for load.Err() == nil {
+			_, _ = client.UnaryCall(load, &testpb.SimpleRequest{})
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() { stopLoad(); <-done })
+	grpctest.WaitFor(t, "a first RPC", func() bool { return len(sp.Spans(debugz.Filter{})) > 0 })
+
+	const setup = `(() => {
+		const box = document.querySelector('#live .scroll');
+		box.scrollLeft = 200;
+		getSelection().selectAllChildren(document.querySelector('#live td.method a'));
+		return box.scrollLeft + '|' + getSelection().toString();
+	})()`
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/debug/rpcs/"),
+		chromedp.WaitVisible(chromedp.Search(`//a[contains(., "UnaryCall")]`))); err != nil {
+		t.Fatal(err)
+	}
+	before, err := chromedp.Run(ctx, chromedp.Evaluate[string](setup))
+	if err != nil || !strings.HasPrefix(before, "200|") || !strings.Contains(before, "UnaryCall") {
+		t.Fatalf("scroll and select = %q, %v; want 200 px and the method selected", before, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`+document.querySelector('#live').dataset.updates >= 10`,
+		chromedp.WithPollingTimeout(40*time.Second))); err != nil {
+		t.Fatalf("ten live updates: %v", err)
+	}
+	after, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`document.querySelector('#live .scroll').scrollLeft + '|' + getSelection().toString()`))
+	if err != nil || after != before {
+		t.Errorf("after ten live updates: scroll|selection = %q, %v; want %q, as before", after, err, before)
+	}
+
+	// The span list, with the pointer on it: new rows wait behind a button.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/debug/rpcs/spans"),
+		chromedp.WaitVisible(chromedp.CSS(`#live tr[data-id]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live tr[data-id]').dataset.id`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](
+		`(r => [r.x + r.width / 2, r.y + r.height / 2])(document.querySelector('#live tr[data-id]').getBoundingClientRect())`))
+	if err != nil || len(at) != 2 {
+		t.Fatalf("top row's position = %v, %v", at, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at[0], at[1])); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.Search(`//button[contains(., "new RPC")]`))); err != nil {
+		t.Fatalf("wait for the held-updates button: %v", err)
+	}
+	still, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live tr[data-id]').dataset.id`))
+	if err != nil || still != first {
+		t.Errorf("top row while pointing at the list = %q, %v; want it held at %q", still, err, first)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.Search(`//button[contains(., "new RPC")]`))); err != nil {
+		t.Fatal(err)
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live tr[data-id]').dataset.id`))
+	if err != nil || shown == first {
+		t.Errorf("top row after showing the held update = %q, %v; want a newer RPC than %q", shown, err, first)
 	}
 	if p := problems(); len(p) > 0 {
 		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))

@@ -257,7 +257,7 @@ func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
 		return spansPage{}, err
 	}
 	p := h.newPage(r, cmp.Or(q.Method, "Recent RPCs"), "spans")
-	p.Live = p.Base + "live/spans?" + v.Encode()
+	p.Live, p.Hold = p.Base+"live/spans?"+v.Encode(), true
 	methods := make([]string, 0, len(sum.Methods))
 	for _, m := range sum.Methods {
 		methods = append(methods, m.Method)

@@ -15,6 +15,9 @@ type page struct {
 	Nav   string    // which tab is current: "summary", "spans", "active", ""
 	Now   time.Time // the time the page was rendered; components never call time.Now
 	Live  string    // relative URL of the page's Server-Sent Events stream, "" when not live
+	// Hold asks debugz.js to hold live updates while the reader is busy
+	// with the page (pointing, scrolled, selecting): for lists whose rows move.
+	Hold bool
 
 	// TraceURL is the tracing backend's page of a trace, with "{traceID}" in
 	// place of the ID; "" links trace IDs to the local waterfall.

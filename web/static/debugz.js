@@ -1,7 +1,8 @@
 // debugz.js: live updates for the debugz pages. Each element with a
 // data-live attribute names a Server-Sent Events stream (a URL relative to
 // the page); every message is that element's new content, HTML rendered and
-// escaped by templ on the server. The #live-toggle button pauses and resumes.
+// escaped by templ on the server, patched into the page in place. The
+// #live-toggle button pauses and resumes.
 // Without this script the pages are plain, complete HTML.
 (function () {
   'use strict';
@@ -18,9 +19,7 @@
   function start() {
     streams = regions.map(function (el) {
       var es = new EventSource(el.dataset.live);
-      es.addEventListener('message', function (e) {
-        el.innerHTML = e.data;
-      });
+      es.addEventListener('message', function (e) { update(el, e.data); });
       // EventSource reconnects by itself; just show that it is trying.
       es.addEventListener('open', function () { setStale(false); });
       es.addEventListener('error', function () {
@@ -28,6 +27,102 @@
       });
       return es;
     });
+  }
+
+  // update brings region el to the fragment html. It patches the DOM in
+  // place, changing only the nodes that differ, so that a scrolled table
+  // keeps its scroll position and selected text, focus and the
+  // screen-reader position survive. A region marked data-hold (the span
+  // list, where rows move) holds an update while the reader is pointing at
+  // it, has scrolled down or has text selected, and offers to show it.
+  function update(el, html) {
+    var next = document.createElement(el.tagName);
+    next.innerHTML = html;
+    if (el.hasAttribute('data-hold') && busy(el)) {
+      hold(el, next);
+      return;
+    }
+    apply(el, next);
+  }
+
+  function apply(el, next) {
+    patch(el, next);
+    el.dataset.updates = String((+el.dataset.updates || 0) + 1);
+    var held = heldButton(el, false);
+    if (held) held.hidden = true;
+    el.heldNext = null;
+  }
+
+  function busy(el) {
+    var sel = window.getSelection && window.getSelection();
+    return el.matches(':hover') || window.scrollY > 0 || (sel && !sel.isCollapsed && el.contains(sel.anchorNode));
+  }
+
+  // hold keeps the latest update of el and says how many rows it adds.
+  function hold(el, next) {
+    el.heldNext = next;
+    var have = {};
+    el.querySelectorAll('tr[data-id]').forEach(function (tr) { have[tr.dataset.id] = true; });
+    var fresh = 0;
+    next.querySelectorAll('tr[data-id]').forEach(function (tr) { if (!have[tr.dataset.id]) fresh++; });
+    var button = heldButton(el, true);
+    button.textContent = fresh === 1 ? '1 new RPC: show' : fresh + ' new RPCs: show';
+    button.hidden = fresh === 0;
+  }
+
+  function heldButton(el, make) {
+    var b = el.previousElementSibling;
+    if (b && b.classList.contains('held')) return b;
+    if (!make) return null;
+    b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'held';
+    b.addEventListener('click', function () { if (el.heldNext) apply(el, el.heldNext); });
+    el.parentNode.insertBefore(b, el);
+    return b;
+  }
+
+  // patch makes the children of to equal to those of from, reusing every
+  // node whose type and tag match in place.
+  function patch(to, from) {
+    var a = to.firstChild, b = from.firstChild;
+    while (b) {
+      var nextB = b.nextSibling;
+      if (!a) {
+        to.appendChild(b);
+      } else if (a.nodeType === b.nodeType && a.nodeName === b.nodeName &&
+                 (a.nodeType !== 1 || a.getAttribute('data-id') === b.getAttribute('data-id'))) {
+        if (a.nodeType === 1) {
+          attributes(a, b);
+          patch(a, b);
+        } else if (a.nodeValue !== b.nodeValue) {
+          a.nodeValue = b.nodeValue;
+        }
+        a = a.nextSibling;
+      } else {
+        var nextA = a.nextSibling;
+        to.replaceChild(b, a);
+        a = nextA;
+      }
+      b = nextB;
+    }
+    while (a) {
+      var n = a.nextSibling;
+      to.removeChild(a);
+      a = n;
+    }
+  }
+
+  function attributes(a, b) {
+    var i, attr;
+    for (i = a.attributes.length - 1; i >= 0; i--) {
+      attr = a.attributes[i];
+      if (!b.hasAttribute(attr.name)) a.removeAttribute(attr.name);
+    }
+    for (i = 0; i < b.attributes.length; i++) {
+      attr = b.attributes[i];
+      if (a.getAttribute(attr.name) !== attr.value) a.setAttribute(attr.name, attr.value);
+    }
   }
 
   function stop() {
