@@ -267,6 +267,16 @@ func TestFollowReportsWhatItSkips(t *testing.T) {
 	if spans, _, skipped := sp.Follow(Filter{}, next); len(spans) != 0 || skipped != 0 {
 		t.Errorf("Follow with nothing new = %d spans, skipped %d; want none", len(spans), skipped)
 	}
+	// Past the limit, older spans are not read at all: they count as
+	// skipped whether they match or not.
+	for range 3 {
+		sp.OnEnd(newUnary("a.B/C", "OK", time.Millisecond))
+	}
+	sp.OnEnd(newUnary("x.Y/Z", "OK", time.Millisecond))
+	spans, _, skipped = sp.Follow(Filter{Limit: 1}, next)
+	if len(spans) != 1 || spans[0].Method != "x.Y/Z" || skipped != 3 {
+		t.Errorf("Follow(limit 1) = %d spans, skipped %d; want the newest and 3 not read", len(spans), skipped)
+	}
 }
 
 // TestNonFiniteAndInvalidUTF8Readable: a span with NaN and infinite float

@@ -505,9 +505,10 @@ func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method stri
 // entered since pos but were already overwritten (a reader that fell behind
 // the ring): they may or may not have matched, and a follower says so
 // instead of losing them silently. With f.Limit set, only the newest f.Limit
-// matches are returned and the older ones count as skipped. Its cost grows
-// with the spans that entered since, not with the ring's size, and only the
-// returned spans are copied.
+// matches are returned, and the spans older than them are not read: they
+// count as skipped, matching or not. Its cost grows with the spans that
+// entered since (or with those read to find f.Limit matches), not with the
+// ring's size, and only the returned spans are copied.
 func (sp *SpanProcessor) Follow(f Filter, pos uint64) (spans []Span, next, skipped uint64) {
 	next = sp.recent.Pushed()
 	defer func() { next++ }()
@@ -520,7 +521,7 @@ func (sp *SpanProcessor) Follow(f Filter, pos uint64) (spans []Span, next, skipp
 		skipped = oldest - after - 1
 	}
 	var recs []record
-	var over uint64 // matches past f.Limit
+	var over uint64 // spans not read past f.Limit matches
 	expect := next  // the next push number Newest should yield
 	for seq, r := range sp.recent.Newest() {
 		if seq > next {
@@ -534,15 +535,14 @@ func (sp *SpanProcessor) Follow(f Filter, pos uint64) (spans []Span, next, skipp
 			recs, over = recs[:0], 0
 		}
 		expect = seq - 1
-		r.seq = seq
-		if !f.match(&r, sp.cfg.bounds) {
-			continue
-		}
 		if f.Limit > 0 && len(recs) >= f.Limit {
-			over++
-			continue
+			over = seq - max(after, oldest-1) // this and every older one since: not read
+			break
 		}
-		recs = append(recs, r)
+		r.seq = seq
+		if f.match(&r, sp.cfg.bounds) {
+			recs = append(recs, r)
+		}
 	}
 	skipped += over
 	spans = make([]Span, len(recs))
