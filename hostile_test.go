@@ -338,3 +338,23 @@ func TestNonFiniteAndInvalidUTF8Readable(t *testing.T) {
 		}
 	}
 }
+
+// TestMethodFilterTakesPartOfAName: a full method selects itself only; a
+// service or a method name selects every method containing it, in any case.
+func TestMethodFilterTakesPartOfAName(t *testing.T) {
+	sp := NewSpanProcessor()
+	for _, m := range []string{"user.UserService/FetchUser", "user.UserService/FetchUsers", "pay.Payments/Charge"} {
+		sp.OnEnd(newUnary(m, "OK", time.Millisecond))
+	}
+	for _, tt := range []struct {
+		filter string
+		want   int
+	}{
+		{"user.UserService/FetchUser", 1}, {"fetchuser", 2}, {"user.UserService/", 2}, {"UserService", 2},
+		{"Charge", 1}, {"nothing", 0}, {"", 3},
+	} {
+		if got := len(sp.Spans(Filter{Method: tt.filter})); got != tt.want {
+			t.Errorf("Spans(Method %q) = %d; want %d", tt.filter, got, tt.want)
+		}
+	}
+}

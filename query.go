@@ -253,7 +253,10 @@ type Span struct {
 // Filter selects spans for [SpanProcessor.Spans]. The zero Filter selects
 // every retained gRPC span.
 type Filter struct {
-	Method     string         // full method, e.g. "user.UserService/FetchUser"
+	// Method selects a full method ("user.UserService/FetchUser") exactly;
+	// anything else, such as a service ("user.UserService/") or a method
+	// name ("FetchUser"), selects the methods that contain it, in any case.
+	Method     string
 	Kind       trace.SpanKind // server or client; unspecified matches both
 	Bucket     *int           // latency bucket index; nil matches any
 	Code       *codes.Code    // nil matches any
@@ -268,7 +271,7 @@ type Filter struct {
 
 func (f *Filter) match(r *record, bounds []int64) bool {
 	return r.row != nil &&
-		(f.Method == "" || f.Method == r.method || f.Method == r.row.method) && // the row's: OverflowMethod
+		(f.Method == "" || methodMatch(f.Method, r.method) || f.Method == r.row.method) && // the row's: OverflowMethod
 		(f.Kind == trace.SpanKindUnspecified || f.Kind == r.row.kind) &&
 		(f.Bucket == nil || *f.Bucket == bucketOf(bounds, r.dur)) &&
 		(f.Code == nil || *f.Code == r.code) &&
@@ -277,6 +280,29 @@ func (f *Filter) match(r *record, bounds []int64) bool {
 		(f.Min == 0 || r.dur >= int64(f.Min)) &&
 		(f.Max == 0 || r.dur <= int64(f.Max)) &&
 		(!f.TraceID.IsValid() || f.TraceID == r.traceID)
+}
+
+// methodMatch reports whether method is the full method want, or contains
+// want, in any case, when want is not a full method.
+func methodMatch(want, method string) bool {
+	if want == method {
+		return true
+	}
+	if i := strings.LastIndexByte(want, '/'); i > 0 && i < len(want)-1 {
+		return false // a full method: only itself
+	}
+	return containsFold(method, want)
+}
+
+// containsFold is strings.Contains for ASCII letters in any case, without
+// allocating: method names are identifiers.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // Spans returns copies of the retained gRPC spans that match f, from the

@@ -201,6 +201,15 @@ func shortID(id string) string {
 	return id[:8] + "…"
 }
 
+// longID is the first 16 characters of a hex ID followed by "…": enough to
+// tell traces apart at a glance where there is room.
+func longID(id string) string {
+	if len(id) <= 16 {
+		return id
+	}
+	return id[:16] + "…"
+}
+
 // yesNo is "yes" or "no".
 func yesNo(b bool) string {
 	if b {

@@ -80,3 +80,22 @@ func describeQuery(q Query, buckets []time.Duration, minText, maxText string) st
 	}
 	return strings.Join(parts, ", ")
 }
+
+// longestSpan is the longest duration in spans, the full width of the
+// duration bars.
+func longestSpan(spans []Span) time.Duration {
+	var d time.Duration
+	for _, s := range spans {
+		d = max(d, s.Duration)
+	}
+	return d
+}
+
+// barWidth is the width, out of 100, of the bar of duration d when longest
+// fills the cell; at least 1, so that no call looks like none.
+func barWidth(d, longest time.Duration) string {
+	if longest <= 0 {
+		return "1"
+	}
+	return fmtFloat(max(100*float64(d)/float64(longest), 1))
+}

@@ -51,3 +51,22 @@ func TestCodeSelected(t *testing.T) {
 		})
 	}
 }
+
+func TestDurationBars(t *testing.T) {
+	spans := []Span{{Duration: 2 * time.Millisecond}, {Duration: 200 * time.Millisecond}, {Duration: time.Microsecond}}
+	longest := longestSpan(spans)
+	if longest != 200*time.Millisecond {
+		t.Fatalf("longestSpan = %v; want 200ms", longest)
+	}
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{{200 * time.Millisecond, "100"}, {2 * time.Millisecond, "1"}, {50 * time.Millisecond, "25"}, {time.Microsecond, "1"}} {
+		if got := barWidth(tt.d, longest); got != tt.want {
+			t.Errorf("barWidth(%v, %v) = %q; want %q", tt.d, longest, got, tt.want)
+		}
+	}
+	if got := barWidth(time.Second, 0); got != "1" {
+		t.Errorf("barWidth with no longest = %q; want 1", got)
+	}
+}
