@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -103,9 +104,9 @@ func groupMethods(ms []Method) []methodGroup {
 
 // summaryColumns is the number of columns of the summary table.
 func summaryColumns(s Summary) int {
-	n := 10 + len(s.Buckets)
+	n := 8 + len(s.Buckets)
 	if hasMessages(s) {
-		n += 2
+		n++
 	}
 	return n
 }
@@ -159,4 +160,14 @@ func bucketCount(counts []uint64, i int) uint64 {
 		return 0
 	}
 	return counts[i]
+}
+
+// splitMethod splits "pkg.Service/Method" after its slash, so that a narrow
+// screen can wrap the service above the method; a name without one is all
+// method.
+func splitMethod(full string) (service, method string) {
+	if i := strings.LastIndexByte(full, '/'); i >= 0 {
+		return full[:i+1], full[i+1:]
+	}
+	return "", full
 }
