@@ -2,6 +2,7 @@ package web
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -41,4 +42,42 @@ func messageTicks(s Span) []tick {
 		out = append(out, t)
 	}
 	return out
+}
+
+// eventRow is an event of the span page, with the messages of its direction
+// the timeline skipped since the previous one of that direction.
+type eventRow struct {
+	Event
+	Unrecorded int
+}
+
+// eventRows pairs events with the messages not recorded before them: the
+// timeline keeps the first and last messages of each direction, so message
+// 8 may be followed by message 108.
+func eventRows(events []Event) []eventRow {
+	last := map[string]int{} // direction → the previous message ID
+	out := make([]eventRow, len(events))
+	for i, e := range events {
+		out[i].Event = e
+		id, err := strconv.Atoi(e.MessageID)
+		if e.Message == "" || err != nil {
+			continue
+		}
+		if prev, ok := last[e.Message]; ok && id > prev+1 {
+			out[i].Unrecorded = id - prev - 1
+		}
+		last[e.Message] = id
+	}
+	return out
+}
+
+// attrText is an attribute's value for people: a count of nanoseconds (a key
+// ending in _ns, such as debugz.deadline.budget_ns) also as a duration.
+func attrText(a Attr) string {
+	if a.Type == "int64" && strings.HasSuffix(a.Key, "_ns") {
+		if ns, err := strconv.ParseInt(a.Value, 10, 64); err == nil {
+			return fmtDuration(time.Duration(ns)) + " (" + a.Value + " ns)"
+		}
+	}
+	return a.Value
 }

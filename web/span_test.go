@@ -1,6 +1,7 @@
 package web
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -28,5 +29,35 @@ func TestMessageTicks(t *testing.T) {
 	}
 	if got := messageTicks(Span{Events: []Event{{Name: "message", Message: "SENT"}}}); len(got) != 1 || got[0].X != "0" {
 		t.Errorf("messageTicks of a span without a duration = %v; want one tick at 0", got)
+	}
+}
+
+func TestEventRowsMarkUnrecordedMessages(t *testing.T) {
+	evs := []Event{
+		{Message: "SENT", MessageID: "1"}, {Message: "RECEIVED", MessageID: "1"},
+		{Message: "SENT", MessageID: "8"}, {Name: "other"}, {Message: "SENT", MessageID: "108"},
+		{Message: "RECEIVED", MessageID: "2"},
+	}
+	var got []int
+	for _, r := range eventRows(evs) {
+		got = append(got, r.Unrecorded)
+	}
+	if want := []int{0, 0, 6, 0, 99, 0}; !slices.Equal(got, want) {
+		t.Errorf("unrecorded before each event = %v; want %v", got, want)
+	}
+}
+
+func TestAttrTextShowsNanosecondsAsDuration(t *testing.T) {
+	for _, tt := range []struct {
+		a    Attr
+		want string
+	}{
+		{Attr{Key: "debugz.deadline.budget_ns", Type: "int64", Value: "4999947431"}, "5.00s (4999947431 ns)"},
+		{Attr{Key: "debugz.deadline.budget_ns", Type: "string", Value: "soon"}, "soon"},
+		{Attr{Key: "user.id", Type: "int64", Value: "42"}, "42"},
+	} {
+		if got := attrText(tt.a); got != tt.want {
+			t.Errorf("attrText(%v) = %q; want %q", tt.a, got, tt.want)
+		}
 	}
 }
