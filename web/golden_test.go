@@ -182,7 +182,16 @@ func goldenTracePage() tracePage {
 		Name: goldenEvilMethod, Method: goldenEvilMethod, Kind: "client", Code: "OK",
 		StatusCode: "Unset", Start: start.Add(1500 * time.Microsecond), Duration: 600 * time.Microsecond, Bucket: 1,
 	}
-	t := Trace{TraceID: goldenTraceID, Start: start, End: start.Add(4 * time.Millisecond), Spans: []Span{root, client, server, leaf}}
+	running := Span{
+		TraceID: goldenTraceID, SpanID: "7777777777777777", ParentSpanID: server.SpanID,
+		Name: "payment.PaymentService/Charge", Method: "payment.PaymentService/Charge", Kind: "client",
+		Start: start.Add(2 * time.Millisecond), Duration: 2 * time.Millisecond, Running: true,
+	}
+	orphan := Span{
+		TraceID: goldenTraceID, SpanID: "8888888888888888", ParentSpanID: "9999999999999999",
+		Name: "cache.lookup", Kind: "internal", StatusCode: "Unset", Start: start.Add(3 * time.Millisecond), Duration: 100 * time.Microsecond,
+	}
+	t := Trace{TraceID: goldenTraceID, Start: start, End: start.Add(4 * time.Millisecond), Spans: []Span{root, client, server, leaf, running, orphan}}
 	return tracePage{
 		page:  goldenPage("Trace "+shortID(goldenTraceID), "../", "", ""),
 		Trace: t,
@@ -191,6 +200,8 @@ func goldenTracePage() tracePage {
 			{Span: client, Depth: 1, OffsetPct: 25, WidthPct: 62.5},
 			{Span: server, Depth: 2, OffsetPct: 30, WidthPct: 52.5},
 			{Span: leaf, Depth: 3, OffsetPct: 37.5, WidthPct: 15},
+			{Span: running, Depth: 3, OffsetPct: 50, WidthPct: 50},
+			{Span: orphan, Depth: 0, OffsetPct: 75, WidthPct: 2.5, Orphan: true},
 		},
 	}
 }

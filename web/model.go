@@ -164,6 +164,9 @@ type Span struct {
 	// NearDeadline flags a call that used more of its deadline than
 	// [Config.NearDeadline].
 	NearDeadline bool
+	// Running marks a span still in flight (in a trace): Duration is how
+	// long it has run so far, and it has no code yet.
+	Running bool
 }
 
 // Trace is every retained span of one trace, ordered by start.

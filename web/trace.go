@@ -17,6 +17,7 @@ type tracePage struct {
 type traceRow struct {
 	Span
 	Depth     int     // nesting under its parent within the trace
+	Orphan    bool    // its parent is not retained (evicted, or in another process)
 	OffsetPct float64 // start, as a percentage of the trace's extent
 	WidthPct  float64 // duration, likewise; at least a sliver so it shows
 }
@@ -46,7 +47,7 @@ func layoutTrace(t Trace) []traceRow {
 			return
 		}
 		seen[s.SpanID] = true
-		row := traceRow{Span: s, Depth: depth, WidthPct: 100}
+		row := traceRow{Span: s, Depth: depth, WidthPct: 100, Orphan: s.ParentSpanID != "" && !ids[s.ParentSpanID]}
 		if extent > 0 {
 			row.OffsetPct = 100 * float64(s.Start.Sub(t.Start)) / extent
 			row.WidthPct = min(max(100*float64(s.Duration)/extent, 0.3), 100-row.OffsetPct)
@@ -71,6 +72,8 @@ func layoutTrace(t Trace) []traceRow {
 // client span Error, so the code, not the status, decides for gRPC spans.)
 func barClass(s Span) string {
 	switch {
+	case s.Running:
+		return "running"
 	case s.Code == "" && s.StatusCode == "Error":
 		return "err"
 	case s.Code != "" && s.Code != "OK":

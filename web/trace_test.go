@@ -1,6 +1,9 @@
 package web
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestBarClass(t *testing.T) {
 	tests := []struct {
@@ -21,5 +24,23 @@ func TestBarClass(t *testing.T) {
 				t.Errorf("barClass(%q) = %v; want %v", tt.name, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLayoutTraceMarksOrphans: a span whose parent is not in the trace is a
+// root of the waterfall, marked; a root span and a child are not.
+func TestLayoutTraceMarksOrphans(t *testing.T) {
+	now := time.Now()
+	tr := Trace{Start: now, End: now.Add(time.Second), Spans: []Span{
+		{SpanID: "a", Start: now, Duration: time.Second},
+		{SpanID: "b", ParentSpanID: "a", Start: now, Duration: time.Millisecond},
+		{SpanID: "c", ParentSpanID: "gone", Start: now, Duration: time.Millisecond},
+	}}
+	got := map[string]bool{}
+	for _, r := range layoutTrace(tr) {
+		got[r.SpanID] = r.Orphan
+	}
+	if got["a"] || got["b"] || !got["c"] {
+		t.Errorf("orphans = %v; want only c", got)
 	}
 }
