@@ -82,6 +82,45 @@
 // plus 10k in the rings, each up to 16 KiB of attributes; lower
 // [WithMaxSpansPerBucket], [WithMaxMethods] or [WithMaxSpanBytes] if that matters.
 //
+// # Security
+//
+// The pages show what a service's RPCs carry, so by default, with no option
+// to set, the handler serves a request only when both hold, and answers 403
+// saying why otherwise:
+//
+//   - It came over a local connection: TCP whose remote and local addresses
+//     are both loopback, judged by the connection itself (the local address
+//     net/http puts in the request's context, [http.LocalAddrContextKey]),
+//     so a middleware that rewrites RemoteAddr from X-Forwarded-For, such as
+//     chi's RealIP, cannot make a remote request look local; or a Unix
+//     socket, whose peer is on this machine.
+//   - Its Host header names this machine: localhost or a name under
+//     .localhost, a loopback address, or the address the request arrived
+//     on, with any port. A page on another site that points its own name at
+//     127.0.0.1 (DNS rebinding) sends that name, and is refused.
+//     [WithAllowedHosts] adds names, for a hostname on this machine.
+//
+// [WithAuthorizer] replaces both checks with a function of your own: behind
+// a reverse proxy on the same host every request is local, so check the
+// user there. HEAD is answered wherever GET is; nothing else is.
+//
+// Credentials are redacted in the pages and in every JSON and OTLP answer,
+// live streams included: the values of attributes (and of keys inside map
+// values) whose keys look like credentials, and, inside any value, span
+// name, event name or status message, URL passwords, Bearer and Basic
+// credentials, credential-like key=value pairs and JSON Web Tokens.
+// [WithoutRedaction] lists the rules; [WithRedactedKeys] adds keys of your
+// own. Message capture ([grpcstats.WithMessageCapture]) redacts field by
+// field, and never prints the bytes of a google.protobuf.Any of a type it
+// cannot resolve.
+//
+// Every value is escaped by templ and pages allow only their own script and
+// style (Content-Security-Policy). A query parameter a page does not take,
+// one given twice or longer than 1 KiB is a 400 naming it, which quotes no
+// more than 64 bytes of it; an unknown or evicted ID is a 404. At most 100
+// live streams are served at once (503 and Retry-After beyond), and a
+// reader that stops reading is dropped after 10 seconds.
+//
 // # Cost
 //
 // OnStart and OnEnd run synchronously on every span. They hold no lock for

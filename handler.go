@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/redact"
 	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/debugz/debugz/web"
 	"go.opentelemetry.io/otel"
@@ -28,11 +29,12 @@ import (
 type HandlerOption interface{ applyHandler(*handlerConfig) }
 
 type handlerConfig struct {
-	authorize func(*http.Request) bool
-	hosts     []string
-	redact    bool
-	traceURL  string
-	services  map[string]grpc.ServiceInfo
+	authorize    func(*http.Request) bool
+	hosts        []string
+	noRedaction  bool
+	redactedKeys []string
+	traceURL     string
+	services     map[string]grpc.ServiceInfo
 }
 
 type handlerOptionFunc func(*handlerConfig)
@@ -66,13 +68,36 @@ func WithAllowedHosts(hosts ...string) HandlerOption {
 	return handlerOptionFunc(func(c *handlerConfig) { c.hosts = append(c.hosts, hosts...) })
 }
 
-// WithoutRedaction shows attribute values whose keys look like credentials.
-// By default a value whose key contains authorization, cookie, password,
-// passwd, token, secret, api-key, api_key, apikey, credential, private_key,
-// session, jwt or bearer (in any case), also as a key inside a map value, is
-// shown as "[redacted]", in the pages and in all JSON.
+// WithoutRedaction shows credentials as they are. By default the pages and
+// all JSON and OTLP show "[redacted]" in place of:
+//   - the value of an attribute, or of a key inside a map value, whose key
+//     looks like a credential: it contains authorization, cookie, password,
+//     passwd, token, secret, apikey, credential, private_key, session, jwt or
+//     bearer, or has the word pwd, pass, auth, sid, otp or signature, or the
+//     words api, access, client, private or secret followed by key (in any
+//     case, with any separators: "X-Api-Key", "accessKey"), or a key given
+//     to [WithRedactedKeys];
+//   - inside any attribute value, span name, event name or status message:
+//     the password of a URL ("https://bob:[redacted]@host"), the credentials
+//     after "Bearer" or "Basic", the value of a key=value pair whose key
+//     looks like a credential ("?token=[redacted]"), and JSON Web Tokens.
+//
+// Message text captured by grpcstats is redacted when captured, whatever
+// this option.
 func WithoutRedaction() HandlerOption {
-	return handlerOptionFunc(func(c *handlerConfig) { c.redact = false })
+	return handlerOptionFunc(func(c *handlerConfig) { c.noRedaction = true })
+}
+
+// WithRedactedKeys adds keys whose values are redacted, beside the built-in
+// ones (see [WithoutRedaction]): attribute keys, keys inside map values and
+// the keys of key=value pairs inside text. A key matches as whole words, in
+// any case and with any separators: "ssn" redacts "user.ssn" and "userSSN"
+// but not "lesson"; "internal-id" redacts "X-Internal-ID". It adds to the
+// keys of earlier calls. The default is no extra keys. It has no effect with
+// WithoutRedaction, and none on grpcstats' message capture.
+func WithRedactedKeys(keys ...string) HandlerOption {
+	keys = slices.Clone(keys)
+	return handlerOptionFunc(func(c *handlerConfig) { c.redactedKeys = append(c.redactedKeys, keys...) })
 }
 
 // WithTraceURL links every trace ID on every page to a tracing backend, such
@@ -117,13 +142,16 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 	if sp == nil {
 		panic("debugz: NewHandler called with nil *SpanProcessor")
 	}
-	cfg := handlerConfig{redact: true}
+	var cfg handlerConfig
 	for _, o := range opts {
 		if o != nil {
 			o.applyHandler(&cfg)
 		}
 	}
-	src := &source{sp: sp, redact: cfg.redact, streaming: map[string]string{}}
+	src := &source{sp: sp, streaming: map[string]string{}}
+	if !cfg.noRedaction {
+		src.red = redact.New(cfg.redactedKeys...)
+	}
 	for svc, info := range cfg.services {
 		for _, m := range info.Methods {
 			full := svc + "/" + m.Name
@@ -151,7 +179,7 @@ func streamingKind(m grpc.MethodInfo) string {
 // source adapts a SpanProcessor to web.Source.
 type source struct {
 	sp        *SpanProcessor
-	redact    bool
+	red       *redact.Redactor  // nil with WithoutRedaction
 	streaming map[string]string // registered method → streaming kind; read-only
 }
 
@@ -166,7 +194,8 @@ func (s *source) Summary() web.Summary {
 		Buckets: sum.BucketBounds, Methods: make([]web.Method, 0, len(sum.Methods)+len(s.streaming))}
 	seen := make(map[string]bool, len(sum.Methods))
 	for _, m := range sum.Methods {
-		wm := web.Method{Method: m.Method, Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors,
+		wm := web.Method{Method: s.red.String(m.Method), Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors, Faults: m.Faults,
+			Last1m: web.Window(m.Last1m), Last10m: web.Window(m.Last10m),
 			Active: m.Active, Buckets: m.Buckets, P50: m.P50, P90: m.P90, P99: m.P99, Max: m.Max,
 			Rate: m.Rate1m, LastSeen: m.LastSeen}
 		for c := codes.OK; c <= maxCode; c++ {
@@ -272,7 +301,7 @@ func (s *source) TraceOTLP(id string) ([]byte, bool, error) {
 	if len(spans) == 0 {
 		return nil, false, nil
 	}
-	b, err := otlpJSON(spans, s.redact)
+	b, err := otlpJSON(spans, s.red)
 	return b, true, err
 }
 
@@ -280,7 +309,7 @@ func (s *source) Active() []web.Active {
 	act := s.sp.Active()
 	out := make([]web.Active, len(act))
 	for i, a := range act {
-		out[i] = web.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: a.Method,
+		out[i] = web.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: s.red.String(a.Method),
 			Kind: kindName(a.Kind), Start: a.Start, Peer: peer(a.Attributes, a.Kind), Attributes: s.attrs(a.Attributes)}
 	}
 	return out
@@ -288,8 +317,8 @@ func (s *source) Active() []web.Active {
 
 func (s *source) span(sp *Span) web.Span {
 	ws := web.Span{
-		TraceID: sp.TraceID.String(), SpanID: sp.SpanID.String(), Name: sp.Name, Method: sp.Method,
-		Kind: kindName(sp.Kind), StatusCode: sp.StatusCode, StatusMessage: sp.StatusMessage,
+		TraceID: sp.TraceID.String(), SpanID: sp.SpanID.String(), Name: s.red.String(sp.Name), Method: s.red.String(sp.Method),
+		Kind: kindName(sp.Kind), StatusCode: sp.StatusCode, StatusMessage: s.red.String(sp.StatusMessage),
 		Start: sp.Start, Duration: sp.Duration, Bucket: sp.Bucket, Peer: peer(sp.Attributes, sp.Kind),
 		Sampled: sp.Sampled, Truncated: sp.Truncated, Attributes: s.attrs(sp.Attributes),
 		Scope: sp.Scope.Name, ScopeVersion: sp.Scope.Version,
@@ -305,7 +334,7 @@ func (s *source) span(sp *Span) web.Span {
 	}
 	for i := range sp.Events {
 		e := &sp.Events[i]
-		we := web.Event{Name: e.Name, Time: e.Time, Offset: e.Time.Sub(sp.Start), Attributes: s.attrs(e.Attributes)}
+		we := web.Event{Name: s.red.String(e.Name), Time: e.Time, Offset: e.Time.Sub(sp.Start), Attributes: s.attrs(e.Attributes)}
 		readMessageEvent(&we, e)
 		ws.Events = append(ws.Events, we)
 	}
@@ -334,50 +363,19 @@ func readMessageEvent(we *web.Event, e *sdktrace.Event) {
 	}
 }
 
-// attrs formats attributes for people and JSON, sorted by key, redacting
-// values whose keys look like credentials.
+// attrs formats attributes for people and JSON, sorted by key, with
+// credentials redacted (see [WithoutRedaction]). Type stays the type of the
+// value as set.
 func (s *source) attrs(kvs []attribute.KeyValue) []web.Attr {
 	out := make([]web.Attr, 0, len(kvs))
 	for _, kv := range kvs {
 		a := web.Attr{Key: string(kv.Key), Type: strings.ToLower(kv.Value.Type().String())}
-		if s.redact && sensitive(string(kv.Key)) {
-			a.Value, a.JSON = redacted, redacted
-		} else {
-			v := kv.Value
-			if s.redact {
-				v = redactValue(v)
-			}
-			a.Value, a.JSON = v.String(), jsonValue(v)
-		}
+		v := s.red.KeyValue(kv).Value
+		a.Value, a.JSON = v.String(), jsonValue(v)
 		out = append(out, a)
 	}
 	slices.SortStableFunc(out, func(a, b web.Attr) int { return cmp.Compare(a.Key, b.Key) })
 	return out
-}
-
-const redacted = "[redacted]"
-
-// redactValue redacts the credential-like keys inside map values, at any depth.
-func redactValue(v attribute.Value) attribute.Value {
-	switch v.Type() {
-	case attribute.MAP:
-		kvs := v.AsMap()
-		for i, kv := range kvs {
-			if sensitive(string(kv.Key)) {
-				kvs[i].Value = attribute.StringValue(redacted)
-			} else {
-				kvs[i].Value = redactValue(kv.Value)
-			}
-		}
-		return attribute.MapValue(kvs...)
-	case attribute.SLICE:
-		vs := v.AsSlice()
-		for i := range vs {
-			vs[i] = redactValue(vs[i])
-		}
-		return attribute.SliceValue(vs...)
-	}
-	return v
 }
 
 // jsonValue is an attribute value as plain JSON: maps become objects,
@@ -424,21 +422,6 @@ func jsonFloat(f float64) any {
 		return "-Infinity"
 	}
 	return f
-}
-
-var sensitiveWords = []string{"authorization", "cookie", "password", "passwd", "token", "secret",
-	"api-key", "api_key", "apikey", "credential", "private_key", "private-key", "privatekey",
-	"session", "jwt", "bearer"}
-
-// sensitive reports whether an attribute key looks like it holds a credential.
-func sensitive(key string) bool {
-	k := strings.ToLower(key)
-	for _, w := range sensitiveWords {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // peer returns the address of the other side of an RPC, from the attributes

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/internal/redact"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -65,8 +66,8 @@ func TestRedactionInHTMLAndJSON(t *testing.T) {
 						t.Errorf("GET %s: secret %q shown = %v; want %v", path, secret, !tt.hidden, !tt.hidden)
 					}
 				}
-				if tt.hidden && !strings.Contains(body, redacted) {
-					t.Errorf("GET %s: no %q marker", path, redacted)
+				if tt.hidden && !strings.Contains(body, redact.Marker) {
+					t.Errorf("GET %s: no %q marker", path, redact.Marker)
 				}
 				if strings.Contains(body, "<script>alert") {
 					t.Errorf("GET %s: attribute markup not escaped", path)
@@ -166,8 +167,8 @@ func TestSensitiveKeys(t *testing.T) {
 		"db.password": true, "app.token": true, "client_secret": true, "x-api-key": true, "apikey": true,
 		"rpc.method": false, "user.id": false, "server.address": false,
 	} {
-		if got := sensitive(key); got != want {
-			t.Errorf("sensitive(%q) = %v; want %v", key, got, want)
+		if got := redact.Key(key); got != want {
+			t.Errorf("redact.Key(%q) = %v; want %v", key, got, want)
 		}
 	}
 }
@@ -193,7 +194,7 @@ func TestRedactionInsideMapValues(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &js); err != nil {
 		t.Fatal(err)
 	}
-	if m, ok := js.Attributes["rpc.request.metadata"].(map[string]any); !ok || m["x-request-id"] != "r-1" || m["authorization"] != redacted {
+	if m, ok := js.Attributes["rpc.request.metadata"].(map[string]any); !ok || m["x-request-id"] != "r-1" || m["authorization"] != redact.Marker {
 		t.Errorf("map attribute as JSON = %#v; want a plain object with the credential redacted", js.Attributes["rpc.request.metadata"])
 	}
 }

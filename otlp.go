@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/debugz/debugz/internal/redact"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -19,8 +20,9 @@ import (
 
 // otlpRequest converts spans to OTLP TracesData (the JSON shape of an
 // ExportTraceServiceRequest, {"resourceSpans": …}), grouped by
-// resource and instrumentation scope, redacting credential-like attributes.
-func otlpRequest(spans []Span, redact bool) *tracepb.TracesData {
+// resource and instrumentation scope, with credentials redacted by red (nil
+// for none).
+func otlpRequest(spans []Span, red *redact.Redactor) *tracepb.TracesData {
 	req := &tracepb.TracesData{}
 	byRes := map[*resource.Resource]*tracepb.ResourceSpans{}
 	type scopeKey struct {
@@ -34,7 +36,7 @@ func otlpRequest(spans []Span, redact bool) *tracepb.TracesData {
 		if rs == nil {
 			rs = &tracepb.ResourceSpans{Resource: &resourcepb.Resource{}}
 			if s.Resource != nil {
-				rs.Resource.Attributes = otlpAttrs(s.Resource.Attributes(), redact)
+				rs.Resource.Attributes = otlpAttrs(s.Resource.Attributes(), red)
 				rs.SchemaUrl = s.Resource.SchemaURL()
 			}
 			byRes[s.Resource] = rs
@@ -48,25 +50,25 @@ func otlpRequest(spans []Span, redact bool) *tracepb.TracesData {
 			byScope[key] = ss
 			rs.ScopeSpans = append(rs.ScopeSpans, ss)
 		}
-		ss.Spans = append(ss.Spans, otlpSpan(s, redact))
+		ss.Spans = append(ss.Spans, otlpSpan(s, red))
 	}
 	return req
 }
 
-func otlpSpan(s *Span, redact bool) *tracepb.Span {
+func otlpSpan(s *Span, red *redact.Redactor) *tracepb.Span {
 	ps := &tracepb.Span{
 		TraceId:                s.TraceID[:],
 		SpanId:                 s.SpanID[:],
 		TraceState:             s.TraceState.String(),
-		Name:                   utf8Valid(s.Name),
+		Name:                   utf8Valid(red.String(s.Name)),
 		Kind:                   tracepb.Span_SpanKind(s.Kind),
 		StartTimeUnixNano:      uint64(s.Start.UnixNano()),
 		EndTimeUnixNano:        uint64(s.End.UnixNano()),
-		Attributes:             otlpAttrs(s.Attributes, redact),
+		Attributes:             otlpAttrs(s.Attributes, red),
 		DroppedAttributesCount: uint32(s.DroppedAttributes),
 		DroppedEventsCount:     uint32(s.DroppedEvents),
 		DroppedLinksCount:      uint32(s.DroppedLinks),
-		Status:                 &tracepb.Status{Message: utf8Valid(s.StatusMessage)},
+		Status:                 &tracepb.Status{Message: utf8Valid(red.String(s.StatusMessage))},
 	}
 	if s.Parent.SpanID().IsValid() {
 		id := s.Parent.SpanID()
@@ -79,30 +81,22 @@ func otlpSpan(s *Span, redact bool) *tracepb.Span {
 		ps.Status.Code = tracepb.Status_STATUS_CODE_OK
 	}
 	for _, e := range s.Events {
-		ps.Events = append(ps.Events, &tracepb.Span_Event{TimeUnixNano: uint64(e.Time.UnixNano()), Name: utf8Valid(e.Name),
-			Attributes: otlpAttrs(e.Attributes, redact), DroppedAttributesCount: uint32(e.DroppedAttributeCount)})
+		ps.Events = append(ps.Events, &tracepb.Span_Event{TimeUnixNano: uint64(e.Time.UnixNano()), Name: utf8Valid(red.String(e.Name)),
+			Attributes: otlpAttrs(e.Attributes, red), DroppedAttributesCount: uint32(e.DroppedAttributeCount)})
 	}
 	for _, l := range s.Links {
 		tid, sid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
 		ps.Links = append(ps.Links, &tracepb.Span_Link{TraceId: tid[:], SpanId: sid[:],
-			TraceState: l.SpanContext.TraceState().String(), Attributes: otlpAttrs(l.Attributes, redact),
+			TraceState: l.SpanContext.TraceState().String(), Attributes: otlpAttrs(l.Attributes, red),
 			DroppedAttributesCount: uint32(l.DroppedAttributeCount)})
 	}
 	return ps
 }
 
-func otlpAttrs(kvs []attribute.KeyValue, redact bool) []*commonpb.KeyValue {
+func otlpAttrs(kvs []attribute.KeyValue, red *redact.Redactor) []*commonpb.KeyValue {
 	out := make([]*commonpb.KeyValue, 0, len(kvs))
 	for _, kv := range kvs {
-		val := kv.Value
-		if redact {
-			val = redactValue(val)
-		}
-		v := otlpValue(val)
-		if redact && sensitive(string(kv.Key)) {
-			v = &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: redacted}}
-		}
-		out = append(out, &commonpb.KeyValue{Key: utf8Valid(string(kv.Key)), Value: v})
+		out = append(out, &commonpb.KeyValue{Key: utf8Valid(string(kv.Key)), Value: otlpValue(red.KeyValue(kv).Value)})
 	}
 	return out
 }
@@ -166,8 +160,8 @@ func mapSlice[T any](in []T, f func(T) *commonpb.AnyValue) []*commonpb.AnyValue 
 // otlpJSON renders spans in the OTLP/JSON encoding: protojson with enums as
 // numbers, then trace and span IDs rewritten from base64 (protojson's
 // encoding of bytes) to hex, as the OTLP specification requires.
-func otlpJSON(spans []Span, redact bool) ([]byte, error) {
-	b, err := protojson.MarshalOptions{UseEnumNumbers: true}.Marshal(otlpRequest(spans, redact))
+func otlpJSON(spans []Span, red *redact.Redactor) ([]byte, error) {
+	b, err := protojson.MarshalOptions{UseEnumNumbers: true}.Marshal(otlpRequest(spans, red))
 	if err != nil {
 		return nil, fmt.Errorf("debugz: encode OTLP: %w", err)
 	}

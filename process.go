@@ -16,10 +16,10 @@ func (s *source) Process() web.Process {
 	p := web.Process{Host: host(), PID: os.Getpid(), Start: s.sp.started, Version: buildVersion()}
 	if res := s.sp.resource.Load(); res != nil {
 		if v, ok := res.Set().Value(attribute.Key("service.name")); ok {
-			p.Service = v.Emit()
+			p.Service = v.AsString()
 		}
-		if v, ok := res.Set().Value(attribute.Key("service.version")); ok && v.Emit() != "" {
-			p.Version = v.Emit()
+		if v, ok := res.Set().Value(attribute.Key("service.version")); ok && v.AsString() != "" {
+			p.Version = v.AsString()
 		}
 	}
 	return p

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,20 +27,24 @@ const (
 
 // loadGen keeps calling every method, so the dashboard always has something
 // to show: mostly successes, and each kind of failure now and then. Failures
-// are the point, so they are counted, not logged.
+// are the point, so they are counted, not logged. Besides calling the
+// services directly, it sends requests to the HTTP gateway, as a web front
+// end would, so that there are traces that start with an HTTP request.
 type loadGen struct {
 	users    userpb.UserServiceClient
 	payments paymentpb.PaymentServiceClient
-	rate     float64 // calls per second per method
+	http     *http.Client // for the gateway, with otelhttp's transport
+	gateway  string       // the gateway's base URL, "http://localhost:8080"
+	rate     float64      // calls (or gateway requests) per second per method
 
 	calls, failed atomic.Int64
 }
 
-func newLoadGen(users userpb.UserServiceClient, payments paymentpb.PaymentServiceClient, rate float64) *loadGen {
+func newLoadGen(users userpb.UserServiceClient, payments paymentpb.PaymentServiceClient, client *http.Client, gateway string, rate float64) *loadGen {
 	if rate <= 0 {
 		rate = 2
 	}
-	return &loadGen{users: users, payments: payments, rate: rate}
+	return &loadGen{users: users, payments: payments, http: client, gateway: gateway, rate: rate}
 }
 
 // run calls every method until ctx is done, then waits for the calls in
@@ -47,6 +53,7 @@ func (g *loadGen) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, call := range []func(context.Context) error{
 		g.fetchUser, g.streamUsers, g.createUsers, g.getBalance, g.processPayment,
+		g.gatewayUser, g.gatewayPay,
 	} {
 		wg.Go(func() { g.every(ctx, &wg, call) })
 	}
@@ -192,6 +199,57 @@ func (g *loadGen) processPayment(ctx context.Context) error {
 	}
 	_, err := g.payments.ProcessPayment(ctx, req)
 	return err
+}
+
+// gatewayUser asks the gateway for a user: FetchUser, then GetBalance.
+func (g *loadGen) gatewayUser(ctx context.Context) error {
+	id := knownUser()
+	switch r := rand.Float64(); {
+	case r < 0.10: // 404: NOT_FOUND
+		id = unknownUser()
+	case r < 0.13: // 400: INVALID_ARGUMENT
+		id = 0
+	case r < 0.15: // OK, but slow
+		id = slowUserID
+	}
+	return g.request(ctx, http.MethodGet, fmt.Sprintf("/api/user/%d", id), "")
+}
+
+// gatewayPay makes a payment through the gateway: ProcessPayment.
+func (g *loadGen) gatewayPay(ctx context.Context) error {
+	user, cents := knownUser(), 100+rand.Int64N(5000)
+	switch r := rand.Float64(); {
+	case r < 0.05: // 400: INVALID_ARGUMENT
+		cents = -rand.Int64N(100)
+	case r < 0.13: // 502: FAILED_PRECONDITION
+		user = unknownUser()
+	}
+	return g.request(ctx, http.MethodPost, "/api/pay", fmt.Sprintf(`{"user_id": %d, "amount_cents": %d}`, user, cents))
+}
+
+// request sends one request to the gateway; an answer other than 2xx is an
+// error.
+func (g *loadGen) request(ctx context.Context, method, path, body string) error {
+	req, err := http.NewRequestWithContext(ctx, method, g.gateway+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := g.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	// Read the answer to its end, so that the connection is reused.
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	return nil
 }
 
 // chat keeps one Chat stream open, so the in-flight view is never empty:

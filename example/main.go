@@ -8,10 +8,13 @@
 //
 // It runs two services in one process, UserService (unary and all three
 // streaming kinds) and PaymentService (which calls UserService over gRPC, so a
-// trace crosses services), plus a load generator that keeps calling them with
-// a realistic mix of successes and failures.
+// trace crosses services); an HTTP gateway in front of them, instrumented with
+// otelhttp, so that a trace starts with an HTTP request; and a load generator
+// that keeps calling them, directly and through the gateway, with a realistic
+// mix of successes and failures.
 //
 //	go run ./example
+//	curl -s localhost:8080/api/user/42
 //
 // then open the printed dashboard URL.
 package main
@@ -33,6 +36,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/propagation"
@@ -52,6 +56,7 @@ func main() {
 	var cfg config
 	flag.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:50051", "gRPC listen address")
 	flag.StringVar(&cfg.HTTPAddr, "http-addr", "localhost:6060", "debug HTTP listen address (dashboard and pprof)")
+	flag.StringVar(&cfg.GatewayAddr, "gateway-addr", "localhost:8080", "HTTP gateway listen address (JSON API in front of the gRPC services)")
 	flag.Float64Var(&cfg.Rate, "rate", 2, "load generator: calls per second per method")
 	flag.BoolVar(&cfg.Load, "load", true, "run the load generator")
 	flag.StringVar(&cfg.TraceURL, "trace-url", "", "link trace IDs to a tracing backend, e.g. http://localhost:16686/trace/{traceID}")
@@ -70,14 +75,16 @@ func main() {
 // may pass listeners they opened themselves (on 127.0.0.1:0) instead of
 // addresses.
 type config struct {
-	GRPCAddr string  // used when GRPCListener is nil
-	HTTPAddr string  // used when HTTPListener is nil
-	Rate     float64 // load generator calls per second per method
-	Load     bool    // whether to run the load generator
-	TraceURL string  // tracing backend's trace page with {traceID}; "" for none
+	GRPCAddr    string  // used when GRPCListener is nil
+	HTTPAddr    string  // used when HTTPListener is nil
+	GatewayAddr string  // used when GatewayListener is nil
+	Rate        float64 // load generator calls per second per method
+	Load        bool    // whether to run the load generator
+	TraceURL    string  // tracing backend's trace page with {traceID}; "" for none
 
-	GRPCListener net.Listener
-	HTTPListener net.Listener
+	GRPCListener    net.Listener
+	HTTPListener    net.Listener
+	GatewayListener net.Listener
 }
 
 // run starts the app, prints where to find it, and serves until ctx is done.
@@ -88,11 +95,12 @@ func run(ctx context.Context, cfg config) error {
 	}
 	fmt.Printf("debugz dashboard: http://%s/debug/rpcs/\n", displayAddr(cfg.HTTPAddr, a.httpLis))
 	fmt.Printf("gRPC server (UserService, PaymentService): %s\n", a.grpcLis.Addr())
+	fmt.Printf("HTTP gateway (GET /api/user/{id}, POST /api/pay): %s\n", a.gatewayURL)
 	return a.serve(ctx)
 }
 
 // app is the whole example: tracing, both gRPC services, their clients, the
-// debug HTTP server and the load generator.
+// HTTP gateway, the debug HTTP server and the load generator.
 type app struct {
 	cfg config
 	sp  *debugz.SpanProcessor
@@ -103,11 +111,18 @@ type app struct {
 
 	// paymentConn is PaymentService's own connection to UserService;
 	// clientConn is the load generator's (and the tests') connection to both
-	// services, as an external caller would have.
+	// services, as an external caller would have; gatewayConn is the HTTP
+	// gateway's.
 	paymentConn *grpc.ClientConn
 	clientConn  *grpc.ClientConn
+	gatewayConn *grpc.ClientConn
 	users       userpb.UserServiceClient
 	payments    paymentpb.PaymentServiceClient
+
+	gatewayLis    net.Listener
+	gatewayServer *http.Server
+	gatewayURL    string       // "http://localhost:8080"
+	gatewayClient *http.Client // the load generator's, with otelhttp's transport
 
 	httpLis    net.Listener
 	httpServer *http.Server
@@ -145,6 +160,10 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	if a.httpLis, err = listen(cfg.HTTPListener, cfg.HTTPAddr); err != nil {
 		return a, err
 	}
+	if a.gatewayLis, err = listen(cfg.GatewayListener, cfg.GatewayAddr); err != nil {
+		return a, err
+	}
+	a.gatewayURL = "http://" + displayAddr(cfg.GatewayAddr, a.gatewayLis)
 
 	// Clients. Every client gets an otelgrpc client stats handler, so
 	// outgoing calls get client spans and carry the trace context;
@@ -165,8 +184,18 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	if a.clientConn, err = dial(); err != nil {
 		return a, fmt.Errorf("client: %w", err)
 	}
+	if a.gatewayConn, err = dial(); err != nil {
+		return a, fmt.Errorf("gateway client: %w", err)
+	}
 	a.users = userpb.NewUserServiceClient(a.clientConn)
 	a.payments = paymentpb.NewPaymentServiceClient(a.clientConn)
+	// The load generator's HTTP client for the gateway: otelhttp's transport
+	// makes a client span for every request and sends the trace context, so
+	// the gateway's server span continues the caller's trace.
+	a.gatewayClient = &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport,
+		otelhttp.WithTracerProvider(a.tp),
+		otelhttp.WithPropagators(prop),
+	)}
 
 	// The gRPC server. The otelgrpc server stats handler makes a server span
 	// for every call, which is what the dashboard shows; the grpcstats wrapper
@@ -180,6 +209,18 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 		a.tp.Tracer("github.com/debugz/debugz/example"),
 		userpb.NewUserServiceClient(a.paymentConn),
 	))
+
+	// The HTTP gateway, in front of both services. Its otelhttp handler uses
+	// the same TracerProvider and propagator as the gRPC clients, so that the
+	// gRPC calls of a request are children of its HTTP server span.
+	a.gatewayServer = &http.Server{
+		Handler: newGatewayHandler(
+			userpb.NewUserServiceClient(a.gatewayConn),
+			paymentpb.NewPaymentServiceClient(a.gatewayConn),
+			a.tp, prop,
+		),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
 
 	// The debug HTTP server: the dashboard and pprof. Keep it on a loopback
 	// address; the debugz handler also refuses non-loopback clients by
@@ -265,18 +306,19 @@ func listen(lis net.Listener, addr string) (net.Listener, error) {
 
 // serve runs the servers and the load generator until ctx is done or a
 // server fails, then shuts everything down in order: load first (so nothing
-// new arrives), then gRPC, then HTTP, then tracing (which flushes the
-// exporter, if any).
+// new arrives), then the gateway (whose requests are gRPC callers), then
+// gRPC, then HTTP, then tracing (which flushes the exporter, if any).
 func (a *app) serve(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- a.grpcServer.Serve(a.grpcLis) }()
+	go func() { errc <- a.gatewayServer.Serve(a.gatewayLis) }()
 	go func() { errc <- a.httpServer.Serve(a.httpLis) }()
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	var load sync.WaitGroup
 	if a.cfg.Load {
-		g := newLoadGen(a.users, a.payments, a.cfg.Rate)
+		g := newLoadGen(a.users, a.payments, a.gatewayClient, a.gatewayURL, a.cfg.Rate)
 		load.Go(func() {
 			g.run(loadCtx)
 			log.Printf("load generator stopped: %d calls, %d failed (most on purpose)", g.calls.Load(), g.failed.Load())
@@ -298,8 +340,11 @@ func (a *app) serve(ctx context.Context) error {
 const shutdownTimeout = 5 * time.Second
 
 func (a *app) shutdown() error {
-	// The load generator's connection has no more callers.
-	err := a.clientConn.Close()
+	// The gateway first: the requests in flight finish their gRPC calls.
+	err := shutdownHTTP("gateway", a.gatewayServer)
+	// The load generator's and the gateway's connections have no more
+	// callers.
+	err = errors.Join(err, a.clientConn.Close(), a.gatewayConn.Close())
 
 	// GracefulStop waits for the calls in flight; Stop cuts them if they take
 	// too long.
@@ -315,27 +360,35 @@ func (a *app) shutdown() error {
 		<-stopped
 	}
 	// PaymentService is done calling UserService.
-	err = errors.Join(err, a.paymentConn.Close())
+	err = errors.Join(err, a.paymentConn.Close(), shutdownHTTP("http", a.httpServer))
 
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if herr := a.httpServer.Shutdown(ctx); herr != nil {
-		err = errors.Join(err, fmt.Errorf("http shutdown: %w", herr), a.httpServer.Close())
-	}
 	if terr := a.tp.Shutdown(ctx); terr != nil {
 		err = errors.Join(err, fmt.Errorf("tracer provider shutdown: %w", terr))
 	}
 	return err
 }
 
+// shutdownHTTP stops srv gracefully, waiting up to shutdownTimeout for the
+// requests in flight, and closes it if they take longer.
+func shutdownHTTP(name string, srv *http.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		return errors.Join(fmt.Errorf("%s shutdown: %w", name, err), srv.Close())
+	}
+	return nil
+}
+
 // close releases what newApp opened before it failed.
 func (a *app) close() {
-	for _, c := range []*grpc.ClientConn{a.clientConn, a.paymentConn} {
+	for _, c := range []*grpc.ClientConn{a.clientConn, a.gatewayConn, a.paymentConn} {
 		if c != nil {
 			c.Close()
 		}
 	}
-	for _, l := range []net.Listener{a.grpcLis, a.httpLis} {
+	for _, l := range []net.Listener{a.grpcLis, a.httpLis, a.gatewayLis} {
 		if l != nil {
 			l.Close()
 		}

@@ -26,12 +26,13 @@ func TestWrapHandlerMessageCapture(t *testing.T) {
 	headers := req.Mutable(fields.ByName("headers")).Map()
 	headers.Set(protoreflect.ValueOfString("authorization").MapKey(), protoreflect.ValueOfString("Bearer abc"))
 	headers.Set(protoreflect.ValueOfString("x-request-id").MapKey(), protoreflect.ValueOfString("r-1"))
-	req.Set(fields.ByName("note"), protoreflect.ValueOfString(strings.Repeat("n", 3000)))
+	req.Set(fields.ByName("pwd"), protoreflect.ValueOfString("pw-789"))
+	req.Set(fields.ByName("note"), protoreflect.ValueOfString("dsn https://ada:url-s3cret@db.example "+strings.Repeat("n", 3000)))
 	resp := dynamicpb.NewMessage(v.creds)
 	if err := w.conn.Invoke(context.Background(), "/debugz.test.Vault/Login", req, resp); err != nil {
 		t.Fatalf("Login: %v", err)
 	}
-	secrets := []string{"hunter2", "tok-123", "Bearer abc", "session-s3cr3t"}
+	secrets := []string{"hunter2", "tok-123", "Bearer abc", "session-s3cr3t", "pw-789", "url-s3cret"}
 	for _, kind := range []trace.SpanKind{trace.SpanKindClient, trace.SpanKindServer} {
 		evs := messageEvents(w.span(t, "debugz.test.Vault/Login", kind))
 		if len(evs) != 2 {
@@ -49,7 +50,8 @@ func TestWrapHandlerMessageCapture(t *testing.T) {
 			isReq := (e.typ == grpcstats.MessageTypeSent) == (kind == trace.SpanKindClient)
 			var want []string
 			if isReq {
-				want = []string{`user:`, `"ada"`, "password: [redacted]", "credentials: [redacted]", "value: [redacted]", `"x-request-id"`, `"r-1"`, "nnnn…"}
+				want = []string{`user: "ada"`, "password: [redacted]", "credentials: [redacted]", "value: [redacted]", `"x-request-id"`, `"r-1"`,
+					"pwd: [redacted]", "https://ada:[redacted]@db.example", "nnnn…"}
 			} else {
 				want = []string{"token: [redacted]"}
 			}

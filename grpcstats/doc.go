@@ -39,11 +39,15 @@
 //
 // [WithMessageCapture] records, for the methods it lists, the text of the
 // first and last two messages of each direction as [AttrMessageText] on their
-// events: prototext, cut to 1 KiB, with every field whose name looks like a
-// credential (password, token, secret, authorization, …) shown as
-// "[redacted]". It is off by default. Redaction goes by field names, so a
-// secret in a field called "note" is shown; capture only methods whose
-// messages you would be willing to see in a trace.
+// events: prototext, cut to 1 KiB, redacted field by field as it is made:
+// a field whose name looks like a credential (password, pwd, token, secret,
+// authorization, …) shows "[redacted]", a string or bytes value hides the
+// secrets it holds (a URL's password, Bearer and Basic credentials, JSON Web
+// Tokens), and a google.protobuf.Any of a type not linked into the program
+// shows its type URL, never its bytes. It is off by default. Redaction goes
+// by names and shapes, so a bare secret in a field called "note" is still
+// shown; capture only methods whose messages you would be willing to see in
+// a trace.
 //
 // # Memory and cost
 //

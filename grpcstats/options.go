@@ -53,10 +53,8 @@ func WithMessageTimeline(n int) Option {
 // attribute of their [EventMessage] events (added even when the timeline is
 // shorter or off, and for unary RPCs). An entry is a full method
 // ("pkg.Service/Method") or a whole service ("pkg.Service/*"). The text is the
-// prototext of the message (other payloads are not captured), with the value
-// of every field whose name looks like a credential (password, token, secret,
-// authorization, …; a map entry whose key does, too) replaced by
-// "[redacted]", cut to 1 KiB. The default is to capture nothing, as does
+// prototext of the message (other payloads are not captured), redacted field
+// by field as the package documentation says, cut to 1 KiB. The default is to capture nothing, as does
 // calling it with no entries.
 //
 // Memory and cost: an in-flight captured RPC holds up to 8 texts of at most

@@ -59,7 +59,7 @@ const (
 	// without framing (int64); equal to the uncompressed size without compression.
 	AttrMessageCompressedSize = "message.compressed_size"
 	// AttrMessageText is the captured text of a message ([WithMessageCapture]):
-	// its prototext, credential-like fields redacted, at most 1 KiB.
+	// its prototext, redacted field by field, at most 1 KiB.
 	AttrMessageText = "message.text"
 
 	// MessageTypeSent is the [AttrMessageType] of a message this side sent.

@@ -122,7 +122,8 @@ var vault = sync.OnceValue(func() vaultTypes {
 					field("password", 2, str, opt, ""),
 					field("credentials", 3, msg, opt, ".debugz.test.Creds"),
 					field("headers", 4, msg, rep, ".debugz.test.LoginRequest.HeadersEntry"),
-					field("note", 5, str, opt, ""),
+					field("pwd", 5, str, opt, ""),
+					field("note", 6, str, opt, ""),
 				},
 				NestedType: []*descriptorpb.DescriptorProto{{
 					Name:    proto.String("HeadersEntry"),

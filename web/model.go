@@ -112,8 +112,9 @@ type CodeCount struct {
 	Count uint64
 }
 
-// Attr is one attribute, its value already formatted and, for keys that look
-// like credentials, redacted.
+// Attr is one attribute, its value already formatted and redacted by the
+// Source (the whole value for a key that looks like a credential, the
+// secrets inside it otherwise).
 type Attr struct {
 	Key   string
 	Value string // formatted for people
