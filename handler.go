@@ -258,11 +258,21 @@ func (s *source) Span(id string) (web.Span, bool) {
 	if err != nil {
 		return web.Span{}, false
 	}
-	sp, ok := s.sp.Span(sid)
-	if !ok {
-		return web.Span{}, false
+	if sp, ok := s.sp.Span(sid); ok {
+		return s.span(&sp), true
 	}
-	return s.span(&sp), true
+	for _, a := range s.sp.Active() { // a call still in flight opens too
+		if a.SpanID == sid {
+			ws := web.Span{TraceID: a.TraceID.String(), SpanID: id, Name: s.red.String(a.Method), Method: s.red.String(a.Method),
+				Kind: kindName(a.Kind), Start: a.Start, Duration: max(time.Since(a.Start), 0), Running: true,
+				Peer: peer(a.Attributes, a.Kind), Attributes: s.attrs(a.Attributes)}
+			if a.Parent.IsValid() {
+				ws.ParentSpanID = a.Parent.String()
+			}
+			return ws, true
+		}
+	}
+	return web.Span{}, false
 }
 
 func (s *source) Trace(id string) (web.Trace, bool) {
@@ -270,26 +280,37 @@ func (s *source) Trace(id string) (web.Trace, bool) {
 	if err != nil {
 		return web.Trace{}, false
 	}
-	spans := s.sp.Trace(tid)
-	if len(spans) == 0 {
+	spans, running := s.sp.Trace(tid), s.sp.activeOf(tid)
+	if len(spans) == 0 && len(running) == 0 {
 		return web.Trace{}, false
 	}
-	t := web.Trace{TraceID: id, Start: spans[0].Start, End: spans[0].End}
-	for i := range spans {
-		t.Start = minTime(t.Start, spans[i].Start)
-		if spans[i].End.After(t.End) {
-			t.End = spans[i].End
+	t := web.Trace{TraceID: id}
+	add := func(ws web.Span, end time.Time) {
+		if t.Start.IsZero() || ws.Start.Before(t.Start) {
+			t.Start = ws.Start
 		}
-		t.Spans = append(t.Spans, s.span(&spans[i]))
+		if end.After(t.End) {
+			t.End = end
+		}
+		t.Spans = append(t.Spans, ws)
 	}
+	for i := range spans {
+		add(s.span(&spans[i]), spans[i].End)
+	}
+	now := time.Now()
+	for _, a := range running { // ended meanwhile if Trace has it
+		if slices.ContainsFunc(spans, func(sp Span) bool { return sp.SpanID == a.SpanID }) {
+			continue
+		}
+		ws := web.Span{TraceID: id, SpanID: a.SpanID.String(), Name: s.red.String(a.Method), Method: s.red.String(a.Method),
+			Kind: kindName(a.Kind), Start: a.Start, Duration: max(now.Sub(a.Start), 0), Running: true}
+		if a.Parent.IsValid() {
+			ws.ParentSpanID = a.Parent.String()
+		}
+		add(ws, now)
+	}
+	slices.SortStableFunc(t.Spans, func(a, b web.Span) int { return a.Start.Compare(b.Start) })
 	return t, true
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }
 
 func (s *source) TraceOTLP(id string) ([]byte, bool, error) {

@@ -1,6 +1,7 @@
 package debugz
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -216,4 +217,32 @@ func parseOTLPJSON(b []byte) (*tracepb.TracesData, error) {
 		return nil, fmt.Errorf("debugz: decode OTLP: %w", err)
 	}
 	return req, nil
+}
+
+// TestRunningRPCOpens: a call still in flight opens as a span page and its
+// trace shows it, marked running, beside the spans that ended.
+func TestRunningRPCOpens(t *testing.T) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	tr := tp.Tracer("test")
+	ctx, server := tr.Start(context.Background(), "user.UserService/Chat", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("rpc.system", "grpc")))
+	_, child := tr.Start(ctx, "user.UserService/FetchUser", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("rpc.system", "grpc"), attribute.String("rpc.grpc.status_code", "0")))
+	child.End()
+	h := NewHandler(sp)
+	sc := server.SpanContext()
+	if code, body := get(t, h, "/spans/"+sc.SpanID().String()); code != 200 || !strings.Contains(body, "running") || !strings.Contains(body, "so far") {
+		t.Errorf("GET the running span = %d; want its page, marked running:\n%.300s", code, body)
+	}
+	code, body := get(t, h, "/traces/"+sc.TraceID().String())
+	if code != 200 || !strings.Contains(body, "user.UserService/Chat") || !strings.Contains(body, "user.UserService/FetchUser") ||
+		!strings.Contains(body, `class="running"`) {
+		t.Errorf("GET the trace of a running call = %d; want the running server span and its ended child", code)
+	}
+	server.End()
+	if code, body := get(t, h, "/spans/"+sc.SpanID().String()); code != 200 || strings.Contains(body, "so far") {
+		t.Errorf("GET the span once ended = %d; want it as a finished span", code)
+	}
 }

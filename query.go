@@ -486,6 +486,7 @@ func cloneLinks(in []sdktrace.Link) []sdktrace.Link {
 type ActiveRPC struct {
 	TraceID    trace.TraceID
 	SpanID     trace.SpanID
+	Parent     trace.SpanID // zero for a root span
 	Method     string
 	Kind       trace.SpanKind
 	Start      time.Time
@@ -501,10 +502,23 @@ func (sp *SpanProcessor) Active() []ActiveRPC {
 		sc := s.SpanContext()
 		var dropped int
 		t := truncator{budget: sp.cfg.maxSpanBytes, perValue: max(sp.cfg.maxSpanBytes/8, 64)}
-		out = append(out, ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Method: method,
+		out = append(out, ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Parent: s.Parent().SpanID(), Method: method,
 			Kind: s.SpanKind(), Start: s.StartTime(), Attributes: t.attrs(s.Attributes(), &dropped)})
 	})
 	slices.SortFunc(out, func(a, b ActiveRPC) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// activeOf returns the tracked in-flight gRPC calls of trace tid, without
+// their attributes: what a trace's waterfall shows of its running spans.
+func (sp *SpanProcessor) activeOf(tid trace.TraceID) []ActiveRPC {
+	var out []ActiveRPC
+	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string) {
+		if sc := s.SpanContext(); sc.TraceID() == tid {
+			out = append(out, ActiveRPC{TraceID: tid, SpanID: sc.SpanID(), Parent: s.Parent().SpanID(), Method: method,
+				Kind: s.SpanKind(), Start: s.StartTime()})
+		}
+	})
 	return out
 }
 
