@@ -89,8 +89,6 @@ var quantileLevels = []float64{0.5, 0.9, 0.99}
 // copying that row, and computes after unlocking.
 func (sp *SpanProcessor) Summary() Summary {
 	now := time.Now()
-	window := min(now.Sub(sp.started), rateWindow*time.Second).Seconds()
-	window = max(window, 1)
 	sum := Summary{
 		Capacity: sp.recent.Cap(), Retained: sp.recent.Len(), Evicted: sp.recent.Overwritten(), Dropped: sp.dropped.Load(),
 		Fault: sp.fault.Load(), BucketBounds: sp.bucketBounds(),
@@ -143,7 +141,7 @@ func (sp *SpanProcessor) Summary() Summary {
 				m.Last10m.add(t)
 			}
 		}
-		m.Rate1m = float64(m.Last1m.Count) / window
+		m.Rate1m = float64(m.Last1m.Count) / rateWindow // over a whole minute, even the first: it changes only when calls do
 		sum.Methods = append(sum.Methods, m)
 	}
 	// In flight, nothing finished yet: these rows count against the same
