@@ -32,6 +32,9 @@ func startApp(t *testing.T, cfg config) *app {
 	if cfg.HTTPListener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
+	if cfg.GatewayListener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := newApp(ctx, cfg)
 	if err != nil {
@@ -349,6 +352,22 @@ func TestExampleLoad(t *testing.T) {
 		return nil
 	})
 
+	// Some of the load goes through the gateway: a FetchUser client span
+	// whose parent is the gateway's server span, itself the child of the
+	// load generator's HTTP client span.
+	eventually(t, "load through the gateway", func() error {
+		for _, s := range a.sp.Spans(debugz.Filter{Method: "user.UserService/FetchUser", Kind: trace.SpanKindClient}) {
+			srv, ok := a.sp.Span(s.Parent.SpanID())
+			if !ok || srv.Name != "GET /api/user/{id}" || srv.Kind != trace.SpanKindServer {
+				continue
+			}
+			if cli, ok := a.sp.Span(srv.Parent.SpanID()); ok && cli.Kind == trace.SpanKindClient && cli.Name == "HTTP GET" {
+				return nil
+			}
+		}
+		return errors.New("no FetchUser call from the gateway on behalf of the load generator yet")
+	})
+
 	// The long-lived Chat stream is in flight.
 	active := a.sp.Active()
 	if !slices.ContainsFunc(active, func(r debugz.ActiveRPC) bool { return r.Method == "user.UserService/Chat" }) {
@@ -376,5 +395,169 @@ func TestDisplayAddr(t *testing.T) {
 		if got := displayAddr(tt.addr, lis); got != tt.want {
 			t.Errorf("%s: displayAddr(%q) = %q; want %q", tt.name, tt.addr, got, tt.want)
 		}
+	}
+}
+
+// testRequest sends one request with a JSON body (none if body is "") and
+// returns the response's status and body.
+func testRequest(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestGateway(t *testing.T) {
+	a := startApp(t, config{})
+	tests := []struct {
+		name, method, path, body string
+		wantCode                 int
+		wantBody                 string
+	}{
+		{"user", "GET", "/api/user/1", "", 200, `{"user":{"id":1,"name":"alan1","email":"alan1@example.com"},"balance_cents":1000000}`},
+		{"user unknown", "GET", "/api/user/99", "", 404, `{"error":"user 99 not found","code":"NOT_FOUND"}`},
+		{"user zero", "GET", "/api/user/0", "", 400, `{"error":"user id must be positive, got 0","code":"INVALID_ARGUMENT"}`},
+		{"user not a number", "GET", "/api/user/ada", "", 400, `{"error":"user id must be an integer"}`},
+		{"pay", "POST", "/api/pay", `{"user_id": 2, "amount_cents": 250}`, 200, `{"payment_id":"pay-1","balance_cents":999750}`},
+		{"pay negative", "POST", "/api/pay", `{"user_id": 2, "amount_cents": -58}`, 400, `{"error":"amount must be positive, got -58 cents","code":"INVALID_ARGUMENT"}`},
+		{"pay unknown user", "POST", "/api/pay", `{"user_id": 99, "amount_cents": 100}`, 400, `{"error":"user 99 not found","code":"FAILED_PRECONDITION"}`},
+		{"pay not JSON", "POST", "/api/pay", `user=2`, 400, `{"error":"body must be a JSON object like {\"user_id\": 7, \"amount_cents\": 250}"}`},
+		{"pay unknown field", "POST", "/api/pay", `{"user": 2}`, 400, `{"error":"body must be a JSON object like {\"user_id\": 7, \"amount_cents\": 250}"}`},
+		{"pay with GET", "GET", "/api/pay", "", 405, "Method Not Allowed"},
+	}
+	for _, tt := range tests {
+		code, body := testRequest(t, tt.method, a.gatewayURL+tt.path, tt.body)
+		if code != tt.wantCode || strings.TrimSpace(body) != tt.wantBody {
+			t.Errorf("%s: %s %s = %d %s; want %d %s", tt.name, tt.method, tt.path, code, body, tt.wantCode, tt.wantBody)
+		}
+	}
+}
+
+// TestGatewayTrace checks that a request to the gateway makes one trace:
+// the otelhttp server span at its root, then the gRPC client and server
+// spans of FetchUser and GetBalance.
+func TestGatewayTrace(t *testing.T) {
+	a := startApp(t, config{})
+	if code, body := testRequest(t, "GET", a.gatewayURL+"/api/user/7", ""); code != http.StatusOK {
+		t.Fatalf("GET /api/user/7 = %d %s; want 200", code, body)
+	}
+
+	eventually(t, "gateway trace", func() error {
+		// The request was the only caller: every gRPC span is in its trace.
+		grpcSpans := a.sp.Spans(debugz.Filter{})
+		if len(grpcSpans) != 4 {
+			return fmt.Errorf("%d gRPC spans; want 4 (FetchUser and GetBalance, client and server)", len(grpcSpans))
+		}
+		id := grpcSpans[0].TraceID
+		for _, s := range grpcSpans {
+			if s.TraceID != id {
+				return fmt.Errorf("%s %s is in trace %v; want %v", s.Kind, s.Name, s.TraceID, id)
+			}
+		}
+		spans := a.sp.Trace(id)
+		find := func(name string, kind trace.SpanKind) (debugz.Span, error) {
+			for _, s := range spans {
+				if s.Name == name && s.Kind == kind {
+					return s, nil
+				}
+			}
+			return debugz.Span{}, errors.New("no " + kind.String() + " span " + name)
+		}
+		root, err := find("GET /api/user/{id}", trace.SpanKindServer)
+		if err != nil {
+			return err
+		}
+		var roots []string
+		for _, s := range spans {
+			if !s.Parent.IsValid() {
+				roots = append(roots, s.Kind.String()+" "+s.Name)
+			}
+		}
+		if len(roots) != 1 || root.Parent.IsValid() {
+			return fmt.Errorf("roots %q; want only the gateway's server span", roots)
+		}
+		if root.Scope.Name != "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp" {
+			t.Errorf("root span's scope = %q; want otelhttp's", root.Scope.Name)
+		}
+		var links []struct{ child, parent debugz.Span }
+		for _, m := range []string{"user.UserService/FetchUser", "payment.PaymentService/GetBalance"} {
+			cli, err := find(m, trace.SpanKindClient)
+			if err != nil {
+				return err
+			}
+			srv, err := find(m, trace.SpanKindServer)
+			if err != nil {
+				return err
+			}
+			links = append(links, struct{ child, parent debugz.Span }{cli, root}, struct{ child, parent debugz.Span }{srv, cli})
+		}
+		for _, link := range links {
+			if link.child.Parent.SpanID() != link.parent.SpanID {
+				t.Errorf("parent of %s %s = %v; want %v (%s %s)", link.child.Kind, link.child.Name,
+					link.child.Parent.SpanID(), link.parent.SpanID, link.parent.Kind, link.parent.Name)
+			}
+		}
+		return nil
+	})
+}
+
+// TestGatewayPaymentError checks that a payment that fails behind the
+// gateway says why on the server span of ProcessPayment, as the dashboard's
+// JSON API shows it (grpcstats.WrapHandler records the server's status
+// message).
+func TestGatewayPaymentError(t *testing.T) {
+	a := startApp(t, config{})
+	tests := []struct {
+		name, body  string
+		wantHTTP    int
+		wantCode    string
+		wantMessage string
+	}{
+		{"negative amount", `{"user_id": 3, "amount_cents": -58}`, 400, "INVALID_ARGUMENT", "amount must be positive, got -58 cents"},
+		{"unknown user", `{"user_id": 77, "amount_cents": 100}`, 400, "FAILED_PRECONDITION", "user 77 not found"},
+	}
+	dashboard := "http://" + a.httpLis.Addr().String() + "/debug/rpcs"
+	for _, tt := range tests {
+		if code, body := testRequest(t, "POST", a.gatewayURL+"/api/pay", tt.body); code != tt.wantHTTP || !strings.Contains(body, tt.wantMessage) {
+			t.Errorf("%s: POST /api/pay %s = %d %s; want %d with %q", tt.name, tt.body, code, body, tt.wantHTTP, tt.wantMessage)
+		}
+		path := "/api/spans?method=payment.PaymentService/ProcessPayment&kind=server&code=" + tt.wantCode
+		eventually(t, tt.name, func() error {
+			code, body := testRequest(t, "GET", dashboard+path, "")
+			if code != http.StatusOK {
+				return fmt.Errorf("GET %s = %d %s; want 200", path, code, body)
+			}
+			var got struct {
+				Spans []struct {
+					Name          string `json:"name"`
+					Code          string `json:"code"`
+					StatusMessage string `json:"status_message"`
+				} `json:"spans"`
+			}
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				return fmt.Errorf("GET %s: %v", path, err)
+			}
+			if len(got.Spans) != 1 {
+				return fmt.Errorf("GET %s: %d spans; want 1", path, len(got.Spans))
+			}
+			if s := got.Spans[0]; s.Code != tt.wantCode || s.StatusMessage != tt.wantMessage {
+				t.Errorf("%s: GET %s = code %s, status_message %q; want %s, %q", tt.name, path, s.Code, s.StatusMessage, tt.wantCode, tt.wantMessage)
+			}
+			return nil
+		})
 	}
 }

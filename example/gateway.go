@@ -133,8 +133,8 @@ func httpStatus(c codes.Code) int {
 	switch c {
 	case codes.NotFound:
 		return http.StatusNotFound
-	case codes.InvalidArgument:
-		return http.StatusBadRequest
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
+		return http.StatusBadRequest // as grpc-gateway maps them
 	default:
 		return http.StatusBadGateway
 	}
