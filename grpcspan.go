@@ -49,6 +49,7 @@ type messageStats struct {
 	sent, received           int64
 	bytesSent, bytesReceived int64
 	deadlineUsed             float64 // fraction of the deadline used; 0 without one
+	hasDeadline              bool    // the span says what deadlineUsed is
 }
 
 // nearDeadline is the share of its deadline beyond which a call is flagged.
@@ -101,7 +102,7 @@ func (m *messageStats) read(key string, v attribute.Value) {
 		m.bytesReceived = v.AsInt64()
 	case grpcstats.AttrDeadlineUsed:
 		if f := v.AsFloat64(); f >= 0 && !math.IsInf(f, 1) { // not NaN either
-			m.deadlineUsed = f
+			m.deadlineUsed, m.hasDeadline = f, true
 		}
 	}
 }

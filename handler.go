@@ -231,9 +231,12 @@ func (s *source) Spans(q web.Query) []web.Span {
 	return out
 }
 
+func (s *source) Count(q web.Query) int { return s.sp.Count(s.filter(q)) }
+
 // filter translates the page's query into the engine's.
 func (s *source) filter(q web.Query) Filter {
-	f := Filter{Method: q.Method, ErrorsOnly: q.Errors, NearDeadline: q.NearDeadline, Min: q.Min, Max: q.Max, Limit: q.Limit}
+	f := Filter{Method: q.Method, ErrorsOnly: q.Errors, NearDeadline: q.NearDeadline, Min: q.Min, Max: q.Max,
+		Before: q.Before, Limit: q.Limit}
 	switch q.Kind {
 	case "server":
 		f.Kind = trace.SpanKindServer
@@ -344,7 +347,7 @@ func (s *source) span(sp *Span) web.Span {
 		Sampled: sp.Sampled, Truncated: sp.Truncated, Attributes: s.attrs(sp.Attributes),
 		Scope: sp.Scope.Name, ScopeVersion: sp.Scope.Version,
 		MessagesKnown: sp.MessagesKnown, MessagesSent: sp.MessagesSent, MessagesReceived: sp.MessagesReceived,
-		BytesSent: sp.BytesSent, BytesReceived: sp.BytesReceived, DeadlineUsed: sp.DeadlineUsed,
+		BytesSent: sp.BytesSent, BytesReceived: sp.BytesReceived, DeadlineUsed: sp.DeadlineUsed, DeadlineKnown: sp.HasDeadline,
 		NearDeadline: sp.DeadlineUsed > nearDeadline,
 	}
 	if sp.Parent.SpanID().IsValid() {

@@ -246,3 +246,52 @@ func TestRunningRPCOpens(t *testing.T) {
 		t.Errorf("GET the span once ended = %d; want it as a finished span", code)
 	}
 }
+
+// TestSpansPages: /api/spans says how many retained spans match and where
+// the next, older page is; following it visits every match once.
+func TestSpansPages(t *testing.T) {
+	sp := NewSpanProcessor()
+	now := time.Now()
+	for i := range 250 {
+		sp.OnEnd(stub{name: "a.S/M", kind: trace.SpanKindServer, dur: time.Millisecond, end: now.Add(-time.Duration(250-i) * time.Millisecond), // in the order they end
+			attrs: []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", "a.S"),
+				attribute.String("rpc.method", "M"), attribute.Int64("rpc.grpc.status_code", 0)}}.snapshot())
+	}
+	h := NewHandler(sp)
+	seen := map[string]bool{}
+	path := "/api/spans?method=a.S/M&limit=100"
+	for pages := 0; path != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("more than 3 pages of 100 for 250 spans")
+		}
+		code, body := get(t, h, path)
+		var page struct {
+			AsOf      time.Time `json:"as_of"`
+			Matched   int
+			Truncated bool
+			Next      string
+			Spans     []struct {
+				SpanID string `json:"span_id"`
+			}
+		}
+		if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil || page.AsOf.IsZero() {
+			t.Fatalf("GET %s = %d, %v; want a page with as_of", path, code, err)
+		}
+		if pages == 0 && (page.Matched != 250 || !page.Truncated || len(page.Spans) != 100) {
+			t.Errorf("first page: matched %d, truncated %v, %d spans; want 250, true, 100", page.Matched, page.Truncated, len(page.Spans))
+		}
+		for _, s := range page.Spans {
+			if seen[s.SpanID] {
+				t.Errorf("span %s on two pages", s.SpanID)
+			}
+			seen[s.SpanID] = true
+		}
+		path = ""
+		if page.Next != "" {
+			path = "/api/" + page.Next
+		}
+	}
+	if len(seen) != 250 {
+		t.Errorf("pages visited %d spans; want all 250", len(seen))
+	}
+}

@@ -241,9 +241,11 @@ type Span struct {
 	MessagesKnown                  bool
 	MessagesSent, MessagesReceived int64
 	BytesSent, BytesReceived       int64
-	// DeadlineUsed is the share of its deadline the call used (0.95 is 95%);
-	// 0 when the call had no deadline or the span does not say.
+	// DeadlineUsed is the share of its deadline the call used (0.95 is 95%)
+	// when HasDeadline: the call had one and the span says
+	// (grpcstats.WrapHandler); 0 otherwise.
 	DeadlineUsed float64
+	HasDeadline  bool
 
 	DroppedAttributes, DroppedEvents, DroppedLinks int
 }
@@ -264,7 +266,10 @@ type Filter struct {
 	NearDeadline bool
 	Min, Max     time.Duration // inclusive bounds on duration; 0 means none
 	TraceID      trace.TraceID // zero matches any
-	Limit        int           // at most this many, newest first; ≤ 0 means all
+	// Before selects spans that ended before it; zero means any. Passing
+	// the end of the last span of a page gives the next, older page.
+	Before time.Time
+	Limit  int // at most this many, newest first; ≤ 0 means all
 }
 
 func (f *Filter) match(r *record, bounds []int64) bool {
@@ -277,7 +282,31 @@ func (f *Filter) match(r *record, bounds []int64) bool {
 		(!f.NearDeadline || r.near) &&
 		(f.Min == 0 || r.dur >= int64(f.Min)) &&
 		(f.Max == 0 || r.dur <= int64(f.Max)) &&
-		(!f.TraceID.IsValid() || f.TraceID == r.traceID)
+		(!f.TraceID.IsValid() || f.TraceID == r.traceID) &&
+		(f.Before.IsZero() || r.end < f.Before.UnixNano())
+}
+
+// Count returns how many retained gRPC spans match f, whatever f.Limit: the
+// total a page of [SpanProcessor.Spans] is part of. It reads every retained
+// record, comparing fields, and copies none.
+func (sp *SpanProcessor) Count(f Filter) int {
+	n := 0
+	for _, r := range sp.recent.Newest() {
+		if f.match(&r, sp.cfg.bounds) {
+			n++
+		}
+	}
+	evicted := sp.recent.Overwritten()
+	seen := map[uint64]bool{} // a record may be in a bucket's and a code's reservoir
+	for _, row := range sp.rows.all() {
+		row.eachRecord(func(r *record) {
+			if r.seq <= evicted && !seen[r.seq] && f.match(r, sp.cfg.bounds) {
+				seen[r.seq] = true
+				n++
+			}
+		})
+	}
+	return n
 }
 
 // methodMatch reports whether method is the full method want, or contains
@@ -433,7 +462,7 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 	}
 	return Span{
 		MessagesKnown: msgs.known, MessagesSent: msgs.sent, MessagesReceived: msgs.received,
-		BytesSent: msgs.bytesSent, BytesReceived: msgs.bytesReceived, DeadlineUsed: msgs.deadlineUsed,
+		BytesSent: msgs.bytesSent, BytesReceived: msgs.bytesReceived, DeadlineUsed: msgs.deadlineUsed, HasDeadline: msgs.hasDeadline,
 		TraceID:           sc.TraceID(),
 		SpanID:            sc.SpanID(),
 		Parent:            s.Parent(),

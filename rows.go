@@ -246,17 +246,36 @@ func (r *row) copyTo(c *rowCopy) {
 // appendRecords appends to dst the reservoir records for which keep is
 // true, under the row's lock; keep must only compare fields.
 func (r *row) appendRecords(dst []record, keep func(*record) bool) []record {
+	r.eachRecord(func(rec *record) {
+		if keep(rec) {
+			dst = append(dst, *rec)
+		}
+	})
+	return dst
+}
+
+// eachRecord calls f for each reservoir record, under the row's lock; f
+// must only compare fields.
+func (r *row) eachRecord(f func(*record)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	each := func(s *reservoir) {
+		n := len(s.items)
+		if !s.full {
+			n = int(s.next)
+		}
+		for i := range s.items[:n] {
+			f(&s.items[i])
+		}
+	}
 	for i := range r.byBucket {
-		dst = r.byBucket[i].appendTo(dst, keep)
+		each(&r.byBucket[i])
 	}
 	for _, res := range r.byCode {
 		if res != nil {
-			dst = res.appendTo(dst, keep)
+			each(res)
 		}
 	}
-	return dst
 }
 
 // reservoir keeps the latest len(items) records; it is guarded by its row's
@@ -273,18 +292,4 @@ func (s *reservoir) push(rec *record) {
 	if int(s.next) == len(s.items) {
 		s.next, s.full = 0, true
 	}
-}
-
-// appendTo appends the held records for which keep is true to dst, in no order.
-func (s *reservoir) appendTo(dst []record, keep func(*record) bool) []record {
-	n := len(s.items)
-	if !s.full {
-		n = int(s.next)
-	}
-	for i := range s.items[:n] {
-		if keep(&s.items[i]) {
-			dst = append(dst, s.items[i])
-		}
-	}
-	return dst
 }

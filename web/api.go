@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -74,6 +75,17 @@ type recentJSON struct {
 	Max   int64  `json:"max_ns"`
 }
 
+// spansJSON is a page of /api/spans: the newest Limit matches ending
+// before the page's "before", how many retained spans match the query
+// (before included), and the query of the next, older page.
+type spansJSON struct {
+	AsOf      time.Time  `json:"as_of"`
+	Spans     []spanJSON `json:"spans"`
+	Matched   int        `json:"matched"`   // retained spans matching the query
+	Truncated bool       `json:"truncated"` // more match than this page holds
+	Next      string     `json:"next,omitempty"`
+}
+
 type spanJSON struct {
 	TraceID          string         `json:"trace_id"`
 	SpanID           string         `json:"span_id"`
@@ -94,7 +106,21 @@ type spanJSON struct {
 	MessagesReceived *int64         `json:"messages_received,omitempty"`
 	BytesSent        *int64         `json:"bytes_sent,omitempty"`
 	BytesReceived    *int64         `json:"bytes_received,omitempty"`
-	DeadlineUsed     float64        `json:"deadline_used,omitempty"`
+	DeadlineUsed     *float64       `json:"deadline_used,omitempty"` // present, even 0, when known
+	Running          bool           `json:"running,omitempty"` // in flight: duration_ns is so far
+}
+
+// spanDetailJSON is one span at /api/spans/{spanID}: what the list gives,
+// and the resource and instrumentation scope the span page shows.
+type spanDetailJSON struct {
+	spanJSON
+	Resource map[string]any `json:"resource"`
+	Scope    scopeJSON      `json:"scope"`
+}
+
+type scopeJSON struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
 }
 
 type eventJSON struct {
@@ -159,7 +185,10 @@ func toSpanJSON(s Span) spanJSON {
 		out.MessagesSent, out.MessagesReceived = &s.MessagesSent, &s.MessagesReceived
 		out.BytesSent, out.BytesReceived = &s.BytesSent, &s.BytesReceived
 	}
-	out.DeadlineUsed = s.DeadlineUsed
+	if s.DeadlineKnown {
+		out.DeadlineUsed = &s.DeadlineUsed
+	}
+	out.Running = s.Running
 	for _, e := range s.Events {
 		out.Events = append(out.Events, eventJSON{Name: e.Name, Time: e.Time, Offset: int64(e.Offset), Attributes: attrsJSON(e.Attributes)})
 	}
@@ -167,7 +196,13 @@ func toSpanJSON(s Span) spanJSON {
 }
 
 func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
+	var b []byte
+	var err error
+	if r.URL.Query().Has("pretty") { // for people at a terminal; programs get compact JSON
+		b, err = json.MarshalIndent(v, "", "  ")
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		h.report(fmt.Errorf("debugz: encode %s: %w", r.URL.Path, err))
 		http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
@@ -199,19 +234,23 @@ func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
 		h.follow(w, r, q)
 		return
 	}
+	now := h.cfg.now()
 	spans := h.src.Spans(q)
-	out := struct {
-		Spans []spanJSON `json:"spans"`
-	}{Spans: make([]spanJSON, 0, len(spans))}
+	out := spansJSON{AsOf: now, Spans: make([]spanJSON, 0, len(spans)), Matched: h.src.Count(q)}
 	for _, s := range spans {
 		out.Spans = append(out.Spans, toSpanJSON(s))
+	}
+	if out.Truncated = len(spans) < out.Matched; out.Truncated && len(spans) > 0 {
+		last := spans[len(spans)-1]
+		out.Next = olderPage(v, last.Start.Add(last.Duration))
 	}
 	h.writeJSON(w, r, http.StatusOK, out)
 }
 
 func (h *handler) apiSpan(w http.ResponseWriter, r *http.Request) {
 	if s, ok := h.lookupSpan(w, r); ok {
-		h.writeJSON(w, r, http.StatusOK, toSpanJSON(s))
+		h.writeJSON(w, r, http.StatusOK, spanDetailJSON{spanJSON: toSpanJSON(s), Resource: attrsJSON(s.Resource),
+			Scope: scopeJSON{Name: s.Scope, Version: s.ScopeVersion}})
 	}
 }
 
@@ -227,7 +266,7 @@ func (h *handler) apiTrace(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, "trace "+id+" could not be encoded as OTLP JSON; the error was reported")
 		return
 	case !found:
-		h.fail(w, r, http.StatusNotFound, "no span of trace "+id+" is retained")
+		h.fail(w, r, http.StatusNotFound, notRetained("span of trace "+id))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -246,4 +285,19 @@ func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
 			Start: a.Start, Elapsed: int64(now.Sub(a.Start)), Peer: a.Peer, Attributes: attrsJSON(a.Attributes)})
 	}
 	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+// olderPage is the query string of the page of spans that ended before end,
+// the end of the last span shown, with the other parameters kept: paging
+// follows end times, so spans that ended in the same nanosecond as the last
+// one shown may be skipped.
+func olderPage(v url.Values, end time.Time) string {
+	next := url.Values{}
+	for k, vs := range v {
+		if k != "before" && k != "follow" {
+			next[k] = vs
+		}
+	}
+	next.Set("before", end.UTC().Format(time.RFC3339Nano))
+	return "spans?" + next.Encode()
 }

@@ -68,6 +68,7 @@ type benchSource struct{ sum Summary }
 
 func (s benchSource) Summary() Summary                     { return s.sum }
 func (benchSource) Spans(Query) []Span                     { return nil }
+func (benchSource) Count(Query) int                        { return 0 }
 func (benchSource) Span(string) (Span, bool)               { return Span{}, false }
 func (benchSource) Trace(string) (Trace, bool)             { return Trace{}, false }
 func (benchSource) TraceOTLP(string) ([]byte, bool, error) { return nil, false, nil }

@@ -121,9 +121,11 @@ func goldenSpans() []Span {
 
 func goldenSpansPage() spansPage {
 	return spansPage{
-		page:  goldenPage("RPCs", "./", "spans", "./live/spans?errors=&kind=server&method=user.UserService%2FFetchUser&min=1ms"),
-		Query: Query{Method: "user.UserService/FetchUser", Kind: "server", Bucket: -1, Code: -1, Errors: true, Min: time.Millisecond, Limit: 100},
-		Spans: goldenSpans(),
+		page:    goldenPage("RPCs", "./", "spans", "./live/spans?errors=&kind=server&method=user.UserService%2FFetchUser&min=1ms"),
+		Query:   Query{Method: "user.UserService/FetchUser", Kind: "server", Bucket: -1, Code: -1, Errors: true, Min: time.Millisecond, Limit: 100},
+		Spans:   goldenSpans(),
+		Matched: 250,
+		Older:   "./spans?before=2026-11-21T11%3A59%3A58Z&kind=server&method=user.UserService%2FFetchUser",
 		Methods: []string{"billing.Billing/Charge", goldenEvilMethod, "stream.Feed/Subscribe",
 			"user.UserService/FetchUser", "user.UserService/UpdateUser"},
 		Buckets:  goldenBuckets,
@@ -159,7 +161,7 @@ func goldenSpanPage() spanPage {
 	s.Scope = "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	s.ScopeVersion = "0.72.0"
 	s.MessagesKnown, s.MessagesSent, s.MessagesReceived, s.BytesSent, s.BytesReceived = true, 1, 1, 210, 12
-	s.DeadlineUsed, s.NearDeadline = 0.93, true
+	s.DeadlineUsed, s.DeadlineKnown, s.NearDeadline = 0.93, true, true
 	return spanPage{page: goldenPage("user.UserService/FetchUser", "../", "spans", ""), Span: s, Buckets: goldenBuckets}
 }
 

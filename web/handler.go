@@ -82,11 +82,11 @@ func NewHandler(src Source, cfg Config) http.Handler {
 	r.Get("/live/summary", h.takes(summaryParams, h.liveSummary))
 	r.Get("/live/spans", h.takes(queryParams, h.liveSpans))
 	r.Get("/live/active", h.takes(nil, h.liveActive))
-	r.Get("/api/summary", h.takes(nil, h.apiSummary))
+	r.Get("/api/summary", h.takes(apiParams, h.apiSummary))
 	r.Get("/api/spans", h.takes(apiSpansParams, h.apiSpans))
-	r.Get("/api/spans/{spanID}", h.takes(nil, h.apiSpan))
+	r.Get("/api/spans/{spanID}", h.takes(apiParams, h.apiSpan))
 	r.Get("/api/traces/{traceID}", h.takes(nil, h.apiTrace))
-	r.Get("/api/active", h.takes(nil, h.apiActive))
+	r.Get("/api/active", h.takes(apiParams, h.apiActive))
 	files := http.FileServerFS(static)
 	r.Get("/static/*", func(w http.ResponseWriter, r *http.Request) {
 		r2 := new(http.Request)
@@ -263,10 +263,15 @@ func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
 		methods = append(methods, m.Method)
 	}
 	slices.Sort(methods)
-	return spansPage{
-		page: p, Query: q, Spans: h.src.Spans(q), Methods: slices.Compact(methods),
+	sp := spansPage{
+		page: p, Query: q, Spans: h.src.Spans(q), Methods: slices.Compact(methods), Matched: h.src.Count(q),
 		Buckets: sum.Buckets, Codes: rpccode.Names(), MinText: v.Get("min"), MaxText: v.Get("max"), LimitMax: maxLimit,
-	}, nil
+	}
+	if n := len(sp.Spans); n > 0 && n < sp.Matched {
+		last := sp.Spans[n-1]
+		sp.Older = p.Base + olderPage(v, last.Start.Add(last.Duration))
+	}
+	return sp, nil
 }
 
 func (h *handler) spans(w http.ResponseWriter, r *http.Request) {
@@ -287,7 +292,7 @@ func (h *handler) lookupSpan(w http.ResponseWriter, r *http.Request) (Span, bool
 	}
 	s, ok := h.src.Span(id)
 	if !ok {
-		h.fail(w, r, http.StatusNotFound, "No span "+id+" is retained: it may never have existed here, or it was evicted from the ring buffer.")
+		h.fail(w, r, http.StatusNotFound, notRetained("span "+id))
 	}
 	return s, ok
 }
@@ -311,7 +316,11 @@ func (h *handler) traceID(w http.ResponseWriter, r *http.Request) (string, bool)
 	return id, true
 }
 
-const traceNotFound = "No span of trace %s is retained: it may never have passed through this process, or its spans were evicted."
+// notRetained is the message of every 404 for an ID: what is missing and
+// the two reasons it can be.
+func notRetained(what string) string {
+	return "No " + what + " is retained: it was evicted to make room for newer spans, or never passed through this process."
+}
 
 func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.traceID(w, r)
@@ -320,7 +329,7 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	}
 	t, ok := h.src.Trace(id)
 	if !ok {
-		h.fail(w, r, http.StatusNotFound, strings.Replace(traceNotFound, "%s", id, 1))
+		h.fail(w, r, http.StatusNotFound, notRetained("span of trace "+id))
 		return
 	}
 	p := h.newPage(r, "Trace "+id[:8], "")

@@ -98,6 +98,8 @@ func (f *fakeSource) Spans(q Query) []Span {
 	return out
 }
 
+func (f *fakeSource) Count(q Query) int { return len(f.Spans(q)) } // Spans ignores the limit
+
 func (f *fakeSource) Span(id string) (Span, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -186,13 +188,14 @@ func TestRoutes(t *testing.T) {
 		{"zero trace", "GET", "/debug/rpcs/traces/00000000000000000000000000000000", 400, "text/html", "zeros"},
 		{"active", "GET", "/debug/rpcs/active", 200, "text/html", "user.UserService/Chat"},
 		{"api summary", "GET", "/debug/rpcs/api/summary", 200, "application/json", `"bucket_bounds_ns"`},
-		{"api spans", "GET", "/debug/rpcs/api/spans?code=5", 200, "application/json", `"span_id": "` + testSpan},
-		{"api span", "GET", "/debug/rpcs/api/spans/" + testSpan, 200, "application/json", `"status_message": "no user 7"`},
+		{"api spans", "GET", "/debug/rpcs/api/spans?code=5", 200, "application/json", `"span_id":"` + testSpan},
+		{"api span", "GET", "/debug/rpcs/api/spans/" + testSpan, 200, "application/json", `"status_message":"no user 7"`},
+		{"api span, pretty", "GET", "/debug/rpcs/api/spans/" + testSpan + "?pretty=1", 200, "application/json", `"status_message": "no user 7"`},
 		{"api unknown span", "GET", "/debug/rpcs/api/spans/0123456789abcdef", 404, "application/json", `"error"`},
-		{"api malformed span", "GET", "/debug/rpcs/api/spans/nothex!!nothex!!", 400, "application/json", `"parameter": "spanID"`},
+		{"api malformed span", "GET", "/debug/rpcs/api/spans/nothex!!nothex!!", 400, "application/json", `"parameter":"spanID"`},
 		{"api trace", "GET", "/debug/rpcs/api/traces/" + testTrace, 200, "application/json", "resourceSpans"},
 		{"api unknown trace", "GET", "/debug/rpcs/api/traces/0123456789abcdef0123456789abcdef", 404, "application/json", `"error"`},
-		{"api active", "GET", "/debug/rpcs/api/active", 200, "application/json", `"elapsed_ns": 90000000000`},
+		{"api active", "GET", "/debug/rpcs/api/active", 200, "application/json", `"elapsed_ns":90000000000`},
 		{"static css", "GET", "/debug/rpcs/static/debugz.css", 200, "text/css", "prefers-color-scheme"},
 		{"static js", "GET", "/debug/rpcs/static/debugz.js", 200, "javascript", "EventSource"},
 		{"static missing", "GET", "/debug/rpcs/static/nope.js", 404, "text/plain", "404"},
@@ -691,7 +694,7 @@ func TestParseQueryCodeSpellings(t *testing.T) {
 func TestNearDeadlineQuotesConfig(t *testing.T) {
 	src := newFakeSource()
 	src.add(Span{TraceID: testTrace, SpanID: "4444444444444444", Method: "user.UserService/FetchUser", Kind: "server",
-		Code: "OK", Start: fixedNow, DeadlineUsed: 0.97, NearDeadline: true})
+		Code: "OK", Start: fixedNow, DeadlineUsed: 0.97, DeadlineKnown: true, NearDeadline: true})
 	ts := newTestServer(t, src, Config{NearDeadline: 0.9})
 	_, body := testRequest(t, ts, "GET", "/debug/rpcs/spans")
 	for _, want := range []string{`title="used more than 90% of its deadline">Near deadline`, `97% of deadline`} {

@@ -11,6 +11,8 @@ import (
 type Source interface {
 	Summary() Summary
 	Spans(q Query) []Span
+	// Count is how many retained spans match q, whatever its Limit.
+	Count(q Query) int
 	Span(spanID string) (Span, bool)
 	Trace(traceID string) (Trace, bool)
 	// TraceOTLP returns the trace as OTLP JSON (an ExportTraceServiceRequest
@@ -40,7 +42,8 @@ type Query struct {
 	NearDeadline bool
 	Min          time.Duration
 	Max          time.Duration
-	Trace        string // 32 lowercase hex digits, "" for any
+	Trace        string    // 32 lowercase hex digits, "" for any
+	Before       time.Time // spans that ended before it; zero for any
 	Limit        int
 }
 
@@ -162,6 +165,7 @@ type Span struct {
 	MessagesSent, MessagesReceived int64
 	BytesSent, BytesReceived       int64
 	DeadlineUsed                   float64 // share of the deadline used; 0 without one
+	DeadlineKnown                  bool    // the call had a deadline and the span says how much it used
 	// NearDeadline flags a call that used more of its deadline than
 	// [Config.NearDeadline].
 	NearDeadline bool

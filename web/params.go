@@ -36,12 +36,13 @@ func badParam(name, format string, args ...any) *paramError {
 }
 
 // queryParams are the parameters parseQuery reads.
-var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min", "max", "trace", "limit"}
+var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min", "max", "trace", "before", "limit"}
 
 // The parameters each page takes (see NewHandler); any other is a 400.
 var (
 	summaryParams  = []string{"sort"}
-	apiSpansParams = append(slices.Clip(queryParams), "follow")
+	apiParams      = []string{"pretty"} // JSON indented for people
+	apiSpansParams = append(slices.Clip(queryParams), "follow", "pretty")
 )
 
 // strictQuery parses r's query for a page that takes the parameters allowed:
@@ -146,6 +147,13 @@ func parseQuery(v url.Values, buckets int, near nearWords) (Query, *paramError) 
 			return q, badParam("trace", "%s", err)
 		}
 		q.Trace = id
+	}
+	if s := v.Get("before"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return q, badParam("before", "must be a time like 2026-11-22T07:40:00.123456789Z (the next field of a page of /api/spans), not %s", quote(s))
+		}
+		q.Before = t
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

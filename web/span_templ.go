@@ -504,7 +504,7 @@ func spanView(p spanPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if p.Span.MessagesKnown || p.Span.DeadlineUsed > 0 {
+			if p.Span.MessagesKnown || p.Span.DeadlineKnown {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "<section class=\"card messages\"><h2>Messages</h2><dl>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -567,7 +567,7 @@ func spanView(p spanPage) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				if p.Span.DeadlineUsed > 0 {
+				if p.Span.DeadlineKnown {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<dt>Deadline used</dt>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err

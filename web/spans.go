@@ -19,6 +19,8 @@ type spansPage struct {
 	MinText  string          // the min and max parameters as the user typed them
 	MaxText  string
 	LimitMax int
+	Matched  int    // retained spans matching the query, whatever the limit
+	Older    string // URL of the next, older page; "" on the last
 }
 
 // codeSelected reports whether the code filter option value is selected.
