@@ -249,3 +249,50 @@ func TestBrowserLiveUpdatesHoldStill(t *testing.T) {
 		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))
 	}
 }
+
+// TestBrowserInFlightOpens: from the in-flight page, a running stream's
+// trace and its own page open (they were 404s), marked running.
+func TestBrowserInFlightOpens(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	client := grpctest.Start(t, tp, nil, nil)
+	r := chi.NewRouter()
+	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	ctx, problems := browser(t, 1280)
+
+	streamCtx, endStream := context.WithCancel(context.Background())
+	defer endStream()
+	if _, err := client.FullDuplexCall(streamCtx); err != nil {
+		t.Fatal(err)
+	}
+	grpctest.WaitFor(t, "the stream in flight", func() bool { return len(sp.Active()) > 0 })
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/debug/rpcs/active"),
+		chromedp.WaitVisible(chromedp.Search(`//a[contains(., "FullDuplexCall")]`)),
+		chromedp.Click(chromedp.CSS(`#live a[href*="traces/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.waterfall`)),
+	)
+	if err != nil {
+		t.Fatalf("open the in-flight stream's trace: %v", err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil || !strings.Contains(text, "FullDuplexCall") || !strings.Contains(text, "running") {
+		t.Errorf("trace of an in-flight stream shows %.300q, %v; want the call, marked running", text, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/debug/rpcs/active"),
+		chromedp.WaitVisible(chromedp.Search(`//a[contains(., "FullDuplexCall")]`)),
+		chromedp.Click(chromedp.Search(`//a[contains(., "FullDuplexCall")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//*[contains(., "so far")]`)),
+	)
+	if err != nil {
+		t.Fatalf("open the in-flight stream's own page: %v", err)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}
