@@ -153,6 +153,23 @@ func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
 	if !strings.Contains(text, "client") || !strings.Contains(text, "server") || len(links) < 2 {
 		t.Errorf("trace page shows %d span links; want the client and the server span:\n%.400s", len(links), text)
 	}
+	// Folding the client span hides the server span under it; unfolding shows it.
+	const visible = `[...document.querySelectorAll('table.waterfall tbody tr')].filter(r => !r.hidden).length`
+	before, err := chromedp.Run(ctx, chromedp.Evaluate[int](visible))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button.fold`))); err != nil {
+		t.Fatalf("fold: %v", err)
+	}
+	folded, err := chromedp.Run(ctx, chromedp.Evaluate[int](visible))
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button.fold`))); err != nil {
+		t.Fatalf("unfold: %v", err)
+	}
+	unfolded, err2 := chromedp.Run(ctx, chromedp.Evaluate[int](visible))
+	if err != nil || err2 != nil || folded >= before || unfolded != before {
+		t.Errorf("visible rows: %d, folded %d, unfolded %d (%v, %v); want fewer when folded and all again", before, folded, unfolded, err, err2)
+	}
 	if p := problems(); len(p) > 0 {
 		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))
 	}

@@ -18,6 +18,7 @@ type traceRow struct {
 	Span
 	Depth     int     // nesting under its parent within the trace
 	Orphan    bool    // its parent is not retained (evicted, or in another process)
+	Parent    bool    // it has children in the waterfall, which can be folded
 	OffsetPct float64 // start, as a percentage of the trace's extent
 	WidthPct  float64 // duration, likewise; at least a sliver so it shows
 }
@@ -47,7 +48,8 @@ func layoutTrace(t Trace) []traceRow {
 			return
 		}
 		seen[s.SpanID] = true
-		row := traceRow{Span: s, Depth: depth, WidthPct: 100, Orphan: s.ParentSpanID != "" && !ids[s.ParentSpanID]}
+		row := traceRow{Span: s, Depth: depth, WidthPct: 100, Orphan: s.ParentSpanID != "" && !ids[s.ParentSpanID],
+			Parent: len(children[s.SpanID]) > 0}
 		if extent > 0 {
 			row.OffsetPct = 100 * float64(s.Start.Sub(t.Start)) / extent
 			row.WidthPct = min(max(100*float64(s.Duration)/extent, 0.3), 100-row.OffsetPct)
@@ -91,11 +93,31 @@ func depthClass(depth int) string {
 	return "d" + strconv.Itoa(min(max(depth, 0), 8))
 }
 
-// axisTicks labels the waterfall's time axis at 0, 25, 50, 75 and 100%.
-func axisTicks(total time.Duration) []string {
-	ticks := make([]string, 5)
-	for i := range ticks {
-		ticks[i] = fmtDurationShort(total * time.Duration(i) / 4)
+// axisTick is one labelled guide line of the waterfall's time axis, at Pct
+// percent of the trace's extent.
+type axisTick struct {
+	Pct   string
+	Label string
+}
+
+// axisTicks puts guide lines on the waterfall's time axis at round
+// durations (1, 2 or 5 times a power of ten: 0, 5ms, 10ms, …), at most
+// six, from the trace's start.
+func axisTicks(total time.Duration) []axisTick {
+	if total <= 0 {
+		return []axisTick{{Pct: "0", Label: "0"}}
+	}
+	step := time.Duration(1) // 1, 2, 5, 10, 20, 50, … ns
+	for i := 0; total/step > 5; i++ {
+		if i%3 == 1 {
+			step = step * 5 / 2
+		} else {
+			step *= 2
+		}
+	}
+	var ticks []axisTick
+	for d := time.Duration(0); d <= total; d += step {
+		ticks = append(ticks, axisTick{Pct: fmtFloat(100 * float64(d) / float64(total)), Label: fmtDurationShort(d)})
 	}
 	return ticks
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,5 +43,28 @@ func TestLayoutTraceMarksOrphans(t *testing.T) {
 	}
 	if got["a"] || got["b"] || !got["c"] {
 		t.Errorf("orphans = %v; want only c", got)
+	}
+}
+
+// TestAxisTicksAreRound: the waterfall's guide lines fall on round
+// durations, at most six of them, starting at 0.
+func TestAxisTicksAreRound(t *testing.T) {
+	for _, tt := range []struct {
+		total time.Duration
+		want  string
+	}{
+		{23 * time.Millisecond, "0 5ms 10ms 15ms 20ms"},
+		{4 * time.Millisecond, "0 1ms 2ms 3ms 4ms"},
+		{1700 * time.Microsecond, "0 500µs 1ms 1.5ms"},
+		{9 * time.Second, "0 2s 4s 6s 8s"},
+		{0, "0"},
+	} {
+		var labels []string
+		for _, tk := range axisTicks(tt.total) {
+			labels = append(labels, tk.Label)
+		}
+		if got := strings.Join(labels, " "); got != tt.want {
+			t.Errorf("axisTicks(%v) = %s; want %s", tt.total, got, tt.want)
+		}
 	}
 }

@@ -138,6 +138,25 @@
     button.title = live ? 'Updating every second: click to pause' : 'Paused: click to resume live updates';
   }
 
+  // A waterfall row's fold button hides the rows under it (deeper rows
+  // that follow it) and shows them again, keeping folded branches folded.
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest && e.target.closest('button.fold');
+    if (!b) return;
+    var tr = b.closest('tr'), depth = +tr.dataset.depth;
+    var open = b.getAttribute('aria-expanded') !== 'true';
+    b.setAttribute('aria-expanded', open ? 'true' : 'false');
+    var under = Infinity; // the depth of a folded row being skipped
+    for (var r = tr.nextElementSibling; r && +r.dataset.depth > depth; r = r.nextElementSibling) {
+      var d = +r.dataset.depth;
+      if (!open || d > under) { r.hidden = true; continue; }
+      under = Infinity;
+      r.hidden = false;
+      var f = r.querySelector('button.fold');
+      if (f && f.getAttribute('aria-expanded') === 'false') under = d;
+    }
+  });
+
   if (regions.length === 0 || typeof EventSource === 'undefined') {
     if (button) button.hidden = true;
     return;
