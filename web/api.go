@@ -107,7 +107,7 @@ type spanJSON struct {
 	BytesSent        *int64         `json:"bytes_sent,omitempty"`
 	BytesReceived    *int64         `json:"bytes_received,omitempty"`
 	DeadlineUsed     *float64       `json:"deadline_used,omitempty"` // present, even 0, when known
-	Running          bool           `json:"running,omitempty"` // in flight: duration_ns is so far
+	Running          bool           `json:"running,omitempty"`       // in flight: duration_ns is so far
 }
 
 // spanDetailJSON is one span at /api/spans/{spanID}: what the list gives,
