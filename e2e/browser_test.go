@@ -170,6 +170,19 @@ func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
 	if err != nil || err2 != nil || folded >= before || unfolded != before {
 		t.Errorf("visible rows: %d, folded %d, unfolded %d (%v, %v); want fewer when folded and all again", before, folded, unfolded, err, err2)
 	}
+	// A span opens beside the waterfall, without leaving the trace.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`table.waterfall a[href*="spans/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#span-detail h2`)),
+	)
+	if err != nil {
+		t.Fatalf("open a span beside the waterfall: %v", err)
+	}
+	aside, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#span-detail`)))
+	url, err2 := chromedp.Run(ctx, chromedp.Location())
+	if err != nil || err2 != nil || !strings.Contains(strings.ToLower(aside), "attributes") || !strings.Contains(url, "/traces/") {
+		t.Errorf("beside the waterfall: %.200q at %s (%v, %v); want the span's details, still on the trace", aside, url, err, err2)
+	}
 	if p := problems(); len(p) > 0 {
 		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))
 	}

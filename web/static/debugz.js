@@ -157,6 +157,41 @@
     }
   });
 
+  // In the waterfall, a span opens beside it: its page is fetched (same
+  // origin, rendered and escaped by templ like any page) and its main
+  // content shown in the aside, as Jaeger and Aspire open span details.
+  var detail = document.getElementById('span-detail');
+  if (detail && window.fetch && window.DOMParser) {
+    document.addEventListener('click', function (e) {
+      var a = e.target.closest && e.target.closest('table.waterfall a[href*="spans/"]');
+      if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+      e.preventDefault();
+      var row = a.closest('tr');
+      fetch(a.href, { credentials: 'same-origin' }).then(function (res) {
+        return res.ok ? res.text() : Promise.reject(res.status);
+      }).then(function (html) {
+        var main = new DOMParser().parseFromString(html, 'text/html').querySelector('main');
+        if (!main) return;
+        detail.replaceChildren.apply(detail, Array.prototype.slice.call(main.childNodes));
+        var close = document.createElement('button');
+        close.type = 'button';
+        close.className = 'close';
+        close.textContent = '×';
+        close.title = 'Close';
+        close.addEventListener('click', function () {
+          detail.hidden = true;
+          detail.parentNode.classList.remove('open');
+          document.querySelectorAll('table.waterfall tr.selected').forEach(function (r) { r.classList.remove('selected'); });
+        });
+        detail.prepend(close);
+        detail.hidden = false;
+        detail.parentNode.classList.add('open');
+        document.querySelectorAll('table.waterfall tr.selected').forEach(function (r) { r.classList.remove('selected'); });
+        row.classList.add('selected');
+      }).catch(function () { window.location.href = a.href; });
+    });
+  }
+
   if (regions.length === 0 || typeof EventSource === 'undefined') {
     if (button) button.hidden = true;
     return;
