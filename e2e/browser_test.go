@@ -249,16 +249,18 @@ func TestBrowserLiveUpdatesHoldStill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live tr[data-id]').dataset.id`))
-	if err != nil {
-		t.Fatal(err)
-	}
 	at, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](
 		`(r => [r.x + r.width / 2, r.y + r.height / 2])(document.querySelector('#live tr[data-id]').getBoundingClientRect())`))
 	if err != nil || len(at) != 2 {
 		t.Fatalf("top row's position = %v, %v", at, err)
 	}
 	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at[0], at[1])); err != nil {
+		t.Fatal(err)
+	}
+	// Read the top row once the pointer is on the list: from then on,
+	// updates wait.
+	first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live tr[data-id]').dataset.id`))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.Search(`//button[contains(., "new RPC")]`))); err != nil {

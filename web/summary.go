@@ -104,7 +104,7 @@ func groupMethods(ms []Method) []methodGroup {
 
 // summaryColumns is the number of columns of the summary table.
 func summaryColumns(s Summary) int {
-	n := 8 + len(s.Buckets)
+	n := 9 + len(s.Buckets)
 	if hasMessages(s) {
 		n++
 	}
