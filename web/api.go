@@ -36,7 +36,8 @@ type methodJSON struct {
 	P90       int64             `json:"p90_ns"`
 	P99       int64             `json:"p99_ns"`
 	Max       int64             `json:"max_ns"`
-	Rate      float64           `json:"rate_1m"`
+	Rate      float64           `json:"rate_1m"`       // calls per second over the last minute (DESIGN.md's name)
+	RatePerS  float64           `json:"rate_1m_per_s"` // the same, its unit in its name
 	LastSeen  *time.Time        `json:"last_seen,omitempty"`
 	Recent    recentJSON        `json:"recent"`
 	Streaming string            `json:"streaming,omitempty"`
@@ -159,7 +160,7 @@ func toSummaryJSON(s Summary, p Process, now time.Time) summaryJSON {
 		mj := methodJSON{Method: m.Method, Kind: m.Kind, Count: m.Count, Errors: m.Errors, Faults: m.Faults,
 			Last1m: windowJSON(m.Last1m), Last10m: windowJSON(m.Last10m), Active: m.Active,
 			Codes: make(map[string]uint64, len(m.Codes)), Buckets: m.Buckets, P50: int64(m.P50), P90: int64(m.P90),
-			P99: int64(m.P99), Max: int64(m.Max), Rate: m.Rate, Streaming: m.Streaming,
+			P99: int64(m.P99), Max: int64(m.Max), Rate: m.Rate, RatePerS: m.Rate, Streaming: m.Streaming,
 			Recent: recentJSON{Count: m.Recent.Count, P50: int64(m.Recent.P50), P90: int64(m.Recent.P90),
 				P99: int64(m.Recent.P99), Max: int64(m.Recent.Max)},
 			MsgCalls: m.MsgCalls, MsgSent: m.MsgSent, MsgReceived: m.MsgReceived,

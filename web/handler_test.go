@@ -833,7 +833,7 @@ func TestProcessOnEveryPage(t *testing.T) {
 		!sum.AsOf.Equal(fixedNow) || sum.Process.Start.IsZero() {
 		t.Fatalf("/api/summary process = %+v, as_of %v, %v; want usersvc, 4242, a start and as_of", sum.Process, sum.AsOf, err)
 	}
-	for _, key := range []string{"faults", "last_1m", "last_10m"} {
+	for _, key := range []string{"faults", "last_1m", "last_10m", "rate_1m_per_s"} {
 		if _, ok := sum.Methods[0][key]; !ok {
 			t.Errorf("/api/summary method lacks %q", key)
 		}
