@@ -47,7 +47,7 @@ func (h *handler) follow(w http.ResponseWriter, r *http.Request, q Query) {
 	defer h.follows.leave(f)
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
-	if err := write(rc, w, nil); err != nil {
+	if err := h.write(rc, w, nil); err != nil {
 		return
 	}
 	_, at, changed := f.since(^uint64(0))
@@ -60,7 +60,7 @@ func (h *handler) follow(w http.ResponseWriter, r *http.Request, q Query) {
 		var data []byte
 		data, at, changed = f.since(at)
 		if len(data) > 0 {
-			if err := write(rc, w, data); err != nil {
+			if err := h.write(rc, w, data); err != nil {
 				return
 			}
 		}

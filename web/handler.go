@@ -42,8 +42,9 @@ type Config struct {
 	ErrorHandler func(error)
 
 	// Set by tests only.
-	now      func() time.Time // the clock; nil means time.Now
-	interval time.Duration    // how often live pages and follow streams look for news; zero means one second
+	now          func() time.Time // the clock; nil means time.Now
+	interval     time.Duration    // how often live pages and follow streams look for news; zero means one second
+	writeTimeout time.Duration    // how long one write of a stream may take; zero means writeTimeout
 }
 
 // csp allows the handler's own script, style and images and nothing else.
@@ -51,13 +52,14 @@ const csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 type handler struct {
-	src      Source
-	cfg      Config
-	interval time.Duration
-	near     nearWords    // Config.NearDeadline in words
-	streams  atomic.Int64 // live streams open
-	feeds    feeds
-	follows  follows
+	src          Source
+	cfg          Config
+	interval     time.Duration
+	writeTimeout time.Duration
+	near         nearWords    // Config.NearDeadline in words
+	streams      atomic.Int64 // live streams open
+	feeds        feeds
+	follows      follows
 }
 
 // NewHandler returns the debugz pages and JSON API, with every path relative
@@ -66,10 +68,21 @@ func NewHandler(src Source, cfg Config) http.Handler {
 	if src == nil {
 		panic("debugz: web.NewHandler called with nil Source")
 	}
-	h := &handler{src: src, cfg: cfg, interval: cmp.Or(cfg.interval, time.Second), near: nearText(cfg.NearDeadline)}
+	return newHandler(src, cfg).router()
+}
+
+// newHandler sets up the handler; router serves it.
+func newHandler(src Source, cfg Config) *handler {
+	h := &handler{src: src, cfg: cfg, interval: cmp.Or(cfg.interval, time.Second), near: nearText(cfg.NearDeadline),
+		writeTimeout: cmp.Or(cfg.writeTimeout, writeTimeout)}
 	if h.cfg.now == nil {
 		h.cfg.now = time.Now
 	}
+	return h
+}
+
+// router routes every page of h.
+func (h *handler) router() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 
 	r := chi.NewRouter()

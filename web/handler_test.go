@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -837,5 +838,58 @@ func TestProcessOnEveryPage(t *testing.T) {
 		if _, ok := sum.Methods[0][key]; !ok {
 			t.Errorf("/api/summary method lacks %q", key)
 		}
+	}
+}
+
+// churningSource is a fakeSource whose summary changes on every call, with
+// many long method names: every tick of a live summary has a big fragment
+// to send.
+type churningSource struct {
+	*fakeSource
+	n atomic.Int64
+}
+
+func (c *churningSource) Summary() Summary {
+	s := c.fakeSource.Summary()
+	n := uint64(c.n.Add(1))
+	m := s.Methods[0]
+	s.Methods = nil
+	for i := range 300 {
+		m.Method = fmt.Sprintf("churn.%s/Method%d", strings.Repeat("x", 200), i)
+		m.Count = n + uint64(i)
+		s.Methods = append(s.Methods, m)
+	}
+	return s
+}
+
+// TestStalledReaderIsDropped: a client that opens a live stream and never
+// reads is dropped once one write takes longer than the write timeout, and
+// its place is freed; the handler goroutine does not stay blocked.
+func TestStalledReaderIsDropped(t *testing.T) {
+	h := newHandler(&churningSource{fakeSource: newFakeSource()}, Config{interval: 5 * time.Millisecond, writeTimeout: 200 * time.Millisecond,
+		now: func() time.Time { return fixedNow }})
+	ts := httptest.NewServer(h.router())
+	defer ts.Close()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "GET /live/summary HTTP/1.1\r\nHost: %s\r\n\r\n", ts.Listener.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; h.streams.Load() == 0; i++ {
+		if i > 1000 {
+			t.Fatal("the stream was never admitted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Never read. The stream fills the socket buffers, its next write times
+	// out, and it is dropped.
+	for i := 0; h.streams.Load() != 0; i++ {
+		if i > 3000 { // 30 s: far beyond the 200 ms timeout and the time to fill the buffers
+			t.Fatalf("a stream that is never read is still served (%d open)", h.streams.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

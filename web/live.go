@@ -78,8 +78,8 @@ func (h *handler) admit(w http.ResponseWriter, r *http.Request) (release func(),
 
 // write sends b and flushes it within writeTimeout: a reader that does not
 // read is dropped, and never holds a handler goroutine for good.
-func write(rc *http.ResponseController, w http.ResponseWriter, b []byte) error {
-	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout)) // unsupported by some writers (tests): then none
+func (h *handler) write(rc *http.ResponseController, w http.ResponseWriter, b []byte) error {
+	_ = rc.SetWriteDeadline(time.Now().Add(h.writeTimeout)) // unsupported by some writers (tests): then none
 	if _, err := w.Write(b); err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, render func() t
 	for {
 		data, version, changed := f.latest()
 		if version != sent && data != nil {
-			if err := write(rc, w, sseEvent(string(data))); err != nil {
+			if err := h.write(rc, w, sseEvent(string(data))); err != nil {
 				return
 			}
 			sent, quiet = version, 0
@@ -122,7 +122,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, render func() t
 		case <-changed:
 		case <-time.After(h.interval):
 			if quiet++; quiet >= keepAlive {
-				if err := write(rc, w, []byte(": keep-alive\n\n")); err != nil {
+				if err := h.write(rc, w, []byte(": keep-alive\n\n")); err != nil {
 					return
 				}
 				quiet = 0
