@@ -192,7 +192,7 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	// The load generator's HTTP client for the gateway: otelhttp's transport
 	// makes a client span for every request and sends the trace context, so
 	// the gateway's server span continues the caller's trace.
-	a.gatewayClient = &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport,
+	a.gatewayClient = &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport.(*http.Transport).Clone(), // its own connections
 		otelhttp.WithTracerProvider(a.tp),
 		otelhttp.WithPropagators(prop),
 	)}
@@ -333,11 +333,15 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	stopLoad()
 	load.Wait()
+	a.gatewayClient.CloseIdleConnections()
 	return errors.Join(err, a.shutdown())
 }
 
-// shutdownTimeout bounds each step of the shutdown.
-const shutdownTimeout = 5 * time.Second
+// shutdownTimeout bounds each step of the shutdown. It is longer than the 5
+// seconds net/http gives a connection that has not sent its first request
+// before Shutdown counts it idle (one the load generator opened as it
+// stopped), so such a connection never fails the shutdown.
+const shutdownTimeout = 10 * time.Second
 
 func (a *app) shutdown() error {
 	// The gateway first: the requests in flight finish their gRPC calls.
