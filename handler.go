@@ -268,7 +268,7 @@ func (s *source) Span(id string) (web.Span, bool) {
 		if a.SpanID == sid {
 			ws := web.Span{TraceID: a.TraceID.String(), SpanID: id, Name: s.red.String(a.Method), Method: s.red.String(a.Method),
 				Kind: kindName(a.Kind), Start: a.Start, Duration: max(time.Since(a.Start), 0), Running: true,
-				Peer: peer(a.Attributes, a.Kind), Attributes: s.attrs(a.Attributes)}
+				Peer: peer(a.Attributes, a.Kind), Attributes: s.attrs(a.Attributes), Goroutines: goroutinesOf(id)}
 			if a.Parent.IsValid() {
 				ws.ParentSpanID = a.Parent.String()
 			}

@@ -14,8 +14,9 @@ import (
 )
 
 // benchCases are the handlers compared, both sides: otelgrpc alone,
-// otelgrpc wrapped in grpcstats.WrapHandler with its defaults, and wrapped
-// with no message timeline (counts and sums only, no span events).
+// otelgrpc wrapped in grpcstats.WrapHandler with its defaults, wrapped
+// with no message timeline (counts and sums only, no span events), and
+// with profiler labels on the server's goroutines (WithProfilerLabels).
 var benchCases = []struct {
 	name string
 	wrap bool
@@ -24,6 +25,7 @@ var benchCases = []struct {
 	{"otelgrpc", false, nil},
 	{"otelgrpc+grpcstats", true, nil},
 	{"otelgrpc+grpcstats_notimeline", true, []grpcstats.Option{grpcstats.WithMessageTimeline(0)}},
+	{"otelgrpc+grpcstats_labels", true, []grpcstats.Option{grpcstats.WithProfilerLabels()}},
 }
 
 // benchClient serves statsService over loopback, spans going to a

@@ -92,6 +92,9 @@ func (h *handler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Co
 		return ctx // no span of this RPC to write to: never touch the caller's
 	}
 	st := &rpcState{Context: ctx, owner: h, span: span, start: time.Now()}
+	if h.cfg.labels && info != nil {
+		st.method = info.FullMethodName
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		st.budget, st.hasDeadline = dl.Sub(st.start), true
 	}
@@ -112,6 +115,7 @@ func (h *handler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 			st.message(received, rs.Payload, rs.Length, rs.CompressedLength, rs.WireLength, rs.RecvTime)
 		case *stats.Begin:
 			st.begin(h.cfg.timeline, rs)
+			st.label(rs, st.method)
 		case *stats.InHeader: // its RemoteAddr is set on a server only
 			st.header(rs.Compression, rs.RemoteAddr, !rs.Client)
 		case *stats.OutHeader: // its RemoteAddr is set on a client only
@@ -119,6 +123,7 @@ func (h *handler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		case *stats.End:
 			if st.ended.CompareAndSwap(false, true) {
 				h.end(st, rs.EndTime, rs.Error)
+				st.unlabel()
 			}
 		}
 	}

@@ -10,6 +10,7 @@ const defaultTimeline = 8
 type config struct {
 	timeline int      // first and last messages per streaming direction
 	capture  []string // method patterns whose messages are captured as text
+	labels   bool     // label server RPC goroutines (WithProfilerLabels)
 }
 
 func newConfig(opts []Option) config {

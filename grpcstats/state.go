@@ -27,7 +27,9 @@ type rpcState struct {
 	start       time.Time
 	budget      time.Duration
 	hasDeadline bool
-	capture     *capture // nil unless the method is captured
+	capture     *capture        // nil unless the method is captured
+	method      string          // the full method, for the profiler labels
+	unlabeled   context.Context // the labels to restore at the end; nil when not labelled
 
 	dirs       [2]direction
 	ended      atomic.Bool

@@ -54,7 +54,7 @@ func BenchmarkSummaryPage(b *testing.B) {
 	h := NewHandler(benchSource{benchSummary(50).Summary}, Config{now: func() time.Time { return fixedNow }})
 	b.ReportAllocs()
 	for b.Loop() {
-		req := httptest.NewRequest("GET", "/", nil)
+		req := httptest.NewRequest("GET", "http://localhost:6060/", nil)
 		req.RemoteAddr = "127.0.0.1:1"
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

@@ -172,6 +172,16 @@ type Span struct {
 	// Running marks a span still in flight (in a trace): Duration is how
 	// long it has run so far, and it has no code yet.
 	Running bool
+	// Goroutines are where a running RPC's goroutines are now, when its
+	// server labels them (grpcstats.WithProfilerLabels).
+	Goroutines []Goroutine
+}
+
+// Goroutine is a stack that Count goroutines share, innermost call first:
+// each frame is "function\n\tfile:line".
+type Goroutine struct {
+	Count  int
+	Frames []string
 }
 
 // Trace is every retained span of one trace, ordered by start.

@@ -1,0 +1,83 @@
+package debugz_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/grpctest"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/stats"
+)
+
+// blockedService holds every FullDuplexCall in its handler until release is
+// closed, saying on entered that it is there.
+type blockedService struct {
+	grpctest.Service
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s blockedService) FullDuplexCall(stream testpb.TestService_FullDuplexCallServer) error {
+	return waitForRelease(s.entered, s.release)
+}
+
+// waitForRelease is the frame the running call's stack must show.
+func waitForRelease(entered, release chan struct{}) error {
+	entered <- struct{}{}
+	<-release
+	return nil
+}
+
+// TestRunningRPCShowsItsStack: with grpcstats.WithProfilerLabels, the page
+// of a server stream blocked in its handler shows the stack of the
+// handler's goroutine; once the call ends its goroutine is no longer
+// labelled, and without the option the page says how to get stacks.
+func TestRunningRPCShowsItsStack(t *testing.T) {
+	for _, labels := range []bool{true, false} {
+		sp := debugz.NewSpanProcessor()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+		svc := blockedService{entered: make(chan struct{}), release: make(chan struct{})}
+		var opts []grpcstats.Option
+		if labels {
+			opts = append(opts, grpcstats.WithProfilerLabels())
+		}
+		client := grpctest.Start(t, tp, func(h stats.Handler) stats.Handler { return grpcstats.WrapHandler(h, opts...) }, svc)
+		ctx, cancel := context.WithCancel(context.Background())
+		stream, err := client.FullDuplexCall(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-svc.entered
+		var server debugz.ActiveRPC
+		for _, a := range sp.Active() {
+			if a.Kind == 2 { // server
+				server = a
+			}
+		}
+		if !server.SpanID.IsValid() {
+			t.Fatalf("no server span in flight: %+v", sp.Active())
+		}
+		h := debugz.NewHandler(sp)
+		code, body := getLocal(t, h, "/spans/"+server.SpanID.String())
+		switch {
+		case code != 200:
+			t.Errorf("labels %v: GET the running call = %d", labels, code)
+		case labels && !strings.Contains(body, "debugz_test.waitForRelease"):
+			t.Errorf("with labels, the running call's page lacks its handler's frame:\n%.2000s", body)
+		case !labels && !strings.Contains(body, "WithProfilerLabels"):
+			t.Errorf("without labels, the running call's page does not say how to get stacks")
+		}
+		close(svc.release)
+		_, _ = stream.Recv()
+		cancel()
+		grpctest.WaitFor(t, "the call to end", func() bool { return len(sp.Active()) == 0 })
+		if code, body := getLocal(t, h, "/spans/"+server.SpanID.String()); code != 200 || strings.Contains(body, "waitForRelease") {
+			t.Errorf("labels %v: the ended call's page = %d and still shows a stack", labels, code)
+		}
+		_ = tp.Shutdown(context.Background())
+	}
+}
