@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/debugz/debugz/grpcstats"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -33,7 +34,7 @@ type activeShard struct {
 	keys  []uint64 // span IDs; 0 marks an empty slot (no valid span has ID 0)
 	order []uint64 // when each span was added, by the shard's count of adds
 	adds  uint64
-	spans []sdktrace.ReadWriteSpan
+	spans []activeEntry
 	_     [16]byte // keep shards on separate cache lines
 }
 
@@ -45,7 +46,7 @@ func (t *activeTable) init(maxActive int) {
 		sh.shift = uint(64 - bits.TrailingZeros(uint(size)))
 		sh.keys = make([]uint64, size)
 		sh.order = make([]uint64, size)
-		sh.spans = make([]sdktrace.ReadWriteSpan, size)
+		sh.spans = make([]activeEntry, size)
 	}
 }
 
@@ -81,7 +82,7 @@ func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan) {
 		sh.adds++
 		sh.order[i] = sh.adds
 	}
-	sh.keys[i], sh.spans[i] = key, s
+	sh.keys[i], sh.spans[i] = key, activeEntry{span: s}
 }
 
 func (t *activeTable) remove(key uint64) {
@@ -135,22 +136,22 @@ func (sh *activeShard) delete(i int) {
 			i = j
 		}
 	}
-	sh.keys[i], sh.order[i], sh.spans[i] = 0, 0, nil
+	sh.keys[i], sh.order[i], sh.spans[i] = 0, 0, activeEntry{}
 	sh.n--
 }
 
 // spans returns the tracked in-flight spans, in no order, first forgetting
 // those that started before ageOut (unix ns; 0 keeps all) and counting them
 // as evicted.
-func (t *activeTable) spans(ageOut int64) []sdktrace.ReadWriteSpan {
-	var out []sdktrace.ReadWriteSpan
+func (t *activeTable) spans(ageOut int64) []activeEntry {
+	var out []activeEntry
 	for i := range t.shards {
 		out = t.shards[i].appendSpans(out, ageOut, &t.evicted)
 	}
 	return out
 }
 
-func (sh *activeShard) appendSpans(out []sdktrace.ReadWriteSpan, ageOut int64, evicted *atomic.Uint64) []sdktrace.ReadWriteSpan {
+func (sh *activeShard) appendSpans(out []activeEntry, ageOut int64, evicted *atomic.Uint64) []activeEntry {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	var old []uint64
@@ -158,7 +159,7 @@ func (sh *activeShard) appendSpans(out []sdktrace.ReadWriteSpan, ageOut int64, e
 		if k == 0 {
 			continue
 		}
-		if ageOut != 0 && sh.spans[j].StartTime().UnixNano() < ageOut {
+		if ageOut != 0 && sh.spans[j].span.StartTime().UnixNano() < ageOut {
 			old = append(old, k)
 		} else {
 			out = append(out, sh.spans[j])
@@ -169,6 +170,26 @@ func (sh *activeShard) appendSpans(out []sdktrace.ReadWriteSpan, ageOut int64, e
 		evicted.Add(1)
 	}
 	return out
+}
+
+// activeEntry is a tracked in-flight span, with what grpcstats.WrapHandler
+// says of its progress when it is told to (grpcstats.WithProgress).
+type activeEntry struct {
+	span     sdktrace.ReadWriteSpan
+	progress grpcstats.Progress
+}
+
+// setProgress attaches p to the tracked span key, if it is tracked.
+func (t *activeTable) setProgress(key uint64, p grpcstats.Progress) {
+	if key == 0 {
+		return
+	}
+	sh := t.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if i := sh.find(key); i >= 0 {
+		sh.spans[i].progress = p
+	}
 }
 
 // clear forgets every tracked span.

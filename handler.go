@@ -268,7 +268,14 @@ func (s *source) Span(id string) (web.Span, bool) {
 		if a.SpanID == sid {
 			ws := web.Span{TraceID: a.TraceID.String(), SpanID: id, Name: s.red.String(a.Method), Method: s.red.String(a.Method),
 				Kind: kindName(a.Kind), Start: a.Start, Duration: max(time.Since(a.Start), 0), Running: true,
-				Peer: peer(a.Attributes, a.Kind), Attributes: s.attrs(a.Attributes), Goroutines: goroutinesOf(id)}
+				Peer: cmp.Or(peer(a.Attributes, a.Kind), a.Peer), Attributes: s.attrs(a.Attributes), Goroutines: goroutinesOf(id)}
+			if a.ProgressKnown { // so far
+				ws.MessagesKnown, ws.MessagesSent, ws.MessagesReceived = true, int64(a.MessagesSent), int64(a.MessagesReceived)
+			}
+			if budget := a.Deadline.Sub(a.Start); !a.Deadline.IsZero() && budget > 0 {
+				ws.DeadlineKnown, ws.DeadlineUsed = true, float64(ws.Duration)/float64(budget)
+				ws.NearDeadline = ws.DeadlineUsed > nearDeadline
+			}
 			if a.Parent.IsValid() {
 				ws.ParentSpanID = a.Parent.String()
 			}
@@ -334,7 +341,8 @@ func (s *source) Active() []web.Active {
 	out := make([]web.Active, len(act))
 	for i, a := range act {
 		out[i] = web.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: s.red.String(a.Method),
-			Kind: kindName(a.Kind), Start: a.Start, Peer: peer(a.Attributes, a.Kind), Attributes: s.attrs(a.Attributes)}
+			Kind: kindName(a.Kind), Start: a.Start, Peer: cmp.Or(peer(a.Attributes, a.Kind), a.Peer), Attributes: s.attrs(a.Attributes),
+			ProgressKnown: a.ProgressKnown, Sent: a.MessagesSent, Received: a.MessagesReceived, Deadline: a.Deadline}
 	}
 	return out
 }

@@ -556,7 +556,7 @@ func TestActiveTableMatchesMap(t *testing.T) {
 		}
 		got := map[trace.SpanID]bool{}
 		for _, s := range table.spans(0) {
-			got[s.SpanContext().SpanID()] = true
+			got[s.span.SpanContext().SpanID()] = true
 		}
 		if len(got) != len(model) || table.len() != len(model) || table.evicted.Load() != evicted {
 			t.Fatalf("step %d: table holds %d (len %d, %d evicted); model %d (%d evicted)",
@@ -572,8 +572,8 @@ func TestActiveTableMatchesMap(t *testing.T) {
 	before := len(model)
 	kept := table.spans(t0.Add(150 * time.Millisecond).UnixNano())
 	for _, s := range kept {
-		if s.StartTime().Before(t0.Add(150 * time.Millisecond)) {
-			t.Errorf("spans(ageOut) kept a span started at +%v", s.StartTime().Sub(t0))
+		if s.span.StartTime().Before(t0.Add(150 * time.Millisecond)) {
+			t.Errorf("spans(ageOut) kept a span started at +%v", s.span.StartTime().Sub(t0))
 		}
 	}
 	if got := table.evicted.Load() - evicted; int(got) != before-len(kept) || table.len() != len(kept) {

@@ -94,7 +94,7 @@ func (sp *SpanProcessor) Summary() Summary {
 		Fault: sp.fault.Load(), BucketBounds: sp.bucketBounds(),
 	}
 	active := map[rowKey]int{}
-	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string) {
+	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress) {
 		active[rowKey{method, s.SpanKind()}]++
 	})
 	sum.ActiveEvicted = sp.active.evicted.Load()
@@ -518,6 +518,34 @@ type ActiveRPC struct {
 	Kind       trace.SpanKind
 	Start      time.Time
 	Attributes []attribute.KeyValue // as set so far, within WithMaxSpanBytes
+
+	// What grpcstats.WrapHandler says of the call so far, when it is given
+	// the processor (grpcstats.WithProgress): ProgressKnown is false without.
+	ProgressKnown                  bool
+	MessagesSent, MessagesReceived uint64
+	Deadline                       time.Time // zero without one
+	Peer                           string    // the other side's address, "" until known
+}
+
+// progress fills in what p says of the call so far.
+func (a *ActiveRPC) progress(p grpcstats.Progress) {
+	if p == nil {
+		return
+	}
+	a.ProgressKnown = true
+	a.MessagesSent, a.MessagesReceived = p.Messages()
+	if d, ok := p.Deadline(); ok {
+		a.Deadline = d
+	}
+	a.Peer = p.Peer()
+}
+
+// TrackProgress implements grpcstats.ProgressTracker: pass the processor to
+// grpcstats.WithProgress, and the in-flight view shows each running call's
+// messages so far, its deadline and its peer. It is called as each RPC
+// starts, and only looks the span up in the in-flight table.
+func (sp *SpanProcessor) TrackProgress(span trace.SpanContext, p grpcstats.Progress) {
+	sp.active.setProgress(activeKey(span), p)
 }
 
 // Active returns the tracked in-flight gRPC calls, oldest first. A starting
@@ -525,12 +553,14 @@ type ActiveRPC struct {
 // "pkg.Service/Method" or made by otelgrpc.
 func (sp *SpanProcessor) Active() []ActiveRPC {
 	var out []ActiveRPC
-	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string) {
+	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress) {
 		sc := s.SpanContext()
 		var dropped int
 		t := truncator{budget: sp.cfg.maxSpanBytes, perValue: max(sp.cfg.maxSpanBytes/8, 64)}
-		out = append(out, ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Parent: s.Parent().SpanID(), Method: method,
-			Kind: s.SpanKind(), Start: s.StartTime(), Attributes: t.attrs(s.Attributes(), &dropped)})
+		a := ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Parent: s.Parent().SpanID(), Method: method,
+			Kind: s.SpanKind(), Start: s.StartTime(), Attributes: t.attrs(s.Attributes(), &dropped)}
+		a.progress(p)
+		out = append(out, a)
 	})
 	slices.SortFunc(out, func(a, b ActiveRPC) int { return a.Start.Compare(b.Start) })
 	return out
@@ -540,7 +570,7 @@ func (sp *SpanProcessor) Active() []ActiveRPC {
 // their attributes: what a trace's waterfall shows of its running spans.
 func (sp *SpanProcessor) activeOf(tid trace.TraceID) []ActiveRPC {
 	var out []ActiveRPC
-	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string) {
+	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress) {
 		if sc := s.SpanContext(); sc.TraceID() == tid {
 			out = append(out, ActiveRPC{TraceID: tid, SpanID: sc.SpanID(), Parent: s.Parent().SpanID(), Method: method,
 				Kind: s.SpanKind(), Start: s.StartTime()})
@@ -552,15 +582,16 @@ func (sp *SpanProcessor) activeOf(tid trace.TraceID) []ActiveRPC {
 // eachActive calls f for each tracked in-flight span that is a gRPC call,
 // with its method (cut to the length a row keeps), after forgetting spans
 // older than WithMaxActiveAge.
-func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method string)) {
+func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress)) {
 	ageOut := time.Now().Add(-sp.cfg.maxActiveAge).UnixNano()
-	for _, s := range sp.active.spans(ageOut) {
+	for _, e := range sp.active.spans(ageOut) {
+		s := e.span
 		if !s.EndTime().IsZero() {
 			continue // ending now: its snapshot is OnEnd's, and the SDK's Attributes() would write to it
 		}
 		name := s.Name()
 		if looksLikeGRPC(s.SpanKind(), name, func() string { return s.InstrumentationScope().Name }) && !sp.cfg.ignores(name) {
-			f(s, cut(strings.TrimPrefix(name, "/"), maxMethodLen))
+			f(s, cut(strings.TrimPrefix(name, "/"), maxMethodLen), e.progress)
 		}
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/debugz/debugz"
 	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/grpctest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/stats"
 )
@@ -80,4 +82,67 @@ func TestRunningRPCShowsItsStack(t *testing.T) {
 		}
 		_ = tp.Shutdown(context.Background())
 	}
+}
+
+// readingService receives two messages of every FullDuplexCall, then holds
+// it until release is closed.
+type readingService struct {
+	grpctest.Service
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s readingService) FullDuplexCall(stream testpb.TestService_FullDuplexCallServer) error {
+	for range 2 {
+		if _, err := stream.Recv(); err != nil {
+			return err
+		}
+	}
+	return waitForRelease(s.entered, s.release)
+}
+
+// TestInFlightProgress: with grpcstats.WithProgress, a running call in the
+// in-flight view has its messages so far, its deadline and its peer, on
+// the page and in /api/active.
+func TestInFlightProgress(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	svc := readingService{entered: make(chan struct{}), release: make(chan struct{})}
+	client := grpctest.Start(t, tp, func(h stats.Handler) stats.Handler {
+		return grpcstats.WrapHandler(h, grpcstats.WithProgress(sp))
+	}, svc)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	stream, err := client.FullDuplexCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := stream.Send(&testpb.StreamingOutputCallRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-svc.entered
+	var server, caller debugz.ActiveRPC
+	for _, a := range sp.Active() {
+		if a.Kind == trace.SpanKindServer {
+			server = a
+		} else {
+			caller = a
+		}
+	}
+	if !server.ProgressKnown || server.MessagesReceived != 2 || server.Peer == "" ||
+		server.Deadline.Before(time.Now().Add(59*time.Minute)) {
+		t.Errorf("server call in flight: %+v; want 2 messages received, a peer and the hour's deadline", server)
+	}
+	if !caller.ProgressKnown || caller.MessagesSent != 2 {
+		t.Errorf("client call in flight: %+v; want 2 messages sent", caller)
+	}
+	h := debugz.NewHandler(sp)
+	if code, body := getLocal(t, h, "/active"); code != 200 || !strings.Contains(body, "↓2") || !strings.Contains(body, "in 59m") && !strings.Contains(body, "in 1h") {
+		t.Errorf("GET /active = %d; want the messages so far and the deadline left:\n%.3000s", code, body)
+	}
+	close(svc.release)
+	_, _ = stream.Recv()
 }

@@ -175,7 +175,7 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 			grpc.WithStatsHandler(grpcstats.WrapHandler(otelgrpc.NewClientHandler(
 				otelgrpc.WithTracerProvider(a.tp),
 				otelgrpc.WithPropagators(prop),
-			))),
+			), grpcstats.WithProgress(a.sp))),
 		)
 	}
 	if a.paymentConn, err = dial(); err != nil {
@@ -199,11 +199,14 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 
 	// The gRPC server. The otelgrpc server stats handler makes a server span
 	// for every call, which is what the dashboard shows; the grpcstats wrapper
-	// adds what the gRPC layer knows about its messages.
+	// adds what the gRPC layer knows about its messages, tells the dashboard
+	// how each running call is doing (WithProgress) and labels the handlers'
+	// goroutines, so that a running call's page shows where it is now and a
+	// CPU profile splits by method (WithProfilerLabels).
 	a.grpcServer = grpc.NewServer(grpc.StatsHandler(grpcstats.WrapHandler(otelgrpc.NewServerHandler(
 		otelgrpc.WithTracerProvider(a.tp),
 		otelgrpc.WithPropagators(prop),
-	))))
+	), grpcstats.WithProgress(a.sp), grpcstats.WithProfilerLabels())))
 	userpb.RegisterUserServiceServer(a.grpcServer, newUserServer())
 	paymentpb.RegisterPaymentServiceServer(a.grpcServer, newPaymentServer(
 		a.tp.Tracer("github.com/debugz/debugz/example"),

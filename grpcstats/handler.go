@@ -101,6 +101,9 @@ func (h *handler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Co
 	if len(h.cfg.capture) > 0 && info != nil && rpcmethod.Match(h.cfg.capture, strings.TrimPrefix(info.FullMethodName, "/")) {
 		st.capture = new(capture)
 	}
+	if h.cfg.progress != nil { // st is whole: from here it is read from other goroutines
+		h.cfg.progress.TrackProgress(span.SpanContext(), st)
+	}
 	return st
 }
 

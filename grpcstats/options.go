@@ -8,9 +8,10 @@ import "slices"
 const defaultTimeline = 8
 
 type config struct {
-	timeline int      // first and last messages per streaming direction
-	capture  []string // method patterns whose messages are captured as text
-	labels   bool     // label server RPC goroutines (WithProfilerLabels)
+	timeline int             // first and last messages per streaming direction
+	capture  []string        // method patterns whose messages are captured as text
+	labels   bool            // label server RPC goroutines (WithProfilerLabels)
+	progress ProgressTracker // told of each RPC as it starts (WithProgress)
 }
 
 func newConfig(opts []Option) config {

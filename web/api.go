@@ -140,6 +140,10 @@ type activeJSON struct {
 	Elapsed    int64          `json:"elapsed_ns"`
 	Peer       string         `json:"peer,omitempty"`
 	Attributes map[string]any `json:"attributes"`
+	// So far, with grpcstats.WithProgress.
+	MessagesSent     *uint64    `json:"messages_sent,omitempty"`
+	MessagesReceived *uint64    `json:"messages_received,omitempty"`
+	Deadline         *time.Time `json:"deadline,omitempty"`
 }
 
 func attrsJSON(attrs []Attr) map[string]any {
@@ -282,8 +286,15 @@ func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
 		Active []activeJSON `json:"active"`
 	}{Active: make([]activeJSON, 0, len(act))}
 	for _, a := range act {
-		out.Active = append(out.Active, activeJSON{TraceID: a.TraceID, SpanID: a.SpanID, Method: a.Method, Kind: a.Kind,
-			Start: a.Start, Elapsed: int64(now.Sub(a.Start)), Peer: a.Peer, Attributes: attrsJSON(a.Attributes)})
+		aj := activeJSON{TraceID: a.TraceID, SpanID: a.SpanID, Method: a.Method, Kind: a.Kind,
+			Start: a.Start, Elapsed: int64(now.Sub(a.Start)), Peer: a.Peer, Attributes: attrsJSON(a.Attributes)}
+		if a.ProgressKnown {
+			aj.MessagesSent, aj.MessagesReceived = &a.Sent, &a.Received
+		}
+		if !a.Deadline.IsZero() {
+			aj.Deadline = &a.Deadline
+		}
+		out.Active = append(out.Active, aj)
 	}
 	h.writeJSON(w, r, http.StatusOK, out)
 }

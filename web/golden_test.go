@@ -213,9 +213,13 @@ func goldenActivePage() activePage {
 		page: goldenPage("In flight", "./", "active", "./live/active"),
 		Active: []Active{
 			{TraceID: "7d2b0e1c9a4f4e3b8c6d5a4b3c2d1e0f", SpanID: "1a2b3c4d5e6f7a8b", Method: "stream.Feed/Subscribe",
-				Kind: "server", Start: goldenNow.Add(-95 * time.Second), Peer: "127.0.0.1:53000"},
+				Kind: "server", Start: goldenNow.Add(-95 * time.Second), Peer: "127.0.0.1:53000",
+				ProgressKnown: true, Sent: 1200, Received: 3},
 			{TraceID: goldenTraceID, SpanID: "2b3c4d5e6f7a8b9c", Method: goldenEvilMethod,
-				Kind: "client", Start: goldenNow.Add(-1234 * time.Millisecond), Peer: goldenEvilImg},
+				Kind: "client", Start: goldenNow.Add(-1234 * time.Millisecond), Peer: goldenEvilImg,
+				ProgressKnown: true, Sent: 1, Deadline: goldenNow.Add(766 * time.Millisecond)},
+			{TraceID: goldenTraceID, SpanID: "3c4d5e6f7a8b9c0d", Method: "user.UserService/FetchUser",
+				Kind: "server", Start: goldenNow.Add(-6 * time.Second), Deadline: goldenNow.Add(-time.Second)},
 		},
 	}
 }

@@ -201,4 +201,9 @@ type Active struct {
 	Start      time.Time
 	Peer       string
 	Attributes []Attr
+	// What the gRPC layer says of the call so far (grpcstats.WithProgress);
+	// the rest is zero when ProgressKnown is false.
+	ProgressKnown  bool
+	Sent, Received uint64
+	Deadline       time.Time // zero without one
 }
