@@ -268,7 +268,7 @@ func (s *source) Span(id string) (web.Span, bool) {
 		if a.SpanID == sid {
 			ws := web.Span{TraceID: a.TraceID.String(), SpanID: id, Name: s.red.String(a.Method), Method: s.red.String(a.Method),
 				Kind: kindName(a.Kind), Start: a.Start, Duration: max(time.Since(a.Start), 0), Running: true,
-				Peer: cmp.Or(peer(a.Attributes, a.Kind), a.Peer), Attributes: s.attrs(a.Attributes), Goroutines: goroutinesOf(id)}
+				Peer: a.Peer, Goroutines: goroutinesOf(id)}
 			if a.ProgressKnown { // so far
 				ws.MessagesKnown, ws.MessagesSent, ws.MessagesReceived = true, int64(a.MessagesSent), int64(a.MessagesReceived)
 			}
@@ -341,7 +341,7 @@ func (s *source) Active() []web.Active {
 	out := make([]web.Active, len(act))
 	for i, a := range act {
 		out[i] = web.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: s.red.String(a.Method),
-			Kind: kindName(a.Kind), Start: a.Start, Peer: cmp.Or(peer(a.Attributes, a.Kind), a.Peer), Attributes: s.attrs(a.Attributes),
+			Kind: kindName(a.Kind), Start: a.Start, Peer: a.Peer,
 			ProgressKnown: a.ProgressKnown, Sent: a.MessagesSent, Received: a.MessagesReceived, Deadline: a.Deadline}
 	}
 	return out

@@ -358,3 +358,46 @@ func TestMethodFilterTakesPartOfAName(t *testing.T) {
 		}
 	}
 }
+
+// TestActiveNeverReadsLiveAttributes: reading the in-flight view while
+// running spans get attributes, are read by other instrumentation and end
+// is free of data races (run with -race): the SDK's Attributes() rewrites a
+// live span's attribute slice in place, so debugz never reads it.
+func TestActiveNeverReadsLiveAttributes(t *testing.T) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	tr := tp.Tracer("test")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, s := tr.Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer),
+					trace.WithAttributes(attribute.String("rpc.system", "grpc"), attribute.Int("g", g)))
+				for j := range 50 { // a while in flight, its attributes changing
+					s.SetAttributes(attribute.Int("i", i), attribute.Int("j", j), attribute.Int("i", j)) // duplicates: deduped in place
+					if ro, ok := s.(sdktrace.ReadOnlySpan); ok {
+						_ = ro.Attributes() // as other instrumentation reads a live span
+					}
+				}
+				s.End()
+			}
+		})
+	}
+	h := NewHandler(sp)
+	for range 200 {
+		_ = sp.Active()
+		_ = sp.Summary()
+		if code, _ := get(t, h, "/api/active"); code != 200 {
+			t.Fatalf("GET /api/active = %d", code)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}

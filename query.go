@@ -511,13 +511,12 @@ func cloneLinks(in []sdktrace.Link) []sdktrace.Link {
 
 // ActiveRPC is a gRPC call still in flight.
 type ActiveRPC struct {
-	TraceID    trace.TraceID
-	SpanID     trace.SpanID
-	Parent     trace.SpanID // zero for a root span
-	Method     string
-	Kind       trace.SpanKind
-	Start      time.Time
-	Attributes []attribute.KeyValue // as set so far, within WithMaxSpanBytes
+	TraceID trace.TraceID
+	SpanID  trace.SpanID
+	Parent  trace.SpanID // zero for a root span
+	Method  string
+	Kind    trace.SpanKind
+	Start   time.Time
 
 	// What grpcstats.WrapHandler says of the call so far, when it is given
 	// the processor (grpcstats.WithProgress): ProgressKnown is false without.
@@ -555,10 +554,8 @@ func (sp *SpanProcessor) Active() []ActiveRPC {
 	var out []ActiveRPC
 	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress) {
 		sc := s.SpanContext()
-		var dropped int
-		t := truncator{budget: sp.cfg.maxSpanBytes, perValue: max(sp.cfg.maxSpanBytes/8, 64)}
 		a := ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Parent: s.Parent().SpanID(), Method: method,
-			Kind: s.SpanKind(), Start: s.StartTime(), Attributes: t.attrs(s.Attributes(), &dropped)}
+			Kind: s.SpanKind(), Start: s.StartTime()}
 		a.progress(p)
 		out = append(out, a)
 	})
@@ -587,7 +584,7 @@ func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method stri
 	for _, e := range sp.active.spans(ageOut) {
 		s := e.span
 		if !s.EndTime().IsZero() {
-			continue // ending now: its snapshot is OnEnd's, and the SDK's Attributes() would write to it
+			continue // ending now: OnEnd has it
 		}
 		name := s.Name()
 		if looksLikeGRPC(s.SpanKind(), name, func() string { return s.InstrumentationScope().Name }) && !sp.cfg.ignores(name) {

@@ -71,8 +71,8 @@ var secrets = []struct {
 }
 
 // secretOutputs are the outputs of the handler and what part of a span each
-// shows: /api/active, of the in-flight span, its name (as its method) and
-// attributes.
+// shows: /api/active, of the in-flight span, its name (as its method); the
+// attributes of a running span are never read.
 var secretOutputs = []struct {
 	path  string // with {span}, {trace} for the finished span
 	shows []string
@@ -82,7 +82,7 @@ var secretOutputs = []struct {
 	{path: "/api/spans", shows: []string{inAttr, inEvent, inName, inStatus}},
 	{path: "/api/spans/{span}", shows: []string{inAttr, inEvent, inName, inStatus}},
 	{path: "/api/traces/{trace}", shows: []string{inAttr, inEvent, inName, inStatus, inResource, inLink}},
-	{path: "/api/active", shows: []string{inAttr, inName}},
+	{path: "/api/active", shows: []string{inName}},
 	{path: "/live/spans", shows: []string{inStatus}},
 }
 

@@ -132,14 +132,13 @@ type eventJSON struct {
 }
 
 type activeJSON struct {
-	TraceID    string         `json:"trace_id"`
-	SpanID     string         `json:"span_id"`
-	Method     string         `json:"method"`
-	Kind       string         `json:"kind"`
-	Start      time.Time      `json:"start"`
-	Elapsed    int64          `json:"elapsed_ns"`
-	Peer       string         `json:"peer,omitempty"`
-	Attributes map[string]any `json:"attributes"`
+	TraceID string    `json:"trace_id"`
+	SpanID  string    `json:"span_id"`
+	Method  string    `json:"method"`
+	Kind    string    `json:"kind"`
+	Start   time.Time `json:"start"`
+	Elapsed int64     `json:"elapsed_ns"`
+	Peer    string    `json:"peer,omitempty"`
 	// So far, with grpcstats.WithProgress.
 	MessagesSent     *uint64    `json:"messages_sent,omitempty"`
 	MessagesReceived *uint64    `json:"messages_received,omitempty"`
@@ -287,7 +286,7 @@ func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
 	}{Active: make([]activeJSON, 0, len(act))}
 	for _, a := range act {
 		aj := activeJSON{TraceID: a.TraceID, SpanID: a.SpanID, Method: a.Method, Kind: a.Kind,
-			Start: a.Start, Elapsed: int64(now.Sub(a.Start)), Peer: a.Peer, Attributes: attrsJSON(a.Attributes)}
+			Start: a.Start, Elapsed: int64(now.Sub(a.Start)), Peer: a.Peer}
 		if a.ProgressKnown {
 			aj.MessagesSent, aj.MessagesReceived = &a.Sent, &a.Received
 		}

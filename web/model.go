@@ -194,13 +194,12 @@ type Trace struct {
 
 // Active is an RPC still in flight.
 type Active struct {
-	TraceID    string
-	SpanID     string
-	Method     string
-	Kind       string
-	Start      time.Time
-	Peer       string
-	Attributes []Attr
+	TraceID string
+	SpanID  string
+	Method  string
+	Kind    string
+	Start   time.Time
+	Peer    string // the other side, from the gRPC layer (grpcstats.WithProgress)
 	// What the gRPC layer says of the call so far (grpcstats.WithProgress);
 	// the rest is zero when ProgressKnown is false.
 	ProgressKnown  bool
