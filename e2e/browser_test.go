@@ -76,7 +76,10 @@ func browser(t *testing.T, width int) (context.Context, func() []string) {
 	}
 }
 
-func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
+// dashboard serves the test gRPC service with its spans going to a debugz
+// processor, and the dashboard on chi at /debug/rpcs of the returned server.
+func dashboard(t *testing.T) (*debugz.SpanProcessor, testpb.TestServiceClient, *httptest.Server) {
+	t.Helper()
 	sp := debugz.NewSpanProcessor()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
@@ -85,6 +88,11 @@ func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
 	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close) // after the browser, which holds live streams open, has gone
+	return sp, client, srv
+}
+
+func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
+	sp, client, srv := dashboard(t)
 	ctx, problems := browser(t, 1400)
 
 	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
@@ -193,14 +201,7 @@ func TestBrowserLiveSummaryAndDrillDown(t *testing.T) {
 // through ten updates; the span list holds new rows behind a "new RPCs"
 // button while the reader points at it.
 func TestBrowserLiveUpdatesHoldStill(t *testing.T) {
-	sp := debugz.NewSpanProcessor()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	client := grpctest.Start(t, tp, nil, nil)
-	r := chi.NewRouter()
-	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
+	sp, client, srv := dashboard(t)
 	ctx, problems := browser(t, 700) // narrower than the summary: it scrolls sideways
 
 	// Calls all along, so that every live update changes the counts.
@@ -285,14 +286,7 @@ func TestBrowserLiveUpdatesHoldStill(t *testing.T) {
 // TestBrowserInFlightOpens: from the in-flight page, a running stream's
 // trace and its own page open (they were 404s), marked running.
 func TestBrowserInFlightOpens(t *testing.T) {
-	sp := debugz.NewSpanProcessor()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	client := grpctest.Start(t, tp, nil, nil)
-	r := chi.NewRouter()
-	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
+	sp, client, srv := dashboard(t)
 	ctx, problems := browser(t, 1280)
 
 	streamCtx, endStream := context.WithCancel(context.Background())
