@@ -2,6 +2,7 @@ package debugz
 
 import (
 	"cmp"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/debugz/debugz/grpcstats"
@@ -179,7 +181,8 @@ func streamingKind(m grpc.MethodInfo) string {
 // source adapts a SpanProcessor to web.Source.
 type source struct {
 	sp        *SpanProcessor
-	red       *redact.Redactor  // nil with WithoutRedaction
+	red       *redact.Redactor
+	profiling atomic.Bool       // a CPU profile is being taken  // nil with WithoutRedaction
 	streaming map[string]string // registered method → streaming kind; read-only
 }
 
@@ -232,6 +235,10 @@ func (s *source) Spans(q web.Query) []web.Span {
 }
 
 func (s *source) Count(q web.Query) int { return s.sp.Count(s.filter(q)) }
+
+func (s *source) CPUByMethod(ctx context.Context, d time.Duration) (web.CPUProfile, error) {
+	return cpuByMethod(ctx, &s.profiling, d)
+}
 
 // filter translates the page's query into the engine's.
 func (s *source) filter(q web.Query) Filter {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -66,9 +67,12 @@ func BenchmarkSummaryPage(b *testing.B) {
 
 type benchSource struct{ sum Summary }
 
-func (s benchSource) Summary() Summary                     { return s.sum }
-func (benchSource) Spans(Query) []Span                     { return nil }
-func (benchSource) Count(Query) int                        { return 0 }
+func (s benchSource) Summary() Summary { return s.sum }
+func (benchSource) Spans(Query) []Span { return nil }
+func (benchSource) Count(Query) int    { return 0 }
+func (benchSource) CPUByMethod(context.Context, time.Duration) (CPUProfile, error) {
+	return CPUProfile{}, nil
+}
 func (benchSource) Span(string) (Span, bool)               { return Span{}, false }
 func (benchSource) Trace(string) (Trace, bool)             { return Trace{}, false }
 func (benchSource) TraceOTLP(string) ([]byte, bool, error) { return nil, false, nil }

@@ -92,6 +92,7 @@ func (h *handler) router() http.Handler {
 	r.Get("/spans/{spanID}", h.takes(nil, h.span))
 	r.Get("/traces/{traceID}", h.takes(nil, h.trace))
 	r.Get("/active", h.takes(nil, h.active))
+	r.Get("/profile", h.takes(profileParams, h.profile))
 	r.Get("/live/summary", h.takes(summaryParams, h.liveSummary))
 	r.Get("/live/spans", h.takes(queryParams, h.liveSpans))
 	r.Get("/live/active", h.takes(nil, h.liveActive))
@@ -100,6 +101,7 @@ func (h *handler) router() http.Handler {
 	r.Get("/api/spans/{spanID}", h.takes(apiParams, h.apiSpan))
 	r.Get("/api/traces/{traceID}", h.takes(nil, h.apiTrace))
 	r.Get("/api/active", h.takes(apiParams, h.apiActive))
+	r.Get("/api/profile", h.takes(apiProfileParams, h.apiProfile))
 	files := http.FileServerFS(static)
 	r.Get("/static/*", func(w http.ResponseWriter, r *http.Request) {
 		r2 := new(http.Request)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"time"
 )
 
@@ -22,6 +23,9 @@ type Source interface {
 	Active() []Active
 	// Process says which process this is, for every page's header.
 	Process() Process
+	// CPUByMethod profiles the process's CPU for d (or until ctx is done)
+	// and sums it by gRPC method; it fails while another CPU profile runs.
+	CPUByMethod(ctx context.Context, d time.Duration) (CPUProfile, error)
 	// Follow returns the spans matching q that ended after position after,
 	// oldest first, the position to pass next, and how many spans ended in
 	// between that the store no longer holds (a reader that fell behind).
@@ -95,6 +99,22 @@ type Process struct {
 	Host    string    // the host name
 	PID     int       // the process ID
 	Start   time.Time // when the span processor started
+}
+
+// CPUProfile is the CPU time of the process over a while, by the gRPC
+// method its goroutines were serving (grpcstats.WithProfilerLabels); Method
+// "" is CPU time no labelled goroutine spent.
+type CPUProfile struct {
+	Start    time.Time
+	Duration time.Duration
+	Total    time.Duration // CPU time, on every core
+	Methods  []MethodCPU   // most CPU first
+}
+
+// MethodCPU is the CPU time spent serving one method.
+type MethodCPU struct {
+	Method string
+	CPU    time.Duration
 }
 
 // Window counts the calls of a method that ended in a recent window.

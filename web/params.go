@@ -40,9 +40,11 @@ var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min"
 
 // The parameters each page takes (see NewHandler); any other is a 400.
 var (
-	summaryParams  = []string{"sort"}
-	apiParams      = []string{"pretty"} // JSON indented for people
-	apiSpansParams = append(slices.Clip(queryParams), "follow", "pretty")
+	summaryParams    = []string{"sort"}
+	apiParams        = []string{"pretty"} // JSON indented for people
+	profileParams    = []string{"seconds"}
+	apiProfileParams = []string{"seconds", "pretty"}
+	apiSpansParams   = append(slices.Clip(queryParams), "follow", "pretty")
 )
 
 // strictQuery parses r's query for a page that takes the parameters allowed:
