@@ -373,6 +373,25 @@ func TestExampleLoad(t *testing.T) {
 	if !slices.ContainsFunc(active, func(r debugz.ActiveRPC) bool { return r.Method == "user.UserService/Chat" }) {
 		t.Errorf("Active() has no Chat stream; got %d in flight", len(active))
 	}
+
+	// A CPU profile by method names the method that hashes: CreateUsers.
+	code, body := testRequest(t, "GET", "http://"+a.httpLis.Addr().String()+"/debug/rpcs/api/profile?seconds=2", "")
+	var prof struct {
+		Methods []struct{ Method string }
+	}
+	if err := json.Unmarshal([]byte(body), &prof); code != 200 || err != nil {
+		t.Fatalf("GET /api/profile = %d, %v: %.200s", code, err, body)
+	}
+	hottest := ""
+	for _, m := range prof.Methods {
+		if m.Method != "" { // labelled: served by an RPC
+			hottest = m.Method
+			break
+		}
+	}
+	if hottest != "user.UserService/CreateUsers" {
+		t.Errorf("hottest method in a CPU profile = %q (%s); want user.UserService/CreateUsers", hottest, body)
+	}
 }
 
 func TestDisplayAddr(t *testing.T) {
