@@ -162,7 +162,12 @@ func goldenSpanPage() spanPage {
 	s.ScopeVersion = "0.72.0"
 	s.MessagesKnown, s.MessagesSent, s.MessagesReceived, s.BytesSent, s.BytesReceived = true, 1, 1, 210, 12
 	s.DeadlineUsed, s.DeadlineKnown, s.NearDeadline = 0.93, true, true
-	return spanPage{page: goldenPage("user.UserService/FetchUser", "../", "spans", ""), Span: s, Buckets: goldenBuckets}
+	client := Span{TraceID: s.TraceID, SpanID: "a3ce929d0e0e4736", Name: s.Method, Method: s.Method, Kind: "client",
+		Code: "NOT_FOUND", CodeNum: 5, StatusMessage: "user 42 not found", Duration: 2500 * time.Microsecond}
+	child := Span{TraceID: s.TraceID, SpanID: goldenLeafID, ParentSpanID: s.SpanID, Name: "db.query " + goldenEvilScript,
+		Kind: "internal", Duration: 600 * time.Microsecond}
+	return spanPage{page: goldenPage("user.UserService/FetchUser", "../", "spans", ""), Span: s, Buckets: goldenBuckets,
+		Parent: &client, Children: []Span{child}}
 }
 
 func goldenTracePage() tracePage {

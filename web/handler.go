@@ -318,7 +318,11 @@ func (h *handler) span(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := h.newPage(r, cmp.Or(s.Method, s.Name), "")
-	h.render(w, r, http.StatusOK, spanView(spanPage{page: p, Span: s, Buckets: h.src.Summary().Buckets}))
+	sp := spanPage{page: p, Span: s, Buckets: h.src.Summary().Buckets}
+	if t, ok := h.src.Trace(s.TraceID); ok {
+		sp.Parent, sp.Children = related(s, t)
+	}
+	h.render(w, r, http.StatusOK, spanView(sp))
 }
 
 // traceID validates the {traceID} path parameter.

@@ -9,8 +9,30 @@ import (
 // spanPage is one span at "/spans/{spanID}".
 type spanPage struct {
 	page
-	Span    Span
-	Buckets []time.Duration
+	Span     Span
+	Buckets  []time.Duration
+	Parent   *Span  // its parent, when retained
+	Children []Span // its children retained, by start
+}
+
+// related finds s's parent and children in its trace t.
+func related(s Span, t Trace) (parent *Span, children []Span) {
+	for i := range t.Spans {
+		switch c := &t.Spans[i]; {
+		case c.SpanID == s.ParentSpanID && s.ParentSpanID != "":
+			parent = c
+		case c.ParentSpanID == s.SpanID && c.SpanID != s.SpanID:
+			children = append(children, *c)
+		}
+	}
+	return parent, children
+}
+
+// otherSide reports whether o is the other side of the call s: the same
+// method, one a client span and the other a server span.
+func otherSide(s, o Span) bool {
+	return s.Method != "" && s.Method == o.Method && s.Kind != o.Kind &&
+		(s.Kind == "client" || s.Kind == "server") && (o.Kind == "client" || o.Kind == "server")
 }
 
 // tick is one message on a span's message timeline, placed on 0–1000.

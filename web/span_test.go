@@ -61,3 +61,17 @@ func TestAttrTextShowsNanosecondsAsDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestRelatedSpans(t *testing.T) {
+	client := Span{SpanID: "c", Method: "a.B/C", Kind: "client"}
+	server := Span{SpanID: "s", ParentSpanID: "c", Method: "a.B/C", Kind: "server"}
+	child := Span{SpanID: "k", ParentSpanID: "s", Name: "db.query", Kind: "internal"}
+	other := Span{SpanID: "o", ParentSpanID: "x", Kind: "internal"}
+	parent, children := related(server, Trace{Spans: []Span{client, server, child, other}})
+	if parent == nil || parent.SpanID != "c" || len(children) != 1 || children[0].SpanID != "k" {
+		t.Errorf("related(server) = %v, %v; want the client as parent and the query as child", parent, children)
+	}
+	if !otherSide(server, client) || otherSide(server, child) || otherSide(client, client) {
+		t.Error("otherSide: want the client and server of one method only")
+	}
+}
