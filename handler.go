@@ -375,6 +375,13 @@ func (s *source) span(sp *Span) web.Span {
 		e := &sp.Events[i]
 		we := web.Event{Name: s.red.String(e.Name), Time: e.Time, Offset: e.Time.Sub(sp.Start), Attributes: s.attrs(e.Attributes)}
 		readMessageEvent(&we, e)
+		if e.Name == grpcstats.EventStack {
+			for _, kv := range e.Attributes {
+				if kv.Key == grpcstats.AttrStackText {
+					we.Stack = kv.Value.AsString()
+				}
+			}
+		}
 		ws.Events = append(ws.Events, we)
 	}
 	if sp.Resource != nil {

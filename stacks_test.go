@@ -146,3 +146,42 @@ func TestInFlightProgress(t *testing.T) {
 	close(svc.release)
 	_, _ = stream.Recv()
 }
+
+// TestSlowCallKeepsItsStack: with grpcstats.WithSlowStacks, a call that
+// runs past the threshold, then finishes, still shows on its page where its
+// handler was waiting; a quick call gets no stack.
+func TestSlowCallKeepsItsStack(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	svc := blockedService{entered: make(chan struct{}), release: make(chan struct{})}
+	client := grpctest.Start(t, tp, func(h stats.Handler) stats.Handler {
+		return grpcstats.WrapHandler(h, grpcstats.WithSlowStacks(50*time.Millisecond))
+	}, svc)
+	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil { // quick
+		t.Fatal(err)
+	}
+	stream, err := client.FullDuplexCall(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-svc.entered
+	time.Sleep(300 * time.Millisecond) // past the threshold: not an assertion on time, the call must be slow
+	close(svc.release)
+	_, _ = stream.Recv()
+	var slow, quick []debugz.Span
+	grpctest.WaitFor(t, "both server spans", func() bool {
+		slow = sp.Spans(debugz.Filter{Method: "grpc.testing.TestService/FullDuplexCall", Kind: trace.SpanKindServer})
+		quick = sp.Spans(debugz.Filter{Method: "grpc.testing.TestService/UnaryCall", Kind: trace.SpanKindServer})
+		return len(slow) == 1 && len(quick) == 1
+	})
+	h := debugz.NewHandler(sp)
+	if code, body := getLocal(t, h, "/spans/"+slow[0].SpanID.String()); code != 200 || !strings.Contains(body, "waitForRelease") {
+		t.Errorf("the slow call's page = %d; want the stack it waited in:\n%.2000s", code, body)
+	}
+	for _, e := range quick[0].Events {
+		if e.Name == grpcstats.EventStack {
+			t.Error("a quick call got a stack")
+		}
+	}
+}

@@ -21,6 +21,8 @@ type handler struct {
 	next stats.Handler
 	cfg  config
 
+	lastDump atomic.Int64 // unix ns of the last goroutine dump for WithSlowStacks
+
 	// peerState says whether next puts a peer address on its spans (see
 	// peer.go).
 	peerState atomic.Int32
@@ -182,4 +184,5 @@ func (h *handler) end(st *rpcState, end time.Time, err error) {
 	}
 	span.SetAttributes(attrs...)
 	st.addEvents(span, buf)
+	st.slowEvent(span)
 }

@@ -3,7 +3,11 @@ package grpcstats
 import (
 	"runtime/pprof"
 	"strings"
+	"time"
 
+	"github.com/debugz/debugz/internal/goroutines"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/stats"
 )
 
@@ -37,15 +41,84 @@ func (st *rpcState) label(b *stats.Begin, method string) {
 		return
 	}
 	st.unlabeled = st.Context // the labels the goroutine had: those of the context before ours
+	id := st.span.SpanContext().SpanID().String()
 	pprof.SetGoroutineLabels(pprof.WithLabels(st.Context, pprof.Labels(
-		LabelMethod, strings.TrimPrefix(method, "/"), LabelSpanID, st.span.SpanContext().SpanID().String())))
+		LabelMethod, strings.TrimPrefix(method, "/"), LabelSpanID, id)))
+	st.watchSlow(st.owner.cfg.slowAfter, id)
 }
 
 // unlabel restores the goroutine's labels at the RPC's end: a server may run
 // several RPCs, one after the other, on one goroutine.
 func (st *rpcState) unlabel() {
+	if st.slowTimer != nil {
+		st.slowTimer.Stop()
+	}
 	if st.unlabeled != nil {
 		pprof.SetGoroutineLabels(st.unlabeled)
 		st.unlabeled = nil
+	}
+}
+
+// Slow RPCs' stacks: WithSlowStacks.
+const (
+	// EventStack is the span event that holds where a slow server RPC's
+	// goroutines were when it had run for the WithSlowStacks threshold.
+	EventStack = "debugz.stack"
+	// AttrStackText is the stacks of an [EventStack], as text: per stack,
+	// how many goroutines share it, then its frames, innermost first.
+	AttrStackText = "debugz.stack.text"
+
+	maxSlowStackBytes = 16 << 10    // per captured RPC
+	slowStackEvery    = time.Second // the most often one handler takes a goroutine dump
+)
+
+// WithSlowStacks records where a server RPC that runs longer than after is
+// at that moment: the stacks of its goroutines (labelled as
+// [WithProfilerLabels] does, which it turns on), as an [EventStack] event
+// on its span, so that a slow call that later finished still shows where it
+// waited. A goroutine dump stops the world briefly: one handler takes at
+// most one a second, and an RPC that passes the threshold while another was
+// just captured is not captured. Off by default; after ≤ 0 turns it off.
+func WithSlowStacks(after time.Duration) Option {
+	return optionFunc(func(c *config) {
+		c.slowAfter = max(after, 0)
+		c.labels = c.labels || after > 0
+	})
+}
+
+// capturedStack is a slow RPC's stacks and when they were taken.
+type capturedStack struct {
+	at   time.Time
+	text string
+}
+
+// watchSlow starts the timer that captures st's stacks if it runs past the
+// handler's threshold; the RPC's end stops it.
+func (st *rpcState) watchSlow(after time.Duration, spanID string) {
+	if after <= 0 {
+		return
+	}
+	st.slowTimer = time.AfterFunc(after, func() {
+		h := st.owner
+		now := time.Now()
+		last := h.lastDump.Load()
+		if now.UnixNano()-last < int64(slowStackEvery) || !h.lastDump.CompareAndSwap(last, now.UnixNano()) {
+			return
+		}
+		if stacks := goroutines.Labelled(LabelSpanID, spanID, maxSlowStackBytes); len(stacks) > 0 {
+			st.slowStack.Store(&capturedStack{at: now, text: goroutines.Text(stacks)})
+		}
+	})
+}
+
+// slowEvent adds the captured stacks, if any, to the span, and stops the
+// timer if it has not fired.
+func (st *rpcState) slowEvent(span trace.Span) {
+	if st.slowTimer == nil {
+		return
+	}
+	st.slowTimer.Stop()
+	if c := st.slowStack.Load(); c != nil {
+		span.AddEvent(EventStack, trace.WithTimestamp(c.at), trace.WithAttributes(attribute.String(AttrStackText, c.text)))
 	}
 }

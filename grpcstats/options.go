@@ -1,6 +1,9 @@
 package grpcstats
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // defaultTimeline is how many of the first and of the last messages of each
 // streaming direction WrapHandler records unless WithMessageTimeline says
@@ -8,10 +11,11 @@ import "slices"
 const defaultTimeline = 8
 
 type config struct {
-	timeline int             // first and last messages per streaming direction
-	capture  []string        // method patterns whose messages are captured as text
-	labels   bool            // label server RPC goroutines (WithProfilerLabels)
-	progress ProgressTracker // told of each RPC as it starts (WithProgress)
+	timeline  int             // first and last messages per streaming direction
+	capture   []string        // method patterns whose messages are captured as text
+	labels    bool            // label server RPC goroutines (WithProfilerLabels)
+	progress  ProgressTracker // told of each RPC as it starts (WithProgress)
+	slowAfter time.Duration   // capture the stacks of server RPCs that run longer (WithSlowStacks)
 }
 
 func newConfig(opts []Option) config {

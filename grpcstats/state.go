@@ -30,6 +30,8 @@ type rpcState struct {
 	capture     *capture        // nil unless the method is captured
 	method      string          // the full method, for the profiler labels
 	unlabeled   context.Context // the labels to restore at the end; nil when not labelled
+	slowTimer   *time.Timer     // captures the stacks past WithSlowStacks' threshold; nil without
+	slowStack   atomic.Pointer[capturedStack]
 
 	dirs       [2]direction
 	ended      atomic.Bool

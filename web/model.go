@@ -155,6 +155,10 @@ type Event struct {
 	// the call, "" for any other event; MessageID and MessageSize (in
 	// uncompressed bytes) are as the event says, "" when it does not say.
 	Message, MessageID, MessageSize string
+	// Stack is where a slow call's goroutines were at the event's time
+	// (grpcstats.WithSlowStacks): per stack, its goroutines, then its
+	// frames; "" for any other event.
+	Stack string
 }
 
 // Span is one retained span, gRPC call or not (then Method is "").
