@@ -56,7 +56,7 @@ func Parse(dump, label string, maxBytes int) []Stack {
 			if i := strings.LastIndex(fn, "+0x"); i > 0 {
 				fn = fn[:i]
 			}
-			frame := fn + "\n\t" + strings.TrimSpace(f[3])
+			frame := fn + "\n\t" + strings.TrimSpace(f[len(f)-1]) // tabs align the file:line column
 			if size += len(frame); size > maxBytes {
 				s.Frames = append(s.Frames, "…")
 				return append(out, s)
