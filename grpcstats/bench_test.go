@@ -16,32 +16,45 @@ import (
 // benchCases are the handlers compared, both sides: otelgrpc alone,
 // otelgrpc wrapped in grpcstats.WrapHandler with its defaults, wrapped
 // with no message timeline (counts and sums only, no span events), and
-// with profiler labels on the server's goroutines (WithProfilerLabels).
+// with profiler labels on the server's goroutines (WithProfilerLabels), and
+// handing each RPC's progress to the processor (WithProgress).
 var benchCases = []struct {
 	name string
 	wrap bool
-	opts []grpcstats.Option
+	opts func(sp *debugz.SpanProcessor) []grpcstats.Option
 }{
 	{"otelgrpc", false, nil},
 	{"otelgrpc+grpcstats", true, nil},
-	{"otelgrpc+grpcstats_notimeline", true, []grpcstats.Option{grpcstats.WithMessageTimeline(0)}},
-	{"otelgrpc+grpcstats_labels", true, []grpcstats.Option{grpcstats.WithProfilerLabels()}},
+	{"otelgrpc+grpcstats_notimeline", true, func(*debugz.SpanProcessor) []grpcstats.Option {
+		return []grpcstats.Option{grpcstats.WithMessageTimeline(0)}
+	}},
+	{"otelgrpc+grpcstats_labels", true, func(*debugz.SpanProcessor) []grpcstats.Option {
+		return []grpcstats.Option{grpcstats.WithProfilerLabels()}
+	}},
+	{"otelgrpc+grpcstats_progress", true, func(sp *debugz.SpanProcessor) []grpcstats.Option {
+		return []grpcstats.Option{grpcstats.WithProgress(sp)}
+	}},
 }
 
 // benchClient serves statsService over loopback, spans going to a
 // debugz.SpanProcessor, as a user would set it up.
-func benchClient(b *testing.B, wrap bool, opts ...grpcstats.Option) testpb.TestServiceClient {
+func benchClient(b *testing.B, wrap bool, opts func(*debugz.SpanProcessor) []grpcstats.Option) testpb.TestServiceClient {
 	b.Helper()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(debugz.NewSpanProcessor()))
+	sp := debugz.NewSpanProcessor()
+	var o []grpcstats.Option
+	if opts != nil {
+		o = opts(sp)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	conn, _ := serveStats(b, tp, setup{wrap: wrap, opts: opts})
+	conn, _ := serveStats(b, tp, setup{wrap: wrap, opts: o})
 	return testpb.NewTestServiceClient(conn)
 }
 
 func BenchmarkUnaryCall(b *testing.B) {
 	for _, bc := range benchCases {
 		b.Run(bc.name, func(b *testing.B) {
-			c := benchClient(b, bc.wrap, bc.opts...)
+			c := benchClient(b, bc.wrap, bc.opts)
 			ctx := context.Background()
 			req := &testpb.SimpleRequest{ResponseSize: 64, Payload: body(64)}
 			b.ReportAllocs()
@@ -61,7 +74,7 @@ func BenchmarkUnaryCall(b *testing.B) {
 func BenchmarkStream100(b *testing.B) {
 	for _, bc := range benchCases {
 		b.Run(bc.name, func(b *testing.B) {
-			c := benchClient(b, bc.wrap, bc.opts...)
+			c := benchClient(b, bc.wrap, bc.opts)
 			ctx := context.Background()
 			req := &testpb.StreamingOutputCallRequest{}
 			for range 100 {

@@ -28,7 +28,8 @@ type ProgressTracker interface {
 }
 
 // WithProgress hands the progress of every RPC to t as it starts (see
-// [ProgressTracker]). It costs an RPC one call of t.TrackProgress.
+// [ProgressTracker]). It costs an RPC one call of t.TrackProgress, no
+// allocation (BenchmarkUnaryCall, otelgrpc+grpcstats_progress).
 func WithProgress(t ProgressTracker) Option {
 	return optionFunc(func(c *config) { c.progress = t })
 }
