@@ -85,16 +85,20 @@ func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan) {
 	sh.keys[i], sh.spans[i] = key, activeEntry{span: s}
 }
 
-func (t *activeTable) remove(key uint64) {
+// remove forgets the tracked span key and returns its log lines.
+func (t *activeTable) remove(key uint64) *spanLogs {
 	if key == 0 {
-		return
+		return nil
 	}
 	sh := t.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	var logs *spanLogs
 	if i := sh.find(key); i >= 0 {
+		logs = sh.spans[i].logs
 		sh.delete(i)
 	}
+	return logs
 }
 
 // find returns the slot holding key, or -1; the caller holds sh.mu.
@@ -177,6 +181,28 @@ func (sh *activeShard) appendSpans(out []activeEntry, ageOut int64, evicted *ato
 type activeEntry struct {
 	span     sdktrace.ReadWriteSpan
 	progress grpcstats.Progress
+	logs     *spanLogs // logged while it ran (SpanProcessor.LogHandler); nil if none
+}
+
+// addLog has fill write a log line kept with the tracked span key, under the
+// shard's lock, and reports whether the span is tracked.
+func (t *activeTable) addLog(key uint64, fill func(*LogLine)) bool {
+	if key == 0 {
+		return false
+	}
+	sh := t.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i := sh.find(key)
+	if i < 0 {
+		return false
+	}
+	e := &sh.spans[i]
+	if e.logs == nil {
+		e.logs = &spanLogs{}
+	}
+	fill(e.logs.slot())
+	return true
 }
 
 // setProgress attaches p to the tracked span key, if it is tracked.

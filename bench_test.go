@@ -3,6 +3,8 @@ package debugz
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -191,4 +193,31 @@ func BenchmarkQueries(b *testing.B) {
 			sp.Spans(Filter{Method: m, Limit: 100})
 		}
 	})
+}
+
+// BenchmarkLogRecord measures a log record written inside an RPC: through
+// slog's text handler alone (writing to io.Discard), as a service logs
+// without debugz, and wrapped by SpanProcessor.LogHandler, which also keeps
+// it with the RPC (the first and last 8 of a span: past 16 records, each
+// new one replaces one in place).
+func BenchmarkLogRecord(b *testing.B) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	ctx, span := tp.Tracer("bench").Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer))
+	defer span.End()
+	for _, bc := range []struct {
+		name string
+		log  *slog.Logger
+	}{
+		{"slog", slog.New(slog.NewTextHandler(io.Discard, nil))},
+		{"slog+debugz", slog.New(sp.LogHandler(slog.NewTextHandler(io.Discard, nil)))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bc.log.InfoContext(ctx, "user looked up", "user.id", 42, "cache", "hit")
+			}
+		})
+	}
 }

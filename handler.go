@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"net/http"
@@ -387,6 +388,17 @@ func (s *source) span(sp *Span) web.Span {
 	if sp.Resource != nil {
 		ws.Resource = s.attrs(sp.Resource.Attributes())
 	}
+	ws.LogsSkipped = sp.LogsSkipped
+	for _, l := range sp.Logs {
+		wl := web.LogLine{Time: l.Time, Offset: l.Time.Sub(sp.Start), Level: l.Level.String(), Message: s.red.String(l.Message),
+			SpanID: l.SpanID.String()}
+		kvs := make([]attribute.KeyValue, len(l.Attrs))
+		for i, a := range l.Attrs {
+			kvs[i] = slogAttr(a)
+		}
+		wl.Attrs = s.attrs(kvs)
+		ws.Logs = append(ws.Logs, wl)
+	}
 	return ws
 }
 
@@ -518,4 +530,19 @@ func (s *source) Follow(q web.Query, after uint64) ([]web.Span, uint64, uint64) 
 		out[i] = s.span(&spans[i])
 	}
 	return out, next, skipped
+}
+
+// slogAttr is a log attribute as a span attribute, for the pages' formatting
+// and redaction.
+func slogAttr(a slog.Attr) attribute.KeyValue {
+	v := a.Value
+	switch v.Kind() {
+	case slog.KindBool:
+		return attribute.Bool(a.Key, v.Bool())
+	case slog.KindInt64:
+		return attribute.Int64(a.Key, v.Int64())
+	case slog.KindFloat64:
+		return attribute.Float64(a.Key, v.Float64())
+	}
+	return attribute.String(a.Key, v.String())
 }

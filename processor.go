@@ -55,7 +55,8 @@ type record struct {
 	dur       int64  // ns
 	code      codes.Code
 	truncated bool
-	near      bool // used more than 80% of its deadline
+	near      bool      // used more than 80% of its deadline
+	logs      *spanLogs // logged while it ran (LogHandler); nil if none
 }
 
 // NewSpanProcessor returns a SpanProcessor configured by opts. Zero or
@@ -106,8 +107,9 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	kind := s.SpanKind()
 	sc := s.SpanContext()
 	rpcKind := kind == trace.SpanKindServer || kind == trace.SpanKindClient
+	var logs *spanLogs
 	if rpcKind {
-		sp.active.remove(activeKey(sc))
+		logs = sp.active.remove(activeKey(sc))
 	}
 	if sp.resource.Load() == nil {
 		sp.resource.Store(s.Resource())
@@ -119,7 +121,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 		return
 	}
 	start, end := s.StartTime(), s.EndTime()
-	rec := record{span: s, traceID: sc.TraceID(), spanID: sc.SpanID(), end: end.UnixNano(), dur: int64(end.Sub(start))}
+	rec := record{span: s, traceID: sc.TraceID(), spanID: sc.SpanID(), end: end.UnixNano(), dur: int64(end.Sub(start)), logs: logs}
 	events := s.Events()
 	status := s.Status()
 	var fromEvents *messageStats // message counts, when the attributes have none

@@ -248,6 +248,12 @@ type Span struct {
 	HasDeadline  bool
 
 	DroppedAttributes, DroppedEvents, DroppedLinks int
+
+	// Logs are the records logged while the call ran, through
+	// SpanProcessor.LogHandler: its first and last 8, oldest first;
+	// LogsSkipped counts those in between.
+	Logs        []LogLine
+	LogsSkipped int
 }
 
 // Filter selects spans for [SpanProcessor.Spans]. The zero Filter selects
@@ -460,7 +466,9 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 			}
 		}
 	}
+	logs, skipped := r.logs.lines()
 	return Span{
+		Logs: logs, LogsSkipped: skipped,
 		MessagesKnown: msgs.known, MessagesSent: msgs.sent, MessagesReceived: msgs.received,
 		BytesSent: msgs.bytesSent, BytesReceived: msgs.bytesReceived, DeadlineUsed: msgs.deadlineUsed, HasDeadline: msgs.hasDeadline,
 		TraceID:           sc.TraceID(),

@@ -562,6 +562,7 @@ func TestGatewayPaymentError(t *testing.T) {
 			}
 			var got struct {
 				Spans []struct {
+					SpanID        string `json:"span_id"`
 					Name          string `json:"name"`
 					Code          string `json:"code"`
 					StatusMessage string `json:"status_message"`
@@ -575,6 +576,11 @@ func TestGatewayPaymentError(t *testing.T) {
 			}
 			if s := got.Spans[0]; s.Code != tt.wantCode || s.StatusMessage != tt.wantMessage {
 				t.Errorf("%s: GET %s = code %s, status_message %q; want %s, %q", tt.name, path, s.Code, s.StatusMessage, tt.wantCode, tt.wantMessage)
+			}
+			// The handler's own log line says why, beside the call.
+			_, one := testRequest(t, "GET", dashboard+"/api/spans/"+got.Spans[0].SpanID, "")
+			if !strings.Contains(one, `"message":"payment declined"`) || !strings.Contains(one, `"level":"WARN"`) {
+				t.Errorf("%s: the failed payment's logs lack its WARN \"payment declined\" line:\n%.1500s", tt.name, one)
 			}
 			return nil
 		})

@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -207,10 +208,16 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 		otelgrpc.WithTracerProvider(a.tp),
 		otelgrpc.WithPropagators(prop),
 	), grpcstats.WithProgress(a.sp), grpcstats.WithProfilerLabels())))
-	userpb.RegisterUserServiceServer(a.grpcServer, newUserServer())
+	// The handlers log with slog and each request's context, as a real
+	// service does. The terminal gets errors only (the load generator fails
+	// calls on purpose); debugz's log handler keeps each call's lines from
+	// Info up, for its RPC page.
+	log := slog.New(a.sp.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	userpb.RegisterUserServiceServer(a.grpcServer, newUserServer(log))
 	paymentpb.RegisterPaymentServiceServer(a.grpcServer, newPaymentServer(
 		a.tp.Tracer("github.com/debugz/debugz/example"),
 		userpb.NewUserServiceClient(a.paymentConn),
+		log,
 	))
 
 	// The HTTP gateway, in front of both services. Its otelhttp handler uses

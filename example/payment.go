@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,14 +31,15 @@ type paymentServer struct {
 	paymentpb.UnimplementedPaymentServiceServer
 	tracer trace.Tracer
 	users  userpb.UserServiceClient
+	log    *slog.Logger
 
 	mu       sync.Mutex
 	balances map[int64]int64 // cents, by user id
 	nextID   atomic.Int64    // payment ids
 }
 
-func newPaymentServer(tracer trace.Tracer, users userpb.UserServiceClient) *paymentServer {
-	s := &paymentServer{tracer: tracer, users: users, balances: make(map[int64]int64, numUsers)}
+func newPaymentServer(tracer trace.Tracer, users userpb.UserServiceClient, log *slog.Logger) *paymentServer {
+	s := &paymentServer{tracer: tracer, users: users, log: log, balances: make(map[int64]int64, numUsers)}
 	for id := int64(1); id <= numUsers; id++ {
 		s.balances[id] = initialBalance
 	}
@@ -72,12 +74,14 @@ func (s *paymentServer) GetBalance(ctx context.Context, req *paymentpb.GetBalanc
 // gRPC, then charges in a child span, processPayment.charge.
 func (s *paymentServer) ProcessPayment(ctx context.Context, req *paymentpb.ProcessPaymentRequest) (*paymentpb.ProcessPaymentResponse, error) {
 	if req.GetAmountCents() <= 0 {
+		s.log.WarnContext(ctx, "payment declined", "user.id", req.GetUserId(), "reason", "amount not positive", "amount.cents", req.GetAmountCents())
 		return nil, status.Errorf(codes.InvalidArgument, "amount must be positive, got %d cents", req.GetAmountCents())
 	}
 
 	// A downstream call: passing ctx on makes its client span a child of
 	// this server span, and the propagator carries the trace to UserService.
 	if _, err := s.users.FetchUser(ctx, &userpb.FetchUserRequest{Id: req.GetUserId()}); err != nil {
+		s.log.WarnContext(ctx, "payment declined", "user.id", req.GetUserId(), "reason", status.Convert(err).Message())
 		return nil, userError(ctx, err)
 	}
 
@@ -99,6 +103,7 @@ func (s *paymentServer) ProcessPayment(ctx context.Context, req *paymentpb.Proce
 	balance := s.balances[req.GetUserId()]
 	s.mu.Unlock()
 	span.SetAttributes(attribute.String("payment.id", id), attribute.Int64("balance.cents", balance))
+	s.log.InfoContext(ctx, "payment charged", "payment.id", id, "amount.cents", req.GetAmountCents())
 	return &paymentpb.ProcessPaymentResponse{PaymentId: id, BalanceCents: balance}, nil
 }
 

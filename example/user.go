@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -31,11 +32,12 @@ const (
 type userServer struct {
 	userpb.UnimplementedUserServiceServer
 	users map[int64]*userpb.User // read-only after newUserServer
+	log   *slog.Logger           // logs with each request's context, so the dashboard shows the lines beside the call
 }
 
-func newUserServer() *userServer {
+func newUserServer(log *slog.Logger) *userServer {
 	names := []string{"ada", "alan", "barbara", "dennis", "edsger", "frances", "grace", "john", "ken", "rob"}
-	s := &userServer{users: make(map[int64]*userpb.User, numUsers)}
+	s := &userServer{users: make(map[int64]*userpb.User, numUsers), log: log}
 	for id := int64(1); id <= numUsers; id++ {
 		name := fmt.Sprintf("%s%d", names[int(id)%len(names)], id)
 		s.users[id] = &userpb.User{Id: id, Name: name, Email: name + "@example.com"}
@@ -98,15 +100,19 @@ func (s *userServer) CreateUsers(stream grpc.ClientStreamingServer[userpb.Create
 		}
 		_ = hashSecret(req.GetName()) // the CPU a real service spends here: the dashboard's CPU tab names this method
 		created++
+		s.log.InfoContext(stream.Context(), "user created", "name", req.GetName(), "n", created)
 	}
 }
 
 // Chat is the bidirectional-streaming method: it echoes every message until
 // the client closes its side.
 func (s *userServer) Chat(stream grpc.BidiStreamingServer[userpb.ChatMessage, userpb.ChatMessage]) error {
-	for {
+	ctx := stream.Context()
+	s.log.InfoContext(ctx, "chat session started")
+	for n := 0; ; n++ {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
+			s.log.InfoContext(ctx, "chat session ended", "messages", n)
 			return nil
 		}
 		if err != nil {

@@ -115,8 +115,18 @@ type spanJSON struct {
 // and the resource and instrumentation scope the span page shows.
 type spanDetailJSON struct {
 	spanJSON
-	Resource map[string]any `json:"resource"`
-	Scope    scopeJSON      `json:"scope"`
+	Resource    map[string]any `json:"resource"`
+	Scope       scopeJSON      `json:"scope"`
+	Logs        []logJSON      `json:"logs"`         // what its handlers logged, oldest first
+	LogsSkipped int            `json:"logs_skipped"` // logged between the first and the last kept
+}
+
+type logJSON struct {
+	Time       time.Time      `json:"time"`
+	Level      string         `json:"level"`
+	Message    string         `json:"message"`
+	Attributes map[string]any `json:"attributes"`
+	SpanID     string         `json:"span_id"`
 }
 
 type scopeJSON struct {
@@ -253,8 +263,12 @@ func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) apiSpan(w http.ResponseWriter, r *http.Request) {
 	if s, ok := h.lookupSpan(w, r); ok {
-		h.writeJSON(w, r, http.StatusOK, spanDetailJSON{spanJSON: toSpanJSON(s), Resource: attrsJSON(s.Resource),
-			Scope: scopeJSON{Name: s.Scope, Version: s.ScopeVersion}})
+		out := spanDetailJSON{spanJSON: toSpanJSON(s), Resource: attrsJSON(s.Resource),
+			Scope: scopeJSON{Name: s.Scope, Version: s.ScopeVersion}, Logs: []logJSON{}, LogsSkipped: s.LogsSkipped}
+		for _, l := range s.Logs {
+			out.Logs = append(out.Logs, logJSON{Time: l.Time, Level: l.Level, Message: l.Message, Attributes: attrsJSON(l.Attrs), SpanID: l.SpanID})
+		}
+		h.writeJSON(w, r, http.StatusOK, out)
 	}
 }
 

@@ -199,6 +199,20 @@ type Span struct {
 	// Goroutines are where a running RPC's goroutines are now, when its
 	// server labels them (grpcstats.WithProfilerLabels).
 	Goroutines []Goroutine
+	// Logs are what the call's handlers logged while it ran, oldest first;
+	// LogsSkipped were logged between the first and the last kept.
+	Logs        []LogLine
+	LogsSkipped int
+}
+
+// LogLine is a log record of a call, redacted.
+type LogLine struct {
+	Time    time.Time
+	Offset  time.Duration // from the call's start
+	Level   string        // "DEBUG", "INFO", "WARN", "ERROR" (or "INFO+2" and the like)
+	Message string
+	Attrs   []Attr
+	SpanID  string // the span it was logged in: the call's, or a child's
 }
 
 // Goroutine is a stack that Count goroutines share, innermost call first:

@@ -103,3 +103,23 @@ func attrText(a Attr) string {
 	}
 	return a.Value
 }
+
+// logsSkippedAt is the index of the first log line kept after the skipped
+// ones: where the "not kept" row goes; -1 when none were skipped.
+func logsSkippedAt(s Span) int {
+	if s.LogsSkipped == 0 {
+		return -1
+	}
+	return 8 // the first 8 are kept, then the last ones
+}
+
+// levelClass is the CSS class of a log level: warnings and errors stand out.
+func levelClass(level string) string {
+	switch {
+	case strings.HasPrefix(level, "ERROR"):
+		return "code err"
+	case strings.HasPrefix(level, "WARN"):
+		return "code warn"
+	}
+	return "code none"
+}

@@ -1,0 +1,112 @@
+package debugz_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/internal/grpctest"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+)
+
+// loggingService logs three records at different levels in UnaryCall, with
+// the request's context, as a real handler does; with a request asking for
+// a flood, 100 more.
+type loggingService struct {
+	grpctest.Service
+	log *slog.Logger
+}
+
+func (s loggingService) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+	s.log.DebugContext(ctx, "looking up the user", "user.id", 42)
+	s.log.WarnContext(ctx, "cache miss", "cache", "users", "token", "Bearer s3cr3t-value")
+	for i := range req.GetResponseSize() {
+		s.log.InfoContext(ctx, fmt.Sprintf("flood %d", i))
+	}
+	s.log.ErrorContext(ctx, "payment declined", "reason", "card expired")
+	return &testpb.SimpleResponse{}, nil
+}
+
+// TestHandlersLogLinesBesideTheRPC: the records a handler logs with the
+// request's context show on its RPC's page and in /api/spans/{id}, in
+// order, redacted, and still reach the wrapped handler; a flood keeps the
+// first and last 8 and counts the rest; a record outside any span is only
+// passed on.
+func TestHandlersLogLinesBesideTheRPC(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	var mu sync.Mutex
+	var out bytes.Buffer
+	next := slog.NewTextHandler(lockedWriter{&mu, &out}, &slog.HandlerOptions{Level: slog.LevelDebug})
+	log := slog.New(sp.LogHandler(next))
+	client := grpctest.Start(t, tp, nil, loggingService{log: log})
+
+	log.Info("outside any call")
+	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{ResponseSize: 100}); err != nil {
+		t.Fatal(err)
+	}
+	var calls []debugz.Span
+	grpctest.WaitFor(t, "both server spans", func() bool {
+		calls = sp.Spans(debugz.Filter{Method: "grpc.testing.TestService/UnaryCall", Kind: trace.SpanKindServer})
+		return len(calls) == 2
+	})
+	quiet, flood := calls[1], calls[0] // newest first
+	h := debugz.NewHandler(sp)
+	code, body := getLocal(t, h, "/api/spans/"+quiet.SpanID.String())
+	var doc struct {
+		Logs []struct {
+			Level, Message string
+			Attributes     map[string]any
+		}
+		LogsSkipped int `json:"logs_skipped"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); code != 200 || err != nil {
+		t.Fatalf("GET /api/spans/{id} = %d, %v", code, err)
+	}
+	var got []string
+	for _, l := range doc.Logs {
+		got = append(got, l.Level+" "+l.Message)
+	}
+	if want := "DEBUG looking up the user|WARN cache miss|ERROR payment declined"; strings.Join(got, "|") != want {
+		t.Errorf("logs of the call = %q; want %q", strings.Join(got, "|"), want)
+	}
+	if strings.Contains(body, "s3cr3t-value") || len(doc.Logs) < 2 || doc.Logs[1].Attributes["cache"] != "users" {
+		t.Errorf("log attributes = %v; want them, with the token redacted", doc.Logs)
+	}
+	if code, page := getLocal(t, h, "/spans/"+quiet.SpanID.String()); code != 200 || !strings.Contains(page, "payment declined") || strings.Contains(page, "outside any call") {
+		t.Errorf("the call's page = %d; want its log lines and not the one logged outside it", code)
+	}
+	if len(flood.Logs) != 16 || flood.LogsSkipped != 103-16 || flood.Logs[0].Message != "looking up the user" ||
+		flood.Logs[15].Message != "payment declined" {
+		t.Errorf("a flood of 103 records kept %d (first %q, last %q), skipped %d; want the first and last 8, 87 skipped",
+			len(flood.Logs), flood.Logs[0].Message, flood.Logs[len(flood.Logs)-1].Message, flood.LogsSkipped)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(out.String(), "\n"); n != 1+3+103 || !strings.Contains(out.String(), "outside any call") {
+		t.Errorf("the wrapped handler got %d records; want every one, 107", n)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
