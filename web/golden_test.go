@@ -184,6 +184,7 @@ func goldenTracePage() tracePage {
 	}
 	server := goldenSpans()[0]
 	server.ParentSpanID = client.SpanID
+	server.Logs = []LogLine{{Time: server.Start.Add(time.Millisecond), Level: "WARN", Message: "cache miss " + goldenEvilScript}}
 	leaf := Span{
 		TraceID: goldenTraceID, SpanID: goldenLeafID, ParentSpanID: server.SpanID,
 		Name: goldenEvilMethod, Method: goldenEvilMethod, Kind: "client", Code: "OK",
@@ -202,6 +203,7 @@ func goldenTracePage() tracePage {
 	return tracePage{
 		page:  goldenPage("Trace "+shortID(goldenTraceID), "../", "", ""),
 		Trace: t,
+		Logs:  traceLogs(t),
 		Rows: []traceRow{
 			{Span: root, Depth: 0, OffsetPct: 0, WidthPct: 100},
 			{Span: client, Depth: 1, OffsetPct: 25, WidthPct: 62.5},

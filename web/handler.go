@@ -352,7 +352,7 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := h.newPage(r, "Trace "+id[:8], "")
-	h.render(w, r, http.StatusOK, traceView(tracePage{page: p, Trace: t, Rows: layoutTrace(t)}))
+	h.render(w, r, http.StatusOK, traceView(tracePage{page: p, Trace: t, Rows: layoutTrace(t), Logs: traceLogs(t)}))
 }
 
 func (h *handler) activePage(r *http.Request) activePage {

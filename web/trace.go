@@ -1,6 +1,7 @@
 package web
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,25 @@ type tracePage struct {
 	page
 	Trace Trace
 	Rows  []traceRow
+	Logs  []traceLog // every span's log lines, in time order
+}
+
+// traceLog is a log line of a trace, with the span it belongs to.
+type traceLog struct {
+	LogLine
+	Span Span
+}
+
+// traceLogs gathers the log lines of every span of t, in time order.
+func traceLogs(t Trace) []traceLog {
+	var out []traceLog
+	for _, s := range t.Spans {
+		for _, l := range s.Logs {
+			out = append(out, traceLog{LogLine: l, Span: s})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b traceLog) int { return a.Time.Compare(b.Time) })
+	return out
 }
 
 // traceRow is one span of the waterfall, placed on a 0–100 scale.
