@@ -201,7 +201,9 @@ func (t *activeTable) addLog(key uint64, fill func(*LogLine)) bool {
 	if e.logs == nil {
 		e.logs = &spanLogs{}
 	}
-	fill(e.logs.slot())
+	line := e.logs.slot()
+	fill(line)
+	e.logs.count(line.Level)
 	return true
 }
 

@@ -201,7 +201,7 @@ func (s *source) Summary() web.Summary {
 		wm := web.Method{Method: s.red.String(m.Method), Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors, Faults: m.Faults,
 			Last1m: web.Window(m.Last1m), Last10m: web.Window(m.Last10m),
 			Active: m.Active, Buckets: m.Buckets, P50: m.P50, P90: m.P90, P99: m.P99, Max: m.Max,
-			Rate: m.Rate1m, LastSeen: m.LastSeen}
+			Rate: m.Rate1m, LastSeen: m.LastSeen, LogWarnings: m.LogWarnings, LogErrors: m.LogErrors}
 		for c := codes.OK; c <= maxCode; c++ {
 			name := rpccode.Name(int(c))
 			if n := m.Codes[name]; n > 0 {

@@ -34,10 +34,21 @@ type LogLine struct {
 // spanLogs are the log lines of one RPC: the first maxLogLines, and the
 // last maxLogLines in a ring; skipped counts those in between.
 type spanLogs struct {
-	first   []LogLine
-	last    []LogLine // a ring once full
-	next    int       // where the ring writes next
-	skipped int
+	first            []LogLine
+	last             []LogLine // a ring once full
+	next             int       // where the ring writes next
+	skipped          int
+	warnings, errors uint64 // records at Warn and at Error or above, kept or skipped
+}
+
+// count counts a record of level l.
+func (l *spanLogs) count(level slog.Level) {
+	switch {
+	case level >= slog.LevelError:
+		l.errors++
+	case level >= slog.LevelWarn:
+		l.warnings++
+	}
 }
 
 // slot returns the line the next record is written to: a new one among the

@@ -93,6 +93,11 @@ func TestHandlersLogLinesBesideTheRPC(t *testing.T) {
 		t.Errorf("a flood of 103 records kept %d (first %q, last %q), skipped %d; want the first and last 8, 87 skipped",
 			len(flood.Logs), flood.Logs[0].Message, flood.Logs[len(flood.Logs)-1].Message, flood.LogsSkipped)
 	}
+	for _, m := range sp.Summary().Methods {
+		if m.Method == "grpc.testing.TestService/UnaryCall" && m.Kind == trace.SpanKindServer && (m.LogWarnings != 2 || m.LogErrors != 2) {
+			t.Errorf("summary row: %d warnings, %d errors logged; want 2 and 2 (one of each per call)", m.LogWarnings, m.LogErrors)
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if n := strings.Count(out.String(), "\n"); n != 1+3+103 || !strings.Contains(out.String(), "outside any call") {

@@ -67,6 +67,10 @@ type MethodStats struct {
 	MessagesSent, MessagesReceived uint64
 	BytesSent, BytesReceived       uint64
 	NearDeadline                   uint64 // calls that used more than 80% of their deadline
+
+	// LogWarnings and LogErrors count the records at Warn and at Error or
+	// above that the calls' handlers logged (SpanProcessor.LogHandler).
+	LogWarnings, LogErrors uint64
 }
 
 // Window counts the RPCs of a (method, kind) that ended within a recent
@@ -123,6 +127,7 @@ func (sp *SpanProcessor) Summary() Summary {
 		m.Buckets = slices.Clone(c.buckets)
 		m.MessageCalls, m.MessagesSent, m.MessagesReceived = c.msgCalls, c.msgSent, c.msgReceived
 		m.BytesSent, m.BytesReceived, m.NearDeadline = c.bytesSent, c.bytesReceived, c.nearDeadline
+		m.LogWarnings, m.LogErrors = c.logWarnings, c.logErrors
 		m.Max = time.Duration(c.max)
 		var q [3]time.Duration
 		c.hist.quantiles(c.count, m.Max, quantileLevels, q[:])

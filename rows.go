@@ -148,6 +148,7 @@ type row struct {
 	msgCalls, msgSent, msgReceived uint64
 	bytesSent, bytesReceived       uint64
 	nearDeadline                   uint64 // calls that used more than 80% of their deadline
+	logWarnings, logErrors         uint64 // records their handlers logged (SpanProcessor.LogHandler)
 
 	byBucket []reservoir             // one per latency bucket
 	byCode   [maxCode + 1]*reservoir // non-OK codes, made on first use
@@ -204,6 +205,10 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	if rec.near {
 		r.nearDeadline++
 	}
+	if rec.logs != nil {
+		r.logWarnings += rec.logs.warnings
+		r.logErrors += rec.logs.errors
+	}
 	r.byBucket[b].push(rec)
 	if rec.code != codes.OK {
 		res := r.byCode[rec.code]
@@ -229,6 +234,7 @@ type rowCopy struct {
 	recent                         [2]minuteHist
 	msgCalls, msgSent, msgReceived uint64
 	bytesSent, bytesReceived       uint64
+	logWarnings, logErrors         uint64
 }
 
 // copyTo copies the row's statistics into c, reusing c's buckets slice.
@@ -241,6 +247,7 @@ func (r *row) copyTo(c *rowCopy) {
 	c.hist, c.recent = r.hist, r.recent
 	c.msgCalls, c.msgSent, c.msgReceived = r.msgCalls, r.msgSent, r.msgReceived
 	c.bytesSent, c.bytesReceived = r.bytesSent, r.bytesReceived
+	c.logWarnings, c.logErrors = r.logWarnings, r.logErrors
 }
 
 // appendRecords appends to dst the reservoir records for which keep is

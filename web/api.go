@@ -48,6 +48,8 @@ type methodJSON struct {
 	BytesSent     uint64 `json:"bytes_sent"`
 	BytesReceived uint64 `json:"bytes_received"`
 	NearDeadline  uint64 `json:"near_deadline"`
+	LogWarnings   uint64 `json:"log_warnings"` // records the calls' handlers logged at Warn
+	LogErrors     uint64 `json:"log_errors"`   // and at Error or above
 }
 
 // processJSON says which process answered.
@@ -177,7 +179,8 @@ func toSummaryJSON(s Summary, p Process, now time.Time) summaryJSON {
 			Recent: recentJSON{Count: m.Recent.Count, P50: int64(m.Recent.P50), P90: int64(m.Recent.P90),
 				P99: int64(m.Recent.P99), Max: int64(m.Recent.Max)},
 			MsgCalls: m.MsgCalls, MsgSent: m.MsgSent, MsgReceived: m.MsgReceived,
-			BytesSent: m.BytesSent, BytesReceived: m.BytesReceived, NearDeadline: m.NearDeadline}
+			BytesSent: m.BytesSent, BytesReceived: m.BytesReceived, NearDeadline: m.NearDeadline,
+			LogWarnings: m.LogWarnings, LogErrors: m.LogErrors}
 		for _, c := range m.Codes {
 			mj.Codes[c.Name] = c.Count
 		}

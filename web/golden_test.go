@@ -67,6 +67,7 @@ func goldenSummary() summaryPage {
 				{
 					Method: "user.UserService/UpdateUser", Kind: "server", Count: 230, Errors: 12, Faults: 8,
 					Last1m: Window{Count: 20, Errors: 3, Faults: 2}, Last10m: Window{Count: 200, Errors: 9, Faults: 6},
+					LogWarnings: 4, LogErrors: 1,
 					Codes:   []CodeCount{{0, "OK", 218}, {3, "INVALID_ARGUMENT", 4}, {13, "INTERNAL", 3}, {14, "UNAVAILABLE", 5}},
 					Buckets: []uint64{0, 20, 150, 55, 4, 1, 0},
 					P50:     3200 * time.Microsecond, P90: 12 * time.Millisecond, P99: 180 * time.Millisecond,

@@ -90,6 +90,9 @@ type Method struct {
 	// Messages and uncompressed bytes of the MsgCalls calls whose spans
 	// carried them; NearDeadline calls were flagged as near their deadline.
 	MsgCalls, MsgSent, MsgReceived, BytesSent, BytesReceived, NearDeadline uint64
+	// LogWarnings and LogErrors count what the calls' handlers logged at
+	// Warn and at Error or above.
+	LogWarnings, LogErrors uint64
 }
 
 // Process says which process the pages show.
