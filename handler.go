@@ -390,16 +390,49 @@ func (s *source) span(sp *Span) web.Span {
 	}
 	ws.LogsSkipped = sp.LogsSkipped
 	for _, l := range sp.Logs {
-		wl := web.LogLine{Time: l.Time, Offset: l.Time.Sub(sp.Start), Level: l.Level.String(), Message: s.red.String(l.Message),
-			SpanID: l.SpanID.String()}
-		kvs := make([]attribute.KeyValue, len(l.Attrs))
-		for i, a := range l.Attrs {
-			kvs[i] = slogAttr(a)
-		}
-		wl.Attrs = s.attrs(kvs)
+		wl := s.logLine(&l)
+		wl.Offset = l.Time.Sub(sp.Start)
 		ws.Logs = append(ws.Logs, wl)
 	}
 	return ws
+}
+
+// logLine is a log record for the pages, redacted.
+func (s *source) logLine(l *LogLine) web.LogLine {
+	wl := web.LogLine{Time: l.Time, Level: l.Level.String(), Message: s.red.String(l.Message)}
+	if l.SpanID.IsValid() {
+		wl.SpanID = l.SpanID.String()
+	}
+	kvs := make([]attribute.KeyValue, len(l.Attrs))
+	for i, a := range l.Attrs {
+		kvs[i] = slogAttr(a)
+	}
+	wl.Attrs = s.attrs(kvs)
+	return wl
+}
+
+func (s *source) Logs(q web.LogQuery) []web.LogEntry {
+	f := LogFilter{Method: q.Method, Text: q.Text, Limit: q.Limit}
+	switch q.Level {
+	case "DEBUG":
+		f.AnyLevel = true
+	case "WARN":
+		f.MinLevel = slog.LevelWarn
+	case "ERROR":
+		f.MinLevel = slog.LevelError
+	}
+	if q.Trace != "" {
+		f.TraceID, _ = trace.TraceIDFromHex(q.Trace)
+	}
+	recs := s.sp.Logs(f)
+	out := make([]web.LogEntry, len(recs))
+	for i := range recs {
+		out[i] = web.LogEntry{LogLine: s.logLine(&recs[i].LogLine), Method: s.red.String(recs[i].Method)}
+		if recs[i].TraceID.IsValid() {
+			out[i].TraceID = recs[i].TraceID.String()
+		}
+	}
+	return out
 }
 
 // readMessageEvent tells the pages what a message event, of grpcstats'

@@ -4,21 +4,23 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/debugz/debugz/internal/textcut"
+	"github.com/debugz/debugz/ringbuffer"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Bounds on the log lines kept per RPC: the first and the last maxLogLines
-// records (those in between are counted), each message cut to
-// maxLogMessage bytes and at most maxLogAttrs attributes of at most
+// Bounds on the log lines kept: per RPC, the first and the last maxLogLines
+// records (those in between are counted); each message cut to
+// maxLogMessage bytes, and at most maxLogAttrs attributes of at most
 // maxLogValue bytes.
 const (
 	maxLogLines   = 8
 	maxLogMessage = 1 << 10
-	maxLogAttrs   = 16
+	maxLogAttrs   = 8
 	maxLogValue   = 256
 )
 
@@ -27,7 +29,7 @@ type LogLine struct {
 	Time    time.Time
 	Level   slog.Level
 	Message string
-	Attrs   []slog.Attr  // at most 16, values cut to 256 bytes
+	Attrs   []slog.Attr  // at most 8, values cut to 256 bytes
 	SpanID  trace.SpanID // the span in whose context it was logged: the RPC's, or a child's
 }
 
@@ -93,14 +95,16 @@ func (l *spanLogs) lines() ([]LogLine, int) {
 // allocation once a call has 16 (BenchmarkLogRecord); it never waits for a
 // reader.
 func (sp *SpanProcessor) LogHandler(next slog.Handler) slog.Handler {
-	return &logHandler{sp: sp, next: next}
+	sp.recentLogsOnce.Do(func() { sp.recentLogs.Store(ringbuffer.New[recentLog](maxRecentLogs)) })
+	return &logHandler{sp: sp, next: next, recentLogs: sp.recentLogs.Load()}
 }
 
 type logHandler struct {
-	sp    *SpanProcessor
-	next  slog.Handler
-	attrs []slog.Attr // from WithAttrs, kept with every record
-	group string      // from WithGroup, prefixed to the record's own keys
+	sp         *SpanProcessor
+	recentLogs *ringbuffer.Ring[recentLog]
+	next       slog.Handler
+	attrs      []slog.Attr // from WithAttrs, kept with every record
+	group      string      // from WithGroup, prefixed to the record's own keys
 }
 
 // Enabled reports whether next wants records of level l, or, inside an
@@ -111,45 +115,66 @@ func (h *logHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	if s := trace.SpanFromContext(ctx); s.SpanContext().IsValid() && s.IsRecording() {
-		h.keep(s, r)
+	s := trace.SpanFromContext(ctx)
+	e := h.record(s, r)
+	if e.spanID.IsValid() && s.IsRecording() {
+		h.keep(s, &e)
 	}
+	h.recentLogs.Push(e)
 	if !h.next.Enabled(ctx, r.Level) {
 		return nil
 	}
 	return h.next.Handle(ctx, r)
 }
 
-// keep copies r, bounded, to the in-flight entry of span s or of its parent.
-func (h *logHandler) keep(s trace.Span, r slog.Record) {
-	id := s.SpanContext().SpanID()
+// record is r as kept, bounded, with the span it was logged in.
+func (h *logHandler) record(s trace.Span, r slog.Record) recentLog {
+	e := recentLog{time: r.Time, level: r.Level, message: textcut.Ellipsis(r.Message, maxLogMessage)}
+	if sc := s.SpanContext(); sc.IsValid() {
+		e.traceID, e.spanID = sc.TraceID(), sc.SpanID()
+		if ro, ok := s.(sdktrace.ReadOnlySpan); ok {
+			e.method = cut(strings.TrimPrefix(ro.Name(), "/"), maxMethodLen)
+		}
+	}
+	add := func(a slog.Attr) bool {
+		if e.nattrs == maxLogAttrs {
+			return false
+		}
+		e.attrs[e.nattrs] = h.bound(a)
+		e.nattrs++
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	return e
+}
+
+// bound is a as kept: its key under the handler's group, its value
+// resolved, and text values cut to maxLogValue bytes.
+func (h *logHandler) bound(a slog.Attr) slog.Attr {
+	if h.group != "" {
+		a.Key = h.group + "." + a.Key
+	}
+	a.Value = a.Value.Resolve()
+	if k := a.Value.Kind(); k == slog.KindString || k == slog.KindAny || k == slog.KindGroup || k == slog.KindLogValuer {
+		a.Value = slog.StringValue(textcut.Ellipsis(a.Value.String(), maxLogValue))
+	}
+	return a
+}
+
+// keep copies e to the in-flight entry of span s, or of its parent: a span
+// under the RPC's.
+func (h *logHandler) keep(s trace.Span, e *recentLog) {
 	fill := func(line *LogLine) {
-		line.Time, line.Level, line.SpanID = r.Time, r.Level, id
-		line.Message = textcut.Ellipsis(r.Message, maxLogMessage)
-		line.Attrs = line.Attrs[:0]
-		add := func(a slog.Attr) bool {
-			if len(line.Attrs) == maxLogAttrs {
-				return false
-			}
-			if h.group != "" {
-				a.Key = h.group + "." + a.Key
-			}
-			a.Value = a.Value.Resolve()
-			if k := a.Value.Kind(); k == slog.KindString || k == slog.KindAny || k == slog.KindGroup || k == slog.KindLogValuer {
-				a.Value = slog.StringValue(textcut.Ellipsis(a.Value.String(), maxLogValue))
-			}
-			line.Attrs = append(line.Attrs, a)
-			return true
-		}
-		for _, a := range h.attrs {
-			add(a)
-		}
-		r.Attrs(add)
+		line.Time, line.Level, line.Message, line.SpanID = e.time, e.level, e.message, e.spanID
+		line.Attrs = append(line.Attrs[:0], e.attrs[:e.nattrs]...)
 	}
 	if h.sp.active.addLog(activeKey(s.SpanContext()), fill) {
 		return
 	}
-	if ro, ok := s.(sdktrace.ReadOnlySpan); ok { // a span under the RPC's: the RPC keeps it
+	if ro, ok := s.(sdktrace.ReadOnlySpan); ok {
 		h.sp.active.addLog(activeKey(ro.Parent()), fill)
 	}
 }
@@ -169,4 +194,61 @@ func (h *logHandler) WithGroup(name string) slog.Handler {
 	c.group = name
 	c.next = h.next.WithGroup(name)
 	return &c
+}
+
+// maxRecentLogs is how many of the latest records the logs page keeps, RPC
+// or not; each holds its attributes inline, so that keeping one allocates
+// nothing.
+const maxRecentLogs = 2048
+
+// recentLog is a record in the ring of the latest ones.
+type recentLog struct {
+	time    time.Time
+	level   slog.Level
+	message string
+	attrs   [maxLogAttrs]slog.Attr
+	nattrs  int
+	traceID trace.TraceID
+	spanID  trace.SpanID
+	method  string // the span's name when logged in a span, "" outside
+}
+
+// LogRecord is one of the latest log records, RPC or not.
+type LogRecord struct {
+	LogLine
+	TraceID trace.TraceID // zero outside any span
+	Method  string        // the name of the span it was logged in; "" outside
+}
+
+// LogFilter selects records for [SpanProcessor.Logs]. The zero LogFilter
+// selects every record kept.
+type LogFilter struct {
+	MinLevel slog.Level    // at least this level; the zero value is Info
+	Method   string        // as Filter.Method: a full method exactly, else part of one
+	TraceID  trace.TraceID // zero for any
+	Text     string        // in the message, in any case; "" for any
+	Limit    int           // at most this many, newest first; ≤ 0 means all
+	AnyLevel bool          // ignore MinLevel: Debug records too
+}
+
+// Logs returns copies of the latest records written through LogHandler
+// (the latest 2048, in an RPC or not) that match f, newest first.
+func (sp *SpanProcessor) Logs(f LogFilter) []LogRecord {
+	var out []LogRecord
+	ring := sp.recentLogs.Load()
+	if ring == nil {
+		return nil
+	}
+	for _, r := range ring.Newest() {
+		if f.Limit > 0 && len(out) >= f.Limit {
+			break
+		}
+		if !f.AnyLevel && r.level < f.MinLevel || f.TraceID.IsValid() && r.traceID != f.TraceID ||
+			f.Method != "" && !methodMatch(f.Method, r.method) || f.Text != "" && !containsFold(r.message, f.Text) {
+			continue
+		}
+		out = append(out, LogRecord{LogLine: LogLine{Time: r.time, Level: r.level, Message: r.message,
+			Attrs: slices.Clone(r.attrs[:r.nattrs]), SpanID: r.spanID}, TraceID: r.traceID, Method: r.method})
+	}
+	return out
 }

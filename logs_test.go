@@ -93,6 +93,20 @@ func TestHandlersLogLinesBesideTheRPC(t *testing.T) {
 		t.Errorf("a flood of 103 records kept %d (first %q, last %q), skipped %d; want the first and last 8, 87 skipped",
 			len(flood.Logs), flood.Logs[0].Message, flood.Logs[len(flood.Logs)-1].Message, flood.LogsSkipped)
 	}
+	// The logs page has the latest records, in calls or not, filtered.
+	_, all := getLocal(t, h, "/api/logs?level=debug&limit=1000")
+	if !strings.Contains(all, `"message":"outside any call"`) || !strings.Contains(all, `"method":"grpc.testing.TestService/UnaryCall"`) {
+		t.Errorf("/api/logs lacks the record outside any call or the calls' method:\n%.600s", all)
+	}
+	var errs struct{ Logs []struct{ Level, Message string } }
+	_, body = getLocal(t, h, "/api/logs?level=error")
+	if err := json.Unmarshal([]byte(body), &errs); err != nil || len(errs.Logs) != 2 || errs.Logs[0].Message != "payment declined" {
+		t.Errorf("/api/logs?level=error = %s; want the 2 ERROR records", body)
+	}
+	_, body = getLocal(t, h, "/api/logs?text=CACHE")
+	if err := json.Unmarshal([]byte(body), &errs); err != nil || len(errs.Logs) != 2 {
+		t.Errorf("/api/logs?text=CACHE = %s; want the 2 cache misses", body)
+	}
 	for _, m := range sp.Summary().Methods {
 		if m.Method == "grpc.testing.TestService/UnaryCall" && m.Kind == trace.SpanKindServer && (m.LogWarnings != 2 || m.LogErrors != 2) {
 			t.Errorf("summary row: %d warnings, %d errors logged; want 2 and 2 (one of each per call)", m.LogWarnings, m.LogErrors)

@@ -34,9 +34,13 @@ type SpanProcessor struct {
 	resource atomic.Pointer[resource.Resource] // of the first span ended, for the pages' header
 
 	recent *ringbuffer.Ring[record] // gRPC spans, newest last
-	other  *ringbuffer.Ring[record] // non-gRPC spans
-	rows   rowTable
-	active activeTable
+	// recentLogs are the latest records written through LogHandler, made
+	// by its first call: a processor whose user logs nothing holds none.
+	recentLogs     atomic.Pointer[ringbuffer.Ring[recentLog]]
+	recentLogsOnce sync.Once
+	other          *ringbuffer.Ring[record] // non-gRPC spans
+	rows           rowTable
+	active         activeTable
 }
 
 var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)

@@ -67,9 +67,10 @@ func BenchmarkSummaryPage(b *testing.B) {
 
 type benchSource struct{ sum Summary }
 
-func (s benchSource) Summary() Summary { return s.sum }
-func (benchSource) Spans(Query) []Span { return nil }
-func (benchSource) Count(Query) int    { return 0 }
+func (s benchSource) Summary() Summary       { return s.sum }
+func (benchSource) Spans(Query) []Span       { return nil }
+func (benchSource) Count(Query) int          { return 0 }
+func (benchSource) Logs(LogQuery) []LogEntry { return nil }
 func (benchSource) CPUByMethod(context.Context, time.Duration) (CPUProfile, error) {
 	return CPUProfile{}, nil
 }

@@ -935,3 +935,36 @@ func TestCPUProfilePage(t *testing.T) {
 		t.Errorf("GET /api/profile while another profile runs = %d; want 409", resp.StatusCode)
 	}
 }
+
+func (f *fakeSource) Logs(q LogQuery) []LogEntry {
+	all := []LogEntry{
+		{LogLine: LogLine{Time: fixedNow, Level: "ERROR", Message: "payment declined <script>", SpanID: testSpan}, TraceID: testTrace, Method: "user.UserService/FetchUser"},
+		{LogLine: LogLine{Time: fixedNow.Add(-time.Second), Level: "INFO", Message: "started"}},
+	}
+	var out []LogEntry
+	for _, l := range all {
+		if q.Level == "ERROR" && l.Level != "ERROR" || q.Text != "" && !strings.Contains(l.Message, q.Text) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// TestLogsPage: /logs and /api/logs list the latest records with their
+// calls, filter them, escape them, and refuse a bad level.
+func TestLogsPage(t *testing.T) {
+	ts := newTestServer(t, newFakeSource(), Config{})
+	resp, body := testRequest(t, ts, "GET", "/debug/rpcs/logs")
+	if resp.StatusCode != 200 || !strings.Contains(body, "payment declined &lt;script&gt;") || !strings.Contains(body, "outside any call") ||
+		!strings.Contains(body, "spans/"+testSpan) {
+		t.Errorf("GET /logs = %d; want both records, escaped, the first linked to its call:\n%.600s", resp.StatusCode, body)
+	}
+	_, body = testRequest(t, ts, "GET", "/debug/rpcs/api/logs?level=error")
+	if !strings.Contains(body, `"level":"ERROR"`) || strings.Contains(body, "started") || !strings.Contains(body, `"trace_id":"`+testTrace) {
+		t.Errorf("GET /api/logs?level=error = %s; want the ERROR record only, with its trace", body)
+	}
+	if resp, _ := testRequest(t, ts, "GET", "/debug/rpcs/api/logs?level=loud"); resp.StatusCode != 400 {
+		t.Errorf("GET /api/logs?level=loud = %d; want 400", resp.StatusCode)
+	}
+}

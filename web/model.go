@@ -23,6 +23,8 @@ type Source interface {
 	Active() []Active
 	// Process says which process this is, for every page's header.
 	Process() Process
+	// Logs returns the latest log records matching q, newest first.
+	Logs(q LogQuery) []LogEntry
 	// CPUByMethod profiles the process's CPU for d (or until ctx is done)
 	// and sums it by gRPC method; it fails while another CPU profile runs.
 	CPUByMethod(ctx context.Context, d time.Duration) (CPUProfile, error)

@@ -1,0 +1,128 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+)
+
+// The logs page at "/logs" and "/api/logs": the latest records the
+// service's handlers logged (through the root's LogHandler), RPC or not,
+// newest first, filtered by level, method, trace and text.
+
+// LogQuery selects log records.
+type LogQuery struct {
+	Level  string // "DEBUG", "INFO", "WARN" or "ERROR": that level and above; "" for Info and above
+	Method string // as Query.Method
+	Trace  string // 32 lowercase hex digits, "" for any
+	Text   string // in the message, in any case
+	Limit  int
+}
+
+// LogEntry is one of the latest log records.
+type LogEntry struct {
+	LogLine
+	TraceID string // "" outside any span
+	Method  string // the span it was logged in; "" outside
+}
+
+var (
+	logLevels = []string{"DEBUG", "INFO", "WARN", "ERROR"}
+	logParams = []string{"level", "method", "trace", "text", "limit"}
+)
+
+// parseLogQuery reads a LogQuery; strictQuery has checked which parameters
+// are given.
+func parseLogQuery(v url.Values) (LogQuery, *paramError) {
+	q := LogQuery{Method: strings.TrimPrefix(strings.TrimSpace(v.Get("method")), "/"), Text: v.Get("text"), Limit: defaultLimit}
+	switch l := strings.ToUpper(v.Get("level")); l {
+	case "", "DEBUG", "INFO", "WARN", "ERROR":
+		q.Level = l
+	default:
+		return q, badParam("level", "must be one of %s, not %s", strings.Join(logLevels, ", "), quote(v.Get("level")))
+	}
+	if s := v.Get("trace"); s != "" {
+		id, err := parseID(s, 16)
+		if err != nil {
+			return q, badParam("trace", "%s", err)
+		}
+		q.Trace = id
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			return q, badParam("limit", "must be a whole number from 1 to %d, not %s", maxLimit, quote(s))
+		}
+		q.Limit = n
+	}
+	return q, nil
+}
+
+// logsPage is "/logs".
+type logsPage struct {
+	page
+	Query LogQuery
+	Logs  []LogEntry
+}
+
+func (h *handler) logsPage(r *http.Request) (logsPage, *paramError) {
+	q, err := parseLogQuery(r.URL.Query())
+	if err != nil {
+		return logsPage{}, err
+	}
+	p := h.newPage(r, "Logs", "logs")
+	p.Live, p.Hold = p.Base+"live/logs?"+r.URL.Query().Encode(), true
+	return logsPage{page: p, Query: q, Logs: h.src.Logs(q)}, nil
+}
+
+func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
+	p, err := h.logsPage(r)
+	if err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, logsView(p))
+}
+
+func (h *handler) liveLogs(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.logsPage(r); err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
+	d := detach(r)
+	h.stream(w, r, func() templ.Component {
+		p, _ := h.logsPage(d)
+		return logsTable(p)
+	})
+}
+
+func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q, err := parseLogQuery(v)
+	if err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
+	type entryJSON struct {
+		Time       time.Time      `json:"time"`
+		Level      string         `json:"level"`
+		Message    string         `json:"message"`
+		Attributes map[string]any `json:"attributes"`
+		TraceID    string         `json:"trace_id,omitempty"`
+		SpanID     string         `json:"span_id,omitempty"`
+		Method     string         `json:"method,omitempty"`
+	}
+	out := struct {
+		AsOf time.Time   `json:"as_of"`
+		Logs []entryJSON `json:"logs"`
+	}{AsOf: h.cfg.now(), Logs: []entryJSON{}}
+	for _, l := range h.src.Logs(q) {
+		out.Logs = append(out.Logs, entryJSON{Time: l.Time, Level: l.Level, Message: l.Message, Attributes: attrsJSON(l.Attrs),
+			TraceID: l.TraceID, SpanID: l.SpanID, Method: l.Method})
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}
