@@ -98,7 +98,9 @@ func TestHandlersLogLinesBesideTheRPC(t *testing.T) {
 	if !strings.Contains(all, `"message":"outside any call"`) || !strings.Contains(all, `"method":"grpc.testing.TestService/UnaryCall"`) {
 		t.Errorf("/api/logs lacks the record outside any call or the calls' method:\n%.600s", all)
 	}
-	var errs struct{ Logs []struct{ Level, Message string } }
+	var errs struct {
+		Logs []struct{ Level, Message string }
+	}
 	_, body = getLocal(t, h, "/api/logs?level=error")
 	if err := json.Unmarshal([]byte(body), &errs); err != nil || len(errs.Logs) != 2 || errs.Logs[0].Message != "payment declined" {
 		t.Errorf("/api/logs?level=error = %s; want the 2 ERROR records", body)
