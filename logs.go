@@ -99,6 +99,24 @@ func (sp *SpanProcessor) LogHandler(next slog.Handler) slog.Handler {
 	return &logHandler{sp: sp, next: next, recentLogs: sp.recentLogs.Load()}
 }
 
+// Log keeps r as LogHandler keeps the records it handles, without passing
+// it anywhere: for log feeds other than slog, such as the OpenTelemetry
+// logs SDK (github.com/debugz/debugz/otellog). ctx is the context r was
+// logged with.
+func (sp *SpanProcessor) Log(ctx context.Context, r slog.Record) {
+	sp.feedOnce.Do(func() { sp.feed = sp.LogHandler(discard{}) })
+	_ = sp.feed.Handle(ctx, r)
+}
+
+// discard is the handler behind Log: it wants nothing, so Handle keeps the
+// record and returns.
+type discard struct{}
+
+func (discard) Enabled(context.Context, slog.Level) bool  { return false }
+func (discard) Handle(context.Context, slog.Record) error { return nil }
+func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discard) WithGroup(string) slog.Handler           { return d }
+
 type logHandler struct {
 	sp         *SpanProcessor
 	recentLogs *ringbuffer.Ring[recentLog]

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/debugz/debugz"
 	"github.com/debugz/debugz/internal/grpctest"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
@@ -130,4 +132,69 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// call runs one server span of method a.S/M ending with code, logging msg
+// in its context.
+func call(tr trace.Tracer, log *slog.Logger, code int64, msg string) trace.SpanID {
+	ctx, s := tr.Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", "a.S"), attribute.String("rpc.method", "M")))
+	log.WarnContext(ctx, msg)
+	s.SetAttributes(attribute.Int64("rpc.grpc.status_code", code))
+	s.End()
+	return s.SpanContext().SpanID()
+}
+
+// TestRareFailureKeepsItsLogLines: after a flood of successful calls that
+// overwrites the recent ring many times, the one failure's log line is
+// still there, kept as long as its span (in its code's reservoir).
+func TestRareFailureKeepsItsLogLines(t *testing.T) {
+	sp := debugz.NewSpanProcessor(debugz.WithMaxSpans(64))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	tr := tp.Tracer("test")
+	log := slog.New(sp.LogHandler(slog.NewTextHandler(io.Discard, nil)))
+	failed := call(tr, log, 13, "the rare failure: disk full")
+	for i := range 5000 {
+		call(tr, log, 0, fmt.Sprintf("fine %d", i))
+	}
+	s, ok := sp.Span(failed)
+	if !ok || len(s.Logs) != 1 || s.Logs[0].Message != "the rare failure: disk full" {
+		t.Errorf("the failure after the flood: retained %v, logs %+v; want its log line", ok, s.Logs)
+	}
+}
+
+// TestLogsAndSpansUnderLoad: records, spans and readers all at once, for
+// the race detector.
+func TestLogsAndSpansUnderLoad(t *testing.T) {
+	sp := debugz.NewSpanProcessor(debugz.WithMaxSpans(256))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	tr := tp.Tracer("test")
+	log := slog.New(sp.LogHandler(slog.NewTextHandler(io.Discard, nil)))
+	h := debugz.NewHandler(sp)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 500 {
+				call(tr, log, int64(i%3), fmt.Sprintf("g%d call %d", g, i))
+				log.Info("outside", "i", i)
+			}
+		})
+	}
+	for range 50 {
+		for _, s := range sp.Spans(debugz.Filter{Limit: 5}) {
+			if code, _ := getLocal(t, h, "/api/spans/"+s.SpanID.String()); code != 200 && code != 404 {
+				t.Errorf("GET a span under load = %d", code)
+			}
+		}
+		_ = sp.Logs(debugz.LogFilter{Limit: 100})
+		if code, _ := getLocal(t, h, "/api/logs?limit=50"); code != 200 {
+			t.Errorf("GET /api/logs under load = %d", code)
+		}
+	}
+	wg.Wait()
+	if n := len(sp.Logs(debugz.LogFilter{})); n != 2048 {
+		t.Errorf("after 4000 records, %d kept; want the latest 2048", n)
+	}
 }

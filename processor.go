@@ -3,6 +3,7 @@ package debugz
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,8 @@ type SpanProcessor struct {
 	// by its first call: a processor whose user logs nothing holds none.
 	recentLogs     atomic.Pointer[ringbuffer.Ring[recentLog]]
 	recentLogsOnce sync.Once
+	feed           slog.Handler // behind Log, made by its first call
+	feedOnce       sync.Once
 	other          *ringbuffer.Ring[record] // non-gRPC spans
 	rows           rowTable
 	active         activeTable
