@@ -1,6 +1,8 @@
 package web
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,30 +68,41 @@ func messageTicks(s Span) []tick {
 	return out
 }
 
-// eventRow is an event of the span page, with the messages of its direction
-// the timeline skipped since the previous one of that direction.
+// eventRow is a row of the span page's timeline: an event, with the
+// messages of its direction the timeline skipped since the previous one of
+// that direction, or a log line (Log), with the records not kept before it.
 type eventRow struct {
 	Event
 	Unrecorded int
+	Log        *LogLine
+	NotKept    int
 }
 
-// eventRows pairs events with the messages not recorded before them: the
+// eventRows merges s's events and log lines in time order. The message
 // timeline keeps the first and last messages of each direction, so message
-// 8 may be followed by message 108.
-func eventRows(events []Event) []eventRow {
+// 8 may be followed by message 108: that row says how many are missing;
+// likewise the first log line kept after the skipped ones.
+func eventRows(s Span) []eventRow {
 	last := map[string]int{} // direction → the previous message ID
-	out := make([]eventRow, len(events))
-	for i, e := range events {
-		out[i].Event = e
-		id, err := strconv.Atoi(e.MessageID)
-		if e.Message == "" || err != nil {
-			continue
+	out := make([]eventRow, 0, len(s.Events)+len(s.Logs))
+	for _, e := range s.Events {
+		r := eventRow{Event: e}
+		if id, err := strconv.Atoi(e.MessageID); e.Message != "" && err == nil {
+			if prev, ok := last[e.Message]; ok && id > prev+1 {
+				r.Unrecorded = id - prev - 1
+			}
+			last[e.Message] = id
 		}
-		if prev, ok := last[e.Message]; ok && id > prev+1 {
-			out[i].Unrecorded = id - prev - 1
-		}
-		last[e.Message] = id
+		out = append(out, r)
 	}
+	for i := range s.Logs {
+		r := eventRow{Event: Event{Time: s.Logs[i].Time, Offset: s.Logs[i].Offset}, Log: &s.Logs[i]}
+		if i == logsSkippedAt(s) {
+			r.NotKept = s.LogsSkipped
+		}
+		out = append(out, r)
+	}
+	slices.SortStableFunc(out, func(a, b eventRow) int { return cmp.Compare(a.Offset, b.Offset) })
 	return out
 }
 

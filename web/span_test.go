@@ -2,6 +2,7 @@ package web
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -39,7 +40,7 @@ func TestEventRowsMarkUnrecordedMessages(t *testing.T) {
 		{Message: "RECEIVED", MessageID: "2"},
 	}
 	var got []int
-	for _, r := range eventRows(evs) {
+	for _, r := range eventRows(Span{Events: evs}) {
 		got = append(got, r.Unrecorded)
 	}
 	if want := []int{0, 0, 6, 0, 99, 0}; !slices.Equal(got, want) {
@@ -73,5 +74,22 @@ func TestRelatedSpans(t *testing.T) {
 	}
 	if !otherSide(server, client) || otherSide(server, child) || otherSide(client, client) {
 		t.Error("otherSide: want the client and server of one method only")
+	}
+}
+
+// TestEventRowsInterleaveLogs: log lines fall between the events by time,
+// and the first one kept after skipped ones says how many were not kept.
+func TestEventRowsInterleaveLogs(t *testing.T) {
+	s := Span{Events: []Event{{Name: "a", Offset: 1}, {Name: "c", Offset: 3}}}
+	for i := range 16 {
+		s.Logs = append(s.Logs, LogLine{Message: strconv.Itoa(i), Offset: time.Duration(2 + i*0)})
+	}
+	s.LogsSkipped = 5
+	rows := eventRows(s)
+	if len(rows) != 18 || rows[0].Name != "a" || rows[1].Log == nil || rows[17].Name != "c" {
+		t.Fatalf("rows: %d, first %q, second a log %v, last %q; want a, 16 log lines, c", len(rows), rows[0].Name, rows[1].Log != nil, rows[17].Name)
+	}
+	if rows[9].NotKept != 5 || rows[9].Log.Message != "8" {
+		t.Errorf("row 9 = %+v; want the 9th log line (8), after 5 not kept", rows[9])
 	}
 }
