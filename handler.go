@@ -412,6 +412,16 @@ func (s *source) logLine(l *LogLine) web.LogLine {
 }
 
 func (s *source) Logs(q web.LogQuery) []web.LogEntry {
+	return s.logEntries(s.sp.Logs(s.logFilter(q)))
+}
+
+func (s *source) FollowLogs(q web.LogQuery, pos uint64) ([]web.LogEntry, uint64, uint64) {
+	recs, next, skipped := s.sp.FollowLogs(s.logFilter(q), pos)
+	return s.logEntries(recs), next, skipped
+}
+
+// logFilter translates the logs page's query into the engine's.
+func (s *source) logFilter(q web.LogQuery) LogFilter {
 	f := LogFilter{Method: q.Method, Text: q.Text, Limit: q.Limit}
 	switch q.Level {
 	case "DEBUG":
@@ -424,7 +434,11 @@ func (s *source) Logs(q web.LogQuery) []web.LogEntry {
 	if q.Trace != "" {
 		f.TraceID, _ = trace.TraceIDFromHex(q.Trace)
 	}
-	recs := s.sp.Logs(f)
+	return f
+}
+
+// logEntries are log records for the pages, redacted.
+func (s *source) logEntries(recs []LogRecord) []web.LogEntry {
 	out := make([]web.LogEntry, len(recs))
 	for i := range recs {
 		out[i] = web.LogEntry{LogLine: s.logLine(&recs[i].LogLine), Method: s.red.String(recs[i].Method)}

@@ -261,12 +261,60 @@ func (sp *SpanProcessor) Logs(f LogFilter) []LogRecord {
 		if f.Limit > 0 && len(out) >= f.Limit {
 			break
 		}
-		if !f.AnyLevel && r.level < f.MinLevel || f.TraceID.IsValid() && r.traceID != f.TraceID ||
-			f.Method != "" && !methodMatch(f.Method, r.method) || f.Text != "" && !containsFold(r.message, f.Text) {
-			continue
+		if f.matches(&r) {
+			out = append(out, r.record())
 		}
-		out = append(out, LogRecord{LogLine: LogLine{Time: r.time, Level: r.level, Message: r.message,
-			Attrs: slices.Clone(r.attrs[:r.nattrs]), SpanID: r.spanID}, TraceID: r.traceID, Method: r.method})
 	}
 	return out
+}
+
+// FollowLogs returns the records matching f written since position pos,
+// oldest first, with the position to pass next time; pass 0 to start from
+// now (nothing is returned, only the position, never 0). Skipped counts the
+// records the ring overwrote before they were read and, past f.Limit
+// matches, the older ones not read.
+func (sp *SpanProcessor) FollowLogs(f LogFilter, pos uint64) (recs []LogRecord, next, skipped uint64) {
+	ring := sp.recentLogs.Load()
+	if ring == nil {
+		return nil, 1, 0
+	}
+	next = ring.Pushed()
+	defer func() { next++ }()
+	if pos == 0 || pos-1 >= next {
+		return nil, next, 0
+	}
+	after := pos - 1
+	oldest := next - min(next, uint64(ring.Cap())) + 1
+	if after+1 < oldest {
+		skipped = oldest - after - 1
+	}
+	for seq, r := range ring.Newest() {
+		if seq > next {
+			continue
+		}
+		if seq <= after {
+			break
+		}
+		if f.Limit > 0 && len(recs) >= f.Limit {
+			skipped += seq - max(after, oldest-1)
+			break
+		}
+		if f.matches(&r) {
+			recs = append(recs, r.record())
+		}
+	}
+	slices.Reverse(recs)
+	return recs, next, skipped
+}
+
+// matches reports whether f selects r.
+func (f *LogFilter) matches(r *recentLog) bool {
+	return (f.AnyLevel || r.level >= f.MinLevel) && (!f.TraceID.IsValid() || r.traceID == f.TraceID) &&
+		(f.Method == "" || methodMatch(f.Method, r.method)) && (f.Text == "" || containsFold(r.message, f.Text))
+}
+
+// record is a copy of r that a caller may keep and change.
+func (r *recentLog) record() LogRecord {
+	return LogRecord{LogLine: LogLine{Time: r.time, Level: r.level, Message: r.message,
+		Attrs: slices.Clone(r.attrs[:r.nattrs]), SpanID: r.spanID}, TraceID: r.traceID, Method: r.method}
 }

@@ -198,3 +198,24 @@ func TestLogsAndSpansUnderLoad(t *testing.T) {
 		t.Errorf("after 4000 records, %d kept; want the latest 2048", n)
 	}
 }
+
+// TestFollowLogsReportsWhatItSkips: FollowLogs returns what was written
+// since its position, oldest first, and counts what the ring overwrote.
+func TestFollowLogsReportsWhatItSkips(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	log := slog.New(sp.LogHandler(slog.NewTextHandler(io.Discard, nil)))
+	_, pos, _ := sp.FollowLogs(debugz.LogFilter{}, 0)
+	log.Info("one")
+	log.Info("two")
+	recs, next, skipped := sp.FollowLogs(debugz.LogFilter{}, pos)
+	if len(recs) != 2 || recs[0].Message != "one" || skipped != 0 {
+		t.Fatalf("FollowLogs after 2 = %+v, skipped %d; want one, two", recs, skipped)
+	}
+	for i := range 3000 { // more than the ring holds
+		log.Info(fmt.Sprint(i))
+	}
+	recs, _, skipped = sp.FollowLogs(debugz.LogFilter{}, next)
+	if len(recs) != 2048 || skipped != 3000-2048 || recs[len(recs)-1].Message != "2999" {
+		t.Errorf("FollowLogs after 3000 = %d records, skipped %d; want the latest 2048 and 952 skipped", len(recs), skipped)
+	}
+}

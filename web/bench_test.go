@@ -67,10 +67,11 @@ func BenchmarkSummaryPage(b *testing.B) {
 
 type benchSource struct{ sum Summary }
 
-func (s benchSource) Summary() Summary       { return s.sum }
-func (benchSource) Spans(Query) []Span       { return nil }
-func (benchSource) Count(Query) int          { return 0 }
-func (benchSource) Logs(LogQuery) []LogEntry { return nil }
+func (s benchSource) Summary() Summary                                       { return s.sum }
+func (benchSource) Spans(Query) []Span                                       { return nil }
+func (benchSource) Count(Query) int                                          { return 0 }
+func (benchSource) Logs(LogQuery) []LogEntry                                 { return nil }
+func (benchSource) FollowLogs(LogQuery, uint64) ([]LogEntry, uint64, uint64) { return nil, 1, 0 }
 func (benchSource) CPUByMethod(context.Context, time.Duration) (CPUProfile, error) {
 	return CPUProfile{}, nil
 }

@@ -60,6 +60,7 @@ type handler struct {
 	streams      atomic.Int64 // live streams open
 	feeds        feeds
 	follows      follows
+	logFollowers atomic.Int64 // /api/logs?follow=1 streams open
 }
 
 // NewHandler returns the debugz pages and JSON API, with every path relative
@@ -95,7 +96,7 @@ func (h *handler) router() http.Handler {
 	r.Get("/profile", h.takes(profileParams, h.profile))
 	r.Get("/logs", h.takes(logParams, h.logs))
 	r.Get("/live/logs", h.takes(logParams, h.liveLogs))
-	r.Get("/api/logs", h.takes(append(slices.Clip(logParams), "pretty"), h.apiLogs))
+	r.Get("/api/logs", h.takes(append(slices.Clip(logParams), "pretty", "follow"), h.apiLogs))
 	r.Get("/live/summary", h.takes(summaryParams, h.liveSummary))
 	r.Get("/live/spans", h.takes(queryParams, h.liveSpans))
 	r.Get("/live/active", h.takes(nil, h.liveActive))

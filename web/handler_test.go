@@ -40,6 +40,7 @@ type fakeSource struct {
 	lost  uint64 // spans Follow reports skipped, once
 	// profiling makes CPUByMethod answer ErrProfiling
 	profiling bool
+	logs      []LogEntry // for FollowLogs
 }
 
 func newFakeSource() *fakeSource {
@@ -966,5 +967,42 @@ func TestLogsPage(t *testing.T) {
 	}
 	if resp, _ := testRequest(t, ts, "GET", "/debug/rpcs/api/logs?level=loud"); resp.StatusCode != 400 {
 		t.Errorf("GET /api/logs?level=loud = %d; want 400", resp.StatusCode)
+	}
+}
+
+// FollowLogs treats the number of log records ever added as the position.
+func (f *fakeSource) FollowLogs(q LogQuery, pos uint64) ([]LogEntry, uint64, uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := uint64(len(f.logs)) + 1
+	if pos == 0 {
+		return nil, next, 0
+	}
+	return append([]LogEntry(nil), f.logs[pos-1:]...), next, 0
+}
+
+func (f *fakeSource) addLog(l LogEntry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logs = append(f.logs, l)
+}
+
+// TestFollowLogs: /api/logs?follow=1 streams the records written after it
+// began, as NDJSON.
+func TestFollowLogs(t *testing.T) {
+	src := newFakeSource()
+	ts := newTestServer(t, src, Config{interval: 10 * time.Millisecond})
+	resp, err := http.Get(ts.URL + "/debug/rpcs/api/logs?follow=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Fatalf("Content-Type = %q", ct)
+	}
+	src.addLog(LogEntry{LogLine: LogLine{Time: fixedNow, Level: "WARN", Message: "cache miss"}})
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || !strings.Contains(line, `"message":"cache miss"`) {
+		t.Errorf("first followed line = %q, %v; want the new record", line, err)
 	}
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -102,27 +104,94 @@ func (h *handler) liveLogs(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
+	follow := v.Get("follow")
+	v.Del("follow")
+	if follow != "" && follow != "0" && follow != "1" && follow != "true" && follow != "false" {
+		h.badRequest(w, r, badParam("follow", "must be 1 or 0, not %s", quote(follow)))
+		return
+	}
 	q, err := parseLogQuery(v)
 	if err != nil {
 		h.badRequest(w, r, err)
 		return
 	}
-	type entryJSON struct {
-		Time       time.Time      `json:"time"`
-		Level      string         `json:"level"`
-		Message    string         `json:"message"`
-		Attributes map[string]any `json:"attributes"`
-		TraceID    string         `json:"trace_id,omitempty"`
-		SpanID     string         `json:"span_id,omitempty"`
-		Method     string         `json:"method,omitempty"`
+	if follow == "1" || follow == "true" {
+		h.followLogs(w, r, q)
+		return
 	}
 	out := struct {
 		AsOf time.Time   `json:"as_of"`
 		Logs []entryJSON `json:"logs"`
 	}{AsOf: h.cfg.now(), Logs: []entryJSON{}}
 	for _, l := range h.src.Logs(q) {
-		out.Logs = append(out.Logs, entryJSON{Time: l.Time, Level: l.Level, Message: l.Message, Attributes: attrsJSON(l.Attrs),
-			TraceID: l.TraceID, SpanID: l.SpanID, Method: l.Method})
+		out.Logs = append(out.Logs, toEntryJSON(l))
 	}
 	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+// entryJSON is a log record in /api/logs.
+type entryJSON struct {
+	Time       time.Time      `json:"time"`
+	Level      string         `json:"level"`
+	Message    string         `json:"message"`
+	Attributes map[string]any `json:"attributes"`
+	TraceID    string         `json:"trace_id,omitempty"`
+	SpanID     string         `json:"span_id,omitempty"`
+	Method     string         `json:"method,omitempty"`
+}
+
+func toEntryJSON(l LogEntry) entryJSON {
+	return entryJSON{Time: l.Time, Level: l.Level, Message: l.Message, Attributes: attrsJSON(l.Attrs),
+		TraceID: l.TraceID, SpanID: l.SpanID, Method: l.Method}
+}
+
+// followLogs streams the records matching q as they are written, as NDJSON,
+// oldest first, until the client goes away; like a follow of spans, a
+// stream that falls behind gets {"gap":{"skipped":N}}. The log followers
+// share one budget of maxFollowBatch records per interval.
+func (h *handler) followLogs(w http.ResponseWriter, r *http.Request, q LogQuery) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("X-Accel-Buffering", "no")
+	if r.Method == http.MethodHead {
+		return
+	}
+	release, ok := h.admit(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	h.logFollowers.Add(1)
+	defer h.logFollowers.Add(-1)
+	_, pos, _ := h.src.FollowLogs(q, 0)
+	rc := http.NewResponseController(w)
+	w.WriteHeader(http.StatusOK)
+	if err := h.write(rc, w, nil); err != nil {
+		return
+	}
+	tick := time.NewTicker(h.interval)
+	defer tick.Stop()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+		}
+		q.Limit = max(maxFollowBatch/int(max(h.logFollowers.Load(), 1)), minFollowBatch)
+		logs, next, skipped := h.src.FollowLogs(q, pos)
+		pos = next
+		buf.Reset()
+		if skipped > 0 {
+			_ = enc.Encode(gapJSON{Gap: gap{Skipped: skipped}})
+		}
+		for _, l := range logs {
+			_ = enc.Encode(toEntryJSON(l))
+		}
+		if buf.Len() > 0 {
+			if err := h.write(rc, w, buf.Bytes()); err != nil {
+				return
+			}
+		}
+	}
 }

@@ -25,6 +25,9 @@ type Source interface {
 	Process() Process
 	// Logs returns the latest log records matching q, newest first.
 	Logs(q LogQuery) []LogEntry
+	// FollowLogs is Follow for log records: those matching q since
+	// position pos (0: from now), oldest first, at most q.Limit.
+	FollowLogs(q LogQuery, pos uint64) (logs []LogEntry, next, skipped uint64)
 	// CPUByMethod profiles the process's CPU for d (or until ctx is done)
 	// and sums it by gRPC method; it fails while another CPU profile runs.
 	CPUByMethod(ctx context.Context, d time.Duration) (CPUProfile, error)
