@@ -236,10 +236,9 @@ func (h *handler) apiSummary(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	follow := v.Get("follow")
-	v.Del("follow")
-	if follow != "" && follow != "0" && follow != "1" && follow != "true" && follow != "false" {
-		h.badRequest(w, r, badParam("follow", "must be 1 or 0, not %s", quote(follow)))
+	follow, err := parseFollow(v)
+	if err != nil {
+		h.badRequest(w, r, err)
 		return
 	}
 	q, err := parseQuery(v, len(h.src.Summary().Buckets), h.near)
@@ -247,7 +246,7 @@ func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
-	if follow == "1" || follow == "true" {
+	if follow {
 		h.follow(w, r, q)
 		return
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -47,19 +46,12 @@ func parseLogQuery(v url.Values) (LogQuery, *paramError) {
 	default:
 		return q, badParam("level", "must be one of %s, not %s", strings.Join(logLevels, ", "), quote(v.Get("level")))
 	}
-	if s := v.Get("trace"); s != "" {
-		id, err := parseID(s, 16)
-		if err != nil {
-			return q, badParam("trace", "%s", err)
-		}
-		q.Trace = id
+	var err *paramError
+	if q.Trace, err = parseTrace(v); err != nil {
+		return q, err
 	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return q, badParam("limit", "must be a whole number from 1 to %d, not %s", maxLimit, quote(s))
-		}
-		q.Limit = n
+	if q.Limit, err = parseLimit(v); err != nil {
+		return q, err
 	}
 	return q, nil
 }
@@ -104,10 +96,9 @@ func (h *handler) liveLogs(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	follow := v.Get("follow")
-	v.Del("follow")
-	if follow != "" && follow != "0" && follow != "1" && follow != "true" && follow != "false" {
-		h.badRequest(w, r, badParam("follow", "must be 1 or 0, not %s", quote(follow)))
+	follow, err := parseFollow(v)
+	if err != nil {
+		h.badRequest(w, r, err)
 		return
 	}
 	q, err := parseLogQuery(v)
@@ -115,7 +106,7 @@ func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
-	if follow == "1" || follow == "true" {
+	if follow {
 		h.followLogs(w, r, q)
 		return
 	}

@@ -143,12 +143,8 @@ func parseQuery(v url.Values, buckets int, near nearWords) (Query, *paramError) 
 	if q.Max > 0 && q.Min > q.Max {
 		return q, badParam("min", "%v is above max %v", q.Min, q.Max)
 	}
-	if s := v.Get("trace"); s != "" {
-		id, err := parseID(s, 16)
-		if err != nil {
-			return q, badParam("trace", "%s", err)
-		}
-		q.Trace = id
+	if q.Trace, err = parseTrace(v); err != nil {
+		return q, err
 	}
 	if s := v.Get("before"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
@@ -157,14 +153,49 @@ func parseQuery(v url.Values, buckets int, near nearWords) (Query, *paramError) 
 		}
 		q.Before = t
 	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return q, badParam("limit", "must be a whole number from 1 to %d, not %s", maxLimit, quote(s))
-		}
-		q.Limit = n
+	if q.Limit, err = parseLimit(v); err != nil {
+		return q, err
 	}
 	return q, nil
+}
+
+// parseLimit reads the limit parameter: defaultLimit when absent.
+func parseLimit(v url.Values) (int, *paramError) {
+	s := v.Get("limit")
+	if s == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, badParam("limit", "must be a whole number from 1 to %d, not %s", maxLimit, quote(s))
+	}
+	return n, nil
+}
+
+// parseTrace reads the trace parameter: a trace ID in lowercase, "" when absent.
+func parseTrace(v url.Values) (string, *paramError) {
+	s := v.Get("trace")
+	if s == "" {
+		return "", nil
+	}
+	id, err := parseID(s, 16)
+	if err != nil {
+		return "", badParam("trace", "%s", err)
+	}
+	return id, nil
+}
+
+// parseFollow takes the follow parameter out of v: whether to stream.
+func parseFollow(v url.Values) (bool, *paramError) {
+	f := v.Get("follow")
+	v.Del("follow")
+	switch f {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, badParam("follow", "must be 1 or 0, not %s", quote(f))
 }
 
 func parseDuration(v url.Values, name string) (time.Duration, *paramError) {
