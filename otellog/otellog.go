@@ -43,9 +43,9 @@ func (p *Processor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	if t.IsZero() {
 		t = r.ObservedTimestamp()
 	}
-	rec := slog.NewRecord(t, level(r.Severity()), r.Body().Emit(), 0)
+	rec := slog.NewRecord(t, level(r.Severity()), r.Body().String(), 0)
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		rec.AddAttrs(slog.String(string(kv.Key), kv.Value.Emit()))
+		rec.AddAttrs(slog.String(string(kv.Key), kv.Value.String()))
 		return true
 	})
 	p.sp.Log(ctx, rec)
