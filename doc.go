@@ -56,6 +56,22 @@
 // methods never called, and a tracing backend's URL with [WithTraceURL] to
 // link trace IDs to it.
 //
+// Give the wrapper the processor ([grpcstats.WithProgress]) and the in-flight
+// view shows each running call's messages so far, deadline left and peer;
+// let it label the server's goroutines ([grpcstats.WithProfilerLabels]) and
+// a running call's page shows where its goroutines are now, the CPU page
+// splits a CPU profile by method, and [grpcstats.WithSlowStacks] keeps where
+// a slow call waited.
+//
+// # The calls' own log lines
+//
+// Wrap your slog handler with [SpanProcessor.LogHandler] and log with the
+// request's context: the records a call's handlers log show on its page,
+// beside its events, on its trace's page and on the logs page, and the
+// summary counts each method's warnings and errors. Every record still
+// reaches your handler. The OpenTelemetry logs SDK feeds the same through
+// the processor of the module github.com/debugz/debugz/otellog.
+//
 // # Memory
 //
 // Everything is bounded by construction, with these defaults:
@@ -72,7 +88,11 @@
 //   - at most 10000 in-flight RPCs tracked ([WithMaxActive]);
 //   - at most 16 KiB of attribute, event and link data per span
 //     ([WithMaxSpanBytes]): a bigger span is kept as a truncated copy, while
-//     the common span is kept as the SDK handed it over, without a copy.
+//     the common span is kept as the SDK handed it over, without a copy;
+//   - with [SpanProcessor.LogHandler], the first and last 8 log records of each
+//     call, kept with its span, and the latest 2048 records for the logs page
+//     (about 1 MiB, allocated on LogHandler's first call), each with a message
+//     of at most 1 KiB and 8 attributes of at most 256 bytes.
 //
 // A retained span costs what the SDK's snapshot of it costs, typically 1–2
 // KiB for an otelgrpc span. A row holds at most 10 spans for each of its 7
