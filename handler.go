@@ -38,6 +38,7 @@ type handlerConfig struct {
 	redactedKeys []string
 	traceURL     string
 	services     map[string]grpc.ServiceInfo
+	channelz     web.Channelz
 }
 
 type handlerOptionFunc func(*handlerConfig)
@@ -58,6 +59,13 @@ func (f handlerOptionFunc) applyHandler(c *handlerConfig) { f(c) }
 // the default.
 func WithAuthorizer(allow func(r *http.Request) bool) HandlerOption {
 	return handlerOptionFunc(func(c *handlerConfig) { c.authorize = allow })
+}
+
+// WithChannelz adds the connections pages (/channelz), read from c. Use
+// github.com/debugz/debugz/channelz, whose Reader.Option returns this
+// option: importing that package turns grpc-go's channelz on.
+func WithChannelz(c web.Channelz) HandlerOption {
+	return handlerOptionFunc(func(cfg *handlerConfig) { cfg.channelz = c })
 }
 
 // WithAllowedHosts adds host names (any port; "debug.internal" or
@@ -163,7 +171,7 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 			}
 		}
 	}
-	return web.NewHandler(src, web.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL,
+	return web.NewHandler(src, web.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL, Channelz: cfg.channelz,
 		NearDeadline: nearDeadline, ErrorHandler: otel.Handle})
 }
 

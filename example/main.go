@@ -48,6 +48,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/channelz"
 	paymentpb "github.com/debugz/debugz/example/proto/payment"
 	userpb "github.com/debugz/debugz/example/proto/user"
 	"github.com/debugz/debugz/grpcstats"
@@ -105,6 +106,7 @@ func run(ctx context.Context, cfg config) error {
 type app struct {
 	cfg config
 	sp  *debugz.SpanProcessor
+	cz  *channelz.Reader // grpc-go's channelz, for the dashboard's connections pages
 	tp  *sdktrace.TracerProvider
 
 	grpcLis    net.Listener
@@ -144,6 +146,11 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	a.sp = debugz.NewSpanProcessor()
 	a.tp, err = newTracerProvider(ctx, a.sp)
 	if err != nil {
+		return a, err
+	}
+	// channelz, before any server or client: it tracks only what is made
+	// after it is on.
+	if a.cz, err = channelz.New(); err != nil {
 		return a, err
 	}
 	// W3C trace context links a client span to the server span of the same
@@ -236,7 +243,7 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	// address; the debugz handler also refuses non-loopback clients by
 	// default.
 	// WithServices lists every registered method, even one never called.
-	opts := []debugz.HandlerOption{debugz.WithServices(a.grpcServer.GetServiceInfo())}
+	opts := []debugz.HandlerOption{debugz.WithServices(a.grpcServer.GetServiceInfo()), a.cz.Option()}
 	if cfg.TraceURL != "" {
 		opts = append(opts, debugz.WithTraceURL(cfg.TraceURL))
 	}
@@ -381,7 +388,7 @@ func (a *app) shutdown() error {
 	if terr := a.tp.Shutdown(ctx); terr != nil {
 		err = errors.Join(err, fmt.Errorf("tracer provider shutdown: %w", terr))
 	}
-	return err
+	return errors.Join(err, a.cz.Close())
 }
 
 // shutdownHTTP stops srv gracefully, waiting up to shutdownTimeout for the
@@ -406,6 +413,9 @@ func (a *app) close() {
 		if l != nil {
 			l.Close()
 		}
+	}
+	if a.cz != nil {
+		a.cz.Close()
 	}
 	if a.tp != nil {
 		a.tp.Shutdown(context.Background())

@@ -27,6 +27,8 @@ type Config struct {
 	// AllowedHosts are more names (with any port) the default checks accept
 	// in the Host header, beside localhost and loopback addresses.
 	AllowedHosts []string
+	// Channelz, when set, adds the connections pages (github.com/debugz/debugz/channelz).
+	Channelz Channelz
 	// TraceURL, when set, is the tracing backend's page of a trace with
 	// "{traceID}" in place of the ID; every trace ID links to it.
 	TraceURL string
@@ -94,6 +96,11 @@ func (h *handler) router() http.Handler {
 	r.Get("/traces/{traceID}", h.takes(nil, h.trace))
 	r.Get("/active", h.takes(nil, h.active))
 	r.Get("/profile", h.takes(profileParams, h.profile))
+	if h.cfg.Channelz != nil {
+		r.Get("/channelz", h.takes([]string{"peer"}, h.channelz))
+		r.Get("/channelz/channels/{channelID}", h.takes(nil, h.channel))
+		r.Get("/api/channelz", h.takes(apiParams, h.apiChannelz))
+	}
 	r.Get("/logs", h.takes(logParams, h.logs))
 	r.Get("/live/logs", h.takes(logParams, h.liveLogs))
 	r.Get("/api/logs", h.takes(append(slices.Clip(logParams), "pretty", "follow"), h.apiLogs))
@@ -193,7 +200,7 @@ func base(r *http.Request) string {
 
 func (h *handler) newPage(r *http.Request, title, nav string) page {
 	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.now(), TraceURL: h.cfg.TraceURL, Near: h.near,
-		Process: h.src.Process()}
+		Process: h.src.Process(), Channelz: h.cfg.Channelz != nil}
 }
 
 // render writes a component as an HTML page with the given status.

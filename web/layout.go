@@ -26,6 +26,8 @@ type page struct {
 	Near nearWords
 	// Process is which process this is, named in the header and the title.
 	Process Process
+	// Channelz says whether the connections pages exist.
+	Channelz bool
 }
 
 // nearWords are the phrases that say what near its deadline means, worded

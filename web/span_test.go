@@ -93,3 +93,16 @@ func TestEventRowsInterleaveLogs(t *testing.T) {
 		t.Errorf("row 9 = %+v; want the 9th log line (8), after 5 not kept", rows[9])
 	}
 }
+
+func TestOnlyPeer(t *testing.T) {
+	o := ChannelzOverview{
+		Servers: []ChannelzServer{{ID: 1, Sockets: []ChannelzSocket{{ID: 10, Remote: "127.0.0.1:1"}, {ID: 11, Remote: "127.0.0.1:2"}}}},
+		Channels: []ChannelzChannel{{ID: 2, Subchannels: []ChannelzChannel{{ID: 3, Sockets: []ChannelzSocket{{ID: 12, Local: "127.0.0.1:2"}}}}},
+			{ID: 4, Subchannels: []ChannelzChannel{{ID: 5, Sockets: []ChannelzSocket{{ID: 13, Local: "127.0.0.1:9"}}}}}},
+	}
+	f := onlyPeer(o, "127.0.0.1:2")
+	if len(f.Servers) != 1 || len(f.Servers[0].Sockets) != 1 || f.Servers[0].Sockets[0].ID != 11 ||
+		len(f.Channels) != 1 || f.Channels[0].ID != 2 {
+		t.Errorf("onlyPeer = %+v; want server 1 with socket 11 and channel 2", f)
+	}
+}

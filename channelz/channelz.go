@@ -1,0 +1,251 @@
+// Package channelz shows what grpc-go's channelz knows on the debugz pages:
+// this process's servers, client channels and subchannels with their state
+// and calls, their sockets (streams, messages, keepalives, last message
+// times, flow-control windows, security) and each channel's trace events
+// (state changes, resolver and balancer updates): the /debug/events page of
+// x/net/trace, for gRPC.
+//
+// Importing this package turns channelz on, through grpc-go's public
+// channelz service (google.golang.org/grpc/channelz/service), which debugz
+// reads in process over an in-memory connection. channelz tracks only what
+// is created after it is on: import this package in main (or wherever the
+// servers and clients are made), and pass [Option] to debugz.NewHandler:
+//
+//	cz, err := channelz.New()
+//	...
+//	defer cz.Close()
+//	r.Mount("/debug/rpcs", debugz.NewHandler(sp, cz.Option()))
+//
+// Without it, debugz does not turn channelz on: its bookkeeping costs every
+// connection and call a little. A server with no TCP or Unix listener (one
+// served over an in-memory listener) is not shown.
+package channelz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/web"
+	"google.golang.org/grpc"
+	channelzpb "google.golang.org/grpc/channelz/grpc_channelz_v1"
+	"google.golang.org/grpc/channelz/service"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Bounds on one reading: the servers and channels listed, and the sockets
+// read per server or subchannel.
+const (
+	maxEntities = 100
+	maxSockets  = 50
+	timeout     = 2 * time.Second
+)
+
+// ownTarget is the target of the connection debugz reads channelz over,
+// left out of what it shows.
+const ownTarget = "passthrough:///debugz-channelz"
+
+// Reader reads channelz for the debugz pages. It is safe for concurrent use.
+type Reader struct {
+	srv    *grpc.Server
+	lis    *bufconn.Listener
+	conn   *grpc.ClientConn
+	client channelzpb.ChannelzClient
+}
+
+var _ web.Channelz = (*Reader)(nil)
+
+// New starts the in-process channelz service debugz reads. Close it when the
+// handler is done.
+func New() (*Reader, error) {
+	r := &Reader{srv: grpc.NewServer(), lis: bufconn.Listen(1 << 20)}
+	service.RegisterChannelzServiceToServer(r.srv)
+	go func() { _ = r.srv.Serve(r.lis) }()
+	conn, err := grpc.NewClient(ownTarget,
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return r.lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		r.srv.Stop()
+		return nil, fmt.Errorf("debugz/channelz: %w", err)
+	}
+	r.conn, r.client = conn, channelzpb.NewChannelzClient(conn)
+	return r, nil
+}
+
+// Option is the debugz.NewHandler option that adds the connections pages.
+func (r *Reader) Option() debugz.HandlerOption { return debugz.WithChannelz(r) }
+
+// Close stops the in-process channelz service.
+func (r *Reader) Close() error {
+	err := r.conn.Close()
+	r.srv.Stop()
+	return err
+}
+
+// Overview implements web.Channelz.
+func (r *Reader) Overview(ctx context.Context) (web.ChannelzOverview, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var o web.ChannelzOverview
+	servers, err := r.client.GetServers(ctx, &channelzpb.GetServersRequest{MaxResults: maxEntities})
+	if err != nil {
+		return o, fmt.Errorf("debugz/channelz: servers: %w", err)
+	}
+	for _, s := range servers.GetServer() {
+		ws := web.ChannelzServer{ID: s.GetRef().GetServerId(), Calls: calls(s.GetData().GetCallsStarted(), s.GetData().GetCallsSucceeded(),
+			s.GetData().GetCallsFailed(), s.GetData().GetLastCallStartedTimestamp())}
+		for _, l := range s.GetListenSocket() {
+			sock, err := r.client.GetSocket(ctx, &channelzpb.GetSocketRequest{SocketId: l.GetSocketId()})
+			if addr := address(sock.GetSocket().GetLocal()); err == nil && addr != "" {
+				ws.Listen = append(ws.Listen, addr)
+			}
+		}
+		if len(ws.Listen) == 0 {
+			continue // no TCP or Unix listener: the in-memory server debugz reads channelz from
+		}
+		ss, err := r.client.GetServerSockets(ctx, &channelzpb.GetServerSocketsRequest{ServerId: ws.ID, MaxResults: maxSockets})
+		if err == nil {
+			for _, ref := range ss.GetSocketRef() {
+				ws.Sockets = r.appendSocket(ctx, ws.Sockets, ref.GetSocketId())
+			}
+		}
+		o.Servers = append(o.Servers, ws)
+	}
+	channels, err := r.client.GetTopChannels(ctx, &channelzpb.GetTopChannelsRequest{MaxResults: maxEntities})
+	if err != nil {
+		return o, fmt.Errorf("debugz/channelz: channels: %w", err)
+	}
+	for _, c := range channels.GetChannel() {
+		if c.GetData().GetTarget() == ownTarget {
+			continue
+		}
+		wc := channel(c.GetRef().GetChannelId(), false, c.GetData())
+		for _, sc := range c.GetSubchannelRef() {
+			if sub, ok := r.subchannel(ctx, sc.GetSubchannelId()); ok {
+				wc.Subchannels = append(wc.Subchannels, sub)
+			}
+		}
+		wc.Events = nil // on the channel's own page
+		o.Channels = append(o.Channels, wc)
+	}
+	return o, nil
+}
+
+// Channel implements web.Channelz: a channel, or else a subchannel, by ID.
+func (r *Reader) Channel(ctx context.Context, id int64) (web.ChannelzChannel, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := r.client.GetChannel(ctx, &channelzpb.GetChannelRequest{ChannelId: id})
+	if err == nil {
+		wc := channel(id, false, c.GetChannel().GetData())
+		for _, sc := range c.GetChannel().GetSubchannelRef() {
+			if sub, ok := r.subchannel(ctx, sc.GetSubchannelId()); ok {
+				wc.Subchannels = append(wc.Subchannels, sub)
+				wc.Sockets = append(wc.Sockets, sub.Sockets...)
+			}
+		}
+		return wc, true, nil
+	}
+	if status.Code(err) != codes.NotFound {
+		return web.ChannelzChannel{}, false, fmt.Errorf("debugz/channelz: channel %d: %w", id, err)
+	}
+	if sub, ok := r.subchannel(ctx, id); ok {
+		return sub, true, nil
+	}
+	return web.ChannelzChannel{}, false, nil
+}
+
+// subchannel reads subchannel id with its sockets.
+func (r *Reader) subchannel(ctx context.Context, id int64) (web.ChannelzChannel, bool) {
+	sc, err := r.client.GetSubchannel(ctx, &channelzpb.GetSubchannelRequest{SubchannelId: id})
+	if err != nil {
+		return web.ChannelzChannel{}, false
+	}
+	wc := channel(id, true, sc.GetSubchannel().GetData())
+	for i, ref := range sc.GetSubchannel().GetSocketRef() {
+		if i == maxSockets {
+			break
+		}
+		wc.Sockets = r.appendSocket(ctx, wc.Sockets, ref.GetSocketId())
+	}
+	return wc, true
+}
+
+func channel(id int64, sub bool, d *channelzpb.ChannelData) web.ChannelzChannel {
+	c := web.ChannelzChannel{ID: id, Subchannel: sub, Target: d.GetTarget(), State: d.GetState().GetState().String(),
+		Calls: calls(d.GetCallsStarted(), d.GetCallsSucceeded(), d.GetCallsFailed(), d.GetLastCallStartedTimestamp())}
+	for _, e := range d.GetTrace().GetEvents() {
+		c.Events = append(c.Events, web.ChannelzEvent{Time: when(e.GetTimestamp()), Severity: e.GetSeverity().String(), Description: e.GetDescription()})
+	}
+	return c
+}
+
+func calls(started, succeeded, failed int64, last *timestamppb.Timestamp) web.ChannelzCalls {
+	return web.ChannelzCalls{Started: started, Succeeded: succeeded, Failed: failed, LastStarted: when(last)}
+}
+
+// appendSocket reads socket id and appends it to out; a socket closed
+// meanwhile is left out.
+func (r *Reader) appendSocket(ctx context.Context, out []web.ChannelzSocket, id int64) []web.ChannelzSocket {
+	s, err := r.client.GetSocket(ctx, &channelzpb.GetSocketRequest{SocketId: id})
+	if err != nil {
+		return out
+	}
+	d := s.GetSocket().GetData()
+	ws := web.ChannelzSocket{ID: id, Local: address(s.GetSocket().GetLocal()), Remote: address(s.GetSocket().GetRemote()),
+		StreamsStarted: d.GetStreamsStarted(), StreamsSucceeded: d.GetStreamsSucceeded(), StreamsFailed: d.GetStreamsFailed(),
+		MessagesSent: d.GetMessagesSent(), MessagesReceived: d.GetMessagesReceived(), KeepAlivesSent: d.GetKeepAlivesSent(),
+		LastMessageSent: when(d.GetLastMessageSentTimestamp()), LastMessageRecv: when(d.GetLastMessageReceivedTimestamp()),
+		LocalWindow: -1, RemoteWindow: -1, Security: "insecure"}
+	if w := d.GetLocalFlowControlWindow(); w != nil {
+		ws.LocalWindow = w.GetValue()
+	}
+	if w := d.GetRemoteFlowControlWindow(); w != nil {
+		ws.RemoteWindow = w.GetValue()
+	}
+	switch sec := s.GetSocket().GetSecurity(); {
+	case sec.GetTls() != nil:
+		ws.Security = "TLS " + sec.GetTls().GetStandardName()
+	case sec.GetOther() != nil:
+		ws.Security = sec.GetOther().GetName()
+	}
+	return append(out, ws)
+}
+
+// address formats a channelz address: host:port, a Unix socket's name, or
+// what other addresses call themselves.
+func address(a *channelzpb.Address) string {
+	switch {
+	case a.GetTcpipAddress() != nil:
+		t := a.GetTcpipAddress()
+		ip, _ := netipAddr(t.GetIpAddress())
+		return net.JoinHostPort(ip, strconv.Itoa(int(t.GetPort())))
+	case a.GetUdsAddress() != nil:
+		return a.GetUdsAddress().GetFilename()
+	case a.GetOtherAddress() != nil:
+		return a.GetOtherAddress().GetName()
+	}
+	return ""
+}
+
+func netipAddr(b []byte) (string, error) {
+	if len(b) != 4 && len(b) != 16 {
+		return "", errors.New("not an IP address")
+	}
+	return net.IP(b).String(), nil
+}
+
+func when(t *timestamppb.Timestamp) time.Time {
+	if t == nil || (t.GetSeconds() == 0 && t.GetNanos() == 0) {
+		return time.Time{}
+	}
+	return t.AsTime()
+}
