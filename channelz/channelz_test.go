@@ -11,10 +11,12 @@ import (
 
 	"github.com/debugz/debugz"
 	"github.com/debugz/debugz/channelz"
+	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/grpctest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/stats"
 )
 
 func get(t *testing.T, h interface {
@@ -42,7 +44,9 @@ func TestConnectionsPages(t *testing.T) {
 	sp := debugz.NewSpanProcessor()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
-	client := grpctest.Start(t, tp, nil, nil)
+	// The wrapper puts the peer on the spans with every otelgrpc version:
+	// an RPC's page links to the connection by it.
+	client := grpctest.Start(t, tp, func(h stats.Handler) stats.Handler { return grpcstats.WrapHandler(h) }, nil)
 	for range 3 {
 		if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
 			t.Fatal(err)

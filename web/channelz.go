@@ -65,7 +65,7 @@ type ChannelzSocket struct {
 	MessagesSent, MessagesReceived   int64
 	KeepAlivesSent                   int64
 	LastMessageSent, LastMessageRecv time.Time
-	LocalWindow, RemoteWindow        int64 // flow-control windows, bytes; -1 when unknown
+	LocalWindow, RemoteWindow        int64  // flow-control windows, bytes; -1 when unknown
 	Security                         string // "TLS 1.3 …", "insecure"
 }
 
