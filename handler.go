@@ -252,7 +252,7 @@ func (s *source) CPUByMethod(ctx context.Context, d time.Duration) (web.CPUProfi
 // filter translates the page's query into the engine's.
 func (s *source) filter(q web.Query) Filter {
 	f := Filter{Method: q.Method, ErrorsOnly: q.Errors, NearDeadline: q.NearDeadline, Min: q.Min, Max: q.Max,
-		Before: q.Before, Limit: q.Limit}
+		Before: q.Before, Peer: q.Peer, Limit: q.Limit}
 	switch q.Kind {
 	case "server":
 		f.Kind = trace.SpanKindServer

@@ -280,6 +280,9 @@ type Filter struct {
 	// Before selects spans that ended before it; zero means any. Passing
 	// the end of the last span of a page gives the next, older page.
 	Before time.Time
+	// Peer selects the calls with the other side at this host:port (as
+	// [Span]'s attributes say it; see the pages' Peer); "" means any.
+	Peer string
 	Limit  int // at most this many, newest first; ≤ 0 means all
 }
 
@@ -294,7 +297,8 @@ func (f *Filter) match(r *record, bounds []int64) bool {
 		(f.Min == 0 || r.dur >= int64(f.Min)) &&
 		(f.Max == 0 || r.dur <= int64(f.Max)) &&
 		(!f.TraceID.IsValid() || f.TraceID == r.traceID) &&
-		(f.Before.IsZero() || r.end < f.Before.UnixNano())
+		(f.Before.IsZero() || r.end < f.Before.UnixNano()) &&
+		(f.Peer == "" || peer(r.span.Attributes(), r.row.kind) == f.Peer) // last: it reads the attributes
 }
 
 // Count returns how many retained gRPC spans match f, whatever f.Limit: the

@@ -118,6 +118,23 @@ func TestConnectionsPages(t *testing.T) {
 	} else {
 		t.Error("no client span of UnaryCall")
 	}
+	// And back: a socket links to the calls with its peer.
+	_, all := get(t, h, "/channelz")
+	n := 0
+	for rest := all; ; n++ {
+		i := strings.Index(rest, "spans?peer=")
+		if i < 0 {
+			break
+		}
+		link := rest[i : i+strings.IndexByte(rest[i:], '"')]
+		rest = rest[i+len(link):]
+		if _, calls := get(t, h, "/"+strings.ReplaceAll(link, "&amp;", "&")); !strings.Contains(calls, "grpc.testing.TestService/UnaryCall") {
+			t.Errorf("GET %s lists no UnaryCall", link)
+		}
+	}
+	if n == 0 {
+		t.Error("no socket links to its calls")
+	}
 	if code, _ := get(t, h, "/channelz/channels/999999999"); code != 404 {
 		t.Errorf("GET an unknown channel = %d; want 404", code)
 	}

@@ -53,6 +53,7 @@ type Query struct {
 	Max          time.Duration
 	Trace        string    // 32 lowercase hex digits, "" for any
 	Before       time.Time // spans that ended before it; zero for any
+	Peer         string    // the other side's host:port, "" for any
 	Limit        int
 }
 

@@ -36,7 +36,7 @@ func badParam(name, format string, args ...any) *paramError {
 }
 
 // queryParams are the parameters parseQuery reads.
-var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min", "max", "trace", "before", "limit"}
+var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min", "max", "trace", "before", "peer", "limit"}
 
 // The parameters each page takes (see NewHandler); any other is a 400.
 var (
@@ -146,6 +146,7 @@ func parseQuery(v url.Values, buckets int, near nearWords) (Query, *paramError) 
 	if q.Trace, err = parseTrace(v); err != nil {
 		return q, err
 	}
+	q.Peer = strings.TrimSpace(v.Get("peer"))
 	if s := v.Get("before"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
