@@ -282,8 +282,8 @@ type Filter struct {
 	Before time.Time
 	// Peer selects the calls with the other side at this host:port (as
 	// [Span]'s attributes say it; see the pages' Peer); "" means any.
-	Peer string
-	Limit  int // at most this many, newest first; ≤ 0 means all
+	Peer  string
+	Limit int // at most this many, newest first; ≤ 0 means all
 }
 
 func (f *Filter) match(r *record, bounds []int64) bool {
