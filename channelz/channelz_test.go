@@ -135,6 +135,9 @@ func TestConnectionsPages(t *testing.T) {
 	if n == 0 {
 		t.Error("no socket links to its calls")
 	}
+	if code, body := get(t, h, "/api/channelz/channels/"+strconv.FormatInt(channelID, 10)); code != 200 || !strings.Contains(body, `"State":"READY"`) {
+		t.Errorf("GET /api/channelz/channels/{id} = %d %.300s; want the channel as JSON", code, body)
+	}
 	if code, _ := get(t, h, "/channelz/channels/999999999"); code != 404 {
 		t.Errorf("GET an unknown channel = %d; want 404", code)
 	}

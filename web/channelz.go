@@ -101,12 +101,14 @@ func (h *handler) channelz(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, channelzView(p))
 }
 
-func (h *handler) channel(w http.ResponseWriter, r *http.Request) {
+// lookupChannel validates the {channelID} path parameter and reads the
+// channel, answering the error itself.
+func (h *handler) lookupChannel(w http.ResponseWriter, r *http.Request) (ChannelzChannel, bool) {
 	s := chi.URLParam(r, "channelID")
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
 		h.badRequest(w, r, badParam("channelID", "must be a channel ID, a positive number, not %s", quote(s)))
-		return
+		return ChannelzChannel{}, false
 	}
 	c, ok, cerr := h.cfg.Channelz.Channel(r.Context(), id)
 	switch {
@@ -115,8 +117,19 @@ func (h *handler) channel(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, "channelz: "+cerr.Error())
 	case !ok:
 		h.fail(w, r, http.StatusNotFound, "No channel "+s+" is known to channelz: it was closed, or never existed.")
-	default:
-		h.render(w, r, http.StatusOK, channelView(channelPage{page: h.newPage(r, "Channel "+s, "channelz"), Channel: c}))
+	}
+	return c, cerr == nil && ok
+}
+
+func (h *handler) channel(w http.ResponseWriter, r *http.Request) {
+	if c, ok := h.lookupChannel(w, r); ok {
+		h.render(w, r, http.StatusOK, channelView(channelPage{page: h.newPage(r, "Channel "+strconv.FormatInt(c.ID, 10), "channelz"), Channel: c}))
+	}
+}
+
+func (h *handler) apiChannel(w http.ResponseWriter, r *http.Request) {
+	if c, ok := h.lookupChannel(w, r); ok {
+		h.writeJSON(w, r, http.StatusOK, c)
 	}
 }
 

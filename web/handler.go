@@ -100,6 +100,7 @@ func (h *handler) router() http.Handler {
 		r.Get("/channelz", h.takes([]string{"peer"}, h.channelz))
 		r.Get("/channelz/channels/{channelID}", h.takes(nil, h.channel))
 		r.Get("/api/channelz", h.takes(apiParams, h.apiChannelz))
+		r.Get("/api/channelz/channels/{channelID}", h.takes(apiParams, h.apiChannel))
 	}
 	r.Get("/logs", h.takes(logParams, h.logs))
 	r.Get("/live/logs", h.takes(logParams, h.liveLogs))
