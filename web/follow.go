@@ -33,12 +33,7 @@ const (
 // shared feed's latest look, at most one interval before), oldest first,
 // until the client goes away.
 func (h *handler) follow(w http.ResponseWriter, r *http.Request, q Query) {
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("X-Accel-Buffering", "no")
-	if r.Method == http.MethodHead { // the headers a GET would have; no stream
-		return
-	}
-	release, ok := h.admit(w, r)
+	release, ok := h.startStream(w, r, "application/x-ndjson")
 	if !ok {
 		return
 	}

@@ -76,6 +76,18 @@ func (h *handler) admit(w http.ResponseWriter, r *http.Request) (release func(),
 	return func() { h.streams.Add(-1) }, true
 }
 
+// startStream sets a stream's headers and admits it. A HEAD request gets
+// the headers alone, a stream past the cap a 503: then ok is false. release
+// frees the stream's place when it ends.
+func (h *handler) startStream(w http.ResponseWriter, r *http.Request, contentType string) (release func(), ok bool) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Accel-Buffering", "no")
+	if r.Method == http.MethodHead { // the headers a GET would have; no stream
+		return nil, false
+	}
+	return h.admit(w, r)
+}
+
 // write sends b and flushes it within writeTimeout: a reader that does not
 // read is dropped, and never holds a handler goroutine for good.
 func (h *handler) write(rc *http.ResponseController, w http.ResponseWriter, b []byte) error {
@@ -91,13 +103,8 @@ func (h *handler) write(rc *http.ResponseController, w http.ResponseWriter, b []
 // by a shared feed, whatever the number of viewers, and sent to each only
 // when it changed.
 func (h *handler) stream(w http.ResponseWriter, r *http.Request, render func() templ.Component) {
-	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
-	if r.Method == http.MethodHead { // the headers a GET would have; no stream
-		return
-	}
-	release, ok := h.admit(w, r)
+	release, ok := h.startStream(w, r, "text/event-stream")
 	if !ok {
 		return
 	}

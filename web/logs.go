@@ -141,12 +141,7 @@ func toEntryJSON(l LogEntry) entryJSON {
 // stream that falls behind gets {"gap":{"skipped":N}}. The log followers
 // share one budget of maxFollowBatch records per interval.
 func (h *handler) followLogs(w http.ResponseWriter, r *http.Request, q LogQuery) {
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("X-Accel-Buffering", "no")
-	if r.Method == http.MethodHead {
-		return
-	}
-	release, ok := h.admit(w, r)
+	release, ok := h.startStream(w, r, "application/x-ndjson")
 	if !ok {
 		return
 	}
