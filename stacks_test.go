@@ -76,7 +76,7 @@ func TestRunningRPCShowsItsStack(t *testing.T) {
 		close(svc.release)
 		_, _ = stream.Recv()
 		cancel()
-		grpctest.WaitFor(t, "the call to end", func() bool { return len(sp.Active()) == 0 })
+		grpctest.WaitFor(t, "the call's span to end", func() bool { _, ok := sp.Span(server.SpanID); return ok })
 		if code, body := getLocal(t, h, "/spans/"+server.SpanID.String()); code != 200 || strings.Contains(body, "waitForRelease") {
 			t.Errorf("labels %v: the ended call's page = %d and still shows a stack", labels, code)
 		}
