@@ -184,9 +184,9 @@ type activeEntry struct {
 	logs     *spanLogs // logged while it ran (SpanProcessor.LogHandler); nil if none
 }
 
-// addLog has fill write a log line kept with the tracked span key, under the
-// shard's lock, and reports whether the span is tracked.
-func (t *activeTable) addLog(key uint64, fill func(*LogLine)) bool {
+// update calls f with the entry of the tracked span key under its shard's
+// lock, and reports whether the span is tracked.
+func (t *activeTable) update(key uint64, f func(*activeEntry)) bool {
 	if key == 0 {
 		return false
 	}
@@ -194,30 +194,28 @@ func (t *activeTable) addLog(key uint64, fill func(*LogLine)) bool {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	i := sh.find(key)
-	if i < 0 {
-		return false
+	if i >= 0 {
+		f(&sh.spans[i])
 	}
-	e := &sh.spans[i]
-	if e.logs == nil {
-		e.logs = &spanLogs{}
-	}
-	line := e.logs.slot()
-	fill(line)
-	e.logs.count(line.Level)
-	return true
+	return i >= 0
+}
+
+// addLog has fill write a log line kept with the tracked span key, and
+// reports whether the span is tracked.
+func (t *activeTable) addLog(key uint64, fill func(*LogLine)) bool {
+	return t.update(key, func(e *activeEntry) {
+		if e.logs == nil {
+			e.logs = &spanLogs{}
+		}
+		line := e.logs.slot()
+		fill(line)
+		e.logs.count(line.Level)
+	})
 }
 
 // setProgress attaches p to the tracked span key, if it is tracked.
 func (t *activeTable) setProgress(key uint64, p grpcstats.Progress) {
-	if key == 0 {
-		return
-	}
-	sh := t.shard(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if i := sh.find(key); i >= 0 {
-		sh.spans[i].progress = p
-	}
+	t.update(key, func(e *activeEntry) { e.progress = p })
 }
 
 // clear forgets every tracked span.

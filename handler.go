@@ -433,7 +433,7 @@ func (s *source) logFilter(q web.LogQuery) LogFilter {
 	f := LogFilter{Method: q.Method, Text: q.Text, Limit: q.Limit}
 	switch q.Level {
 	case "DEBUG":
-		f.AnyLevel = true
+		f.MinLevel = math.MinInt // every level, below Debug too
 	case "WARN":
 		f.MinLevel = slog.LevelWarn
 	case "ERROR":

@@ -104,18 +104,9 @@ func (sp *SpanProcessor) LogHandler(next slog.Handler) slog.Handler {
 // logs SDK (github.com/debugz/debugz/otellog). ctx is the context r was
 // logged with.
 func (sp *SpanProcessor) Log(ctx context.Context, r slog.Record) {
-	sp.feedOnce.Do(func() { sp.feed = sp.LogHandler(discard{}) })
+	sp.feedOnce.Do(func() { sp.feed = sp.LogHandler(slog.DiscardHandler) })
 	_ = sp.feed.Handle(ctx, r)
 }
-
-// discard is the handler behind Log: it wants nothing, so Handle keeps the
-// record and returns.
-type discard struct{}
-
-func (discard) Enabled(context.Context, slog.Level) bool  { return false }
-func (discard) Handle(context.Context, slog.Record) error { return nil }
-func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
-func (d discard) WithGroup(string) slog.Handler           { return d }
 
 type logHandler struct {
 	sp         *SpanProcessor
@@ -246,7 +237,6 @@ type LogFilter struct {
 	TraceID  trace.TraceID // zero for any
 	Text     string        // in the message, in any case; "" for any
 	Limit    int           // at most this many, newest first; ≤ 0 means all
-	AnyLevel bool          // ignore MinLevel: Debug records too
 }
 
 // Logs returns copies of the latest records written through LogHandler
@@ -278,38 +268,17 @@ func (sp *SpanProcessor) FollowLogs(f LogFilter, pos uint64) (recs []LogRecord, 
 	if ring == nil {
 		return nil, 1, 0
 	}
-	next = ring.Pushed()
-	defer func() { next++ }()
-	if pos == 0 || pos-1 >= next {
-		return nil, next, 0
+	kept, next, skipped := since(ring, pos, f.Limit, func(_ uint64, r *recentLog) bool { return f.matches(r) })
+	recs = make([]LogRecord, len(kept))
+	for i := range kept {
+		recs[len(kept)-1-i] = kept[i].record()
 	}
-	after := pos - 1
-	oldest := next - min(next, uint64(ring.Cap())) + 1
-	if after+1 < oldest {
-		skipped = oldest - after - 1
-	}
-	for seq, r := range ring.Newest() {
-		if seq > next {
-			continue
-		}
-		if seq <= after {
-			break
-		}
-		if f.Limit > 0 && len(recs) >= f.Limit {
-			skipped += seq - max(after, oldest-1)
-			break
-		}
-		if f.matches(&r) {
-			recs = append(recs, r.record())
-		}
-	}
-	slices.Reverse(recs)
 	return recs, next, skipped
 }
 
 // matches reports whether f selects r.
 func (f *LogFilter) matches(r *recentLog) bool {
-	return (f.AnyLevel || r.level >= f.MinLevel) && (!f.TraceID.IsValid() || r.traceID == f.TraceID) &&
+	return r.level >= f.MinLevel && (!f.TraceID.IsValid() || r.traceID == f.TraceID) &&
 		(f.Method == "" || methodMatch(f.Method, r.method)) && (f.Text == "" || containsFold(r.message, f.Text))
 }
 

@@ -622,20 +622,39 @@ func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method stri
 // entered since (or with those read to find f.Limit matches), not with the
 // ring's size, and only the returned spans are copied.
 func (sp *SpanProcessor) Follow(f Filter, pos uint64) (spans []Span, next, skipped uint64) {
-	next = sp.recent.Pushed()
+	recs, next, skipped := since(sp.recent, pos, f.Limit, func(seq uint64, r *record) bool {
+		r.seq = seq
+		return f.match(r, sp.cfg.bounds)
+	})
+	spans = make([]Span, len(recs))
+	for i := range recs {
+		spans[len(recs)-1-i] = sp.toSpan(&recs[i])
+	}
+	return spans, next, skipped
+}
+
+// since reads what entered ring after position pos, newest first, keeping
+// the items keep accepts (it may change them), and returns them with the
+// position to read from next. A position is a push number plus one, never
+// 0; pos 0 starts from now: nothing is read, only the position is returned.
+// Skipped counts the items the ring overwrote before they were read and,
+// with limit > 0, those older than the limit's kept items, which are not
+// read. Pushes still in progress are left for the next read, not lost. It
+// is Follow's reader and FollowLogs'.
+func since[T any](ring *ringbuffer.Ring[T], pos uint64, limit int, keep func(seq uint64, v *T) bool) (kept []T, next, skipped uint64) {
+	next = ring.Pushed()
 	defer func() { next++ }()
 	if pos == 0 || pos-1 >= next {
 		return nil, next, 0
 	}
 	after := pos - 1
-	oldest := next - min(next, uint64(sp.recent.Cap())) + 1 // the oldest push still held
+	oldest := next - min(next, uint64(ring.Cap())) + 1 // the oldest push still held
 	if after+1 < oldest {
 		skipped = oldest - after - 1
 	}
-	var recs []record
-	var over uint64 // spans not read past f.Limit matches
+	var over uint64 // items not read past the limit
 	expect := next  // the next push number Newest should yield
-	for seq, r := range sp.recent.Newest() {
+	for seq, v := range ring.Newest() {
 		if seq > next {
 			continue // pushed since next was read: the next call returns it
 		}
@@ -644,22 +663,16 @@ func (sp *SpanProcessor) Follow(f Filter, pos uint64) (spans []Span, next, skipp
 		}
 		if seq < expect && expect >= oldest { // pushes in between still in progress:
 			next = seq // resume before them, so they are not lost
-			recs, over = recs[:0], 0
+			kept, over = kept[:0], 0
 		}
 		expect = seq - 1
-		if f.Limit > 0 && len(recs) >= f.Limit {
+		if limit > 0 && len(kept) >= limit {
 			over = seq - max(after, oldest-1) // this and every older one since: not read
 			break
 		}
-		r.seq = seq
-		if f.match(&r, sp.cfg.bounds) {
-			recs = append(recs, r)
+		if keep(seq, &v) {
+			kept = append(kept, v)
 		}
 	}
-	skipped += over
-	spans = make([]Span, len(recs))
-	for i := range recs {
-		spans[len(recs)-1-i] = sp.toSpan(&recs[i])
-	}
-	return spans, next, skipped
+	return kept, next, skipped + over
 }

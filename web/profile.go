@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
@@ -62,7 +63,7 @@ func (h *handler) profile(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, perr)
 		return
 	}
-	p := profilePage{page: h.newPage(r, "CPU by method", "profile"), Seconds: cmp0(seconds, defaultProfileSeconds)}
+	p := profilePage{page: h.newPage(r, "CPU by method", "profile"), Seconds: cmp.Or(seconds, defaultProfileSeconds)}
 	if seconds > 0 {
 		prof, ok := h.cpuProfile(w, r, seconds)
 		if !ok {
@@ -80,7 +81,7 @@ func (h *handler) apiProfile(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, perr)
 		return
 	}
-	prof, ok := h.cpuProfile(w, r, cmp0(seconds, defaultProfileSeconds))
+	prof, ok := h.cpuProfile(w, r, cmp.Or(seconds, defaultProfileSeconds))
 	if !ok {
 		return
 	}
@@ -107,12 +108,4 @@ func share(d, total time.Duration) float64 {
 		return 0
 	}
 	return float64(d) / float64(total)
-}
-
-// cmp0 is n, or def when n is 0.
-func cmp0(n, def int) int {
-	if n == 0 {
-		return def
-	}
-	return n
 }
