@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/debugz/debugz/grpcstats"
 	"go.opentelemetry.io/otel/trace"
@@ -36,8 +37,14 @@ func TestWrapHandlerStatusMessage(t *testing.T) {
 	}
 	_, _ = w.client.UnaryCall(context.Background(), &testpb.SimpleRequest{
 		ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound), Message: long}})
+	// The server span ends just after the client has its answer: wait for
+	// all 6 spans (2 UnaryCall and 1 EmptyCall calls, both sides).
+	ended := w.rec.Ended()
+	for deadline := time.Now().Add(5 * time.Second); len(ended) < 6 && time.Now().Before(deadline); ended = w.rec.Ended() {
+		time.Sleep(5 * time.Millisecond)
+	}
 	cutMessages := 0
-	for _, s := range w.rec.Ended() {
+	for _, s := range ended {
 		v, ok := attr(s, grpcstats.AttrStatusMessage)
 		if ok && len(v.AsString()) > 1<<10 {
 			t.Errorf("%s %s: status message of %d bytes; want at most 1 KiB", s.Name(), s.SpanKind(), len(v.AsString()))
