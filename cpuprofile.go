@@ -12,8 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/debugz/debugz/internal/view"
+
 	"github.com/debugz/debugz/grpcstats"
-	"github.com/debugz/debugz/web"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -21,14 +22,14 @@ import (
 // is done, and sums its CPU time by the method label that
 // grpcstats.WithProfilerLabels puts on server goroutines. It fails when
 // another CPU profile is running (this handler's or /debug/pprof/profile's).
-func cpuByMethod(ctx context.Context, busy *atomic.Bool, d time.Duration) (web.CPUProfile, error) {
+func cpuByMethod(ctx context.Context, busy *atomic.Bool, d time.Duration) (view.CPUProfile, error) {
 	if !busy.CompareAndSwap(false, true) {
-		return web.CPUProfile{}, web.ErrProfiling
+		return view.CPUProfile{}, view.ErrProfiling
 	}
 	defer busy.Store(false)
 	var buf bytes.Buffer
 	if err := pprof.StartCPUProfile(&buf); err != nil {
-		return web.CPUProfile{}, fmt.Errorf("%w (%v)", web.ErrProfiling, err)
+		return view.CPUProfile{}, fmt.Errorf("%w (%v)", view.ErrProfiling, err)
 	}
 	start := time.Now()
 	select {
@@ -45,14 +46,14 @@ func cpuByMethod(ctx context.Context, busy *atomic.Bool, d time.Duration) (web.C
 // github.com/google/pprof/proto/profile.proto) and sums its samples' CPU
 // time by the value of the string label key; samples without it count
 // under "". It reads only the fields it needs, with protowire.
-func parseCPUProfile(r io.Reader, key string) (web.CPUProfile, error) {
+func parseCPUProfile(r io.Reader, key string) (view.CPUProfile, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
-		return web.CPUProfile{}, fmt.Errorf("debugz: read CPU profile: %w", err)
+		return view.CPUProfile{}, fmt.Errorf("debugz: read CPU profile: %w", err)
 	}
 	b, err := io.ReadAll(zr)
 	if err != nil {
-		return web.CPUProfile{}, fmt.Errorf("debugz: read CPU profile: %w", err)
+		return view.CPUProfile{}, fmt.Errorf("debugz: read CPU profile: %w", err)
 	}
 	type sample struct {
 		nanos  int64
@@ -99,7 +100,7 @@ func parseCPUProfile(r io.Reader, key string) (web.CPUProfile, error) {
 		return nil
 	})
 	if err != nil {
-		return web.CPUProfile{}, fmt.Errorf("debugz: read CPU profile: %w", err)
+		return view.CPUProfile{}, fmt.Errorf("debugz: read CPU profile: %w", err)
 	}
 	byMethod := map[string]time.Duration{}
 	var total time.Duration
@@ -113,11 +114,11 @@ func parseCPUProfile(r io.Reader, key string) (web.CPUProfile, error) {
 		byMethod[method] += time.Duration(s.nanos)
 		total += time.Duration(s.nanos)
 	}
-	p := web.CPUProfile{Total: total}
+	p := view.CPUProfile{Total: total}
 	for m, d := range byMethod {
-		p.Methods = append(p.Methods, web.MethodCPU{Method: m, CPU: d})
+		p.Methods = append(p.Methods, view.MethodCPU{Method: m, CPU: d})
 	}
-	slices.SortFunc(p.Methods, func(a, b web.MethodCPU) int {
+	slices.SortFunc(p.Methods, func(a, b view.MethodCPU) int {
 		return cmp.Or(cmp.Compare(b.CPU, a.CPU), cmp.Compare(a.Method, b.Method))
 	})
 	return p, nil

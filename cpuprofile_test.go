@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/internal/view"
+
 	"github.com/debugz/debugz/grpcstats"
-	"github.com/debugz/debugz/web"
 )
 
 // TestCPUByMethodNamesTheHottest: a goroutine labelled as serving
@@ -45,7 +46,7 @@ func TestCPUByMethodNamesTheHottest(t *testing.T) {
 	if len(p.Methods) == 0 || p.Methods[0].Method != "x.Y/Hot" || p.Total <= 0 || p.Duration < time.Second {
 		t.Errorf("profile = %+v; want x.Y/Hot first, some CPU in all, a second long", p)
 	}
-	if err := <-errs; !errors.Is(err, web.ErrProfiling) {
+	if err := <-errs; !errors.Is(err, view.ErrProfiling) {
 		t.Errorf("a second profile meanwhile = %v; want ErrProfiling", err)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/debugz/debugz/internal/view"
+
 	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/redact"
 	"github.com/debugz/debugz/internal/rpccode"
@@ -38,7 +40,7 @@ type handlerConfig struct {
 	redactedKeys []string
 	traceURL     string
 	services     map[string]grpc.ServiceInfo
-	channelz     web.Channelz
+	channelz     view.Channelz
 }
 
 type handlerOptionFunc func(*handlerConfig)
@@ -64,7 +66,7 @@ func WithAuthorizer(allow func(r *http.Request) bool) HandlerOption {
 // WithChannelz adds the connections pages (/channelz), read from c. Use
 // github.com/debugz/debugz/channelz, whose Reader.Option returns this
 // option: importing that package turns grpc-go's channelz on.
-func WithChannelz(c web.Channelz) HandlerOption {
+func WithChannelz(c view.Channelz) HandlerOption {
 	return handlerOptionFunc(func(cfg *handlerConfig) { cfg.channelz = c })
 }
 
@@ -171,7 +173,7 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 			}
 		}
 	}
-	return web.NewHandler(src, web.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL, Channelz: cfg.channelz,
+	return web.NewHandler(src, view.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL, Channelz: cfg.channelz,
 		NearDeadline: nearDeadline, ErrorHandler: otel.Handle})
 }
 
@@ -187,7 +189,7 @@ func streamingKind(m grpc.MethodInfo) string {
 	return "unary"
 }
 
-// source adapts a SpanProcessor to web.Source.
+// source adapts a SpanProcessor to view.Source.
 type source struct {
 	sp        *SpanProcessor
 	red       *redact.Redactor
@@ -195,29 +197,29 @@ type source struct {
 	streaming map[string]string // registered method → streaming kind; read-only
 }
 
-var _ web.Source = (*source)(nil)
+var _ view.Source = (*source)(nil)
 
 func kindName(k trace.SpanKind) string { return k.String() }
 
-func (s *source) Summary() web.Summary {
+func (s *source) Summary() view.Summary {
 	sum := s.sp.Summary()
-	out := web.Summary{Capacity: sum.Capacity, Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
+	out := view.Summary{Capacity: sum.Capacity, Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
 		Fault:   faultText(sum.Fault),
-		Buckets: sum.BucketBounds, Methods: make([]web.Method, 0, len(sum.Methods)+len(s.streaming))}
+		Buckets: sum.BucketBounds, Methods: make([]view.Method, 0, len(sum.Methods)+len(s.streaming))}
 	seen := make(map[string]bool, len(sum.Methods))
 	for _, m := range sum.Methods {
-		wm := web.Method{Method: s.red.String(m.Method), Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors, Faults: m.Faults,
-			Last1m: web.Window(m.Last1m), Last10m: web.Window(m.Last10m),
+		wm := view.Method{Method: s.red.String(m.Method), Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors, Faults: m.Faults,
+			Last1m: view.Window(m.Last1m), Last10m: view.Window(m.Last10m),
 			Active: m.Active, Buckets: m.Buckets, P50: m.P50, P90: m.P90, P99: m.P99, Max: m.Max,
 			Rate: m.Rate1m, LastSeen: m.LastSeen, LogWarnings: m.LogWarnings, LogErrors: m.LogErrors}
 		for c := codes.OK; c <= maxCode; c++ {
 			name := rpccode.Name(int(c))
 			if n := m.Codes[name]; n > 0 {
-				wm.Codes = append(wm.Codes, web.CodeCount{Code: int(c), Name: name, Count: n})
+				wm.Codes = append(wm.Codes, view.CodeCount{Code: int(c), Name: name, Count: n})
 			}
 		}
 		wm.Streaming = s.streaming[m.Method]
-		wm.Recent = web.Latency{Count: m.Recent.Count, P50: m.Recent.P50, P90: m.Recent.P90, P99: m.Recent.P99, Max: m.Recent.Max}
+		wm.Recent = view.Latency{Count: m.Recent.Count, P50: m.Recent.P50, P90: m.Recent.P90, P99: m.Recent.P99, Max: m.Recent.Max}
 		wm.MsgCalls, wm.MsgSent, wm.MsgReceived = m.MessageCalls, m.MessagesSent, m.MessagesReceived
 		wm.BytesSent, wm.BytesReceived, wm.NearDeadline = m.BytesSent, m.BytesReceived, m.NearDeadline
 		if m.Kind == trace.SpanKindServer {
@@ -227,30 +229,30 @@ func (s *source) Summary() web.Summary {
 	}
 	for method, kind := range s.streaming { // registered, never seen on the server side
 		if !seen[method] {
-			out.Methods = append(out.Methods, web.Method{Method: method, Kind: kindName(trace.SpanKindServer),
+			out.Methods = append(out.Methods, view.Method{Method: method, Kind: kindName(trace.SpanKindServer),
 				Streaming: kind, Buckets: make([]uint64, len(out.Buckets))})
 		}
 	}
 	return out
 }
 
-func (s *source) Spans(q web.Query) []web.Span {
+func (s *source) Spans(q view.Query) []view.Span {
 	spans := s.sp.Spans(s.filter(q))
-	out := make([]web.Span, len(spans))
+	out := make([]view.Span, len(spans))
 	for i := range spans {
 		out[i] = s.span(&spans[i])
 	}
 	return out
 }
 
-func (s *source) Count(q web.Query) int { return s.sp.Count(s.filter(q)) }
+func (s *source) Count(q view.Query) int { return s.sp.Count(s.filter(q)) }
 
-func (s *source) CPUByMethod(ctx context.Context, d time.Duration) (web.CPUProfile, error) {
+func (s *source) CPUByMethod(ctx context.Context, d time.Duration) (view.CPUProfile, error) {
 	return cpuByMethod(ctx, &s.profiling, d)
 }
 
 // filter translates the page's query into the engine's.
-func (s *source) filter(q web.Query) Filter {
+func (s *source) filter(q view.Query) Filter {
 	f := Filter{Method: q.Method, ErrorsOnly: q.Errors, NearDeadline: q.NearDeadline, Min: q.Min, Max: q.Max,
 		Before: q.Before, Peer: q.Peer, Limit: q.Limit}
 	switch q.Kind {
@@ -272,17 +274,17 @@ func (s *source) filter(q web.Query) Filter {
 	return f
 }
 
-func (s *source) Span(id string) (web.Span, bool) {
+func (s *source) Span(id string) (view.Span, bool) {
 	sid, err := trace.SpanIDFromHex(id)
 	if err != nil {
-		return web.Span{}, false
+		return view.Span{}, false
 	}
 	if sp, ok := s.sp.Span(sid); ok {
 		return s.span(&sp), true
 	}
 	for _, a := range s.sp.Active() { // a call still in flight opens too
 		if a.SpanID == sid {
-			ws := web.Span{TraceID: a.TraceID.String(), SpanID: id, Name: s.red.String(a.Method), Method: s.red.String(a.Method),
+			ws := view.Span{TraceID: a.TraceID.String(), SpanID: id, Name: s.red.String(a.Method), Method: s.red.String(a.Method),
 				Kind: kindName(a.Kind), Start: a.Start, Duration: max(time.Since(a.Start), 0), Running: true,
 				Peer: a.Peer, Goroutines: goroutinesOf(id)}
 			if a.ProgressKnown { // so far
@@ -298,20 +300,20 @@ func (s *source) Span(id string) (web.Span, bool) {
 			return ws, true
 		}
 	}
-	return web.Span{}, false
+	return view.Span{}, false
 }
 
-func (s *source) Trace(id string) (web.Trace, bool) {
+func (s *source) Trace(id string) (view.Trace, bool) {
 	tid, err := trace.TraceIDFromHex(id)
 	if err != nil {
-		return web.Trace{}, false
+		return view.Trace{}, false
 	}
 	spans, running := s.sp.Trace(tid), s.sp.activeOf(tid)
 	if len(spans) == 0 && len(running) == 0 {
-		return web.Trace{}, false
+		return view.Trace{}, false
 	}
-	t := web.Trace{TraceID: id}
-	add := func(ws web.Span, end time.Time) {
+	t := view.Trace{TraceID: id}
+	add := func(ws view.Span, end time.Time) {
 		if t.Start.IsZero() || ws.Start.Before(t.Start) {
 			t.Start = ws.Start
 		}
@@ -328,14 +330,14 @@ func (s *source) Trace(id string) (web.Trace, bool) {
 		if slices.ContainsFunc(spans, func(sp Span) bool { return sp.SpanID == a.SpanID }) {
 			continue
 		}
-		ws := web.Span{TraceID: id, SpanID: a.SpanID.String(), Name: s.red.String(a.Method), Method: s.red.String(a.Method),
+		ws := view.Span{TraceID: id, SpanID: a.SpanID.String(), Name: s.red.String(a.Method), Method: s.red.String(a.Method),
 			Kind: kindName(a.Kind), Start: a.Start, Duration: max(now.Sub(a.Start), 0), Running: true}
 		if a.Parent.IsValid() {
 			ws.ParentSpanID = a.Parent.String()
 		}
 		add(ws, now)
 	}
-	slices.SortStableFunc(t.Spans, func(a, b web.Span) int { return a.Start.Compare(b.Start) })
+	slices.SortStableFunc(t.Spans, func(a, b view.Span) int { return a.Start.Compare(b.Start) })
 	return t, true
 }
 
@@ -352,19 +354,19 @@ func (s *source) TraceOTLP(id string) ([]byte, bool, error) {
 	return b, true, err
 }
 
-func (s *source) Active() []web.Active {
+func (s *source) Active() []view.Active {
 	act := s.sp.Active()
-	out := make([]web.Active, len(act))
+	out := make([]view.Active, len(act))
 	for i, a := range act {
-		out[i] = web.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: s.red.String(a.Method),
+		out[i] = view.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: s.red.String(a.Method),
 			Kind: kindName(a.Kind), Start: a.Start, Peer: a.Peer,
 			ProgressKnown: a.ProgressKnown, Sent: a.MessagesSent, Received: a.MessagesReceived, Deadline: a.Deadline}
 	}
 	return out
 }
 
-func (s *source) span(sp *Span) web.Span {
-	ws := web.Span{
+func (s *source) span(sp *Span) view.Span {
+	ws := view.Span{
 		TraceID: sp.TraceID.String(), SpanID: sp.SpanID.String(), Name: s.red.String(sp.Name), Method: s.red.String(sp.Method),
 		Kind: kindName(sp.Kind), StatusCode: sp.StatusCode, StatusMessage: s.red.String(sp.StatusMessage),
 		Start: sp.Start, Duration: sp.Duration, Bucket: sp.Bucket, Peer: peer(sp.Attributes, sp.Kind),
@@ -382,7 +384,7 @@ func (s *source) span(sp *Span) web.Span {
 	}
 	for i := range sp.Events {
 		e := &sp.Events[i]
-		we := web.Event{Name: s.red.String(e.Name), Time: e.Time, Offset: e.Time.Sub(sp.Start), Attributes: s.attrs(e.Attributes)}
+		we := view.Event{Name: s.red.String(e.Name), Time: e.Time, Offset: e.Time.Sub(sp.Start), Attributes: s.attrs(e.Attributes)}
 		readMessageEvent(&we, e)
 		if e.Name == grpcstats.EventStack {
 			for _, kv := range e.Attributes {
@@ -406,8 +408,8 @@ func (s *source) span(sp *Span) web.Span {
 }
 
 // logLine is a log record for the pages, redacted.
-func (s *source) logLine(l *LogLine) web.LogLine {
-	wl := web.LogLine{Time: l.Time, Level: l.Level.String(), Message: s.red.String(l.Message)}
+func (s *source) logLine(l *LogLine) view.LogLine {
+	wl := view.LogLine{Time: l.Time, Level: l.Level.String(), Message: s.red.String(l.Message)}
 	if l.SpanID.IsValid() {
 		wl.SpanID = l.SpanID.String()
 	}
@@ -419,17 +421,17 @@ func (s *source) logLine(l *LogLine) web.LogLine {
 	return wl
 }
 
-func (s *source) Logs(q web.LogQuery) []web.LogEntry {
+func (s *source) Logs(q view.LogQuery) []view.LogEntry {
 	return s.logEntries(s.sp.Logs(s.logFilter(q)))
 }
 
-func (s *source) FollowLogs(q web.LogQuery, pos uint64) ([]web.LogEntry, uint64, uint64) {
+func (s *source) FollowLogs(q view.LogQuery, pos uint64) ([]view.LogEntry, uint64, uint64) {
 	recs, next, skipped := s.sp.FollowLogs(s.logFilter(q), pos)
 	return s.logEntries(recs), next, skipped
 }
 
 // logFilter translates the logs page's query into the engine's.
-func (s *source) logFilter(q web.LogQuery) LogFilter {
+func (s *source) logFilter(q view.LogQuery) LogFilter {
 	f := LogFilter{Method: q.Method, Text: q.Text, Limit: q.Limit}
 	switch q.Level {
 	case "DEBUG":
@@ -446,10 +448,10 @@ func (s *source) logFilter(q web.LogQuery) LogFilter {
 }
 
 // logEntries are log records for the pages, redacted.
-func (s *source) logEntries(recs []LogRecord) []web.LogEntry {
-	out := make([]web.LogEntry, len(recs))
+func (s *source) logEntries(recs []LogRecord) []view.LogEntry {
+	out := make([]view.LogEntry, len(recs))
 	for i := range recs {
-		out[i] = web.LogEntry{LogLine: s.logLine(&recs[i].LogLine), Method: s.red.String(recs[i].Method)}
+		out[i] = view.LogEntry{LogLine: s.logLine(&recs[i].LogLine), Method: s.red.String(recs[i].Method)}
 		if recs[i].TraceID.IsValid() {
 			out[i].TraceID = recs[i].TraceID.String()
 		}
@@ -460,7 +462,7 @@ func (s *source) logEntries(recs []LogRecord) []web.LogEntry {
 // readMessageEvent tells the pages what a message event, of grpcstats'
 // timeline or of otelgrpc before v0.67, says about its message; it leaves
 // any other event alone.
-func readMessageEvent(we *web.Event, e *sdktrace.Event) {
+func readMessageEvent(we *view.Event, e *sdktrace.Event) {
 	if e.Name != grpcstats.EventMessage {
 		return
 	}
@@ -479,15 +481,15 @@ func readMessageEvent(we *web.Event, e *sdktrace.Event) {
 // attrs formats attributes for people and JSON, sorted by key, with
 // credentials redacted (see [WithoutRedaction]). Type stays the type of the
 // value as set.
-func (s *source) attrs(kvs []attribute.KeyValue) []web.Attr {
-	out := make([]web.Attr, 0, len(kvs))
+func (s *source) attrs(kvs []attribute.KeyValue) []view.Attr {
+	out := make([]view.Attr, 0, len(kvs))
 	for _, kv := range kvs {
-		a := web.Attr{Key: string(kv.Key), Type: strings.ToLower(kv.Value.Type().String())}
+		a := view.Attr{Key: string(kv.Key), Type: strings.ToLower(kv.Value.Type().String())}
 		v := s.red.KeyValue(kv).Value
 		a.Value, a.JSON = v.String(), jsonValue(v)
 		out = append(out, a)
 	}
-	slices.SortStableFunc(out, func(a, b web.Attr) int { return cmp.Compare(a.Key, b.Key) })
+	slices.SortStableFunc(out, func(a, b view.Attr) int { return cmp.Compare(a.Key, b.Key) })
 	return out
 }
 
@@ -578,9 +580,9 @@ func faultText(f *Fault) string {
 	return f.Time.UTC().Format(time.RFC3339) + ": " + f.Value + "\n" + f.Stack
 }
 
-func (s *source) Follow(q web.Query, after uint64) ([]web.Span, uint64, uint64) {
+func (s *source) Follow(q view.Query, after uint64) ([]view.Span, uint64, uint64) {
 	spans, next, skipped := s.sp.Follow(s.filter(q), after)
-	out := make([]web.Span, len(spans))
+	out := make([]view.Span, len(spans))
 	for i := range spans {
 		out[i] = s.span(&spans[i])
 	}

@@ -5,15 +5,16 @@ import (
 	"runtime/debug"
 	"sync"
 
-	"github.com/debugz/debugz/web"
+	"github.com/debugz/debugz/internal/view"
+
 	"go.opentelemetry.io/otel/attribute"
 )
 
 // Process says which process the pages show: the service and version of
 // the spans' resource (else the main module's version), the host, the PID
 // and when the processor started.
-func (s *source) Process() web.Process {
-	p := web.Process{Host: host(), PID: os.Getpid(), Start: s.sp.started, Version: buildVersion()}
+func (s *source) Process() view.Process {
+	p := view.Process{Host: host(), PID: os.Getpid(), Start: s.sp.started, Version: buildVersion()}
 	if res := s.sp.resource.Load(); res != nil {
 		if v, ok := res.Set().Value(attribute.Key("service.name")); ok {
 			p.Service = v.AsString()

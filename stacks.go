@@ -3,7 +3,7 @@ package debugz
 import (
 	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/goroutines"
-	"github.com/debugz/debugz/web"
+	"github.com/debugz/debugz/internal/view"
 )
 
 // maxStackBytes bounds the goroutine stacks shown for one RPC.
@@ -13,10 +13,10 @@ const maxStackBytes = 64 << 10
 // by grpcstats.WithProfilerLabels: where a running RPC's handler, and the
 // goroutines it started, are now. It takes a goroutine dump; it runs only
 // when a running RPC's page is opened.
-func goroutinesOf(id string) []web.Goroutine {
-	var out []web.Goroutine
+func goroutinesOf(id string) []view.Goroutine {
+	var out []view.Goroutine
 	for _, s := range goroutines.Labelled(grpcstats.LabelSpanID, id, maxStackBytes) {
-		out = append(out, web.Goroutine(s))
+		out = append(out, view.Goroutine(s))
 	}
 	return out
 }

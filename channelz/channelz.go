@@ -29,8 +29,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/debugz/debugz/internal/view"
+
 	"github.com/debugz/debugz"
-	"github.com/debugz/debugz/web"
 	"google.golang.org/grpc"
 	channelzpb "google.golang.org/grpc/channelz/grpc_channelz_v1"
 	"google.golang.org/grpc/channelz/service"
@@ -61,7 +62,7 @@ type Reader struct {
 	client channelzpb.ChannelzClient
 }
 
-var _ web.Channelz = (*Reader)(nil)
+var _ view.Channelz = (*Reader)(nil)
 
 // New starts the in-process channelz service debugz reads. Close it when the
 // handler is done.
@@ -90,17 +91,17 @@ func (r *Reader) Close() error {
 	return err
 }
 
-// Overview implements web.Channelz.
-func (r *Reader) Overview(ctx context.Context) (web.ChannelzOverview, error) {
+// Overview implements view.Channelz.
+func (r *Reader) Overview(ctx context.Context) (view.ChannelzOverview, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var o web.ChannelzOverview
+	var o view.ChannelzOverview
 	servers, err := r.client.GetServers(ctx, &channelzpb.GetServersRequest{MaxResults: maxEntities})
 	if err != nil {
 		return o, fmt.Errorf("debugz/channelz: servers: %w", err)
 	}
 	for _, s := range servers.GetServer() {
-		ws := web.ChannelzServer{ID: s.GetRef().GetServerId(), Calls: calls(s.GetData().GetCallsStarted(), s.GetData().GetCallsSucceeded(),
+		ws := view.ChannelzServer{ID: s.GetRef().GetServerId(), Calls: calls(s.GetData().GetCallsStarted(), s.GetData().GetCallsSucceeded(),
 			s.GetData().GetCallsFailed(), s.GetData().GetLastCallStartedTimestamp())}
 		for _, l := range s.GetListenSocket() {
 			sock, err := r.client.GetSocket(ctx, &channelzpb.GetSocketRequest{SocketId: l.GetSocketId()})
@@ -139,8 +140,8 @@ func (r *Reader) Overview(ctx context.Context) (web.ChannelzOverview, error) {
 	return o, nil
 }
 
-// Channel implements web.Channelz: a channel, or else a subchannel, by ID.
-func (r *Reader) Channel(ctx context.Context, id int64) (web.ChannelzChannel, bool, error) {
+// Channel implements view.Channelz: a channel, or else a subchannel, by ID.
+func (r *Reader) Channel(ctx context.Context, id int64) (view.ChannelzChannel, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c, err := r.client.GetChannel(ctx, &channelzpb.GetChannelRequest{ChannelId: id})
@@ -155,19 +156,19 @@ func (r *Reader) Channel(ctx context.Context, id int64) (web.ChannelzChannel, bo
 		return wc, true, nil
 	}
 	if status.Code(err) != codes.NotFound {
-		return web.ChannelzChannel{}, false, fmt.Errorf("debugz/channelz: channel %d: %w", id, err)
+		return view.ChannelzChannel{}, false, fmt.Errorf("debugz/channelz: channel %d: %w", id, err)
 	}
 	if sub, ok := r.subchannel(ctx, id); ok {
 		return sub, true, nil
 	}
-	return web.ChannelzChannel{}, false, nil
+	return view.ChannelzChannel{}, false, nil
 }
 
 // subchannel reads subchannel id with its sockets.
-func (r *Reader) subchannel(ctx context.Context, id int64) (web.ChannelzChannel, bool) {
+func (r *Reader) subchannel(ctx context.Context, id int64) (view.ChannelzChannel, bool) {
 	sc, err := r.client.GetSubchannel(ctx, &channelzpb.GetSubchannelRequest{SubchannelId: id})
 	if err != nil {
-		return web.ChannelzChannel{}, false
+		return view.ChannelzChannel{}, false
 	}
 	wc := channel(id, true, sc.GetSubchannel().GetData())
 	for i, ref := range sc.GetSubchannel().GetSocketRef() {
@@ -179,28 +180,28 @@ func (r *Reader) subchannel(ctx context.Context, id int64) (web.ChannelzChannel,
 	return wc, true
 }
 
-func channel(id int64, sub bool, d *channelzpb.ChannelData) web.ChannelzChannel {
-	c := web.ChannelzChannel{ID: id, Subchannel: sub, Target: d.GetTarget(), State: d.GetState().GetState().String(),
+func channel(id int64, sub bool, d *channelzpb.ChannelData) view.ChannelzChannel {
+	c := view.ChannelzChannel{ID: id, Subchannel: sub, Target: d.GetTarget(), State: d.GetState().GetState().String(),
 		Calls: calls(d.GetCallsStarted(), d.GetCallsSucceeded(), d.GetCallsFailed(), d.GetLastCallStartedTimestamp())}
 	for _, e := range d.GetTrace().GetEvents() {
-		c.Events = append(c.Events, web.ChannelzEvent{Time: when(e.GetTimestamp()), Severity: e.GetSeverity().String(), Description: e.GetDescription()})
+		c.Events = append(c.Events, view.ChannelzEvent{Time: when(e.GetTimestamp()), Severity: e.GetSeverity().String(), Description: e.GetDescription()})
 	}
 	return c
 }
 
-func calls(started, succeeded, failed int64, last *timestamppb.Timestamp) web.ChannelzCalls {
-	return web.ChannelzCalls{Started: started, Succeeded: succeeded, Failed: failed, LastStarted: when(last)}
+func calls(started, succeeded, failed int64, last *timestamppb.Timestamp) view.ChannelzCalls {
+	return view.ChannelzCalls{Started: started, Succeeded: succeeded, Failed: failed, LastStarted: when(last)}
 }
 
 // appendSocket reads socket id and appends it to out; a socket closed
 // meanwhile is left out.
-func (r *Reader) appendSocket(ctx context.Context, out []web.ChannelzSocket, id int64) []web.ChannelzSocket {
+func (r *Reader) appendSocket(ctx context.Context, out []view.ChannelzSocket, id int64) []view.ChannelzSocket {
 	s, err := r.client.GetSocket(ctx, &channelzpb.GetSocketRequest{SocketId: id})
 	if err != nil {
 		return out
 	}
 	d := s.GetSocket().GetData()
-	ws := web.ChannelzSocket{ID: id, Local: address(s.GetSocket().GetLocal()), Remote: address(s.GetSocket().GetRemote()),
+	ws := view.ChannelzSocket{ID: id, Local: address(s.GetSocket().GetLocal()), Remote: address(s.GetSocket().GetRemote()),
 		StreamsStarted: d.GetStreamsStarted(), StreamsSucceeded: d.GetStreamsSucceeded(), StreamsFailed: d.GetStreamsFailed(),
 		MessagesSent: d.GetMessagesSent(), MessagesReceived: d.GetMessagesReceived(), KeepAlivesSent: d.GetKeepAlivesSent(),
 		LastMessageSent: when(d.GetLastMessageSentTimestamp()), LastMessageRecv: when(d.GetLastMessageReceivedTimestamp()),

@@ -1,7 +1,9 @@
 package web
 
+import "github.com/debugz/debugz/internal/view"
+
 // activePage lists the RPCs in flight at "/active".
 type activePage struct {
 	page
-	Active []Active
+	Active []view.Active
 }

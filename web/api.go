@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 )
 
 // The JSON of /api/summary; field names are a contract (DESIGN.md).
@@ -157,7 +159,7 @@ type activeJSON struct {
 	Deadline         *time.Time `json:"deadline,omitempty"`
 }
 
-func attrsJSON(attrs []Attr) map[string]any {
+func attrsJSON(attrs []view.Attr) map[string]any {
 	m := make(map[string]any, len(attrs))
 	for _, a := range attrs {
 		m[a.Key] = a.JSON
@@ -165,7 +167,7 @@ func attrsJSON(attrs []Attr) map[string]any {
 	return m
 }
 
-func toSummaryJSON(s Summary, p Process, now time.Time) summaryJSON {
+func toSummaryJSON(s view.Summary, p view.Process, now time.Time) summaryJSON {
 	out := summaryJSON{AsOf: now, Process: processJSON(p), Capacity: s.Capacity, Retained: s.Retained, Evicted: s.Evicted, Dropped: s.Dropped, Fault: s.Fault,
 		BucketBounds: make([]int64, len(s.Buckets)), Methods: make([]methodJSON, 0, len(s.Methods))}
 	for i, b := range s.Buckets {
@@ -193,7 +195,7 @@ func toSummaryJSON(s Summary, p Process, now time.Time) summaryJSON {
 	return out
 }
 
-func toSpanJSON(s Span) spanJSON {
+func toSpanJSON(s view.Span) spanJSON {
 	out := spanJSON{TraceID: s.TraceID, SpanID: s.SpanID, ParentSpanID: s.ParentSpanID, Name: s.Name,
 		Method: s.Method, Kind: s.Kind, Code: s.Code, StatusMessage: s.StatusMessage, Start: s.Start,
 		Duration: int64(s.Duration), Peer: s.Peer, Sampled: s.Sampled, Truncated: s.Truncated,
@@ -231,7 +233,7 @@ func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 func (h *handler) apiSummary(w http.ResponseWriter, r *http.Request) {
-	h.writeJSON(w, r, http.StatusOK, toSummaryJSON(h.src.Summary(), h.src.Process(), h.cfg.now()))
+	h.writeJSON(w, r, http.StatusOK, toSummaryJSON(h.src.Summary(), h.src.Process(), h.cfg.Now()))
 }
 
 func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
@@ -250,7 +252,7 @@ func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
 		h.follow(w, r, q)
 		return
 	}
-	now := h.cfg.now()
+	now := h.cfg.Now()
 	spans := h.src.Spans(q)
 	out := spansJSON{AsOf: now, Spans: make([]spanJSON, 0, len(spans)), Matched: h.src.Count(q)}
 	for _, s := range spans {
@@ -295,7 +297,7 @@ func (h *handler) apiTrace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
-	now := h.cfg.now()
+	now := h.cfg.Now()
 	act := h.src.Active()
 	out := struct {
 		Active []activeJSON `json:"active"`

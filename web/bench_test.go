@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"github.com/debugz/debugz/internal/view"
 	"io"
 	"net/http/httptest"
 	"testing"
@@ -13,7 +14,7 @@ import (
 // with a few codes and every bucket filled.
 func benchSummary(n int) summaryPage {
 	p := summaryPage{page: goldenPage("RPCs", "./", "summary", "./live/summary?sort=method"), Sort: "method"}
-	p.Summary = Summary{Capacity: 8192, Retained: 8192, Evicted: 123456,
+	p.Summary = view.Summary{Capacity: 8192, Retained: 8192, Evicted: 123456,
 		Buckets: []time.Duration{0, 100 * time.Microsecond, time.Millisecond, 10 * time.Millisecond,
 			100 * time.Millisecond, time.Second, 10 * time.Second}}
 	for i := range n {
@@ -21,13 +22,13 @@ func benchSummary(n int) summaryPage {
 		if i%2 == 1 {
 			kind = "client"
 		}
-		p.Summary.Methods = append(p.Summary.Methods, Method{
+		p.Summary.Methods = append(p.Summary.Methods, view.Method{
 			Method: fmt.Sprintf("pkg.Service%d/Method%d", i/10, i), Kind: kind, Count: 123456, Errors: 321, Active: i % 3,
-			Codes:   []CodeCount{{0, "OK", 123135}, {5, "NOT_FOUND", 300}, {13, "INTERNAL", 21}},
+			Codes:   []view.CodeCount{{Code: 0, Name: "OK", Count: 123135}, {Code: 5, Name: "NOT_FOUND", Count: 300}, {Code: 13, Name: "INTERNAL", Count: 21}},
 			Buckets: []uint64{10, 20000, 90000, 13000, 400, 26, 0},
 			P50:     800 * time.Microsecond, P90: 4 * time.Millisecond, P99: 40 * time.Millisecond, Max: 2 * time.Second,
 			Rate: 12.5, LastSeen: fixedNow,
-			Recent:   Latency{Count: 750, P50: 700 * time.Microsecond, P90: 3 * time.Millisecond, P99: 35 * time.Millisecond, Max: time.Second},
+			Recent:   view.Latency{Count: 750, P50: 700 * time.Microsecond, P90: 3 * time.Millisecond, P99: 35 * time.Millisecond, Max: time.Second},
 			MsgCalls: 123456, MsgSent: 123456, MsgReceived: 123456, BytesSent: 123456 * 200, BytesReceived: 123456 * 20, NearDeadline: 4,
 		})
 	}
@@ -52,7 +53,7 @@ func BenchmarkRenderSummary(b *testing.B) {
 
 // BenchmarkSummaryPage serves GET / through the router with a fixed source.
 func BenchmarkSummaryPage(b *testing.B) {
-	h := NewHandler(benchSource{benchSummary(50).Summary}, Config{now: func() time.Time { return fixedNow }})
+	h := NewHandler(benchSource{benchSummary(50).Summary}, view.Config{Now: func() time.Time { return fixedNow }})
 	b.ReportAllocs()
 	for b.Loop() {
 		req := httptest.NewRequest("GET", "http://localhost:6060/", nil)
@@ -65,21 +66,23 @@ func BenchmarkSummaryPage(b *testing.B) {
 	}
 }
 
-type benchSource struct{ sum Summary }
+type benchSource struct{ sum view.Summary }
 
-func (s benchSource) Summary() Summary                                       { return s.sum }
-func (benchSource) Spans(Query) []Span                                       { return nil }
-func (benchSource) Count(Query) int                                          { return 0 }
-func (benchSource) Logs(LogQuery) []LogEntry                                 { return nil }
-func (benchSource) FollowLogs(LogQuery, uint64) ([]LogEntry, uint64, uint64) { return nil, 1, 0 }
-func (benchSource) CPUByMethod(context.Context, time.Duration) (CPUProfile, error) {
-	return CPUProfile{}, nil
+func (s benchSource) Summary() view.Summary            { return s.sum }
+func (benchSource) Spans(view.Query) []view.Span       { return nil }
+func (benchSource) Count(view.Query) int               { return 0 }
+func (benchSource) Logs(view.LogQuery) []view.LogEntry { return nil }
+func (benchSource) FollowLogs(view.LogQuery, uint64) ([]view.LogEntry, uint64, uint64) {
+	return nil, 1, 0
 }
-func (benchSource) Span(string) (Span, bool)               { return Span{}, false }
-func (benchSource) Trace(string) (Trace, bool)             { return Trace{}, false }
+func (benchSource) CPUByMethod(context.Context, time.Duration) (view.CPUProfile, error) {
+	return view.CPUProfile{}, nil
+}
+func (benchSource) Span(string) (view.Span, bool)          { return view.Span{}, false }
+func (benchSource) Trace(string) (view.Trace, bool)        { return view.Trace{}, false }
 func (benchSource) TraceOTLP(string) ([]byte, bool, error) { return nil, false, nil }
-func (benchSource) Active() []Active                       { return nil }
-func (benchSource) Process() Process                       { return Process{Service: "bench", Host: "h", PID: 1} }
-func (benchSource) Follow(Query, uint64) ([]Span, uint64, uint64) {
+func (benchSource) Active() []view.Active                  { return nil }
+func (benchSource) Process() view.Process                  { return view.Process{Service: "bench", Host: "h", PID: 1} }
+func (benchSource) Follow(view.Query, uint64) ([]view.Span, uint64, uint64) {
 	return nil, 1, 0
 }

@@ -1,10 +1,11 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -14,78 +15,16 @@ import (
 // [Channelz] (github.com/debugz/debugz/channelz). The pages exist only when
 // Config.Channelz is set.
 
-// Channelz reads grpc-go's channelz data; it must be safe for concurrent use.
-type Channelz interface {
-	// Overview returns every server with its sockets and every top channel
-	// with its subchannels' sockets.
-	Overview(ctx context.Context) (ChannelzOverview, error)
-	// Channel returns one channel or subchannel with its trace events, and
-	// false when there is none with this ID.
-	Channel(ctx context.Context, id int64) (ChannelzChannel, bool, error)
-}
-
-// ChannelzOverview is every server and top channel of the process.
-type ChannelzOverview struct {
-	Servers  []ChannelzServer
-	Channels []ChannelzChannel
-}
-
-// ChannelzCalls counts a server's or a channel's calls.
-type ChannelzCalls struct {
-	Started, Succeeded, Failed int64
-	LastStarted                time.Time
-}
-
-// ChannelzServer is a gRPC server of the process.
-type ChannelzServer struct {
-	ID      int64
-	Listen  []string // listen addresses
-	Calls   ChannelzCalls
-	Sockets []ChannelzSocket // its connections
-}
-
-// ChannelzChannel is a client channel, or one of its subchannels.
-type ChannelzChannel struct {
-	ID          int64
-	Subchannel  bool
-	Target      string
-	State       string // IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHUTDOWN
-	Calls       ChannelzCalls
-	Subchannels []ChannelzChannel // of a top channel, with their sockets
-	Sockets     []ChannelzSocket
-	Events      []ChannelzEvent // its trace: state changes, resolver and balancer updates
-}
-
-// ChannelzSocket is a connection: what flowed over it, and when.
-type ChannelzSocket struct {
-	ID                               int64
-	Local, Remote                    string
-	StreamsStarted, StreamsSucceeded int64
-	StreamsFailed                    int64
-	MessagesSent, MessagesReceived   int64
-	KeepAlivesSent                   int64
-	LastMessageSent, LastMessageRecv time.Time
-	LocalWindow, RemoteWindow        int64  // flow-control windows, bytes; -1 when unknown
-	Security                         string // "TLS 1.3 …", "insecure"
-}
-
-// ChannelzEvent is a channel trace event.
-type ChannelzEvent struct {
-	Time        time.Time
-	Severity    string
-	Description string
-}
-
 type channelzPage struct {
 	page
-	Overview ChannelzOverview
+	Overview view.ChannelzOverview
 	Err      string
 	Peer     string // when set, only the sockets to or from this address
 }
 
 type channelPage struct {
 	page
-	Channel ChannelzChannel
+	Channel view.ChannelzChannel
 }
 
 func (h *handler) channelz(w http.ResponseWriter, r *http.Request) {
@@ -103,12 +42,12 @@ func (h *handler) channelz(w http.ResponseWriter, r *http.Request) {
 
 // lookupChannel validates the {channelID} path parameter and reads the
 // channel, answering the error itself.
-func (h *handler) lookupChannel(w http.ResponseWriter, r *http.Request) (ChannelzChannel, bool) {
+func (h *handler) lookupChannel(w http.ResponseWriter, r *http.Request) (view.ChannelzChannel, bool) {
 	s := chi.URLParam(r, "channelID")
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
 		h.badRequest(w, r, badParam("channelID", "must be a channel ID, a positive number, not %s", quote(s)))
-		return ChannelzChannel{}, false
+		return view.ChannelzChannel{}, false
 	}
 	c, ok, cerr := h.cfg.Channelz.Channel(r.Context(), id)
 	switch {
@@ -172,9 +111,9 @@ func stateClass(state string) string {
 
 // onlyPeer keeps the sockets whose local or remote address is peer, and the
 // servers and channels that have one: the connection an RPC ran on.
-func onlyPeer(o ChannelzOverview, peer string) ChannelzOverview {
-	keep := func(ss []ChannelzSocket) []ChannelzSocket {
-		var out []ChannelzSocket
+func onlyPeer(o view.ChannelzOverview, peer string) view.ChannelzOverview {
+	keep := func(ss []view.ChannelzSocket) []view.ChannelzSocket {
+		var out []view.ChannelzSocket
 		for _, s := range ss {
 			if s.Remote == peer || s.Local == peer {
 				out = append(out, s)
@@ -182,14 +121,14 @@ func onlyPeer(o ChannelzOverview, peer string) ChannelzOverview {
 		}
 		return out
 	}
-	var f ChannelzOverview
+	var f view.ChannelzOverview
 	for _, s := range o.Servers {
 		if s.Sockets = keep(s.Sockets); len(s.Sockets) > 0 {
 			f.Servers = append(f.Servers, s)
 		}
 	}
 	for _, c := range o.Channels {
-		var subs []ChannelzChannel
+		var subs []view.ChannelzChannel
 		for _, sc := range c.Subchannels {
 			if sc.Sockets = keep(sc.Sockets); len(sc.Sockets) > 0 {
 				subs = append(subs, sc)

@@ -1,15 +1,16 @@
 // Package web is the front end of debugz: the pages and the JSON API that
 // [github.com/debugz/debugz.NewHandler] serves. Programs use that function;
 // this package is what it is built from, and its API follows the root
-// package's needs.
+// package's needs: it exports [NewHandler] alone, and nothing a program can
+// call it with, so that no view model is ever part of debugz's API.
 //
 // [NewHandler] routes requests with chi and renders pages with templ
-// components. It reads its data through [Source], which the root package
-// implements, as the view models declared in model.go: components only ever
-// see those, with durations, IDs and codes already in their final form, and
+// components. It reads its data through view.Source, which the root package
+// implements, as the view models declared in internal/view: components only
+// ever see those, with durations, IDs and codes already in their final form, and
 // never an OpenTelemetry span or attribute key. The root package also hands
 // over the facts the pages quote, such as the near-deadline threshold in
-// [Config].
+// view.Config.
 //
 // Every concept has one file. Each page is a .templ file of components with
 // its generated _templ.go, and a .go file beside it holding the page's view

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 )
 
 // Follow streams: /api/spans?follow=1 sends, as NDJSON, the spans matching a
@@ -32,7 +34,7 @@ const (
 // follow streams spans matching q that end after the request began (from the
 // shared feed's latest look, at most one interval before), oldest first,
 // until the client goes away.
-func (h *handler) follow(w http.ResponseWriter, r *http.Request, q Query) {
+func (h *handler) follow(w http.ResponseWriter, r *http.Request, q view.Query) {
 	release, ok := h.startStream(w, r, "application/x-ndjson")
 	if !ok {
 		return
@@ -66,7 +68,7 @@ func (h *handler) follow(w http.ResponseWriter, r *http.Request, q Query) {
 // streams.
 type follows struct {
 	mu sync.Mutex
-	m  map[Query]*followFeed
+	m  map[view.Query]*followFeed
 	n  atomic.Int64 // len(m)
 }
 
@@ -78,7 +80,7 @@ func (fs *follows) batch() int {
 // followFeed reads the spans matching one query for all of its streams. It
 // counts what it published in records: a span, or a span reported skipped.
 type followFeed struct {
-	q       Query // with no Limit
+	q       view.Query // with no Limit
 	fs      *follows
 	viewers int // guarded by follows.mu
 	stop    chan struct{}
@@ -95,11 +97,11 @@ type chunk struct {
 	data     []byte
 }
 
-func (fs *follows) join(q Query, interval time.Duration, src Source, report func(error)) *followFeed {
+func (fs *follows) join(q view.Query, interval time.Duration, src view.Source, report func(error)) *followFeed {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.m == nil {
-		fs.m = map[Query]*followFeed{}
+		fs.m = map[view.Query]*followFeed{}
 	}
 	q.Limit = 0 // the feed's batch
 	f := fs.m[q]
@@ -124,7 +126,7 @@ func (fs *follows) leave(f *followFeed) {
 	}
 }
 
-func (f *followFeed) run(interval time.Duration, src Source, pos uint64, report func(error)) {
+func (f *followFeed) run(interval time.Duration, src view.Source, pos uint64, report func(error)) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	var buf bytes.Buffer
@@ -140,7 +142,7 @@ func (f *followFeed) run(interval time.Duration, src Source, pos uint64, report 
 
 // look reads and publishes what ended since pos, and returns the position
 // to look from next. A panic in the Source keeps the position.
-func (f *followFeed) look(src Source, pos uint64, buf *bytes.Buffer, report func(error)) (next uint64) {
+func (f *followFeed) look(src view.Source, pos uint64, buf *bytes.Buffer, report func(error)) (next uint64) {
 	defer func() {
 		if r := recover(); r != nil {
 			next = pos
@@ -150,7 +152,7 @@ func (f *followFeed) look(src Source, pos uint64, buf *bytes.Buffer, report func
 	q := f.q
 	q.Limit = f.fs.batch()
 	spans, next, skipped := src.Follow(q, pos)
-	if n := len(spans); n > q.Limit { // a Source that ignores the limit
+	if n := len(spans); n > q.Limit { // a view.Source that ignores the limit
 		skipped += uint64(n - q.Limit)
 		spans = spans[n-q.Limit:]
 	}

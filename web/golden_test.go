@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/internal/view"
+
 	"github.com/a-h/templ"
 	"github.com/debugz/debugz/internal/rpccode"
 	"golang.org/x/net/html"
@@ -44,38 +46,38 @@ var (
 
 func goldenPage(title, base, nav, live string) page {
 	return page{Title: title, Base: base, Nav: nav, Now: goldenNow, Live: live, Near: nearText(goldenNearDeadline),
-		Process: Process{Service: "usersvc <b>", Version: "v1.4.2", Host: "api-7f9c", PID: 4242, Start: goldenNow.Add(-50 * time.Hour)}}
+		Process: view.Process{Service: "usersvc <b>", Version: "v1.4.2", Host: "api-7f9c", PID: 4242, Start: goldenNow.Add(-50 * time.Hour)}}
 }
 
 func goldenSummary() summaryPage {
 	return summaryPage{
 		page: goldenPage("RPCs", "./", "summary", "./live/summary?sort=count"),
 		Sort: "count",
-		Summary: Summary{
+		Summary: view.Summary{
 			Capacity: 8192, Retained: 1234, Evicted: 99, Buckets: goldenBuckets,
-			Methods: []Method{
+			Methods: []view.Method{
 				{
 					Method: "user.UserService/FetchUser", Kind: "server", Count: 12345, Errors: 7, Active: 1,
-					Last1m: Window{Count: 120}, Last10m: Window{Count: 1180, Errors: 2},
-					Codes:   []CodeCount{{0, "OK", 12338}, {5, "NOT_FOUND", 7}},
+					Last1m: view.Window{Count: 120}, Last10m: view.Window{Count: 1180, Errors: 2},
+					Codes:   []view.CodeCount{{Code: 0, Name: "OK", Count: 12338}, {Code: 5, Name: "NOT_FOUND", Count: 7}},
 					Buckets: []uint64{10, 11000, 1300, 30, 5, 0, 0},
 					P50:     81 * time.Microsecond, P90: 140 * time.Microsecond, P99: 900 * time.Microsecond,
 					Max: 2100 * time.Microsecond, Rate: 2, LastSeen: goldenNow.Add(-time.Second),
-					Recent:   Latency{Count: 120, P50: 95 * time.Microsecond, P90: 210 * time.Microsecond, P99: 4 * time.Millisecond, Max: 4200 * time.Microsecond},
+					Recent:   view.Latency{Count: 120, P50: 95 * time.Microsecond, P90: 210 * time.Microsecond, P99: 4 * time.Millisecond, Max: 4200 * time.Microsecond},
 					MsgCalls: 12345, MsgSent: 12345, MsgReceived: 12345, BytesSent: 12345 * 210, BytesReceived: 12345 * 12, NearDeadline: 3,
 				},
 				{
 					Method: "user.UserService/UpdateUser", Kind: "server", Count: 230, Errors: 12, Faults: 8,
-					Last1m: Window{Count: 20, Errors: 3, Faults: 2}, Last10m: Window{Count: 200, Errors: 9, Faults: 6},
+					Last1m: view.Window{Count: 20, Errors: 3, Faults: 2}, Last10m: view.Window{Count: 200, Errors: 9, Faults: 6},
 					LogWarnings: 4, LogErrors: 1,
-					Codes:   []CodeCount{{0, "OK", 218}, {3, "INVALID_ARGUMENT", 4}, {13, "INTERNAL", 3}, {14, "UNAVAILABLE", 5}},
+					Codes:   []view.CodeCount{{Code: 0, Name: "OK", Count: 218}, {Code: 3, Name: "INVALID_ARGUMENT", Count: 4}, {Code: 13, Name: "INTERNAL", Count: 3}, {Code: 14, Name: "UNAVAILABLE", Count: 5}},
 					Buckets: []uint64{0, 20, 150, 55, 4, 1, 0},
 					P50:     3200 * time.Microsecond, P90: 12 * time.Millisecond, P99: 180 * time.Millisecond,
 					Max: 1500 * time.Millisecond, Rate: 0.25,
 				},
 				{
 					Method: goldenEvilMethod, Kind: "server", Count: 3, Errors: 3,
-					Codes:   []CodeCount{{2, "UNKNOWN", 3}},
+					Codes:   []view.CodeCount{{Code: 2, Name: "UNKNOWN", Count: 3}},
 					Buckets: []uint64{0, 3, 0, 0, 0, 0, 0},
 					P50:     120 * time.Microsecond, P90: 150 * time.Microsecond, P99: 150 * time.Microsecond,
 					Max: 150 * time.Microsecond, Rate: 0.05,
@@ -83,7 +85,7 @@ func goldenSummary() summaryPage {
 				{Method: "stream.Feed/Subscribe", Kind: "server", Active: 2, Buckets: make([]uint64, 7)},
 				{
 					Method: "billing.Billing/Charge", Kind: "client", Count: 50, Errors: 2,
-					Codes:   []CodeCount{{0, "OK", 48}, {4, "DEADLINE_EXCEEDED", 2}},
+					Codes:   []view.CodeCount{{Code: 0, Name: "OK", Count: 48}, {Code: 4, Name: "DEADLINE_EXCEEDED", Count: 2}},
 					Buckets: []uint64{0, 0, 10, 38, 0, 2, 0},
 					P50:     15 * time.Millisecond, P90: 42 * time.Millisecond, P99: 2 * time.Second,
 					Max: 2 * time.Second, Rate: 0.8,
@@ -93,9 +95,9 @@ func goldenSummary() summaryPage {
 	}
 }
 
-func goldenSpans() []Span {
+func goldenSpans() []view.Span {
 	start := goldenNow.Add(-3 * time.Second)
-	return []Span{
+	return []view.Span{
 		{
 			TraceID: goldenTraceID, SpanID: goldenChildID, ParentSpanID: goldenRootID,
 			Name: "user.UserService/FetchUser", Method: "user.UserService/FetchUser", Kind: "server",
@@ -123,7 +125,7 @@ func goldenSpans() []Span {
 func goldenSpansPage() spansPage {
 	return spansPage{
 		page:    goldenPage("RPCs", "./", "spans", "./live/spans?errors=&kind=server&method=user.UserService%2FFetchUser&min=1ms"),
-		Query:   Query{Method: "user.UserService/FetchUser", Kind: "server", Bucket: -1, Code: -1, Errors: true, Min: time.Millisecond, Limit: 100},
+		Query:   view.Query{Method: "user.UserService/FetchUser", Kind: "server", Bucket: -1, Code: -1, Errors: true, Min: time.Millisecond, Limit: 100},
 		Spans:   goldenSpans(),
 		Matched: 250,
 		Older:   "./spans?before=2026-11-21T11%3A59%3A58Z&kind=server&method=user.UserService%2FFetchUser",
@@ -139,7 +141,7 @@ func goldenSpansPage() spansPage {
 func goldenSpanPage() spanPage {
 	s := goldenSpans()[0]
 	s.Truncated = true
-	s.Attributes = []Attr{
+	s.Attributes = []view.Attr{
 		{Key: "evil.img", Value: goldenEvilImg, Type: "string"},
 		{Key: "evil.script", Value: goldenEvilScript, Type: "string"},
 		{Key: "network.peer.address", Value: "127.0.0.1", Type: "string"},
@@ -149,13 +151,13 @@ func goldenSpanPage() spanPage {
 		{Key: "rpc.system.name", Value: "grpc", Type: "string"},
 		{Key: "user.token", Value: "[redacted]", Type: "string"},
 	}
-	s.Events = []Event{
+	s.Events = []view.Event{
 		{Name: "message", Time: s.Start.Add(40 * time.Microsecond), Offset: 40 * time.Microsecond,
-			Attributes: []Attr{{Key: "rpc.message.type", Value: "RECEIVED", Type: "string"}, {Key: "rpc.message.id", Value: "1", Type: "int64"}},
+			Attributes: []view.Attr{{Key: "rpc.message.type", Value: "RECEIVED", Type: "string"}, {Key: "rpc.message.id", Value: "1", Type: "int64"}},
 			Message:    "RECEIVED", MessageID: "1"},
 		{Name: "cache miss " + goldenEvilScript, Time: s.Start.Add(1234 * time.Microsecond), Offset: 1234 * time.Microsecond},
 	}
-	s.Resource = []Attr{
+	s.Resource = []view.Attr{
 		{Key: "service.name", Value: "userd", Type: "string"},
 		{Key: "telemetry.sdk.language", Value: "go", Type: "string"},
 	}
@@ -163,21 +165,21 @@ func goldenSpanPage() spanPage {
 	s.ScopeVersion = "0.72.0"
 	s.MessagesKnown, s.MessagesSent, s.MessagesReceived, s.BytesSent, s.BytesReceived = true, 1, 1, 210, 12
 	s.DeadlineUsed, s.DeadlineKnown, s.NearDeadline = 0.93, true, true
-	client := Span{TraceID: s.TraceID, SpanID: "a3ce929d0e0e4736", Name: s.Method, Method: s.Method, Kind: "client",
+	client := view.Span{TraceID: s.TraceID, SpanID: "a3ce929d0e0e4736", Name: s.Method, Method: s.Method, Kind: "client",
 		Code: "NOT_FOUND", CodeNum: 5, StatusMessage: "user 42 not found", Duration: 2500 * time.Microsecond}
-	child := Span{TraceID: s.TraceID, SpanID: goldenLeafID, ParentSpanID: s.SpanID, Name: "db.query " + goldenEvilScript,
+	child := view.Span{TraceID: s.TraceID, SpanID: goldenLeafID, ParentSpanID: s.SpanID, Name: "db.query " + goldenEvilScript,
 		Kind: "internal", Duration: 600 * time.Microsecond}
 	return spanPage{page: goldenPage("user.UserService/FetchUser", "../", "spans", ""), Span: s, Buckets: goldenBuckets,
-		Parent: &client, Children: []Span{child}}
+		Parent: &client, Children: []view.Span{child}}
 }
 
 func goldenTracePage() tracePage {
 	start := goldenNow.Add(-3 * time.Second)
-	root := Span{
+	root := view.Span{
 		TraceID: goldenTraceID, SpanID: goldenRootID, Name: "GET /users/42", Kind: "internal",
 		StatusCode: "Unset", Start: start, Duration: 4 * time.Millisecond, Sampled: true,
 	}
-	client := Span{
+	client := view.Span{
 		TraceID: goldenTraceID, SpanID: "a3ce929d0e0e4736", ParentSpanID: goldenRootID,
 		Name: "user.UserService/FetchUser", Method: "user.UserService/FetchUser", Kind: "client",
 		Code: "NOT_FOUND", CodeNum: 5, StatusCode: "Error", Start: start.Add(time.Millisecond),
@@ -185,22 +187,22 @@ func goldenTracePage() tracePage {
 	}
 	server := goldenSpans()[0]
 	server.ParentSpanID = client.SpanID
-	server.Logs = []LogLine{{Time: server.Start.Add(time.Millisecond), Level: "WARN", Message: "cache miss " + goldenEvilScript}}
-	leaf := Span{
+	server.Logs = []view.LogLine{{Time: server.Start.Add(time.Millisecond), Level: "WARN", Message: "cache miss " + goldenEvilScript}}
+	leaf := view.Span{
 		TraceID: goldenTraceID, SpanID: goldenLeafID, ParentSpanID: server.SpanID,
 		Name: goldenEvilMethod, Method: goldenEvilMethod, Kind: "client", Code: "OK",
 		StatusCode: "Unset", Start: start.Add(1500 * time.Microsecond), Duration: 600 * time.Microsecond, Bucket: 1,
 	}
-	running := Span{
+	running := view.Span{
 		TraceID: goldenTraceID, SpanID: "7777777777777777", ParentSpanID: server.SpanID,
 		Name: "payment.PaymentService/Charge", Method: "payment.PaymentService/Charge", Kind: "client",
 		Start: start.Add(2 * time.Millisecond), Duration: 2 * time.Millisecond, Running: true,
 	}
-	orphan := Span{
+	orphan := view.Span{
 		TraceID: goldenTraceID, SpanID: "8888888888888888", ParentSpanID: "9999999999999999",
 		Name: "cache.lookup", Kind: "internal", StatusCode: "Unset", Start: start.Add(3 * time.Millisecond), Duration: 100 * time.Microsecond,
 	}
-	t := Trace{TraceID: goldenTraceID, Start: start, End: start.Add(4 * time.Millisecond), Spans: []Span{root, client, server, leaf, running, orphan}}
+	t := view.Trace{TraceID: goldenTraceID, Start: start, End: start.Add(4 * time.Millisecond), Spans: []view.Span{root, client, server, leaf, running, orphan}}
 	return tracePage{
 		page:  goldenPage("Trace "+shortID(goldenTraceID), "../", "", ""),
 		Trace: t,
@@ -219,7 +221,7 @@ func goldenTracePage() tracePage {
 func goldenActivePage() activePage {
 	return activePage{
 		page: goldenPage("In flight", "./", "active", "./live/active"),
-		Active: []Active{
+		Active: []view.Active{
 			{TraceID: "7d2b0e1c9a4f4e3b8c6d5a4b3c2d1e0f", SpanID: "1a2b3c4d5e6f7a8b", Method: "stream.Feed/Subscribe",
 				Kind: "server", Start: goldenNow.Add(-95 * time.Second), Peer: "127.0.0.1:53000",
 				ProgressKnown: true, Sent: 1200, Received: 3},

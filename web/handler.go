@@ -12,53 +12,24 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/debugz/debugz/internal/view"
+
 	"github.com/a-h/templ"
 	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// Config configures [NewHandler].
-type Config struct {
-	// Authorize decides whether a request may be served, in place of the
-	// default checks (see access.go): nil serves only requests over a local
-	// connection whose Host names this machine or one of AllowedHosts.
-	Authorize func(*http.Request) bool
-	// AllowedHosts are more names (with any port) the default checks accept
-	// in the Host header, beside localhost and loopback addresses.
-	AllowedHosts []string
-	// Channelz, when set, adds the connections pages (github.com/debugz/debugz/channelz).
-	Channelz Channelz
-	// TraceURL, when set, is the tracing backend's page of a trace with
-	// "{traceID}" in place of the ID; every trace ID links to it.
-	TraceURL string
-	// NearDeadline is the share of its deadline beyond which the [Source]
-	// flags a call as near it ([Span.NearDeadline]), for the pages to quote:
-	// 0.8 reads "more than 80% of its deadline". Zero words it without a
-	// number.
-	NearDeadline float64
-	// ErrorHandler receives the errors the handler has no one to return to:
-	// a panic it recovered from (the request gets a 500), a page it failed to
-	// render or encode. It may be called concurrently. Nil discards them. A
-	// client that goes away while a response is written is not an error.
-	ErrorHandler func(error)
-
-	// Set by tests only.
-	now          func() time.Time // the clock; nil means time.Now
-	interval     time.Duration    // how often live pages and follow streams look for news; zero means one second
-	writeTimeout time.Duration    // how long one write of a stream may take; zero means writeTimeout
-}
-
 // csp allows the handler's own script, style and images and nothing else.
 const csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 type handler struct {
-	src          Source
-	cfg          Config
+	src          view.Source
+	cfg          view.Config
 	interval     time.Duration
 	writeTimeout time.Duration
-	near         nearWords    // Config.NearDeadline in words
+	near         nearWords    // view.Config.NearDeadline in words
 	streams      atomic.Int64 // live streams open
 	feeds        feeds
 	follows      follows
@@ -67,7 +38,7 @@ type handler struct {
 
 // NewHandler returns the debugz pages and JSON API, with every path relative
 // to where it is mounted. It panics if src is nil.
-func NewHandler(src Source, cfg Config) http.Handler {
+func NewHandler(src view.Source, cfg view.Config) http.Handler {
 	if src == nil {
 		panic("debugz: web.NewHandler called with nil Source")
 	}
@@ -75,11 +46,11 @@ func NewHandler(src Source, cfg Config) http.Handler {
 }
 
 // newHandler sets up the handler; router serves it.
-func newHandler(src Source, cfg Config) *handler {
-	h := &handler{src: src, cfg: cfg, interval: cmp.Or(cfg.interval, time.Second), near: nearText(cfg.NearDeadline),
-		writeTimeout: cmp.Or(cfg.writeTimeout, writeTimeout)}
-	if h.cfg.now == nil {
-		h.cfg.now = time.Now
+func newHandler(src view.Source, cfg view.Config) *handler {
+	h := &handler{src: src, cfg: cfg, interval: cmp.Or(cfg.Interval, time.Second), near: nearText(cfg.NearDeadline),
+		writeTimeout: cmp.Or(cfg.WriteTimeout, writeTimeout)}
+	if h.cfg.Now == nil {
+		h.cfg.Now = time.Now
 	}
 	return h
 }
@@ -200,7 +171,7 @@ func base(r *http.Request) string {
 }
 
 func (h *handler) newPage(r *http.Request, title, nav string) page {
-	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.now(), TraceURL: h.cfg.TraceURL, Near: h.near,
+	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.Now(), TraceURL: h.cfg.TraceURL, Near: h.near,
 		Process: h.src.Process(), Channelz: h.cfg.Channelz != nil}
 }
 
@@ -311,11 +282,11 @@ func (h *handler) spans(w http.ResponseWriter, r *http.Request) {
 }
 
 // lookupSpan validates the {spanID} path parameter and finds the span.
-func (h *handler) lookupSpan(w http.ResponseWriter, r *http.Request) (Span, bool) {
+func (h *handler) lookupSpan(w http.ResponseWriter, r *http.Request) (view.Span, bool) {
 	id, err := parseID(chi.URLParam(r, "spanID"), 8)
 	if err != nil {
 		h.badRequest(w, r, badParam("spanID", "%s", err))
-		return Span{}, false
+		return view.Span{}, false
 	}
 	s, ok := h.src.Span(id)
 	if !ok {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/debugz/debugz/internal/view"
 	"io"
 	"net"
 	"net/http"
@@ -35,51 +36,51 @@ const (
 // fakeSource serves fixed data; add appends a span, as a new RPC would.
 type fakeSource struct {
 	mu    sync.Mutex
-	spans []Span
+	spans []view.Span
 	panic bool
 	lost  uint64 // spans Follow reports skipped, once
 	// profiling makes CPUByMethod answer ErrProfiling
 	profiling bool
-	logs      []LogEntry // for FollowLogs
+	logs      []view.LogEntry // for FollowLogs
 }
 
 func newFakeSource() *fakeSource {
-	return &fakeSource{spans: []Span{
+	return &fakeSource{spans: []view.Span{
 		{TraceID: testTrace, SpanID: testSpan, Name: "user.UserService/FetchUser", Method: "user.UserService/FetchUser",
 			Kind: "server", Code: "NOT_FOUND", CodeNum: 5, StatusMessage: "no user 7", Start: fixedNow.Add(-time.Second),
 			Duration: 2 * time.Millisecond, Bucket: 2, Peer: "127.0.0.1:5000", Sampled: true,
-			Attributes: []Attr{{Key: "rpc.method", Value: "user.UserService/FetchUser", Type: "string", JSON: "user.UserService/FetchUser"},
+			Attributes: []view.Attr{{Key: "rpc.method", Value: "user.UserService/FetchUser", Type: "string", JSON: "user.UserService/FetchUser"},
 				{Key: "user.note", Value: "<script>alert(1)</script>", Type: "string", JSON: "<script>alert(1)</script>"}}},
 		{TraceID: testTrace, SpanID: testChild, ParentSpanID: testSpan, Name: "fetchUser.logic", Kind: "internal",
 			Start: fixedNow.Add(-time.Second + time.Millisecond), Duration: time.Millisecond},
 	}}
 }
 
-func (f *fakeSource) add(s Span) {
+func (f *fakeSource) add(s view.Span) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.spans = append([]Span{s}, f.spans...)
+	f.spans = append([]view.Span{s}, f.spans...)
 }
 
-func (f *fakeSource) Summary() Summary {
+func (f *fakeSource) Summary() view.Summary {
 	if f.panic {
 		panic("boom")
 	}
-	return Summary{Capacity: 8192, Retained: 1, Buckets: []time.Duration{0, 100 * time.Microsecond, time.Millisecond},
-		Methods: []Method{{Method: "user.UserService/FetchUser", Kind: "server", Count: 3, Errors: 1,
-			Codes: []CodeCount{{0, "OK", 2}, {5, "NOT_FOUND", 1}}, Buckets: []uint64{0, 1, 2},
+	return view.Summary{Capacity: 8192, Retained: 1, Buckets: []time.Duration{0, 100 * time.Microsecond, time.Millisecond},
+		Methods: []view.Method{{Method: "user.UserService/FetchUser", Kind: "server", Count: 3, Errors: 1,
+			Codes: []view.CodeCount{{Code: 0, Name: "OK", Count: 2}, {Code: 5, Name: "NOT_FOUND", Count: 1}}, Buckets: []uint64{0, 1, 2},
 			P50: time.Millisecond, P90: 2 * time.Millisecond, P99: 2 * time.Millisecond, Max: 2 * time.Millisecond, Rate: 0.05, LastSeen: fixedNow}}}
 }
 
 // Follow treats the number of spans ever added as the position.
-func (f *fakeSource) Follow(q Query, after uint64) ([]Span, uint64, uint64) {
+func (f *fakeSource) Follow(q view.Query, after uint64) ([]view.Span, uint64, uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	next := uint64(len(f.spans))
 	if after == 0 {
 		return nil, next, 0
 	}
-	var out []Span
+	var out []view.Span
 	for _, s := range slices.Backward(f.spans[:next-after]) {
 		if q.Method == "" || q.Method == s.Method {
 			out = append(out, s)
@@ -90,10 +91,10 @@ func (f *fakeSource) Follow(q Query, after uint64) ([]Span, uint64, uint64) {
 	return out, next, skipped
 }
 
-func (f *fakeSource) Spans(q Query) []Span {
+func (f *fakeSource) Spans(q view.Query) []view.Span {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []Span
+	var out []view.Span
 	for _, s := range f.spans {
 		if s.Method != "" && (q.Method == "" || q.Method == s.Method) && (q.Code < 0 || q.Code == s.CodeNum) {
 			out = append(out, s)
@@ -102,9 +103,9 @@ func (f *fakeSource) Spans(q Query) []Span {
 	return out
 }
 
-func (f *fakeSource) Count(q Query) int { return len(f.Spans(q)) } // Spans ignores the limit
+func (f *fakeSource) Count(q view.Query) int { return len(f.Spans(q)) } // Spans ignores the limit
 
-func (f *fakeSource) Span(id string) (Span, bool) {
+func (f *fakeSource) Span(id string) (view.Span, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, s := range f.spans {
@@ -112,14 +113,14 @@ func (f *fakeSource) Span(id string) (Span, bool) {
 			return s, true
 		}
 	}
-	return Span{}, false
+	return view.Span{}, false
 }
 
-func (f *fakeSource) Trace(id string) (Trace, bool) {
+func (f *fakeSource) Trace(id string) (view.Trace, bool) {
 	if id != testTrace {
-		return Trace{}, false
+		return view.Trace{}, false
 	}
-	return Trace{TraceID: id, Start: fixedNow.Add(-time.Second), End: fixedNow.Add(-time.Second + 2*time.Millisecond), Spans: f.spans[len(f.spans)-2:]}, true
+	return view.Trace{TraceID: id, Start: fixedNow.Add(-time.Second), End: fixedNow.Add(-time.Second + 2*time.Millisecond), Spans: f.spans[len(f.spans)-2:]}, true
 }
 
 func (f *fakeSource) TraceOTLP(id string) ([]byte, bool, error) {
@@ -135,14 +136,14 @@ func (f *fakeSource) TraceOTLP(id string) ([]byte, bool, error) {
 // brokenTrace is a trace fakeSource fails to encode.
 const brokenTrace = "0badbadbadbadbadbadbadbadbadbad0"
 
-func (f *fakeSource) Active() []Active {
-	return []Active{{TraceID: testTrace, SpanID: "1111111111111111", Method: "user.UserService/Chat", Kind: "server", Start: fixedNow.Add(-90 * time.Second)}}
+func (f *fakeSource) Active() []view.Active {
+	return []view.Active{{TraceID: testTrace, SpanID: "1111111111111111", Method: "user.UserService/Chat", Kind: "server", Start: fixedNow.Add(-90 * time.Second)}}
 }
 
-func newTestServer(t *testing.T, src Source, cfg Config) *httptest.Server {
+func newTestServer(t *testing.T, src view.Source, cfg view.Config) *httptest.Server {
 	t.Helper()
-	if cfg.now == nil {
-		cfg.now = func() time.Time { return fixedNow }
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return fixedNow }
 	}
 	r := chi.NewRouter()
 	r.Mount("/debug/rpcs", NewHandler(src, cfg))
@@ -172,7 +173,7 @@ func testRequest(t *testing.T, ts *httptest.Server, method, path string) (*http.
 }
 
 func TestRoutes(t *testing.T) {
-	ts := newTestServer(t, newFakeSource(), Config{})
+	ts := newTestServer(t, newFakeSource(), view.Config{})
 	tests := []struct {
 		name, method, path string
 		status             int
@@ -231,7 +232,7 @@ func TestRoutes(t *testing.T) {
 }
 
 func TestBadParameters(t *testing.T) {
-	ts := newTestServer(t, newFakeSource(), Config{})
+	ts := newTestServer(t, newFakeSource(), view.Config{})
 	tests := []struct {
 		name, query, param string
 	}{
@@ -295,7 +296,7 @@ func TestBadParameters(t *testing.T) {
 // TestHeadWhereverGet: HEAD answers every page, JSON and stream with the
 // status and headers GET would have, and no body.
 func TestHeadWhereverGet(t *testing.T) {
-	ts := newTestServer(t, newFakeSource(), Config{interval: 10 * time.Millisecond})
+	ts := newTestServer(t, newFakeSource(), view.Config{Interval: 10 * time.Millisecond})
 	for _, tt := range []struct {
 		path, ctype string
 		status      int
@@ -350,7 +351,7 @@ func TestAccessByDefault(t *testing.T) {
 		{"remote v6 not loopback", "[2001:db8::1]:80", nil, "localhost", 403},
 		{"garbage remote", "garbage", nil, "localhost", 403},
 	}
-	h := NewHandler(newFakeSource(), Config{AllowedHosts: []string{"debug.internal"}})
+	h := NewHandler(newFakeSource(), view.Config{AllowedHosts: []string{"debug.internal"}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/api/summary", nil)
@@ -375,7 +376,7 @@ func TestAccessByDefault(t *testing.T) {
 		}
 	})
 	t.Run("custom authorizer replaces the checks", func(t *testing.T) {
-		allowAll := NewHandler(newFakeSource(), Config{Authorize: func(*http.Request) bool { return true }})
+		allowAll := NewHandler(newFakeSource(), view.Config{Authorize: func(*http.Request) bool { return true }})
 		req := httptest.NewRequest("GET", "/api/summary", nil)
 		req.RemoteAddr = "10.1.2.3:4000"
 		rec := httptest.NewRecorder()
@@ -399,7 +400,7 @@ func TestAccessOverRealServers(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	h := realIP(NewHandler(newFakeSource(), Config{}))
+	h := realIP(NewHandler(newFakeSource(), view.Config{}))
 
 	sock := filepath.Join(t.TempDir(), "debugz.sock")
 	ul, err := net.Listen("unix", sock)
@@ -459,7 +460,7 @@ func TestPanicInSourceIs500(t *testing.T) {
 	src.panic = true
 	var mu sync.Mutex
 	var reported []error
-	ts := newTestServer(t, src, Config{ErrorHandler: func(err error) {
+	ts := newTestServer(t, src, view.Config{ErrorHandler: func(err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		reported = append(reported, err)
@@ -481,7 +482,7 @@ func TestPanicInSourceIs500(t *testing.T) {
 // TestRelativeLinksUnderAnyMount checks that the stylesheet a page links to
 // resolves, mounted under chi and under a ServeMux with StripPrefix.
 func TestRelativeLinksUnderAnyMount(t *testing.T) {
-	cfg := Config{now: func() time.Time { return fixedNow }}
+	cfg := view.Config{Now: func() time.Time { return fixedNow }}
 	mux := http.NewServeMux()
 	mux.Handle("/x/debug/", http.StripPrefix("/x/debug", NewHandler(newFakeSource(), cfg)))
 	muxServer := httptest.NewServer(mux)
@@ -513,7 +514,7 @@ func TestRelativeLinksUnderAnyMount(t *testing.T) {
 }
 
 func TestLiveSummaryStreamsEvents(t *testing.T) {
-	ts := newTestServer(t, newFakeSource(), Config{interval: 10 * time.Millisecond})
+	ts := newTestServer(t, newFakeSource(), view.Config{Interval: 10 * time.Millisecond})
 	resp, err := http.Get(ts.URL + "/debug/rpcs/live/summary?sort=count")
 	if err != nil {
 		t.Fatal(err)
@@ -540,7 +541,7 @@ func TestLiveSummaryStreamsEvents(t *testing.T) {
 
 func TestFollowStreamsNewSpans(t *testing.T) {
 	src := newFakeSource()
-	ts := newTestServer(t, src, Config{interval: 10 * time.Millisecond})
+	ts := newTestServer(t, src, view.Config{Interval: 10 * time.Millisecond})
 	resp, err := http.Get(ts.URL + "/debug/rpcs/api/spans?follow=1&method=user.UserService/FetchUser")
 	if err != nil {
 		t.Fatal(err)
@@ -550,8 +551,8 @@ func TestFollowStreamsNewSpans(t *testing.T) {
 		t.Fatalf("Content-Type = %q", ct)
 	}
 	// The response's headers mean the stream took its position: no sleep.
-	src.add(Span{TraceID: testTrace, SpanID: "2222222222222222", Method: "user.UserService/FetchUser", Kind: "server", Code: "OK", Start: fixedNow})
-	src.add(Span{TraceID: testTrace, SpanID: "3333333333333333", Method: "other.Svc/M", Kind: "server", Code: "OK", Start: fixedNow})
+	src.add(view.Span{TraceID: testTrace, SpanID: "2222222222222222", Method: "user.UserService/FetchUser", Kind: "server", Code: "OK", Start: fixedNow})
+	src.add(view.Span{TraceID: testTrace, SpanID: "3333333333333333", Method: "other.Svc/M", Kind: "server", Code: "OK", Start: fixedNow})
 	body := bufio.NewReader(resp.Body)
 	line, err := body.ReadString('\n')
 	if err != nil {
@@ -565,7 +566,7 @@ func TestFollowStreamsNewSpans(t *testing.T) {
 	src.mu.Lock()
 	src.lost = 42
 	src.mu.Unlock()
-	src.add(Span{TraceID: testTrace, SpanID: "4444444444444444", Method: "user.UserService/FetchUser", Kind: "server", Code: "OK", Start: fixedNow})
+	src.add(view.Span{TraceID: testTrace, SpanID: "4444444444444444", Method: "user.UserService/FetchUser", Kind: "server", Code: "OK", Start: fixedNow})
 	line, err = body.ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
@@ -582,7 +583,7 @@ func TestFollowStreamsNewSpans(t *testing.T) {
 // and Retry-After, and a stream that ends frees its place.
 func TestLiveStreamsCapped(t *testing.T) {
 	src := newFakeSource()
-	ts := newTestServer(t, src, Config{interval: 10 * time.Millisecond})
+	ts := newTestServer(t, src, view.Config{Interval: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: maxStreams + 10}}
@@ -657,7 +658,7 @@ func TestTraceIDsLinkToTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := newTestServer(t, newFakeSource(), Config{TraceURL: tt.traceURL})
+			ts := newTestServer(t, newFakeSource(), view.Config{TraceURL: tt.traceURL})
 			for _, path := range []string{"/debug/rpcs/spans", "/debug/rpcs/spans/" + testSpan, "/debug/rpcs/active"} {
 				_, body := testRequest(t, ts, "GET", path)
 				if !strings.Contains(body, tt.want) {
@@ -697,9 +698,9 @@ func TestParseQueryCodeSpellings(t *testing.T) {
 // spans the source flags.
 func TestNearDeadlineQuotesConfig(t *testing.T) {
 	src := newFakeSource()
-	src.add(Span{TraceID: testTrace, SpanID: "4444444444444444", Method: "user.UserService/FetchUser", Kind: "server",
+	src.add(view.Span{TraceID: testTrace, SpanID: "4444444444444444", Method: "user.UserService/FetchUser", Kind: "server",
 		Code: "OK", Start: fixedNow, DeadlineUsed: 0.97, DeadlineKnown: true, NearDeadline: true})
-	ts := newTestServer(t, src, Config{NearDeadline: 0.9})
+	ts := newTestServer(t, src, view.Config{NearDeadline: 0.9})
 	_, body := testRequest(t, ts, "GET", "/debug/rpcs/spans")
 	for _, want := range []string{`title="used more than 90% of its deadline">Near deadline`, `97% of deadline`} {
 		if !strings.Contains(body, want) {
@@ -718,10 +719,10 @@ func TestNearDeadlineQuotesConfig(t *testing.T) {
 func TestFollowFeedShared(t *testing.T) {
 	src := newFakeSource()
 	var fs follows
-	q := Query{Method: "user.UserService/FetchUser", Bucket: -1, Code: -1}
+	q := view.Query{Method: "user.UserService/FetchUser", Bucket: -1, Code: -1}
 	a := fs.join(q, time.Hour, src, func(error) {})
 	b := fs.join(q, time.Hour, src, func(error) {})
-	c := fs.join(Query{Bucket: -1, Code: -1}, time.Hour, src, func(error) {})
+	c := fs.join(view.Query{Bucket: -1, Code: -1}, time.Hour, src, func(error) {})
 	if a != b || a == c {
 		t.Fatalf("join: same query got feeds %p and %p, another query %p; want one shared, one apart", a, b, c)
 	}
@@ -761,10 +762,10 @@ func TestFollowFeedShared(t *testing.T) {
 // the batch.
 func TestFollowFeedBatchCap(t *testing.T) {
 	src := newFakeSource()
-	f := &followFeed{q: Query{Bucket: -1, Code: -1}, fs: &follows{}, changed: make(chan struct{})}
+	f := &followFeed{q: view.Query{Bucket: -1, Code: -1}, fs: &follows{}, changed: make(chan struct{})}
 	_, pos, _ := src.Follow(f.q, 0)
 	for i := range maxFollowBatch + 5 {
-		src.add(Span{TraceID: testTrace, SpanID: fmt.Sprintf("%016x", i), Method: "a.B/C", Kind: "server", Code: "OK", Start: fixedNow})
+		src.add(view.Span{TraceID: testTrace, SpanID: fmt.Sprintf("%016x", i), Method: "a.B/C", Kind: "server", Code: "OK", Start: fixedNow})
 	}
 	var buf bytes.Buffer
 	if next := f.look(src, pos, &buf, func(err error) { t.Error(err) }); next != pos+maxFollowBatch+5 {
@@ -790,7 +791,7 @@ func TestFollowFeedBatchCap(t *testing.T) {
 // that is reported, not a 404 saying it is not retained.
 func TestTraceExportFailureIs500(t *testing.T) {
 	var reported []error
-	ts := newTestServer(t, newFakeSource(), Config{ErrorHandler: func(err error) { reported = append(reported, err) }})
+	ts := newTestServer(t, newFakeSource(), view.Config{ErrorHandler: func(err error) { reported = append(reported, err) }})
 	resp, body := testRequest(t, ts, "GET", "/debug/rpcs/api/traces/"+brokenTrace)
 	if resp.StatusCode != 500 || !strings.Contains(body, "could not be encoded") {
 		t.Errorf("GET a trace that fails to encode = %d %q; want 500 saying so", resp.StatusCode, body)
@@ -803,14 +804,14 @@ func TestTraceExportFailureIs500(t *testing.T) {
 	}
 }
 
-func (f *fakeSource) Process() Process {
-	return Process{Service: "usersvc", Version: "v1.2.3", Host: "build-7", PID: 4242, Start: fixedNow.Add(-26 * time.Hour)}
+func (f *fakeSource) Process() view.Process {
+	return view.Process{Service: "usersvc", Version: "v1.2.3", Host: "build-7", PID: 4242, Start: fixedNow.Add(-26 * time.Hour)}
 }
 
 // TestProcessOnEveryPage: every page names the process in its header and
 // its title, and /api/summary says which process answered and when.
 func TestProcessOnEveryPage(t *testing.T) {
-	ts := newTestServer(t, newFakeSource(), Config{})
+	ts := newTestServer(t, newFakeSource(), view.Config{})
 	titles := map[string]bool{}
 	for _, path := range []string{"/", "/spans", "/spans/" + testSpan, "/traces/" + testTrace, "/active"} {
 		resp, body := testRequest(t, ts, "GET", "/debug/rpcs"+path)
@@ -852,7 +853,7 @@ type churningSource struct {
 	n atomic.Int64
 }
 
-func (c *churningSource) Summary() Summary {
+func (c *churningSource) Summary() view.Summary {
 	s := c.fakeSource.Summary()
 	n := uint64(c.n.Add(1))
 	m := s.Methods[0]
@@ -869,8 +870,8 @@ func (c *churningSource) Summary() Summary {
 // reads is dropped once one write takes longer than the write timeout, and
 // its place is freed; the handler goroutine does not stay blocked.
 func TestStalledReaderIsDropped(t *testing.T) {
-	h := newHandler(&churningSource{fakeSource: newFakeSource()}, Config{interval: 5 * time.Millisecond, writeTimeout: 200 * time.Millisecond,
-		now: func() time.Time { return fixedNow }})
+	h := newHandler(&churningSource{fakeSource: newFakeSource()}, view.Config{Interval: 5 * time.Millisecond, WriteTimeout: 200 * time.Millisecond,
+		Now: func() time.Time { return fixedNow }})
 	ts := httptest.NewServer(h.router())
 	defer ts.Close()
 	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
@@ -898,13 +899,13 @@ func TestStalledReaderIsDropped(t *testing.T) {
 }
 
 // CPUByMethod answers a fixed profile, or ErrProfiling for busy.
-func (f *fakeSource) CPUByMethod(_ context.Context, d time.Duration) (CPUProfile, error) {
+func (f *fakeSource) CPUByMethod(_ context.Context, d time.Duration) (view.CPUProfile, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.profiling {
-		return CPUProfile{}, ErrProfiling
+		return view.CPUProfile{}, view.ErrProfiling
 	}
-	return CPUProfile{Start: fixedNow, Duration: d, Total: 2 * time.Second, Methods: []MethodCPU{
+	return view.CPUProfile{Start: fixedNow, Duration: d, Total: 2 * time.Second, Methods: []view.MethodCPU{
 		{Method: "user.UserService/FetchUser", CPU: 1500 * time.Millisecond}, {Method: "", CPU: 500 * time.Millisecond}}}, nil
 }
 
@@ -912,7 +913,7 @@ func (f *fakeSource) CPUByMethod(_ context.Context, d time.Duration) (CPUProfile
 // method; the JSON has shares; a bad length is a 400, a busy profiler a 409.
 func TestCPUProfilePage(t *testing.T) {
 	src := newFakeSource()
-	ts := newTestServer(t, src, Config{})
+	ts := newTestServer(t, src, view.Config{})
 	if resp, body := testRequest(t, ts, "GET", "/debug/rpcs/profile"); resp.StatusCode != 200 || strings.Contains(body, "FetchUser") {
 		t.Errorf("GET /profile = %d; want the form, no profile yet", resp.StatusCode)
 	}
@@ -937,12 +938,12 @@ func TestCPUProfilePage(t *testing.T) {
 	}
 }
 
-func (f *fakeSource) Logs(q LogQuery) []LogEntry {
-	all := []LogEntry{
-		{LogLine: LogLine{Time: fixedNow, Level: "ERROR", Message: "payment declined <script>", SpanID: testSpan}, TraceID: testTrace, Method: "user.UserService/FetchUser"},
-		{LogLine: LogLine{Time: fixedNow.Add(-time.Second), Level: "INFO", Message: "started"}},
+func (f *fakeSource) Logs(q view.LogQuery) []view.LogEntry {
+	all := []view.LogEntry{
+		{LogLine: view.LogLine{Time: fixedNow, Level: "ERROR", Message: "payment declined <script>", SpanID: testSpan}, TraceID: testTrace, Method: "user.UserService/FetchUser"},
+		{LogLine: view.LogLine{Time: fixedNow.Add(-time.Second), Level: "INFO", Message: "started"}},
 	}
-	var out []LogEntry
+	var out []view.LogEntry
 	for _, l := range all {
 		if q.Level == "ERROR" && l.Level != "ERROR" || q.Text != "" && !strings.Contains(l.Message, q.Text) {
 			continue
@@ -955,7 +956,7 @@ func (f *fakeSource) Logs(q LogQuery) []LogEntry {
 // TestLogsPage: /logs and /api/logs list the latest records with their
 // calls, filter them, escape them, and refuse a bad level.
 func TestLogsPage(t *testing.T) {
-	ts := newTestServer(t, newFakeSource(), Config{})
+	ts := newTestServer(t, newFakeSource(), view.Config{})
 	resp, body := testRequest(t, ts, "GET", "/debug/rpcs/logs")
 	if resp.StatusCode != 200 || !strings.Contains(body, "payment declined &lt;script&gt;") || !strings.Contains(body, "outside any call") ||
 		!strings.Contains(body, "spans/"+testSpan) {
@@ -971,17 +972,17 @@ func TestLogsPage(t *testing.T) {
 }
 
 // FollowLogs treats the number of log records ever added as the position.
-func (f *fakeSource) FollowLogs(q LogQuery, pos uint64) ([]LogEntry, uint64, uint64) {
+func (f *fakeSource) FollowLogs(q view.LogQuery, pos uint64) ([]view.LogEntry, uint64, uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	next := uint64(len(f.logs)) + 1
 	if pos == 0 {
 		return nil, next, 0
 	}
-	return append([]LogEntry(nil), f.logs[pos-1:]...), next, 0
+	return append([]view.LogEntry(nil), f.logs[pos-1:]...), next, 0
 }
 
-func (f *fakeSource) addLog(l LogEntry) {
+func (f *fakeSource) addLog(l view.LogEntry) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.logs = append(f.logs, l)
@@ -991,7 +992,7 @@ func (f *fakeSource) addLog(l LogEntry) {
 // began, as NDJSON.
 func TestFollowLogs(t *testing.T) {
 	src := newFakeSource()
-	ts := newTestServer(t, src, Config{interval: 10 * time.Millisecond})
+	ts := newTestServer(t, src, view.Config{Interval: 10 * time.Millisecond})
 	resp, err := http.Get(ts.URL + "/debug/rpcs/api/logs?follow=1")
 	if err != nil {
 		t.Fatal(err)
@@ -1000,7 +1001,7 @@ func TestFollowLogs(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/x-ndjson" {
 		t.Fatalf("Content-Type = %q", ct)
 	}
-	src.addLog(LogEntry{LogLine: LogLine{Time: fixedNow, Level: "WARN", Message: "cache miss"}})
+	src.addLog(view.LogEntry{LogLine: view.LogLine{Time: fixedNow, Level: "WARN", Message: "cache miss"}})
 	line, err := bufio.NewReader(resp.Body).ReadString('\n')
 	if err != nil || !strings.Contains(line, `"message":"cache miss"`) {
 		t.Errorf("first followed line = %q, %v; want the new record", line, err)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/debugz/debugz/internal/view"
+
 	"github.com/debugz/debugz/internal/rpccode"
 )
 
@@ -25,7 +27,7 @@ type page struct {
 	// Near words the near-deadline threshold for the pages' tooltips.
 	Near nearWords
 	// Process is which process this is, named in the header and the title.
-	Process Process
+	Process view.Process
 	// Channelz says whether the connections pages exist.
 	Channelz bool
 }
@@ -80,7 +82,7 @@ func kindClass(kind string) string {
 }
 
 // spanTitle is what to call a span: its gRPC method, else its name.
-func spanTitle(s Span) string {
+func spanTitle(s view.Span) string {
 	if s.Method != "" {
 		return s.Method
 	}

@@ -8,28 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debugz/debugz/internal/view"
+
 	"github.com/a-h/templ"
 )
 
 // The logs page at "/logs" and "/api/logs": the latest records the
 // service's handlers logged (through the root's LogHandler), RPC or not,
 // newest first, filtered by level, method, trace and text.
-
-// LogQuery selects log records.
-type LogQuery struct {
-	Level  string // "DEBUG", "INFO", "WARN" or "ERROR": that level and above; "" for Info and above
-	Method string // as Query.Method
-	Trace  string // 32 lowercase hex digits, "" for any
-	Text   string // in the message, in any case
-	Limit  int
-}
-
-// LogEntry is one of the latest log records.
-type LogEntry struct {
-	LogLine
-	TraceID string // "" outside any span
-	Method  string // the span it was logged in; "" outside
-}
 
 var (
 	logLevels = []string{"DEBUG", "INFO", "WARN", "ERROR"}
@@ -38,8 +24,8 @@ var (
 
 // parseLogQuery reads a LogQuery; strictQuery has checked which parameters
 // are given.
-func parseLogQuery(v url.Values) (LogQuery, *paramError) {
-	q := LogQuery{Method: strings.TrimPrefix(strings.TrimSpace(v.Get("method")), "/"), Text: v.Get("text"), Limit: defaultLimit}
+func parseLogQuery(v url.Values) (view.LogQuery, *paramError) {
+	q := view.LogQuery{Method: strings.TrimPrefix(strings.TrimSpace(v.Get("method")), "/"), Text: v.Get("text"), Limit: defaultLimit}
 	switch l := strings.ToUpper(v.Get("level")); l {
 	case "", "DEBUG", "INFO", "WARN", "ERROR":
 		q.Level = l
@@ -59,8 +45,8 @@ func parseLogQuery(v url.Values) (LogQuery, *paramError) {
 // logsPage is "/logs".
 type logsPage struct {
 	page
-	Query LogQuery
-	Logs  []LogEntry
+	Query view.LogQuery
+	Logs  []view.LogEntry
 }
 
 func (h *handler) logsPage(r *http.Request) (logsPage, *paramError) {
@@ -113,7 +99,7 @@ func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		AsOf time.Time   `json:"as_of"`
 		Logs []entryJSON `json:"logs"`
-	}{AsOf: h.cfg.now(), Logs: []entryJSON{}}
+	}{AsOf: h.cfg.Now(), Logs: []entryJSON{}}
 	for _, l := range h.src.Logs(q) {
 		out.Logs = append(out.Logs, toEntryJSON(l))
 	}
@@ -131,7 +117,7 @@ type entryJSON struct {
 	Method     string         `json:"method,omitempty"`
 }
 
-func toEntryJSON(l LogEntry) entryJSON {
+func toEntryJSON(l view.LogEntry) entryJSON {
 	return entryJSON{Time: l.Time, Level: l.Level, Message: l.Message, Attributes: attrsJSON(l.Attrs),
 		TraceID: l.TraceID, SpanID: l.SpanID, Method: l.Method}
 }
@@ -140,7 +126,7 @@ func toEntryJSON(l LogEntry) entryJSON {
 // oldest first, until the client goes away; like a follow of spans, a
 // stream that falls behind gets {"gap":{"skipped":N}}. The log followers
 // share one budget of maxFollowBatch records per interval.
-func (h *handler) followLogs(w http.ResponseWriter, r *http.Request, q LogQuery) {
+func (h *handler) followLogs(w http.ResponseWriter, r *http.Request, q view.LogQuery) {
 	release, ok := h.startStream(w, r, "application/x-ndjson")
 	if !ok {
 		return

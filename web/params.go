@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debugz/debugz/internal/view"
+
 	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/debugz/debugz/internal/textcut"
 )
@@ -98,8 +100,8 @@ func cut(s string) string { return textcut.Ellipsis(s, 64) }
 // parseQuery reads the span filter of /spans and /api/spans, for a source of
 // so many latency buckets; near words its near-deadline threshold for an
 // error message. strictQuery has checked which parameters are given.
-func parseQuery(v url.Values, buckets int, near nearWords) (Query, *paramError) {
-	q := Query{Bucket: -1, Code: -1, Limit: defaultLimit}
+func parseQuery(v url.Values, buckets int, near nearWords) (view.Query, *paramError) {
+	q := view.Query{Bucket: -1, Code: -1, Limit: defaultLimit}
 	q.Method = strings.TrimPrefix(strings.TrimSpace(v.Get("method")), "/")
 	switch k := v.Get("kind"); k {
 	case "", "any":

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 )
 
 // CPU profiles by method at "/profile" and "/api/profile": the process's CPU
@@ -21,7 +23,7 @@ const (
 type profilePage struct {
 	page
 	Seconds int
-	Profile *CPUProfile // nil until asked for
+	Profile *view.CPUProfile // nil until asked for
 }
 
 // profileSeconds reads the seconds parameter: 0 when absent.
@@ -39,23 +41,19 @@ func profileSeconds(r *http.Request) (int, *paramError) {
 
 // cpuProfile takes the profile a request asks for, answering the error
 // itself: 409 while another profile runs.
-func (h *handler) cpuProfile(w http.ResponseWriter, r *http.Request, seconds int) (CPUProfile, bool) {
+func (h *handler) cpuProfile(w http.ResponseWriter, r *http.Request, seconds int) (view.CPUProfile, bool) {
 	p, err := h.src.CPUByMethod(r.Context(), time.Duration(seconds)*time.Second)
 	if err != nil {
 		status := http.StatusConflict
-		if !errors.Is(err, ErrProfiling) {
+		if !errors.Is(err, view.ErrProfiling) {
 			status = http.StatusInternalServerError
 			h.report(err)
 		}
 		h.fail(w, r, status, err.Error())
-		return CPUProfile{}, false
+		return view.CPUProfile{}, false
 	}
 	return p, true
 }
-
-// ErrProfiling is the error of [Source.CPUByMethod] while another CPU
-// profile is being taken: the handler answers 409 Conflict.
-var ErrProfiling = errors.New("a CPU profile is already being taken (here or at /debug/pprof/profile); try again when it is done")
 
 func (h *handler) profile(w http.ResponseWriter, r *http.Request) {
 	seconds, perr := profileSeconds(r)
@@ -70,7 +68,7 @@ func (h *handler) profile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Profile = &prof
-		p.Now = h.cfg.now()
+		p.Now = h.cfg.Now()
 	}
 	h.render(w, r, http.StatusOK, profileView(p))
 }

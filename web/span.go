@@ -6,19 +6,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 )
 
 // spanPage is one span at "/spans/{spanID}".
 type spanPage struct {
 	page
-	Span     Span
+	Span     view.Span
 	Buckets  []time.Duration
-	Parent   *Span  // its parent, when retained
-	Children []Span // its children retained, by start
+	Parent   *view.Span  // its parent, when retained
+	Children []view.Span // its children retained, by start
 }
 
 // related finds s's parent and children in its trace t.
-func related(s Span, t Trace) (parent *Span, children []Span) {
+func related(s view.Span, t view.Trace) (parent *view.Span, children []view.Span) {
 	for i := range t.Spans {
 		switch c := &t.Spans[i]; {
 		case c.SpanID == s.ParentSpanID && s.ParentSpanID != "":
@@ -32,7 +34,7 @@ func related(s Span, t Trace) (parent *Span, children []Span) {
 
 // otherSide reports whether o is the other side of the call s: the same
 // method, one a client span and the other a server span.
-func otherSide(s, o Span) bool {
+func otherSide(s, o view.Span) bool {
 	return s.Method != "" && s.Method == o.Method && s.Kind != o.Kind &&
 		(s.Kind == "client" || s.Kind == "server") && (o.Kind == "client" || o.Kind == "server")
 }
@@ -45,7 +47,7 @@ type tick struct {
 }
 
 // messageTicks places the span's message events on its duration.
-func messageTicks(s Span) []tick {
+func messageTicks(s view.Span) []tick {
 	var out []tick
 	for _, e := range s.Events {
 		if e.Message == "" {
@@ -72,9 +74,9 @@ func messageTicks(s Span) []tick {
 // messages of its direction the timeline skipped since the previous one of
 // that direction, or a log line (Log), with the records not kept before it.
 type eventRow struct {
-	Event
+	view.Event
 	Unrecorded int
-	Log        *LogLine
+	Log        *view.LogLine
 	NotKept    int
 }
 
@@ -82,7 +84,7 @@ type eventRow struct {
 // timeline keeps the first and last messages of each direction, so message
 // 8 may be followed by message 108: that row says how many are missing;
 // likewise the first log line kept after the skipped ones.
-func eventRows(s Span) []eventRow {
+func eventRows(s view.Span) []eventRow {
 	last := map[string]int{} // direction → the previous message ID
 	out := make([]eventRow, 0, len(s.Events)+len(s.Logs))
 	for _, e := range s.Events {
@@ -96,7 +98,7 @@ func eventRows(s Span) []eventRow {
 		out = append(out, r)
 	}
 	for i := range s.Logs {
-		r := eventRow{Event: Event{Time: s.Logs[i].Time, Offset: s.Logs[i].Offset}, Log: &s.Logs[i]}
+		r := eventRow{Event: view.Event{Time: s.Logs[i].Time, Offset: s.Logs[i].Offset}, Log: &s.Logs[i]}
 		if i == logsSkippedAt(s) {
 			r.NotKept = s.LogsSkipped
 		}
@@ -108,7 +110,7 @@ func eventRows(s Span) []eventRow {
 
 // attrText is an attribute's value for people: a count of nanoseconds (a key
 // ending in _ns, such as debugz.deadline.budget_ns) also as a duration.
-func attrText(a Attr) string {
+func attrText(a view.Attr) string {
 	if a.Type == "int64" && strings.HasSuffix(a.Key, "_ns") {
 		if ns, err := strconv.ParseInt(a.Value, 10, 64); err == nil {
 			return fmtDuration(time.Duration(ns)) + " (" + a.Value + " ns)"
@@ -119,7 +121,7 @@ func attrText(a Attr) string {
 
 // logsSkippedAt is the index of the first log line kept after the skipped
 // ones: where the "not kept" row goes; -1 when none were skipped.
-func logsSkippedAt(s Span) int {
+func logsSkippedAt(s view.Span) int {
 	if s.LogsSkipped == 0 {
 		return -1
 	}

@@ -5,10 +5,12 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 )
 
 func TestMessageTicks(t *testing.T) {
-	s := Span{Duration: 2 * time.Millisecond, Events: []Event{
+	s := view.Span{Duration: 2 * time.Millisecond, Events: []view.Event{
 		{Name: "message", Offset: 0, Message: "RECEIVED", MessageID: "1", MessageSize: "12"},
 		{Name: "cache miss", Offset: time.Millisecond},
 		{Name: "message", Offset: 2 * time.Millisecond, Message: "SENT"},
@@ -28,19 +30,19 @@ func TestMessageTicks(t *testing.T) {
 			t.Errorf("messageTicks(…)[%d] = %v; want %v", i, got[i], want[i])
 		}
 	}
-	if got := messageTicks(Span{Events: []Event{{Name: "message", Message: "SENT"}}}); len(got) != 1 || got[0].X != "0" {
+	if got := messageTicks(view.Span{Events: []view.Event{{Name: "message", Message: "SENT"}}}); len(got) != 1 || got[0].X != "0" {
 		t.Errorf("messageTicks of a span without a duration = %v; want one tick at 0", got)
 	}
 }
 
 func TestEventRowsMarkUnrecordedMessages(t *testing.T) {
-	evs := []Event{
+	evs := []view.Event{
 		{Message: "SENT", MessageID: "1"}, {Message: "RECEIVED", MessageID: "1"},
 		{Message: "SENT", MessageID: "8"}, {Name: "other"}, {Message: "SENT", MessageID: "108"},
 		{Message: "RECEIVED", MessageID: "2"},
 	}
 	var got []int
-	for _, r := range eventRows(Span{Events: evs}) {
+	for _, r := range eventRows(view.Span{Events: evs}) {
 		got = append(got, r.Unrecorded)
 	}
 	if want := []int{0, 0, 6, 0, 99, 0}; !slices.Equal(got, want) {
@@ -50,12 +52,12 @@ func TestEventRowsMarkUnrecordedMessages(t *testing.T) {
 
 func TestAttrTextShowsNanosecondsAsDuration(t *testing.T) {
 	for _, tt := range []struct {
-		a    Attr
+		a    view.Attr
 		want string
 	}{
-		{Attr{Key: "debugz.deadline.budget_ns", Type: "int64", Value: "4999947431"}, "5.00s (4999947431 ns)"},
-		{Attr{Key: "debugz.deadline.budget_ns", Type: "string", Value: "soon"}, "soon"},
-		{Attr{Key: "user.id", Type: "int64", Value: "42"}, "42"},
+		{view.Attr{Key: "debugz.deadline.budget_ns", Type: "int64", Value: "4999947431"}, "5.00s (4999947431 ns)"},
+		{view.Attr{Key: "debugz.deadline.budget_ns", Type: "string", Value: "soon"}, "soon"},
+		{view.Attr{Key: "user.id", Type: "int64", Value: "42"}, "42"},
 	} {
 		if got := attrText(tt.a); got != tt.want {
 			t.Errorf("attrText(%v) = %q; want %q", tt.a, got, tt.want)
@@ -64,11 +66,11 @@ func TestAttrTextShowsNanosecondsAsDuration(t *testing.T) {
 }
 
 func TestRelatedSpans(t *testing.T) {
-	client := Span{SpanID: "c", Method: "a.B/C", Kind: "client"}
-	server := Span{SpanID: "s", ParentSpanID: "c", Method: "a.B/C", Kind: "server"}
-	child := Span{SpanID: "k", ParentSpanID: "s", Name: "db.query", Kind: "internal"}
-	other := Span{SpanID: "o", ParentSpanID: "x", Kind: "internal"}
-	parent, children := related(server, Trace{Spans: []Span{client, server, child, other}})
+	client := view.Span{SpanID: "c", Method: "a.B/C", Kind: "client"}
+	server := view.Span{SpanID: "s", ParentSpanID: "c", Method: "a.B/C", Kind: "server"}
+	child := view.Span{SpanID: "k", ParentSpanID: "s", Name: "db.query", Kind: "internal"}
+	other := view.Span{SpanID: "o", ParentSpanID: "x", Kind: "internal"}
+	parent, children := related(server, view.Trace{Spans: []view.Span{client, server, child, other}})
 	if parent == nil || parent.SpanID != "c" || len(children) != 1 || children[0].SpanID != "k" {
 		t.Errorf("related(server) = %v, %v; want the client as parent and the query as child", parent, children)
 	}
@@ -80,9 +82,9 @@ func TestRelatedSpans(t *testing.T) {
 // TestEventRowsInterleaveLogs: log lines fall between the events by time,
 // and the first one kept after skipped ones says how many were not kept.
 func TestEventRowsInterleaveLogs(t *testing.T) {
-	s := Span{Events: []Event{{Name: "a", Offset: 1}, {Name: "c", Offset: 3}}}
+	s := view.Span{Events: []view.Event{{Name: "a", Offset: 1}, {Name: "c", Offset: 3}}}
 	for i := range 16 {
-		s.Logs = append(s.Logs, LogLine{Message: strconv.Itoa(i), Offset: time.Duration(2 + i*0)})
+		s.Logs = append(s.Logs, view.LogLine{Message: strconv.Itoa(i), Offset: time.Duration(2 + i*0)})
 	}
 	s.LogsSkipped = 5
 	rows := eventRows(s)
@@ -95,10 +97,10 @@ func TestEventRowsInterleaveLogs(t *testing.T) {
 }
 
 func TestOnlyPeer(t *testing.T) {
-	o := ChannelzOverview{
-		Servers: []ChannelzServer{{ID: 1, Sockets: []ChannelzSocket{{ID: 10, Remote: "127.0.0.1:1"}, {ID: 11, Remote: "127.0.0.1:2"}}}},
-		Channels: []ChannelzChannel{{ID: 2, Subchannels: []ChannelzChannel{{ID: 3, Sockets: []ChannelzSocket{{ID: 12, Local: "127.0.0.1:2"}}}}},
-			{ID: 4, Subchannels: []ChannelzChannel{{ID: 5, Sockets: []ChannelzSocket{{ID: 13, Local: "127.0.0.1:9"}}}}}},
+	o := view.ChannelzOverview{
+		Servers: []view.ChannelzServer{{ID: 1, Sockets: []view.ChannelzSocket{{ID: 10, Remote: "127.0.0.1:1"}, {ID: 11, Remote: "127.0.0.1:2"}}}},
+		Channels: []view.ChannelzChannel{{ID: 2, Subchannels: []view.ChannelzChannel{{ID: 3, Sockets: []view.ChannelzSocket{{ID: 12, Local: "127.0.0.1:2"}}}}},
+			{ID: 4, Subchannels: []view.ChannelzChannel{{ID: 5, Sockets: []view.ChannelzSocket{{ID: 13, Local: "127.0.0.1:9"}}}}}},
 	}
 	f := onlyPeer(o, "127.0.0.1:2")
 	if len(f.Servers) != 1 || len(f.Servers[0].Sockets) != 1 || f.Servers[0].Sockets[0].ID != 11 ||

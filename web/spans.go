@@ -5,14 +5,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debugz/debugz/internal/view"
+
 	"github.com/debugz/debugz/internal/rpccode"
 )
 
 // spansPage is the filtered span list at "/spans".
 type spansPage struct {
 	page
-	Query    Query
-	Spans    []Span
+	Query    view.Query
+	Spans    []view.Span
 	Methods  []string        // known methods, for the filter form
 	Buckets  []time.Duration // lower bounds, for the filter form and labels
 	Codes    []string        // canonical code names, for the filter form
@@ -24,7 +26,7 @@ type spansPage struct {
 }
 
 // codeSelected reports whether the code filter option value is selected.
-func codeSelected(q Query, value string) bool {
+func codeSelected(q view.Query, value string) bool {
 	switch value {
 	case "":
 		return !q.Errors && q.Code < 0
@@ -44,7 +46,7 @@ func limitText(n int) string {
 
 // describeQuery names the filter in words for the empty state:
 // `method "a.B/C", kind server, code error`.
-func describeQuery(q Query, buckets []time.Duration, minText, maxText string) string {
+func describeQuery(q view.Query, buckets []time.Duration, minText, maxText string) string {
 	var parts []string
 	if q.Method != "" {
 		parts = append(parts, "method "+strconv.Quote(q.Method))
@@ -85,7 +87,7 @@ func describeQuery(q Query, buckets []time.Duration, minText, maxText string) st
 
 // longestSpan is the longest duration in spans, the full width of the
 // duration bars.
-func longestSpan(spans []Span) time.Duration {
+func longestSpan(spans []view.Span) time.Duration {
 	var d time.Duration
 	for _, s := range spans {
 		d = max(d, s.Duration)

@@ -3,21 +3,23 @@ package web
 import (
 	"testing"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 )
 
 func TestDescribeQuery(t *testing.T) {
 	b := []time.Duration{0, time.Millisecond}
 	tests := []struct {
 		name string
-		q    Query
+		q    view.Query
 		min  string
 		want string
 	}{
-		{"any", Query{Bucket: -1, Code: -1}, "", ""},
-		{"method and errors", Query{Method: "a.B/C", Kind: "server", Bucket: -1, Code: -1, Errors: true}, "", `method "a.B/C", kind server, code error`},
-		{"code and bucket", Query{Bucket: 1, Code: 5}, "", "code NOT_FOUND, latency ≥1ms"},
-		{"min as typed", Query{Bucket: -1, Code: -1, Min: time.Second}, "1000ms", "min 1000ms"},
-		{"trace", Query{Bucket: -1, Code: -1, Trace: "abc"}, "", "trace abc"},
+		{"any", view.Query{Bucket: -1, Code: -1}, "", ""},
+		{"method and errors", view.Query{Method: "a.B/C", Kind: "server", Bucket: -1, Code: -1, Errors: true}, "", `method "a.B/C", kind server, code error`},
+		{"code and bucket", view.Query{Bucket: 1, Code: 5}, "", "code NOT_FOUND, latency ≥1ms"},
+		{"min as typed", view.Query{Bucket: -1, Code: -1, Min: time.Second}, "1000ms", "min 1000ms"},
+		{"trace", view.Query{Bucket: -1, Code: -1, Trace: "abc"}, "", "trace abc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -31,17 +33,17 @@ func TestDescribeQuery(t *testing.T) {
 func TestCodeSelected(t *testing.T) {
 	tests := []struct {
 		name  string
-		q     Query
+		q     view.Query
 		value string
 		want  bool
 	}{
-		{"any when unset", Query{Code: -1}, "", true},
-		{"not any when errors", Query{Code: -1, Errors: true}, "", false},
-		{"error", Query{Code: -1, Errors: true}, "error", true},
-		{"by name", Query{Code: 5}, "NOT_FOUND", true},
-		{"other name", Query{Code: 5}, "OK", false},
-		{"OK is code 0", Query{Code: 0}, "OK", true},
-		{"OK not selected when any", Query{Code: -1}, "OK", false},
+		{"any when unset", view.Query{Code: -1}, "", true},
+		{"not any when errors", view.Query{Code: -1, Errors: true}, "", false},
+		{"error", view.Query{Code: -1, Errors: true}, "error", true},
+		{"by name", view.Query{Code: 5}, "NOT_FOUND", true},
+		{"other name", view.Query{Code: 5}, "OK", false},
+		{"OK is code 0", view.Query{Code: 0}, "OK", true},
+		{"OK not selected when any", view.Query{Code: -1}, "OK", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +55,7 @@ func TestCodeSelected(t *testing.T) {
 }
 
 func TestDurationBars(t *testing.T) {
-	spans := []Span{{Duration: 2 * time.Millisecond}, {Duration: 200 * time.Millisecond}, {Duration: time.Microsecond}}
+	spans := []view.Span{{Duration: 2 * time.Millisecond}, {Duration: 200 * time.Millisecond}, {Duration: time.Microsecond}}
 	longest := longestSpan(spans)
 	if longest != 200*time.Millisecond {
 		t.Fatalf("longestSpan = %v; want 200ms", longest)

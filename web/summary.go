@@ -7,12 +7,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 )
 
 // summaryPage is the summary at "/".
 type summaryPage struct {
 	page
-	Summary Summary
+	Summary view.Summary
 	Sort    string // "method" (default), "count", "errors" or "p99"
 }
 
@@ -21,8 +23,8 @@ var sortKeys = []string{"method", "count", "errors", "p99"}
 
 // sortMethods orders rows by the chosen column, largest first, then by
 // method and kind so that the order is stable between refreshes.
-func sortMethods(ms []Method, by string) {
-	key := func(m Method) float64 {
+func sortMethods(ms []view.Method, by string) {
+	key := func(m view.Method) float64 {
 		switch by {
 		case "count":
 			return float64(m.Count)
@@ -33,14 +35,14 @@ func sortMethods(ms []Method, by string) {
 		}
 		return 0
 	}
-	slices.SortStableFunc(ms, func(a, b Method) int {
+	slices.SortStableFunc(ms, func(a, b view.Method) int {
 		return cmp.Or(cmp.Compare(key(b), key(a)), cmp.Compare(a.Method, b.Method), cmp.Compare(b.Kind, a.Kind))
 	})
 }
 
 // errorRate is the share of a window's calls that failed, as a percentage
 // to read during an incident; "–" without calls.
-func errorRate(w Window) string {
+func errorRate(w view.Window) string {
 	if w.Count == 0 {
 		return "–"
 	}
@@ -48,7 +50,7 @@ func errorRate(w Window) string {
 }
 
 // windowsTitle says what a row's error cell counts, for its tooltip.
-func windowsTitle(m Method) string {
+func windowsTitle(m view.Method) string {
 	return fmt.Sprintf("since start: %s errors in %s calls, %s of them server faults\n"+
 		"last minute: %s errors in %s calls (%s faults)\nlast 10 minutes: %s errors in %s calls (%s faults)",
 		fmtCount(m.Errors), fmtCount(m.Count), fmtCount(m.Faults),
@@ -81,13 +83,13 @@ srv := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithT
 type methodGroup struct {
 	Title   string
 	Kind    string
-	Methods []Method
+	Methods []view.Method
 }
 
 // groupMethods splits the summary rows into server, client and other kinds,
 // keeping the order they come in (the handler sorts them), and drops empty
 // groups.
-func groupMethods(ms []Method) []methodGroup {
+func groupMethods(ms []view.Method) []methodGroup {
 	groups := []methodGroup{{Title: "Server", Kind: "server"}, {Title: "Client", Kind: "client"}, {Title: "Other", Kind: ""}}
 	for _, m := range ms {
 		i := 2
@@ -103,7 +105,7 @@ func groupMethods(ms []Method) []methodGroup {
 }
 
 // summaryColumns is the number of columns of the summary table.
-func summaryColumns(s Summary) int {
+func summaryColumns(s view.Summary) int {
 	n := 9 + len(s.Buckets)
 	if hasMessages(s) {
 		n++
@@ -113,7 +115,7 @@ func summaryColumns(s Summary) int {
 
 // hasMessages reports whether any row knows its calls' messages (from
 // WrapStatsHandler), so the summary shows the per-call message columns.
-func hasMessages(s Summary) bool {
+func hasMessages(s view.Summary) bool {
 	for _, m := range s.Methods {
 		if m.MsgCalls > 0 {
 			return true

@@ -3,10 +3,12 @@ package web
 import (
 	"strings"
 	"testing"
+
+	"github.com/debugz/debugz/internal/view"
 )
 
 func TestGroupMethods(t *testing.T) {
-	ms := []Method{
+	ms := []view.Method{
 		{Method: "b", Kind: "client"}, {Method: "z", Kind: "server"},
 		{Method: "a", Kind: "server"}, {Method: "q", Kind: "producer"},
 	}
@@ -30,21 +32,21 @@ func TestGroupMethods(t *testing.T) {
 // TestSortErrorsPutsFaultsFirst: sorting by errors ranks the server's
 // faults above any number of callers' errors.
 func TestSortErrorsPutsFaultsFirst(t *testing.T) {
-	ms := []Method{{Method: "callers", Errors: 5000}, {Method: "fault", Errors: 3, Faults: 1}, {Method: "clean"}}
+	ms := []view.Method{{Method: "callers", Errors: 5000}, {Method: "fault", Errors: 3, Faults: 1}, {Method: "clean"}}
 	sortMethods(ms, "errors")
 	if got := ms[0].Method + "," + ms[1].Method + "," + ms[2].Method; got != "fault,callers,clean" {
 		t.Errorf("sorted by errors: %s; want fault,callers,clean", got)
 	}
 	for _, tt := range []struct {
-		w    Window
+		w    view.Window
 		want string
-	}{{Window{Count: 8, Errors: 1}, "12%"}, {Window{Count: 400, Errors: 1}, "0.3%"}, {Window{Count: 100000, Errors: 1}, "<0.1%"},
-		{Window{Count: 40, Errors: 1}, "2.5%"}, {Window{Count: 3, Errors: 3}, "100%"}, {Window{Count: 3}, "0%"}} {
+	}{{view.Window{Count: 8, Errors: 1}, "12%"}, {view.Window{Count: 400, Errors: 1}, "0.3%"}, {view.Window{Count: 100000, Errors: 1}, "<0.1%"},
+		{view.Window{Count: 40, Errors: 1}, "2.5%"}, {view.Window{Count: 3, Errors: 3}, "100%"}, {view.Window{Count: 3}, "0%"}} {
 		if got := errorRate(tt.w); got != tt.want {
 			t.Errorf("errorRate(%d of %d) = %q; want %q", tt.w.Errors, tt.w.Count, got, tt.want)
 		}
 	}
-	if got := errorRate(Window{}); got != "–" {
+	if got := errorRate(view.Window{}); got != "–" {
 		t.Errorf("errorRate of no calls = %q; want –", got)
 	}
 }

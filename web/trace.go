@@ -5,24 +5,26 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 )
 
 // tracePage is the waterfall at "/traces/{traceID}".
 type tracePage struct {
 	page
-	Trace Trace
+	Trace view.Trace
 	Rows  []traceRow
 	Logs  []traceLog // every span's log lines, in time order
 }
 
 // traceLog is a log line of a trace, with the span it belongs to.
 type traceLog struct {
-	LogLine
-	Span Span
+	view.LogLine
+	Span view.Span
 }
 
 // traceLogs gathers the log lines of every span of t, in time order.
-func traceLogs(t Trace) []traceLog {
+func traceLogs(t view.Trace) []traceLog {
 	var out []traceLog
 	for _, s := range t.Spans {
 		for _, l := range s.Logs {
@@ -35,7 +37,7 @@ func traceLogs(t Trace) []traceLog {
 
 // traceRow is one span of the waterfall, placed on a 0–100 scale.
 type traceRow struct {
-	Span
+	view.Span
 	Depth     int     // nesting under its parent within the trace
 	Orphan    bool    // its parent is not retained (evicted, or in another process)
 	Parent    bool    // it has children in the waterfall, which can be folded
@@ -45,13 +47,13 @@ type traceRow struct {
 
 // layoutTrace orders a trace's spans depth first under their parents, each
 // parent's children by start, and places each on a 0–100 scale.
-func layoutTrace(t Trace) []traceRow {
+func layoutTrace(t view.Trace) []traceRow {
 	ids := make(map[string]bool, len(t.Spans))
 	for _, s := range t.Spans {
 		ids[s.SpanID] = true
 	}
-	children := map[string][]Span{}
-	var roots []Span
+	children := map[string][]view.Span{}
+	var roots []view.Span
 	for _, s := range t.Spans {
 		if s.ParentSpanID != "" && ids[s.ParentSpanID] && s.ParentSpanID != s.SpanID {
 			children[s.ParentSpanID] = append(children[s.ParentSpanID], s)
@@ -62,8 +64,8 @@ func layoutTrace(t Trace) []traceRow {
 	extent := float64(t.End.Sub(t.Start))
 	rows := make([]traceRow, 0, len(t.Spans))
 	seen := make(map[string]bool, len(t.Spans))
-	var walk func(s Span, depth int)
-	walk = func(s Span, depth int) {
+	var walk func(s view.Span, depth int)
+	walk = func(s view.Span, depth int) {
 		if seen[s.SpanID] {
 			return
 		}
@@ -92,7 +94,7 @@ func layoutTrace(t Trace) []traceRow {
 // code when it failed ("warn", "err"), else its kind. A span without a gRPC
 // code is "err" when its OTel status is Error. (otelgrpc marks every failed
 // client span Error, so the code, not the status, decides for gRPC spans.)
-func barClass(s Span) string {
+func barClass(s view.Span) string {
 	switch {
 	case s.Running:
 		return "running"

@@ -4,20 +4,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 )
 
 func TestBarClass(t *testing.T) {
 	tests := []struct {
 		name string
-		in   Span
+		in   view.Span
 		want string
 	}{
-		{"server ok", Span{Kind: "server", Code: "OK"}, "server"},
-		{"client ok", Span{Kind: "client", Code: "OK", StatusCode: "Unset"}, "client"},
-		{"client not found is amber despite Error status", Span{Kind: "client", Code: "NOT_FOUND", StatusCode: "Error"}, "warn"},
-		{"server internal", Span{Kind: "server", Code: "INTERNAL", StatusCode: "Error"}, "err"},
-		{"internal span in error", Span{Kind: "internal", StatusCode: "Error"}, "err"},
-		{"internal span", Span{Kind: "internal", StatusCode: "Unset"}, "other"},
+		{"server ok", view.Span{Kind: "server", Code: "OK"}, "server"},
+		{"client ok", view.Span{Kind: "client", Code: "OK", StatusCode: "Unset"}, "client"},
+		{"client not found is amber despite Error status", view.Span{Kind: "client", Code: "NOT_FOUND", StatusCode: "Error"}, "warn"},
+		{"server internal", view.Span{Kind: "server", Code: "INTERNAL", StatusCode: "Error"}, "err"},
+		{"internal span in error", view.Span{Kind: "internal", StatusCode: "Error"}, "err"},
+		{"internal span", view.Span{Kind: "internal", StatusCode: "Unset"}, "other"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,7 +34,7 @@ func TestBarClass(t *testing.T) {
 // root of the waterfall, marked; a root span and a child are not.
 func TestLayoutTraceMarksOrphans(t *testing.T) {
 	now := time.Now()
-	tr := Trace{Start: now, End: now.Add(time.Second), Spans: []Span{
+	tr := view.Trace{Start: now, End: now.Add(time.Second), Spans: []view.Span{
 		{SpanID: "a", Start: now, Duration: time.Second},
 		{SpanID: "b", ParentSpanID: "a", Start: now, Duration: time.Millisecond},
 		{SpanID: "c", ParentSpanID: "gone", Start: now, Duration: time.Millisecond},

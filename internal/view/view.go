@@ -1,7 +1,12 @@
-package web
+// Package view holds what the root package hands the pages for them to
+// show: the [Source] the handler reads, its queries and the values it
+// returns. It is internal: nothing here is part of debugz's public API.
+package view
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"time"
 )
 
@@ -253,3 +258,116 @@ type Active struct {
 	Sent, Received uint64
 	Deadline       time.Time // zero without one
 }
+
+// Channelz reads grpc-go's channelz data; it must be safe for concurrent use.
+type Channelz interface {
+	// Overview returns every server with its sockets and every top channel
+	// with its subchannels' sockets.
+	Overview(ctx context.Context) (ChannelzOverview, error)
+	// Channel returns one channel or subchannel with its trace events, and
+	// false when there is none with this ID.
+	Channel(ctx context.Context, id int64) (ChannelzChannel, bool, error)
+}
+
+// ChannelzOverview is every server and top channel of the process.
+type ChannelzOverview struct {
+	Servers  []ChannelzServer
+	Channels []ChannelzChannel
+}
+
+// ChannelzCalls counts a server's or a channel's calls.
+type ChannelzCalls struct {
+	Started, Succeeded, Failed int64
+	LastStarted                time.Time
+}
+
+// ChannelzServer is a gRPC server of the process.
+type ChannelzServer struct {
+	ID      int64
+	Listen  []string // listen addresses
+	Calls   ChannelzCalls
+	Sockets []ChannelzSocket // its connections
+}
+
+// ChannelzChannel is a client channel, or one of its subchannels.
+type ChannelzChannel struct {
+	ID          int64
+	Subchannel  bool
+	Target      string
+	State       string // IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHUTDOWN
+	Calls       ChannelzCalls
+	Subchannels []ChannelzChannel // of a top channel, with their sockets
+	Sockets     []ChannelzSocket
+	Events      []ChannelzEvent // its trace: state changes, resolver and balancer updates
+}
+
+// ChannelzSocket is a connection: what flowed over it, and when.
+type ChannelzSocket struct {
+	ID                               int64
+	Local, Remote                    string
+	StreamsStarted, StreamsSucceeded int64
+	StreamsFailed                    int64
+	MessagesSent, MessagesReceived   int64
+	KeepAlivesSent                   int64
+	LastMessageSent, LastMessageRecv time.Time
+	LocalWindow, RemoteWindow        int64  // flow-control windows, bytes; -1 when unknown
+	Security                         string // "TLS 1.3 …", "insecure"
+}
+
+// ChannelzEvent is a channel trace event.
+type ChannelzEvent struct {
+	Time        time.Time
+	Severity    string
+	Description string
+}
+
+// Config configures [NewHandler].
+type Config struct {
+	// Authorize decides whether a request may be served, in place of the
+	// default checks (see access.go): nil serves only requests over a local
+	// connection whose Host names this machine or one of AllowedHosts.
+	Authorize func(*http.Request) bool
+	// AllowedHosts are more names (with any port) the default checks accept
+	// in the Host header, beside localhost and loopback addresses.
+	AllowedHosts []string
+	// Channelz, when set, adds the connections pages (github.com/debugz/debugz/channelz).
+	Channelz Channelz
+	// TraceURL, when set, is the tracing backend's page of a trace with
+	// "{traceID}" in place of the ID; every trace ID links to it.
+	TraceURL string
+	// NearDeadline is the share of its deadline beyond which the [Source]
+	// flags a call as near it ([Span.NearDeadline]), for the pages to quote:
+	// 0.8 reads "more than 80% of its deadline". Zero words it without a
+	// number.
+	NearDeadline float64
+	// ErrorHandler receives the errors the handler has no one to return to:
+	// a panic it recovered from (the request gets a 500), a page it failed to
+	// render or encode. It may be called concurrently. Nil discards them. A
+	// client that goes away while a response is written is not an error.
+	ErrorHandler func(error)
+
+	// Set by tests only.
+	Now          func() time.Time // the clock; nil means time.Now
+	Interval     time.Duration    // how often live pages and follow streams look for news; zero means one second
+	WriteTimeout time.Duration    // how long one write of a stream may take; zero means the handler's default
+}
+
+// LogQuery selects log records.
+type LogQuery struct {
+	Level  string // "DEBUG", "INFO", "WARN" or "ERROR": that level and above; "" for Info and above
+	Method string // as Query.Method
+	Trace  string // 32 lowercase hex digits, "" for any
+	Text   string // in the message, in any case
+	Limit  int
+}
+
+// LogEntry is one of the latest log records.
+type LogEntry struct {
+	LogLine
+	TraceID string // "" outside any span
+	Method  string // the span it was logged in; "" outside
+}
+
+// ErrProfiling is the error of [Source.CPUByMethod] while another CPU
+// profile is being taken: the handler answers 409 Conflict.
+var ErrProfiling = errors.New("a CPU profile is already being taken (here or at /debug/pprof/profile); try again when it is done")
