@@ -3,8 +3,11 @@ package debugz
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/debugz/debugz/grpcstats"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -20,7 +23,10 @@ const activeShards = 16
 // a few compares. Each shard holds at most its share of cfg.maxActive spans;
 // a span started when its shard is full takes the place of the shard's
 // oldest, which is counted as evicted: a flood of RPCs that never end (a
-// caller's unknown methods) cannot keep new RPCs out.
+// caller's unknown methods) cannot keep new RPCs out. A list threaded
+// through the slots keeps each shard's spans in the order they were added,
+// so finding the oldest (to evict it, or to age spans out) reads one slot,
+// however full the shard.
 type activeTable struct {
 	perShard int
 	evicted  atomic.Uint64 // spans pushed out by newer ones or aged out
@@ -32,9 +38,11 @@ type activeShard struct {
 	n     int
 	shift uint     // 64 - log2(len(keys))
 	keys  []uint64 // span IDs; 0 marks an empty slot (no valid span has ID 0)
-	order []uint64 // when each span was added, by the shard's count of adds
-	adds  uint64
 	spans []activeEntry
+	// The slots in the order their spans were added: head is the oldest,
+	// tail the newest; prev and next link the slots, -1 ends the list.
+	prev, next []int32
+	head, tail int32
 	_     [16]byte // keep shards on separate cache lines
 }
 
@@ -45,8 +53,10 @@ func (t *activeTable) init(maxActive int) {
 		sh := &t.shards[i]
 		sh.shift = uint(64 - bits.TrailingZeros(uint(size)))
 		sh.keys = make([]uint64, size)
-		sh.order = make([]uint64, size)
 		sh.spans = make([]activeEntry, size)
+		sh.prev = make([]int32, size)
+		sh.next = make([]int32, size)
+		sh.head, sh.tail = -1, -1
 	}
 }
 
@@ -61,7 +71,10 @@ func (t *activeTable) shard(key uint64) *activeShard { return &t.shards[key%acti
 // home is the slot where a key's probe starts (Fibonacci hashing).
 func (sh *activeShard) home(key uint64) int { return int((key * 0x9E3779B97F4A7C15) >> sh.shift) }
 
-func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan) {
+// add tracks s, which started at start (unix ns), under key. The caller
+// reads start from the span before: the span's own lock is never taken
+// under a shard's.
+func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan, start int64) {
 	if key == 0 {
 		return
 	}
@@ -69,7 +82,7 @@ func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.n >= t.perShard && sh.find(key) < 0 {
-		sh.delete(sh.oldest())
+		sh.delete(int(sh.head))
 		t.evicted.Add(1)
 	}
 	mask := len(sh.keys) - 1
@@ -79,10 +92,53 @@ func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan) {
 	}
 	if sh.keys[i] == 0 {
 		sh.n++
-		sh.adds++
-		sh.order[i] = sh.adds
+		sh.link(int32(i))
 	}
-	sh.keys[i], sh.spans[i] = key, activeEntry{span: s}
+	sh.keys[i], sh.spans[i] = key, activeEntry{span: s, start: start}
+}
+
+// link puts slot i at the tail of the list; the caller holds sh.mu.
+func (sh *activeShard) link(i int32) {
+	sh.prev[i], sh.next[i] = sh.tail, -1
+	if sh.tail >= 0 {
+		sh.next[sh.tail] = i
+	} else {
+		sh.head = i
+	}
+	sh.tail = i
+}
+
+// unlink takes slot i out of the list; the caller holds sh.mu.
+func (sh *activeShard) unlink(i int32) {
+	p, n := sh.prev[i], sh.next[i]
+	if p >= 0 {
+		sh.next[p] = n
+	} else {
+		sh.head = n
+	}
+	if n >= 0 {
+		sh.prev[n] = p
+	} else {
+		sh.tail = p
+	}
+}
+
+// move puts the entry of slot j into the empty slot i, in j's place in the
+// list; the caller holds sh.mu.
+func (sh *activeShard) move(j, i int32) {
+	sh.keys[i], sh.spans[i] = sh.keys[j], sh.spans[j]
+	p, n := sh.prev[j], sh.next[j]
+	sh.prev[i], sh.next[i] = p, n
+	if p >= 0 {
+		sh.next[p] = i
+	} else {
+		sh.head = i
+	}
+	if n >= 0 {
+		sh.prev[n] = i
+	} else {
+		sh.tail = i
+	}
 }
 
 // remove forgets the tracked span key and returns its log lines.
@@ -112,22 +168,11 @@ func (sh *activeShard) find(key uint64) int {
 	return -1
 }
 
-// oldest returns the slot of the span added first; the caller holds sh.mu
-// and the shard is not empty. It runs only when the shard is full.
-func (sh *activeShard) oldest() int {
-	o := -1
-	for i, k := range sh.keys {
-		if k != 0 && (o < 0 || sh.order[i] < sh.order[o]) {
-			o = i
-		}
-	}
-	return o
-}
-
 // delete empties slot i with backward-shift deletion: later entries of the
 // probe run move into the hole unless that would put them before their home
 // slot. The caller holds sh.mu.
 func (sh *activeShard) delete(i int) {
+	sh.unlink(int32(i))
 	mask := len(sh.keys) - 1
 	for j := i; ; {
 		j = (j + 1) & mask
@@ -136,17 +181,18 @@ func (sh *activeShard) delete(i int) {
 		}
 		h := sh.home(sh.keys[j])
 		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
-			sh.keys[i], sh.order[i], sh.spans[i] = sh.keys[j], sh.order[j], sh.spans[j]
+			sh.move(int32(j), int32(i))
 			i = j
 		}
 	}
-	sh.keys[i], sh.order[i], sh.spans[i] = 0, 0, activeEntry{}
+	sh.keys[i], sh.spans[i] = 0, activeEntry{}
 	sh.n--
 }
 
-// spans returns the tracked in-flight spans, in no order, first forgetting
-// those that started before ageOut (unix ns; 0 keeps all) and counting them
-// as evicted.
+// spans returns the tracked in-flight spans, each shard's oldest first,
+// first forgetting those that started before ageOut (unix ns; 0 keeps all)
+// and counting them as evicted. It reads no span: only the entries' own
+// fields, under the shards' locks.
 func (t *activeTable) spans(ageOut int64) []activeEntry {
 	var out []activeEntry
 	for i := range t.shards {
@@ -159,17 +205,14 @@ func (sh *activeShard) appendSpans(out []activeEntry, ageOut int64, evicted *ato
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	var old []uint64
-	for j, k := range sh.keys {
-		if k == 0 {
-			continue
-		}
-		if ageOut != 0 && sh.spans[j].span.StartTime().UnixNano() < ageOut {
-			old = append(old, k)
+	for i := sh.head; i >= 0; i = sh.next[i] {
+		if ageOut != 0 && sh.spans[i].start < ageOut {
+			old = append(old, sh.keys[i])
 		} else {
-			out = append(out, sh.spans[j])
+			out = append(out, sh.spans[i])
 		}
 	}
-	for _, k := range old { // deleting moves entries: not while scanning
+	for _, k := range old { // deleting moves entries: not while walking
 		sh.delete(sh.find(k))
 		evicted.Add(1)
 	}
@@ -180,6 +223,7 @@ func (sh *activeShard) appendSpans(out []activeEntry, ageOut int64, evicted *ato
 // says of its progress when it is told to (grpcstats.WithProgress).
 type activeEntry struct {
 	span     sdktrace.ReadWriteSpan
+	start    int64 // the span's start time, unix ns
 	progress grpcstats.Progress
 	logs     *spanLogs // logged while it ran (SpanProcessor.LogHandler); nil if none
 }
@@ -224,9 +268,8 @@ func (t *activeTable) clear() {
 		sh := &t.shards[i]
 		sh.mu.Lock()
 		clear(sh.keys)
-		clear(sh.order)
 		clear(sh.spans)
-		sh.n = 0
+		sh.head, sh.tail, sh.n = -1, -1, 0
 		sh.mu.Unlock()
 	}
 }
@@ -241,4 +284,88 @@ func (t *activeTable) len() int {
 		sh.mu.Unlock()
 	}
 	return n
+}
+
+// ActiveRPC is a gRPC call still in flight.
+type ActiveRPC struct {
+	TraceID trace.TraceID
+	SpanID  trace.SpanID
+	Parent  trace.SpanID // zero for a root span
+	Method  string
+	Kind    trace.SpanKind
+	Start   time.Time
+
+	// What grpcstats.WrapHandler says of the call so far, when it is given
+	// the processor (grpcstats.WithProgress): ProgressKnown is false without.
+	ProgressKnown                  bool
+	MessagesSent, MessagesReceived uint64
+	Deadline                       time.Time // zero without one
+	Peer                           string    // the other side's address, "" until known
+}
+
+// progress fills in what p says of the call so far.
+func (a *ActiveRPC) progress(p grpcstats.Progress) {
+	if p == nil {
+		return
+	}
+	a.ProgressKnown = true
+	a.MessagesSent, a.MessagesReceived = p.Messages()
+	if d, ok := p.Deadline(); ok {
+		a.Deadline = d
+	}
+	a.Peer = p.Peer()
+}
+
+// TrackProgress implements grpcstats.ProgressTracker: pass the processor to
+// grpcstats.WithProgress, and the in-flight view shows each running call's
+// messages so far, its deadline and its peer. It is called as each RPC
+// starts, and only looks the span up in the in-flight table.
+func (sp *SpanProcessor) TrackProgress(span trace.SpanContext, p grpcstats.Progress) {
+	sp.active.setProgress(activeKey(span), p)
+}
+
+// Active returns the tracked in-flight gRPC calls, oldest first. A starting
+// span counts as a gRPC call when it is a server or client span named like
+// "pkg.Service/Method" or made by otelgrpc.
+func (sp *SpanProcessor) Active() []ActiveRPC {
+	var out []ActiveRPC
+	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress) {
+		sc := s.SpanContext()
+		a := ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Parent: s.Parent().SpanID(), Method: method,
+			Kind: s.SpanKind(), Start: s.StartTime()}
+		a.progress(p)
+		out = append(out, a)
+	})
+	slices.SortFunc(out, func(a, b ActiveRPC) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// activeOf returns the tracked in-flight gRPC calls of trace tid, without
+// their attributes: what a trace's waterfall shows of its running spans.
+func (sp *SpanProcessor) activeOf(tid trace.TraceID) []ActiveRPC {
+	var out []ActiveRPC
+	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress) {
+		if sc := s.SpanContext(); sc.TraceID() == tid {
+			out = append(out, ActiveRPC{TraceID: tid, SpanID: sc.SpanID(), Parent: s.Parent().SpanID(), Method: method,
+				Kind: s.SpanKind(), Start: s.StartTime()})
+		}
+	})
+	return out
+}
+
+// eachActive calls f for each tracked in-flight span that is a gRPC call,
+// with its method (cut to the length a row keeps), after forgetting spans
+// older than WithMaxActiveAge.
+func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress)) {
+	ageOut := time.Now().Add(-sp.cfg.maxActiveAge).UnixNano()
+	for _, e := range sp.active.spans(ageOut) {
+		s := e.span
+		if !s.EndTime().IsZero() {
+			continue // ending now: OnEnd has it
+		}
+		name := s.Name()
+		if looksLikeGRPC(s.SpanKind(), name, func() string { return s.InstrumentationScope().Name }) && !sp.cfg.ignores(name) {
+			f(s, cut(strings.TrimPrefix(name, "/"), maxMethodLen), e.progress)
+		}
+	}
 }

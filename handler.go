@@ -426,7 +426,7 @@ func (s *source) Logs(q view.LogQuery) []view.LogEntry {
 }
 
 func (s *source) FollowLogs(q view.LogQuery, pos uint64) ([]view.LogEntry, uint64, uint64) {
-	recs, next, skipped := s.sp.FollowLogs(s.logFilter(q), pos)
+	recs, next, skipped := s.sp.followLogs(s.logFilter(q), pos)
 	return s.logEntries(recs), next, skipped
 }
 
@@ -581,7 +581,7 @@ func faultText(f *Fault) string {
 }
 
 func (s *source) Follow(q view.Query, after uint64) ([]view.Span, uint64, uint64) {
-	spans, next, skipped := s.sp.Follow(s.filter(q), after)
+	spans, next, skipped := s.sp.follow(s.filter(q), after)
 	out := make([]view.Span, len(spans))
 	for i := range spans {
 		out[i] = s.span(&spans[i])

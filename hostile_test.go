@@ -248,11 +248,11 @@ func TestUnknownMethodFlood(t *testing.T) {
 // matches past the limit are counted as skipped, never lost silently.
 func TestFollowReportsWhatItSkips(t *testing.T) {
 	sp := NewSpanProcessor(WithMaxSpans(8))
-	_, pos, _ := sp.Follow(Filter{}, 0)
+	_, pos, _ := sp.follow(Filter{}, 0)
 	for i := range 5 {
 		sp.OnEnd(newUnary("a.B/C", "OK", time.Duration(i+1)*time.Millisecond))
 	}
-	spans, next, skipped := sp.Follow(Filter{}, pos)
+	spans, next, skipped := sp.follow(Filter{}, pos)
 	if len(spans) != 5 || skipped != 0 || spans[0].Duration != time.Millisecond || spans[4].Duration != 5*time.Millisecond {
 		t.Fatalf("Follow after 5 = %d spans (first %v), skipped %d; want the 5 oldest first, none skipped", len(spans), spans[0].Duration, skipped)
 	}
@@ -260,11 +260,11 @@ func TestFollowReportsWhatItSkips(t *testing.T) {
 	for i := range 12 { // 4 more than the ring holds
 		sp.OnEnd(newUnary("a.B/C", "OK", time.Duration(i+1)*time.Millisecond))
 	}
-	spans, next, skipped = sp.Follow(Filter{Limit: 3}, pos)
+	spans, next, skipped = sp.follow(Filter{Limit: 3}, pos)
 	if len(spans) != 3 || skipped != 9 || spans[2].Duration != 12*time.Millisecond {
 		t.Errorf("Follow(limit 3) after 12 into a ring of 8 = %d spans, skipped %d; want the newest 3 and 4 overwritten + 5 over the limit skipped", len(spans), skipped)
 	}
-	if spans, _, skipped := sp.Follow(Filter{}, next); len(spans) != 0 || skipped != 0 {
+	if spans, _, skipped := sp.follow(Filter{}, next); len(spans) != 0 || skipped != 0 {
 		t.Errorf("Follow with nothing new = %d spans, skipped %d; want none", len(spans), skipped)
 	}
 	// Past the limit, older spans are not read at all: they count as
@@ -273,7 +273,7 @@ func TestFollowReportsWhatItSkips(t *testing.T) {
 		sp.OnEnd(newUnary("a.B/C", "OK", time.Millisecond))
 	}
 	sp.OnEnd(newUnary("x.Y/Z", "OK", time.Millisecond))
-	spans, _, skipped = sp.Follow(Filter{Limit: 1}, next)
+	spans, _, skipped = sp.follow(Filter{Limit: 1}, next)
 	if len(spans) != 1 || spans[0].Method != "x.Y/Z" || skipped != 3 {
 		t.Errorf("Follow(limit 1) = %d spans, skipped %d; want the newest and 3 not read", len(spans), skipped)
 	}

@@ -258,24 +258,6 @@ func (sp *SpanProcessor) Logs(f LogFilter) []LogRecord {
 	return out
 }
 
-// FollowLogs returns the records matching f written since position pos,
-// oldest first, with the position to pass next time; pass 0 to start from
-// now (nothing is returned, only the position, never 0). Skipped counts the
-// records the ring overwrote before they were read and, past f.Limit
-// matches, the older ones not read.
-func (sp *SpanProcessor) FollowLogs(f LogFilter, pos uint64) (recs []LogRecord, next, skipped uint64) {
-	ring := sp.recentLogs.Load()
-	if ring == nil {
-		return nil, 1, 0
-	}
-	kept, next, skipped := since(ring, pos, f.Limit, func(_ uint64, r *recentLog) bool { return f.matches(r) })
-	recs = make([]LogRecord, len(kept))
-	for i := range kept {
-		recs[len(kept)-1-i] = kept[i].record()
-	}
-	return recs, next, skipped
-}
-
 // matches reports whether f selects r.
 func (f *LogFilter) matches(r *recentLog) bool {
 	return r.level >= f.MinLevel && (!f.TraceID.IsValid() || r.traceID == f.TraceID) &&

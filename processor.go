@@ -24,6 +24,34 @@ import (
 // any exporter; read it through [NewHandler] or its query methods.
 //
 // All methods are safe for concurrent use.
+//
+// # Locks
+//
+// Every lock is a leaf: no code path holds two of them at once, so there is
+// no order to keep. Each is held for a few field updates or a copy, always
+// released with defer, and never while calling anything that takes a lock of
+// its own: not the SDK span's methods (StartTime, Attributes, EndTime… lock
+// the live span), not a user's handler, not a render.
+//
+//   - row.mu (rows.go), one per (method, kind): its counters, histograms and
+//     reservoirs. OnEnd takes its row's once per span. Readers take it to
+//     copy the counters (Summary) or to compare reservoir records' fields
+//     (Spans, Count, Span, Trace), never to read a span: a peer filter runs
+//     on the copies.
+//   - rowTable.mu: serialises the rare writer that adds a row; readers and
+//     OnEnd load the immutable row map without it.
+//   - ringbuffer slot locks, one per slot of the recent, other and log
+//     rings: a push holds its slot's to store one record, a reader its
+//     slot's to copy one record out. The push counter is an atomic.
+//   - activeShard.mu, one per shard of the in-flight table: OnStart and OnEnd
+//     take their span's shard's to add or remove it (a constant amount of
+//     work, even when the shard is full: the oldest is the head of a list);
+//     LogHandler takes it to keep a line with its call; readers take each
+//     shard's in turn to copy the entries. The span's start time is read in
+//     OnStart before the lock and kept in the entry.
+//
+// Everything else the hot path touches is atomic (stopped, dropped, fault,
+// resource, the evicted counters).
 type SpanProcessor struct {
 	cfg     config
 	started time.Time
@@ -94,7 +122,7 @@ func (sp *SpanProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
 			return
 		}
 		key := activeKey(s.SpanContext())
-		sp.active.add(key, s)
+		sp.active.add(key, s, s.StartTime().UnixNano())
 		if sp.stopped.Load() { // Shutdown ran meanwhile: nothing will end it now
 			sp.active.remove(key)
 		}

@@ -530,7 +530,7 @@ func TestActiveTableMatchesMap(t *testing.T) {
 		key := activeKey(s.SpanContext())
 		shard := int(key % activeShards)
 		if rng.IntN(2) == 0 {
-			table.add(key, s)
+			table.add(key, s, s.StartTime().UnixNano())
 			if _, ok := model[id]; !ok {
 				if perShard[shard] == table.perShard { // full: the shard's oldest goes
 					oldest, oldestID := step, trace.SpanID{}
@@ -555,8 +555,15 @@ func TestActiveTableMatchesMap(t *testing.T) {
 			}
 		}
 		got := map[trace.SpanID]bool{}
+		lastAdded := map[int]int{} // by shard: each shard's spans come oldest first
 		for _, s := range table.spans(0) {
-			got[s.span.SpanContext().SpanID()] = true
+			id := s.span.SpanContext().SpanID()
+			got[id] = true
+			shard := int(activeKey(s.span.SpanContext()) % activeShards)
+			if added, ok := lastAdded[shard]; ok && model[id] < added {
+				t.Fatalf("step %d: shard %d lists a span added at step %d after one added at step %d", step, shard, model[id], added)
+			}
+			lastAdded[shard] = model[id]
 		}
 		if len(got) != len(model) || table.len() != len(model) || table.evicted.Load() != evicted {
 			t.Fatalf("step %d: table holds %d (len %d, %d evicted); model %d (%d evicted)",

@@ -262,7 +262,8 @@ func (r *row) appendRecords(dst []record, keep func(*record) bool) []record {
 }
 
 // eachRecord calls f for each reservoir record, under the row's lock; f
-// must only compare fields.
+// must only compare fields: nothing that takes a lock or reads a span (see
+// Locks in processor.go).
 func (r *row) eachRecord(f func(*record)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

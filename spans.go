@@ -1,0 +1,349 @@
+package debugz
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/ringbuffer"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+// Span is a copy of one retained span. Method is empty for a span that is not
+// a gRPC call (a handler's own child span); Code is then OK.
+type Span struct {
+	TraceID       trace.TraceID
+	SpanID        trace.SpanID
+	Parent        trace.SpanContext // invalid for a root span
+	TraceState    trace.TraceState
+	Name          string
+	Method        string
+	Kind          trace.SpanKind
+	Code          codes.Code
+	StatusCode    string // the OTel status: "Unset", "Error" or "Ok"
+	StatusMessage string // the span status's description, else grpcstats.AttrStatusMessage
+	Start, End    time.Time
+	Duration      time.Duration
+	Bucket        int // latency bucket index
+	Attributes    []attribute.KeyValue
+	Events        []sdktrace.Event
+	Links         []sdktrace.Link
+	Resource      *resource.Resource
+	Scope         instrumentation.Scope
+	Sampled       bool // whether exporters see this span
+	Truncated     bool // the span was over WithMaxSpanBytes and cut
+
+	// Messages of the call, from grpcstats.WrapHandler's attributes or old
+	// otelgrpc's message events; MessagesKnown is false when the span says
+	// nothing about them.
+	MessagesKnown                  bool
+	MessagesSent, MessagesReceived int64
+	BytesSent, BytesReceived       int64
+	// DeadlineUsed is the share of its deadline the call used (0.95 is 95%)
+	// when HasDeadline: the call had one and the span says
+	// (grpcstats.WrapHandler); 0 otherwise.
+	DeadlineUsed float64
+	HasDeadline  bool
+
+	DroppedAttributes, DroppedEvents, DroppedLinks int
+
+	// Logs are the records logged while the call ran, through
+	// SpanProcessor.LogHandler: its first and last 8, oldest first;
+	// LogsSkipped counts those in between.
+	Logs        []LogLine
+	LogsSkipped int
+}
+
+// Filter selects spans for [SpanProcessor.Spans]. The zero Filter selects
+// every retained gRPC span.
+type Filter struct {
+	// Method selects a full method ("user.UserService/FetchUser") exactly;
+	// anything else, such as a service ("user.UserService/") or a method
+	// name ("FetchUser"), selects the methods that contain it, in any case.
+	Method     string
+	Kind       trace.SpanKind // server or client; unspecified matches both
+	Bucket     *int           // latency bucket index; nil matches any
+	Code       *codes.Code    // nil matches any
+	ErrorsOnly bool           // only codes other than OK
+	// NearDeadline selects calls that used more than 80% of their deadline
+	// (known from grpcstats.WrapHandler's attributes).
+	NearDeadline bool
+	Min, Max     time.Duration // inclusive bounds on duration; 0 means none
+	TraceID      trace.TraceID // zero matches any
+	// Before selects spans that ended before it; zero means any. Passing
+	// the end of the last span of a page gives the next, older page.
+	Before time.Time
+	// Peer selects the calls with the other side at this host:port (as
+	// [Span]'s attributes say it; see the pages' Peer); "" means any.
+	Peer  string
+	Limit int // at most this many, newest first; ≤ 0 means all
+}
+
+// match reports whether f selects r.
+func (f *Filter) match(r *record, bounds []int64) bool {
+	return f.matchFields(r, bounds) && f.matchPeer(r)
+}
+
+// matchFields is match without the peer, which reads the span's attributes:
+// it only compares fields, so it may run under a row's lock (see Locks in
+// processor.go); the caller checks matchPeer once the record is copied out.
+func (f *Filter) matchFields(r *record, bounds []int64) bool {
+	return r.row != nil &&
+		(f.Method == "" || methodMatch(f.Method, r.method) || f.Method == r.row.method) && // the row's: OverflowMethod
+		(f.Kind == trace.SpanKindUnspecified || f.Kind == r.row.kind) &&
+		(f.Bucket == nil || *f.Bucket == bucketOf(bounds, r.dur)) &&
+		(f.Code == nil || *f.Code == r.code) &&
+		(!f.ErrorsOnly || r.code != codes.OK) &&
+		(!f.NearDeadline || r.near) &&
+		(f.Min == 0 || r.dur >= int64(f.Min)) &&
+		(f.Max == 0 || r.dur <= int64(f.Max)) &&
+		(!f.TraceID.IsValid() || f.TraceID == r.traceID) &&
+		(f.Before.IsZero() || r.end < f.Before.UnixNano())
+}
+
+// matchPeer reports whether the record's other side is f.Peer. It reads the
+// span's attributes: never call it under a lock of ours.
+func (f *Filter) matchPeer(r *record) bool {
+	return f.Peer == "" || peer(r.span.Attributes(), r.row.kind) == f.Peer
+}
+
+// Count returns how many retained gRPC spans match f, whatever f.Limit: the
+// total a page of [SpanProcessor.Spans] is part of. It reads every retained
+// record, comparing fields, and copies only the reservoir records whose
+// fields match (to check their peer outside the rows' locks).
+func (sp *SpanProcessor) Count(f Filter) int {
+	n := 0
+	for _, r := range sp.recent.Newest() {
+		if f.match(&r, sp.cfg.bounds) {
+			n++
+		}
+	}
+	evicted := sp.recent.Overwritten()
+	var recs []record
+	for _, row := range sp.rows.all() {
+		recs = row.appendRecords(recs, func(r *record) bool {
+			return r.seq <= evicted && f.matchFields(r, sp.cfg.bounds)
+		})
+	}
+	seen := make(map[uint64]bool, len(recs)) // a record may be in a bucket's and a code's reservoir
+	for i := range recs {
+		if r := &recs[i]; !seen[r.seq] && f.matchPeer(r) {
+			seen[r.seq] = true
+			n++
+		}
+	}
+	return n
+}
+
+// methodMatch reports whether method is the full method want, or contains
+// want, in any case, when want is not a full method.
+func methodMatch(want, method string) bool {
+	if want == method {
+		return true
+	}
+	if i := strings.LastIndexByte(want, '/'); i > 0 && i < len(want)-1 {
+		return false // a full method: only itself
+	}
+	return containsFold(method, want)
+}
+
+// containsFold is strings.Contains for ASCII letters in any case, without
+// allocating: method names are identifiers.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// Spans returns copies of the retained gRPC spans that match f, from the
+// recent ring and every reservoir, each once, newest first. Its cost grows
+// with what it returns, not with what is retained: it reads the ring newest
+// first until it has f.Limit matches, and takes from the reservoirs only
+// spans the ring no longer holds that are newer than the oldest of those. It
+// is safe for concurrent use and never blocks OnEnd for longer than copying
+// one record.
+func (sp *SpanProcessor) Spans(f Filter) []Span {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = math.MaxInt
+	}
+	var recs []record
+	for seq, r := range sp.recent.Newest() {
+		if f.match(&r, sp.cfg.bounds) {
+			r.seq = seq
+			recs = append(recs, r)
+			if len(recs) == limit {
+				break
+			}
+		}
+	}
+	after := int64(math.MinInt64) // with the limit reached, older spans cannot make it
+	if len(recs) == limit {
+		after = recs[len(recs)-1].end
+	}
+	evicted := sp.recent.Overwritten() // push numbers up to this are out of the ring
+	n := len(recs)
+	for _, row := range sp.rows.all() {
+		recs = row.appendRecords(recs, func(r *record) bool {
+			return r.seq <= evicted && r.end > after && f.matchFields(r, sp.cfg.bounds)
+		})
+	}
+	if f.Peer != "" { // outside the rows' locks
+		recs = append(recs[:n], slices.DeleteFunc(recs[n:], func(r record) bool { return !f.matchPeer(&r) })...)
+	}
+	if len(recs) > n { // the reservoirs had some: merge, newest first
+		slices.SortFunc(recs, func(a, b record) int { return cmp.Or(cmp.Compare(b.end, a.end), cmp.Compare(b.seq, a.seq)) })
+		recs = slices.CompactFunc(recs, func(a, b record) bool { return a.seq == b.seq }) // in a bucket's and a code's reservoir
+		recs = recs[:min(len(recs), limit)]
+	}
+	out := make([]Span, len(recs))
+	for i := range recs {
+		out[i] = sp.toSpan(&recs[i])
+	}
+	return out
+}
+
+// Span returns a copy of the retained span with the given ID, gRPC or not.
+// It compares IDs kept beside each record, without copying or sorting them.
+func (sp *SpanProcessor) Span(id trace.SpanID) (Span, bool) {
+	var found []record
+	sp.scan(idMatch{spanID: id}, &found, 1)
+	if len(found) == 0 {
+		return Span{}, false
+	}
+	return sp.toSpan(&found[0]), true
+}
+
+// Trace returns copies of every retained span of a trace, gRPC or not,
+// ordered by start time.
+func (sp *SpanProcessor) Trace(id trace.TraceID) []Span {
+	var found []record
+	sp.scan(idMatch{traceID: id}, &found, math.MaxInt)
+	out := make([]Span, len(found))
+	for i := range found {
+		out[i] = sp.toSpan(&found[i])
+	}
+	slices.SortStableFunc(out, func(a, b Span) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// idMatch selects records by span ID, or else by trace ID.
+type idMatch struct {
+	spanID  trace.SpanID
+	traceID trace.TraceID
+}
+
+func (m idMatch) ok(r *record) bool {
+	if m.spanID.IsValid() {
+		return r.spanID == m.spanID
+	}
+	return r.traceID == m.traceID
+}
+
+// scan appends to found, up to limit, the retained records that match, each
+// span once: the recent ring, the ring of other spans, then the reservoirs'
+// spans that the recent ring no longer holds.
+func (sp *SpanProcessor) scan(match idMatch, found *[]record, limit int) {
+	for _, ring := range []*ringbuffer.Ring[record]{sp.recent, sp.other} {
+		for _, r := range ring.Newest() {
+			if match.ok(&r) {
+				if *found = append(*found, r); len(*found) >= limit {
+					return
+				}
+			}
+		}
+	}
+	evicted := sp.recent.Overwritten()
+	n := len(*found)
+	for _, row := range sp.rows.all() {
+		*found = row.appendRecords(*found, func(r *record) bool { return r.seq <= evicted && match.ok(r) })
+	}
+	extra := (*found)[n:]
+	slices.SortFunc(extra, func(a, b record) int { return cmp.Compare(a.seq, b.seq) })
+	extra = slices.CompactFunc(extra, func(a, b record) bool { return a.seq == b.seq })
+	*found = (*found)[:n+min(len(extra), limit-n)]
+}
+
+func (sp *SpanProcessor) toSpan(r *record) Span {
+	s := r.span
+	sc := s.SpanContext()
+	st := s.Status()
+	var msgs messageStats
+	message := st.Description // otelgrpc's, on a client span or a server fault
+	for _, kv := range s.Attributes() {
+		switch {
+		case kv.Key == grpcstats.AttrStatusMessage && message == "":
+			message = kv.Value.AsString() // the server's own reason (grpcstats.WrapHandler)
+		case strings.HasPrefix(string(kv.Key), "debugz."):
+			msgs.read(string(kv.Key), kv.Value)
+		}
+	}
+	if !msgs.known && r.row != nil {
+		events := s.Events()
+		for i := range events {
+			if events[i].Name == grpcstats.EventMessage {
+				msgs.readMessageEvent(&events[i])
+			}
+		}
+	}
+	logs, skipped := r.logs.lines()
+	return Span{
+		Logs: logs, LogsSkipped: skipped,
+		MessagesKnown: msgs.known, MessagesSent: msgs.sent, MessagesReceived: msgs.received,
+		BytesSent: msgs.bytesSent, BytesReceived: msgs.bytesReceived, DeadlineUsed: msgs.deadlineUsed, HasDeadline: msgs.hasDeadline,
+		TraceID:           sc.TraceID(),
+		SpanID:            sc.SpanID(),
+		Parent:            s.Parent(),
+		TraceState:        sc.TraceState(),
+		Name:              s.Name(),
+		Method:            r.method,
+		Kind:              s.SpanKind(),
+		Code:              r.code,
+		StatusCode:        st.Code.String(),
+		StatusMessage:     message,
+		Start:             s.StartTime(),
+		End:               s.EndTime(),
+		Duration:          time.Duration(r.dur),
+		Bucket:            bucketOf(sp.cfg.bounds, r.dur),
+		Attributes:        slices.Clone(s.Attributes()),
+		Events:            cloneEvents(s.Events()),
+		Links:             cloneLinks(s.Links()),
+		Resource:          s.Resource(),
+		Scope:             s.InstrumentationScope(),
+		Sampled:           sc.IsSampled(),
+		Truncated:         r.truncated,
+		DroppedAttributes: s.DroppedAttributes(),
+		DroppedEvents:     s.DroppedEvents(),
+		DroppedLinks:      s.DroppedLinks(),
+	}
+}
+
+// cloneEvents copies events and their attribute slices, which the SDK's
+// snapshot shares with exporters: a caller may change the copy.
+func cloneEvents(in []sdktrace.Event) []sdktrace.Event {
+	out := slices.Clone(in)
+	for i := range out {
+		out[i].Attributes = slices.Clone(out[i].Attributes)
+	}
+	return out
+}
+
+// cloneLinks copies links and their attribute slices.
+func cloneLinks(in []sdktrace.Link) []sdktrace.Link {
+	out := slices.Clone(in)
+	for i := range out {
+		out[i].Attributes = slices.Clone(out[i].Attributes)
+	}
+	return out
+}

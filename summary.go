@@ -1,0 +1,211 @@
+package debugz
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/rpccode"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+// Summary is a point-in-time view of everything the processor counted.
+type Summary struct {
+	Capacity      int             // capacity of the recent-spans ring
+	Retained      int             // gRPC spans in the recent-spans ring
+	Evicted       uint64          // gRPC spans the ring has overwritten
+	Dropped       uint64          // spans lost to a bug in debugz (a recovered panic); should be 0
+	Fault         *Fault          // the first such panic; nil if none
+	ActiveEvicted uint64          // in-flight RPCs no longer tracked: pushed out by newer ones when the table was full, or aged out
+	BucketBounds  []time.Duration // lower bound of each latency bucket
+	Methods       []MethodStats   // sorted by method, then server before client
+}
+
+// MethodStats are the statistics of one (method, kind) since the processor
+// started. Count, Codes and Buckets count every RPC seen, retained or not.
+type MethodStats struct {
+	Method string
+	Kind   trace.SpanKind // server or client
+	Count  uint64
+	Errors uint64 // RPCs whose code is not OK
+	// Faults are the Errors whose code says the server failed rather than
+	// the caller: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL,
+	// UNAVAILABLE and DATA_LOSS (gRPC's guidance; otelgrpc marks a server
+	// span Error for these alone). NOT_FOUND, INVALID_ARGUMENT, CANCELLED
+	// and the like are the caller's.
+	Faults   uint64
+	Active   int               // tracked RPCs in flight now
+	Codes    map[string]uint64 // by canonical code name; only codes seen
+	Buckets  []uint64          // disjoint, one per bucket bound; they sum to Count
+	P50, P90 time.Duration
+	P99, Max time.Duration
+	Rate1m   float64   // RPCs per second over the last minute
+	LastSeen time.Time // end of the latest RPC; zero if none ended yet
+
+	// Last1m and Last10m count the RPCs that ended in the last 60 seconds
+	// and in the last 10 minutes (the current minute and the 9 before it),
+	// where Count, Errors and Faults are since the processor started.
+	Last1m, Last10m Window
+
+	// Recent are the quantiles of the RPCs that ended in this minute and
+	// the one before: latency now, where P50…Max are since start.
+	Recent RecentLatency
+
+	// Messages and bytes (uncompressed) of the MessageCalls calls whose spans
+	// carried them (see grpcstats.WrapHandler); averages are per such call.
+	MessageCalls                   uint64
+	MessagesSent, MessagesReceived uint64
+	BytesSent, BytesReceived       uint64
+	NearDeadline                   uint64 // calls that used more than 80% of their deadline
+
+	// LogWarnings and LogErrors count the records at Warn and at Error or
+	// above that the calls' handlers logged (SpanProcessor.LogHandler).
+	LogWarnings, LogErrors uint64
+}
+
+// Window counts the RPCs of a (method, kind) that ended within a recent
+// window of time.
+type Window struct {
+	Count, Errors, Faults uint64
+}
+
+func (w *Window) add(t *tally) {
+	w.Count += t.calls
+	w.Errors += t.errors
+	w.Faults += t.fault
+}
+
+var quantileLevels = []float64{0.5, 0.9, 0.99}
+
+// Summary returns the statistics of every (method, kind), including methods
+// that have RPCs in flight but none finished yet (within the same cap on
+// rows). It is safe for concurrent use; it holds each row's lock only while
+// copying that row, and computes after unlocking.
+func (sp *SpanProcessor) Summary() Summary {
+	now := time.Now()
+	sum := Summary{
+		Capacity: sp.recent.Cap(), Retained: sp.recent.Len(), Evicted: sp.recent.Overwritten(), Dropped: sp.dropped.Load(),
+		Fault: sp.fault.Load(), BucketBounds: sp.bucketBounds(),
+	}
+	active := map[rowKey]int{}
+	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress) {
+		active[rowKey{method, s.SpanKind()}]++
+	})
+	sum.ActiveEvicted = sp.active.evicted.Load()
+	nowSec := now.Unix()
+	nowMin := nowSec / 60
+	var c rowCopy
+	var buf histogram
+	rows := sp.rows.all()
+	for _, r := range rows {
+		m := MethodStats{Method: r.method, Kind: r.kind, Codes: map[string]uint64{}}
+		m.Active = active[r.rowKey]
+		delete(active, r.rowKey)
+		r.copyTo(&c)
+		m.Count = c.count
+		for code, n := range c.codes {
+			if n > 0 {
+				m.Codes[CodeName(codes.Code(code))] = n
+				if code != int(codes.OK) {
+					m.Errors += n
+					if rpccode.ServerFault(code) {
+						m.Faults += n
+					}
+				}
+			}
+		}
+		m.Buckets = slices.Clone(c.buckets)
+		m.MessageCalls, m.MessagesSent, m.MessagesReceived = c.msgCalls, c.msgSent, c.msgReceived
+		m.BytesSent, m.BytesReceived, m.NearDeadline = c.bytesSent, c.bytesReceived, c.nearDeadline
+		m.LogWarnings, m.LogErrors = c.logWarnings, c.logErrors
+		m.Max = time.Duration(c.max)
+		var q [3]time.Duration
+		c.hist.quantiles(c.count, m.Max, quantileLevels, q[:])
+		m.P50, m.P90, m.P99 = q[0], q[1], q[2]
+		m.Recent = recentLatency(&c.recent, nowMin, &buf)
+		if c.lastSeen != 0 {
+			m.LastSeen = time.Unix(0, c.lastSeen)
+		}
+		for i := range c.rate {
+			if t := &c.rate[i]; t.at > nowSec-rateWindow && t.at <= nowSec {
+				m.Last1m.add(t)
+			}
+		}
+		for i := range c.minutes {
+			if t := &c.minutes[i]; t.at > nowMin-windowMinutes && t.at <= nowMin {
+				m.Last10m.add(t)
+			}
+		}
+		m.Rate1m = float64(m.Last1m.Count) / rateWindow // over a whole minute, even the first: it changes only when calls do
+		sum.Methods = append(sum.Methods, m)
+	}
+	// In flight, nothing finished yet: these rows count against the same
+	// cap as the others, the rest go to the overflow rows.
+	room := sp.cfg.maxMethods - sp.rows.len()
+	keys := slices.SortedFunc(maps.Keys(active), func(a, b rowKey) int {
+		return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
+	})
+	for _, k := range keys {
+		n := active[k]
+		if room > 0 {
+			room--
+		} else {
+			k.method = OverflowMethod
+		}
+		if i := slices.IndexFunc(sum.Methods, func(m MethodStats) bool { return m.Method == k.method && m.Kind == k.kind }); i >= 0 {
+			sum.Methods[i].Active += n
+			continue
+		}
+		sum.Methods = append(sum.Methods, MethodStats{Method: k.method, Kind: k.kind, Active: n,
+			Codes: map[string]uint64{}, Buckets: make([]uint64, len(sum.BucketBounds))})
+	}
+	slices.SortFunc(sum.Methods, func(a, b MethodStats) int {
+		return cmp.Or(cmp.Compare(a.Method, b.Method), cmp.Compare(a.Kind, b.Kind))
+	})
+	return sum
+}
+
+func (sp *SpanProcessor) bucketBounds() []time.Duration {
+	out := make([]time.Duration, len(sp.cfg.bounds))
+	for i, b := range sp.cfg.bounds {
+		out[i] = time.Duration(b)
+	}
+	return out
+}
+
+// RecentLatency describes the RPCs of a row that ended in the current and
+// the previous wall-clock minute (one to two minutes of traffic).
+type RecentLatency struct {
+	Count              uint64
+	P50, P90, P99, Max time.Duration
+}
+
+// recentLatency merges a row's minute histograms still current at nowMin.
+func recentLatency(minutes *[2]minuteHist, nowMin int64, buf *histogram) RecentLatency {
+	clear(buf[:])
+	var out RecentLatency
+	var maxNs int64
+	for i := range minutes {
+		w := &minutes[i]
+		if w.n == 0 || w.minute < nowMin-1 || w.minute > nowMin {
+			continue
+		}
+		out.Count += w.n
+		maxNs = max(maxNs, w.max)
+		for j, c := range w.counts {
+			buf[j] += uint64(c)
+		}
+	}
+	if out.Count == 0 {
+		return out
+	}
+	out.Max = time.Duration(maxNs)
+	var q [3]time.Duration
+	buf.quantiles(out.Count, out.Max, quantileLevels, q[:])
+	out.P50, out.P90, out.P99 = q[0], q[1], q[2]
+	return out
+}
