@@ -109,35 +109,28 @@ func (sh *activeShard) link(i int32) {
 }
 
 // unlink takes slot i out of the list; the caller holds sh.mu.
-func (sh *activeShard) unlink(i int32) {
-	p, n := sh.prev[i], sh.next[i]
-	if p >= 0 {
-		sh.next[p] = n
-	} else {
-		sh.head = n
-	}
-	if n >= 0 {
-		sh.prev[n] = p
-	} else {
-		sh.tail = p
-	}
-}
+func (sh *activeShard) unlink(i int32) { sh.splice(sh.prev[i], sh.next[i], sh.next[i], sh.prev[i]) }
 
 // move puts the entry of slot j into the empty slot i, in j's place in the
 // list; the caller holds sh.mu.
 func (sh *activeShard) move(j, i int32) {
 	sh.keys[i], sh.spans[i] = sh.keys[j], sh.spans[j]
-	p, n := sh.prev[j], sh.next[j]
-	sh.prev[i], sh.next[i] = p, n
+	sh.prev[i], sh.next[i] = sh.prev[j], sh.next[j]
+	sh.splice(sh.prev[i], sh.next[i], i, i)
+}
+
+// splice points the slot before, p (or the head where p is -1), at after,
+// and the slot after, n (or the tail where n is -1), at before.
+func (sh *activeShard) splice(p, n, after, before int32) {
 	if p >= 0 {
-		sh.next[p] = i
+		sh.next[p] = after
 	} else {
-		sh.head = i
+		sh.head = after
 	}
 	if n >= 0 {
-		sh.prev[n] = i
+		sh.prev[n] = before
 	} else {
-		sh.tail = i
+		sh.tail = before
 	}
 }
 
