@@ -10,74 +10,20 @@ import (
 	"github.com/debugz/debugz/internal/view"
 )
 
-// The JSON of /api/summary; field names are a contract (DESIGN.md).
+// summaryJSON is /api/summary (docs/api.md): the view's summary, with the
+// time of the answer and the process that gave it.
 type summaryJSON struct {
-	AsOf         time.Time    `json:"as_of"`
-	Process      processJSON  `json:"process"`
-	Capacity     int          `json:"capacity"`
-	Retained     int          `json:"retained"`
-	Evicted      uint64       `json:"evicted"`
-	Dropped      uint64       `json:"dropped,omitempty"`
-	Fault        string       `json:"fault,omitempty"`
-	BucketBounds []int64      `json:"bucket_bounds_ns"`
-	Methods      []methodJSON `json:"methods"`
+	AsOf    time.Time    `json:"as_of"`
+	Process view.Process `json:"process"`
+	view.Summary
+	Methods []methodJSON `json:"methods"`
 }
 
+// methodJSON is a row of the summary with its codes as an object, code name
+// to count.
 type methodJSON struct {
-	Method    string            `json:"method"`
-	Kind      string            `json:"kind"`
-	Count     uint64            `json:"count"`
-	Errors    uint64            `json:"errors"`
-	Faults    uint64            `json:"faults"` // the errors that are the server's (UNKNOWN, INTERNAL, UNAVAILABLE, …)
-	Last1m    windowJSON        `json:"last_1m"`
-	Last10m   windowJSON        `json:"last_10m"`
-	Active    int               `json:"active"`
-	Codes     map[string]uint64 `json:"codes"`
-	Buckets   []uint64          `json:"buckets"`
-	P50       int64             `json:"p50_ns"`
-	P90       int64             `json:"p90_ns"`
-	P99       int64             `json:"p99_ns"`
-	Max       int64             `json:"max_ns"`
-	Rate      float64           `json:"rate_1m"`       // calls per second over the last minute (DESIGN.md's name)
-	RatePerS  float64           `json:"rate_1m_per_s"` // the same, its unit in its name
-	LastSeen  *time.Time        `json:"last_seen,omitempty"`
-	Recent    recentJSON        `json:"recent"`
-	Streaming string            `json:"streaming,omitempty"`
-	// Message totals over message_calls calls (see WrapStatsHandler).
-	MsgCalls      uint64 `json:"message_calls"`
-	MsgSent       uint64 `json:"messages_sent"`
-	MsgReceived   uint64 `json:"messages_received"`
-	BytesSent     uint64 `json:"bytes_sent"`
-	BytesReceived uint64 `json:"bytes_received"`
-	NearDeadline  uint64 `json:"near_deadline"`
-	LogWarnings   uint64 `json:"log_warnings"` // records the calls' handlers logged at Warn
-	LogErrors     uint64 `json:"log_errors"`   // and at Error or above
-}
-
-// processJSON says which process answered.
-type processJSON struct {
-	Service string    `json:"service,omitempty"`
-	Version string    `json:"version,omitempty"`
-	Host    string    `json:"host"`
-	PID     int       `json:"pid"`
-	Start   time.Time `json:"start"`
-}
-
-// windowJSON counts the calls that ended in a recent window.
-type windowJSON struct {
-	Count  uint64 `json:"count"`
-	Errors uint64 `json:"errors"`
-	Faults uint64 `json:"faults"`
-}
-
-// recentJSON is the latency of the calls that ended in the current and the
-// previous minute.
-type recentJSON struct {
-	Count uint64 `json:"count"`
-	P50   int64  `json:"p50_ns"`
-	P90   int64  `json:"p90_ns"`
-	P99   int64  `json:"p99_ns"`
-	Max   int64  `json:"max_ns"`
+	view.Method
+	Codes map[string]uint64 `json:"codes"`
 }
 
 // spansJSON is a page of /api/spans: the newest Limit matches ending
@@ -145,18 +91,13 @@ type eventJSON struct {
 	Attributes map[string]any `json:"attributes"`
 }
 
+// activeJSON is an RPC in flight at /api/active: the view's, with how long
+// it has run and, when the gRPC layer says, its messages so far.
 type activeJSON struct {
-	TraceID string    `json:"trace_id"`
-	SpanID  string    `json:"span_id"`
-	Method  string    `json:"method"`
-	Kind    string    `json:"kind"`
-	Start   time.Time `json:"start"`
-	Elapsed int64     `json:"elapsed_ns"`
-	Peer    string    `json:"peer,omitempty"`
-	// So far, with grpcstats.WithProgress.
-	MessagesSent     *uint64    `json:"messages_sent,omitempty"`
-	MessagesReceived *uint64    `json:"messages_received,omitempty"`
-	Deadline         *time.Time `json:"deadline,omitempty"`
+	view.Active
+	Elapsed          int64   `json:"elapsed_ns"`
+	MessagesSent     *uint64 `json:"messages_sent,omitempty"`
+	MessagesReceived *uint64 `json:"messages_received,omitempty"`
 }
 
 func attrsJSON(attrs []view.Attr) map[string]any {
@@ -168,27 +109,11 @@ func attrsJSON(attrs []view.Attr) map[string]any {
 }
 
 func toSummaryJSON(s view.Summary, p view.Process, now time.Time) summaryJSON {
-	out := summaryJSON{AsOf: now, Process: processJSON(p), Capacity: s.Capacity, Retained: s.Retained, Evicted: s.Evicted, Dropped: s.Dropped, Fault: s.Fault,
-		BucketBounds: make([]int64, len(s.Buckets)), Methods: make([]methodJSON, 0, len(s.Methods))}
-	for i, b := range s.Buckets {
-		out.BucketBounds[i] = int64(b)
-	}
+	out := summaryJSON{AsOf: now, Process: p, Summary: s, Methods: make([]methodJSON, 0, len(s.Methods))}
 	for _, m := range s.Methods {
-		mj := methodJSON{Method: m.Method, Kind: m.Kind, Count: m.Count, Errors: m.Errors, Faults: m.Faults,
-			Last1m: windowJSON(m.Last1m), Last10m: windowJSON(m.Last10m), Active: m.Active,
-			Codes: make(map[string]uint64, len(m.Codes)), Buckets: m.Buckets, P50: int64(m.P50), P90: int64(m.P90),
-			P99: int64(m.P99), Max: int64(m.Max), Rate: m.Rate, RatePerS: m.Rate, Streaming: m.Streaming,
-			Recent: recentJSON{Count: m.Recent.Count, P50: int64(m.Recent.P50), P90: int64(m.Recent.P90),
-				P99: int64(m.Recent.P99), Max: int64(m.Recent.Max)},
-			MsgCalls: m.MsgCalls, MsgSent: m.MsgSent, MsgReceived: m.MsgReceived,
-			BytesSent: m.BytesSent, BytesReceived: m.BytesReceived, NearDeadline: m.NearDeadline,
-			LogWarnings: m.LogWarnings, LogErrors: m.LogErrors}
+		mj := methodJSON{Method: m, Codes: make(map[string]uint64, len(m.Codes))}
 		for _, c := range m.Codes {
 			mj.Codes[c.Name] = c.Count
-		}
-		if !m.LastSeen.IsZero() {
-			t := m.LastSeen
-			mj.LastSeen = &t
 		}
 		out.Methods = append(out.Methods, mj)
 	}
@@ -303,13 +228,9 @@ func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
 		Active []activeJSON `json:"active"`
 	}{Active: make([]activeJSON, 0, len(act))}
 	for _, a := range act {
-		aj := activeJSON{TraceID: a.TraceID, SpanID: a.SpanID, Method: a.Method, Kind: a.Kind,
-			Start: a.Start, Elapsed: int64(now.Sub(a.Start)), Peer: a.Peer}
+		aj := activeJSON{Active: a, Elapsed: int64(now.Sub(a.Start))}
 		if a.ProgressKnown {
 			aj.MessagesSent, aj.MessagesReceived = &a.Sent, &a.Received
-		}
-		if !a.Deadline.IsZero() {
-			aj.Deadline = &a.Deadline
 		}
 		out.Active = append(out.Active, aj)
 	}

@@ -114,7 +114,7 @@ func summaryColumns(s view.Summary) int {
 }
 
 // hasMessages reports whether any row knows its calls' messages (from
-// WrapStatsHandler), so the summary shows the per-call message columns.
+// grpcstats.WrapHandler), so the summary shows the per-call message columns.
 func hasMessages(s view.Summary) bool {
 	for _, m := range s.Methods {
 		if m.MsgCalls > 0 {
