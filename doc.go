@@ -125,14 +125,12 @@
 // user there. HEAD is answered wherever GET is; nothing else is.
 //
 // Credentials are redacted in the pages and in every JSON and OTLP answer,
-// live streams included: the values of attributes (and of keys inside map
-// values) whose keys look like credentials, and, inside any value, span
-// name, event name or status message, URL passwords, Bearer and Basic
-// credentials, credential-like key=value pairs and JSON Web Tokens.
-// [WithoutRedaction] lists the rules; [WithRedactedKeys] adds keys of your
-// own. Message capture ([grpcstats.WithMessageCapture]) redacts field by
-// field, and never prints the bytes of a google.protobuf.Any of a type it
-// cannot resolve.
+// live streams included: the values of keys that look like credentials, and
+// the credentials inside any value. The rules are written once, in the JSON
+// contract: https://github.com/debugz/debugz/blob/main/docs/api.md#redaction.
+// [WithRedactedKeys] adds keys of your own; [WithoutRedaction] turns it off.
+// The JSON API itself (every endpoint, parameter, field and unit) is
+// described in the same document.
 //
 // Every value is escaped by templ and pages allow only their own script and
 // style (Content-Security-Policy). A query parameter a page does not take,

@@ -21,7 +21,8 @@ const maxCode = codes.Code(rpccode.Max)
 // It is the spelling of the keys of [MethodStats.Codes].
 func CodeName(c codes.Code) string { return rpccode.Name(int(c)) }
 
-// Attribute keys of every otelgrpc generation (see DESIGN.md).
+// Attribute keys of every otelgrpc generation, with the versions that write
+// each (the package doc, "What counts as a gRPC span", says how they are read).
 const (
 	keySystem        = "rpc.system"      // ≤ v0.64, and v0.68+ with rpc/old or rpc/dup
 	keySystemName    = "rpc.system.name" // ≥ v0.65

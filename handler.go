@@ -82,18 +82,10 @@ func WithAllowedHosts(hosts ...string) HandlerOption {
 }
 
 // WithoutRedaction shows credentials as they are. By default the pages and
-// all JSON and OTLP show "[redacted]" in place of:
-//   - the value of an attribute, or of a key inside a map value, whose key
-//     looks like a credential: it contains authorization, cookie, password,
-//     passwd, token, secret, apikey, credential, private_key, session, jwt or
-//     bearer, or has the word pwd, pass, auth, sid, otp or signature, or the
-//     words api, access, client, private or secret followed by key (in any
-//     case, with any separators: "X-Api-Key", "accessKey"), or a key given
-//     to [WithRedactedKeys];
-//   - inside any attribute value, span name, event name or status message:
-//     the password of a URL ("https://bob:[redacted]@host"), the credentials
-//     after "Bearer" or "Basic", the value of a key=value pair whose key
-//     looks like a credential ("?token=[redacted]"), and JSON Web Tokens.
+// all JSON and OTLP show "[redacted]" in place of the values of keys that
+// look like credentials (and of keys given to [WithRedactedKeys]) and of
+// the credentials inside any value: the rules are in the JSON contract,
+// https://github.com/debugz/debugz/blob/main/docs/api.md#redaction.
 //
 // Message text captured by grpcstats is redacted when captured, whatever
 // this option.

@@ -59,14 +59,18 @@ func TestConnectionsPages(t *testing.T) {
 		Servers []struct {
 			Listen  []string
 			Calls   struct{ Started int64 }
-			Sockets []struct{ MessagesReceived int64 }
+			Sockets []struct {
+				MessagesReceived int64 `json:"messages_received"`
+			}
 		}
 		Channels []struct {
 			ID          int64
 			Target      string
 			State       string
 			Subchannels []struct {
-				Sockets []struct{ MessagesSent int64 }
+				Sockets []struct {
+					MessagesSent int64 `json:"messages_sent"`
+				}
 			}
 		}
 	}
@@ -135,7 +139,7 @@ func TestConnectionsPages(t *testing.T) {
 	if n == 0 {
 		t.Error("no socket links to its calls")
 	}
-	if code, body := get(t, h, "/api/channelz/channels/"+strconv.FormatInt(channelID, 10)); code != 200 || !strings.Contains(body, `"State":"READY"`) {
+	if code, body := get(t, h, "/api/channelz/channels/"+strconv.FormatInt(channelID, 10)); code != 200 || !strings.Contains(body, `"state":"READY"`) {
 		t.Errorf("GET /api/channelz/channels/{id} = %d %.300s; want the channel as JSON", code, body)
 	}
 	if code, _ := get(t, h, "/channelz/channels/999999999"); code != 404 {

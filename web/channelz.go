@@ -79,7 +79,7 @@ func (h *handler) apiChannelz(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, "channelz: "+err.Error())
 		return
 	}
-	h.writeJSON(w, r, http.StatusOK, o) // field names as the types say: a view of channelz, not a contract
+	h.writeJSON(w, r, http.StatusOK, o)
 }
 
 // flowWindow formats a flow-control window: bytes, or "–" when unknown.

@@ -15,7 +15,6 @@ import (
 	"github.com/debugz/debugz/internal/view"
 
 	"github.com/a-h/templ"
-	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 )
@@ -215,135 +214,8 @@ func isAPI(r *http.Request) bool {
 	return strings.HasPrefix(p, "/api/") || strings.Contains(r.URL.Path, "/api/")
 }
 
-func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
-	// The mount point itself without its slash ("/debug/rpcs"): every link
-	// is relative, so send the browser to "/debug/rpcs/" first.
-	if p, _, _ := strings.Cut(r.RequestURI, "?"); p != "" && !strings.HasSuffix(p, "/") {
-		target := p[strings.LastIndexByte(p, '/')+1:] + "/"
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
-		}
-		w.Header().Set("Location", target) // relative: http.Redirect would resolve it against r.URL.Path
-		w.WriteHeader(http.StatusMovedPermanently)
-		return
-	}
-	p, perr := h.summaryPage(r)
-	if perr != nil {
-		h.badRequest(w, r, perr)
-		return
-	}
-	h.render(w, r, http.StatusOK, summaryView(p))
-}
-
-func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
-	sortBy := cmp.Or(r.URL.Query().Get("sort"), "method")
-	if !slices.Contains(sortKeys, sortBy) {
-		return summaryPage{}, badParam("sort", "must be one of %s, not %s", strings.Join(sortKeys, ", "), quote(sortBy))
-	}
-	sum := h.src.Summary()
-	sortMethods(sum.Methods, sortBy)
-	p := h.newPage(r, "RPCs by method", "summary")
-	p.Live = p.Base + "live/summary?sort=" + url.QueryEscape(sortBy)
-	return summaryPage{page: p, Summary: sum, Sort: sortBy}, nil
-}
-
-func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
-	sum := h.src.Summary()
-	v := r.URL.Query()
-	q, err := parseQuery(v, len(sum.Buckets), h.near)
-	if err != nil {
-		return spansPage{}, err
-	}
-	p := h.newPage(r, cmp.Or(q.Method, "Recent RPCs"), "spans")
-	p.Live, p.Hold = p.Base+"live/spans?"+v.Encode(), true
-	methods := make([]string, 0, len(sum.Methods))
-	for _, m := range sum.Methods {
-		methods = append(methods, m.Method)
-	}
-	slices.Sort(methods)
-	sp := spansPage{
-		page: p, Query: q, Spans: h.src.Spans(q), Methods: slices.Compact(methods), Matched: h.src.Count(q),
-		Buckets: sum.Buckets, Codes: rpccode.Names(), MinText: v.Get("min"), MaxText: v.Get("max"), LimitMax: maxLimit,
-	}
-	if n := len(sp.Spans); n > 0 && n < sp.Matched {
-		last := sp.Spans[n-1]
-		sp.Older = p.Base + olderPage(v, last.Start.Add(last.Duration))
-	}
-	return sp, nil
-}
-
-func (h *handler) spans(w http.ResponseWriter, r *http.Request) {
-	p, err := h.spansPage(r)
-	if err != nil {
-		h.badRequest(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, spansView(p))
-}
-
-// lookupSpan validates the {spanID} path parameter and finds the span.
-func (h *handler) lookupSpan(w http.ResponseWriter, r *http.Request) (view.Span, bool) {
-	id, err := parseID(chi.URLParam(r, "spanID"), 8)
-	if err != nil {
-		h.badRequest(w, r, badParam("spanID", "%s", err))
-		return view.Span{}, false
-	}
-	s, ok := h.src.Span(id)
-	if !ok {
-		h.fail(w, r, http.StatusNotFound, notRetained("span "+id))
-	}
-	return s, ok
-}
-
-func (h *handler) span(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.lookupSpan(w, r)
-	if !ok {
-		return
-	}
-	p := h.newPage(r, cmp.Or(s.Method, s.Name), "")
-	sp := spanPage{page: p, Span: s, Buckets: h.src.Summary().Buckets}
-	if t, ok := h.src.Trace(s.TraceID); ok {
-		sp.Parent, sp.Children = related(s, t)
-	}
-	h.render(w, r, http.StatusOK, spanView(sp))
-}
-
-// traceID validates the {traceID} path parameter.
-func (h *handler) traceID(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id, err := parseID(chi.URLParam(r, "traceID"), 16)
-	if err != nil {
-		h.badRequest(w, r, badParam("traceID", "%s", err))
-		return "", false
-	}
-	return id, true
-}
-
 // notRetained is the message of every 404 for an ID: what is missing and
 // the two reasons it can be.
 func notRetained(what string) string {
 	return "No " + what + " is retained: it was evicted to make room for newer spans, or never passed through this process."
-}
-
-func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.traceID(w, r)
-	if !ok {
-		return
-	}
-	t, ok := h.src.Trace(id)
-	if !ok {
-		h.fail(w, r, http.StatusNotFound, notRetained("span of trace "+id))
-		return
-	}
-	p := h.newPage(r, "Trace "+id[:8], "")
-	h.render(w, r, http.StatusOK, traceView(tracePage{page: p, Trace: t, Rows: layoutTrace(t), Logs: traceLogs(t)}))
-}
-
-func (h *handler) activePage(r *http.Request) activePage {
-	p := h.newPage(r, "In flight", "active")
-	p.Live = p.Base + "live/active"
-	return activePage{page: p, Active: h.src.Active()}
-}
-
-func (h *handler) active(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, activeView(h.activePage(r)))
 }

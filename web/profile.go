@@ -83,21 +83,25 @@ func (h *handler) apiProfile(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	type methodJSON struct {
-		Method string  `json:"method"` // "" for CPU no labelled goroutine spent
-		CPU    int64   `json:"cpu_ns"`
-		Share  float64 `json:"share"`
-	}
-	out := struct {
-		Start    time.Time    `json:"start"`
-		Duration int64        `json:"duration_ns"`
-		Total    int64        `json:"cpu_ns"`
-		Methods  []methodJSON `json:"methods"`
-	}{Start: prof.Start, Duration: int64(prof.Duration), Total: int64(prof.Total), Methods: []methodJSON{}}
+	out := profileJSON{CPUProfile: prof, Methods: make([]methodCPUJSON, 0, len(prof.Methods))}
 	for _, m := range prof.Methods {
-		out.Methods = append(out.Methods, methodJSON{Method: m.Method, CPU: int64(m.CPU), Share: share(m.CPU, prof.Total)})
+		out.Methods = append(out.Methods, methodCPUJSON{MethodCPU: m, Share: share(m.CPU, prof.Total)})
 	}
 	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+// profileJSON is /api/profile (docs/api.md): the view's profile, each
+// method with its share of the CPU time.
+type profileJSON struct {
+	view.CPUProfile
+	Methods []methodCPUJSON `json:"methods"`
+}
+
+// methodCPUJSON is a method's CPU time and its share of the total; Method
+// "" is CPU time no labelled goroutine spent.
+type methodCPUJSON struct {
+	view.MethodCPU
+	Share float64 `json:"share"`
 }
 
 // share is d's share of total, 0 without a total.

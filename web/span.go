@@ -2,12 +2,14 @@ package web
 
 import (
 	"cmp"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/debugz/debugz/internal/view"
+	"github.com/go-chi/chi/v5"
 )
 
 // spanPage is one span at "/spans/{spanID}".
@@ -137,4 +139,69 @@ func levelClass(level string) string {
 		return "code warn"
 	}
 	return "code none"
+}
+
+// lookupSpan validates the {spanID} path parameter and finds the span.
+func (h *handler) lookupSpan(w http.ResponseWriter, r *http.Request) (view.Span, bool) {
+	id, err := parseID(chi.URLParam(r, "spanID"), 8)
+	if err != nil {
+		h.badRequest(w, r, badParam("spanID", "%s", err))
+		return view.Span{}, false
+	}
+	s, ok := h.src.Span(id)
+	if !ok {
+		h.fail(w, r, http.StatusNotFound, notRetained("span "+id))
+	}
+	return s, ok
+}
+
+// span serves one span at "/spans/{spanID}".
+func (h *handler) span(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.lookupSpan(w, r)
+	if !ok {
+		return
+	}
+	p := h.newPage(r, cmp.Or(s.Method, s.Name), "")
+	sp := spanPage{page: p, Span: s, Buckets: h.src.Summary().Buckets}
+	if t, ok := h.src.Trace(s.TraceID); ok {
+		sp.Parent, sp.Children = related(s, t)
+	}
+	h.render(w, r, http.StatusOK, spanView(sp))
+}
+
+// apiSpan serves /api/spans/{spanID} (docs/api.md).
+func (h *handler) apiSpan(w http.ResponseWriter, r *http.Request) {
+	if s, ok := h.lookupSpan(w, r); ok {
+		out := spanDetailJSON{spanJSON: toSpanJSON(s), Resource: attrsJSON(s.Resource),
+			Scope: scopeJSON{Name: s.Scope, Version: s.ScopeVersion}, Logs: []logJSON{}, LogsSkipped: s.LogsSkipped}
+		for _, l := range s.Logs {
+			out.Logs = append(out.Logs, logJSON{Time: l.Time, Level: l.Level, Message: l.Message, Attributes: attrsJSON(l.Attrs), SpanID: l.SpanID})
+		}
+		h.writeJSON(w, r, http.StatusOK, out)
+	}
+}
+
+// spanDetailJSON is one span at /api/spans/{spanID}: what the list gives,
+// and the resource and instrumentation scope the span page shows.
+type spanDetailJSON struct {
+	spanJSON
+	Resource    map[string]any `json:"resource"`
+	Scope       scopeJSON      `json:"scope"`
+	Logs        []logJSON      `json:"logs"`         // what its handlers logged, oldest first
+	LogsSkipped int            `json:"logs_skipped"` // logged between the first and the last kept
+}
+
+// scopeJSON is a span's instrumentation scope.
+type scopeJSON struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+// logJSON is a log record of a call.
+type logJSON struct {
+	Time       time.Time      `json:"time"`
+	Level      string         `json:"level"`
+	Message    string         `json:"message"`
+	Attributes map[string]any `json:"attributes"`
+	SpanID     string         `json:"span_id"`
 }

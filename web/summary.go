@@ -3,6 +3,8 @@ package web
 import (
 	"cmp"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,7 +116,7 @@ func summaryColumns(s view.Summary) int {
 }
 
 // hasMessages reports whether any row knows its calls' messages (from
-// WrapStatsHandler), so the summary shows the per-call message columns.
+// grpcstats.WrapHandler), so the summary shows the per-call message columns.
 func hasMessages(s view.Summary) bool {
 	for _, m := range s.Methods {
 		if m.MsgCalls > 0 {
@@ -172,4 +174,70 @@ func splitMethod(full string) (service, method string) {
 		return full[:i+1], full[i+1:]
 	}
 	return "", full
+}
+
+// summary serves the summary page at "/".
+func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
+	// The mount point itself without its slash ("/debug/rpcs"): every link
+	// is relative, so send the browser to "/debug/rpcs/" first.
+	if p, _, _ := strings.Cut(r.RequestURI, "?"); p != "" && !strings.HasSuffix(p, "/") {
+		target := p[strings.LastIndexByte(p, '/')+1:] + "/"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Location", target) // relative: http.Redirect would resolve it against r.URL.Path
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
+	p, perr := h.summaryPage(r)
+	if perr != nil {
+		h.badRequest(w, r, perr)
+		return
+	}
+	h.render(w, r, http.StatusOK, summaryView(p))
+}
+
+func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
+	sortBy := cmp.Or(r.URL.Query().Get("sort"), "method")
+	if !slices.Contains(sortKeys, sortBy) {
+		return summaryPage{}, badParam("sort", "must be one of %s, not %s", strings.Join(sortKeys, ", "), quote(sortBy))
+	}
+	sum := h.src.Summary()
+	sortMethods(sum.Methods, sortBy)
+	p := h.newPage(r, "RPCs by method", "summary")
+	p.Live = p.Base + "live/summary?sort=" + url.QueryEscape(sortBy)
+	return summaryPage{page: p, Summary: sum, Sort: sortBy}, nil
+}
+
+// summaryJSON is /api/summary (docs/api.md): the view's summary, with the
+// time of the answer and the process that gave it.
+type summaryJSON struct {
+	AsOf    time.Time    `json:"as_of"`
+	Process view.Process `json:"process"`
+	view.Summary
+	Methods []methodJSON `json:"methods"`
+}
+
+// methodJSON is a row of the summary with its codes as an object, code name
+// to count.
+type methodJSON struct {
+	view.Method
+	Codes map[string]uint64 `json:"codes"`
+}
+
+func toSummaryJSON(s view.Summary, p view.Process, now time.Time) summaryJSON {
+	out := summaryJSON{AsOf: now, Process: p, Summary: s, Methods: make([]methodJSON, 0, len(s.Methods))}
+	for _, m := range s.Methods {
+		mj := methodJSON{Method: m, Codes: make(map[string]uint64, len(m.Codes))}
+		for _, c := range m.Codes {
+			mj.Codes[c.Name] = c.Count
+		}
+		out.Methods = append(out.Methods, mj)
+	}
+	return out
+}
+
+// apiSummary serves /api/summary (docs/api.md).
+func (h *handler) apiSummary(w http.ResponseWriter, r *http.Request) {
+	h.writeJSON(w, r, http.StatusOK, toSummaryJSON(h.src.Summary(), h.src.Process(), h.cfg.Now()))
 }

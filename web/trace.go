@@ -1,12 +1,15 @@
 package web
 
 import (
+	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/debugz/debugz/internal/view"
+	"github.com/go-chi/chi/v5"
 )
 
 // tracePage is the waterfall at "/traces/{traceID}".
@@ -142,4 +145,50 @@ func axisTicks(total time.Duration) []axisTick {
 		ticks = append(ticks, axisTick{Pct: fmtFloat(100 * float64(d) / float64(total)), Label: fmtDurationShort(d)})
 	}
 	return ticks
+}
+
+// traceID validates the {traceID} path parameter.
+func (h *handler) traceID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id, err := parseID(chi.URLParam(r, "traceID"), 16)
+	if err != nil {
+		h.badRequest(w, r, badParam("traceID", "%s", err))
+		return "", false
+	}
+	return id, true
+}
+
+// trace serves the waterfall at "/traces/{traceID}".
+func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.traceID(w, r)
+	if !ok {
+		return
+	}
+	t, ok := h.src.Trace(id)
+	if !ok {
+		h.fail(w, r, http.StatusNotFound, notRetained("span of trace "+id))
+		return
+	}
+	p := h.newPage(r, "Trace "+id[:8], "")
+	h.render(w, r, http.StatusOK, traceView(tracePage{page: p, Trace: t, Rows: layoutTrace(t), Logs: traceLogs(t)}))
+}
+
+// apiTrace serves /api/traces/{traceID}: OTLP JSON (docs/api.md).
+func (h *handler) apiTrace(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.traceID(w, r)
+	if !ok {
+		return
+	}
+	b, found, err := h.src.TraceOTLP(id)
+	switch {
+	case err != nil:
+		h.report(fmt.Errorf("debugz: export trace %s: %w", id, err))
+		h.fail(w, r, http.StatusInternalServerError, "trace "+id+" could not be encoded as OTLP JSON; the error was reported")
+		return
+	case !found:
+		h.fail(w, r, http.StatusNotFound, notRetained("span of trace "+id))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `inline; filename="trace-`+id+`.json"`)
+	_, _ = w.Write(b)
 }

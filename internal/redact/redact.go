@@ -2,48 +2,14 @@
 // OTLP of the root package, and the message capture of grpcstats. It is the
 // one place that decides what looks like a secret.
 //
-// # Keys
-//
-// [Key] reports whether an attribute key, a map key or a protobuf field name
-// looks like it names a credential; its value is then replaced as a whole by
-// [Marker]. A key is matched in any case, three ways:
-//
-//   - anywhere in the key: authorization, cookie, password, passwd, token,
-//     secret, apikey, api-key, api_key, credential, privatekey, private-key,
-//     private_key, session, jwt, bearer ("app.session_token", "X-Auth-Token");
-//   - as a whole word: pwd, pass, auth, sid, otp, signature, accesskey,
-//     clientkey. The key is split into words at every character that is not
-//     an ASCII letter or digit and at camelCase boundaries ("accessKey" is
-//     access, key; "APIKey" is API, Key), so "db.pass" and "basic_auth"
-//     match but "passenger", "author", ":authority" and "consider" do not;
-//   - as two adjacent words, the second "key" and the first api, access,
-//     client, private or secret: "Api.Key", "X-Api-Key", "access_key",
-//     "accessKey", "private.key".
-//
-// A [Redactor] made by [New] also matches the extra keys it is given, each as
-// a sequence of whole words.
-//
-// # Values
-//
-// [String] hides credentials inside text, whatever its key, and keeps the
-// rest of it readable:
-//
-//   - the password of a URL: "https://bob:hunter2@db.example/x" becomes
-//     "https://bob:[redacted]@db.example/x", also inside longer text;
-//   - the credentials of an HTTP authorization: "Bearer <token>" and
-//     "Basic <credentials>" in any case become "Bearer [redacted]", the
-//     credentials running to the next space, quote, comma, &, ; or ")". For
-//     Basic, only credentials that look encoded: a word of lowercase
-//     letters, capitalised or not, is prose ("basic auth failed") and stays;
-//   - the value of a key=value pair whose key is sensitive (see Keys), as in
-//     a query string or logfmt: "?token=abc&x=1" becomes
-//     "?token=[redacted]&x=1"; the value runs to the next &, ;, space or quote;
-//   - JSON Web Tokens, and text shaped like them (base64url starting with
-//     "eyJ", with at least one dot), become "[redacted]".
-//
-// [Value] applies String to every string in an attribute value, slices and
-// maps included, and replaces the value of a map entry whose key is
-// sensitive.
+// The rules it implements are written once, in the "Redaction" section of
+// docs/api.md; its tests hold the examples. [Key] applies the key rules to
+// an attribute key, a map key or a protobuf field name (its value is then
+// replaced as a whole by [Marker]); a [Redactor] made by [New] also matches
+// the extra keys it is given, each as a sequence of whole words. [String]
+// applies the value rules to text, whatever its key. [Value] applies String
+// to every string in an attribute value, slices and maps included, and
+// replaces the value of a map entry whose key is sensitive.
 //
 // The root package redacts when a page or export is read, never on the RPC
 // path; grpcstats redacts the messages it captures as it formats them, only

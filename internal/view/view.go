@@ -62,84 +62,99 @@ type Query struct {
 	Limit        int
 }
 
-// Summary is the view of the summary page and /api/summary.
+// Summary is the view of the summary page and /api/summary. Its JSON is
+// described in docs/api.md; web adds the methods (their codes are an object
+// there).
 type Summary struct {
-	Capacity int
-	Retained int
-	Evicted  uint64
-	Dropped  uint64          // spans lost to a recovered panic in debugz; 0 unless there is a bug
-	Fault    string          // the first such panic with its stack; "" if none
-	Buckets  []time.Duration // lower bound of each latency bucket
-	Methods  []Method
+	Capacity int             `json:"capacity"`
+	Retained int             `json:"retained"`
+	Evicted  uint64          `json:"evicted"`
+	Dropped  uint64          `json:"dropped,omitempty"` // spans lost to a recovered panic in debugz; 0 unless there is a bug
+	Fault    string          `json:"fault,omitempty"`   // the first such panic with its stack; "" if none
+	Buckets  []time.Duration `json:"bucket_bounds_ns"`  // lower bound of each latency bucket
+	Methods  []Method        `json:"-"`
 }
 
-// Method is one (method, kind) row of the summary.
+// Method is one (method, kind) row of the summary, a method of
+// /api/summary (docs/api.md), where Codes is an object that web adds.
 type Method struct {
-	Method string
-	Kind   string // "server" or "client"
-	Count  uint64
-	Errors uint64 // calls whose code is not OK
-	Faults uint64 // the Errors whose code says the server failed (rpccode.ServerFault)
+	Method string `json:"method"`
+	Kind   string `json:"kind"` // "server" or "client"
+	Count  uint64 `json:"count"`
+	Errors uint64 `json:"errors"` // calls whose code is not OK
+	Faults uint64 `json:"faults"` // the Errors whose code says the server failed (rpccode.ServerFault)
 	// Last1m and Last10m count the calls of the last minute and the last 10
 	// minutes; Count, Errors and Faults are since start.
-	Last1m, Last10m Window
-	Active          int
-	Codes           []CodeCount // in code order, only codes seen
-	Buckets         []uint64    // one per Summary.Buckets entry
-	P50             time.Duration
-	P90             time.Duration
-	P99             time.Duration
-	Max             time.Duration
-	Rate            float64 // per second, over the last minute
+	Last1m  Window        `json:"last_1m"`
+	Last10m Window        `json:"last_10m"`
+	Active  int           `json:"active"`
+	Codes   []CodeCount   `json:"-"`       // in code order, only codes seen
+	Buckets []uint64      `json:"buckets"` // one per Summary.Buckets entry
+	P50     time.Duration `json:"p50_ns"`
+	P90     time.Duration `json:"p90_ns"`
+	P99     time.Duration `json:"p99_ns"`
+	Max     time.Duration `json:"max_ns"`
+	Rate    float64       `json:"rate_1m_per_s"` // per second, over the last minute
 	// Recent is the latency of the calls that ended in this minute and the
 	// one before; P50…Max above are since start.
-	Recent   Latency
-	LastSeen time.Time
+	Recent   Latency   `json:"recent"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
 	// Streaming is how the method is registered on the server: "unary",
 	// "server streaming", "client streaming" or "bidi streaming"; "" if unknown.
-	Streaming string
+	Streaming string `json:"streaming,omitempty"`
 	// Messages and uncompressed bytes of the MsgCalls calls whose spans
 	// carried them; NearDeadline calls were flagged as near their deadline.
-	MsgCalls, MsgSent, MsgReceived, BytesSent, BytesReceived, NearDeadline uint64
+	MsgCalls      uint64 `json:"message_calls"`
+	MsgSent       uint64 `json:"messages_sent"`
+	MsgReceived   uint64 `json:"messages_received"`
+	BytesSent     uint64 `json:"bytes_sent"`
+	BytesReceived uint64 `json:"bytes_received"`
+	NearDeadline  uint64 `json:"near_deadline"`
 	// LogWarnings and LogErrors count what the calls' handlers logged at
 	// Warn and at Error or above.
-	LogWarnings, LogErrors uint64
+	LogWarnings uint64 `json:"log_warnings"`
+	LogErrors   uint64 `json:"log_errors"`
 }
 
 // Process says which process the pages show.
 type Process struct {
-	Service string    // service.name of the spans' resource; "" if unknown
-	Version string    // service.version, else the main module's version; "" if unknown
-	Host    string    // the host name
-	PID     int       // the process ID
-	Start   time.Time // when the span processor started
+	Service string    `json:"service,omitempty"` // service.name of the spans' resource; "" if unknown
+	Version string    `json:"version,omitempty"` // service.version, else the main module's version; "" if unknown
+	Host    string    `json:"host"`              // the host name
+	PID     int       `json:"pid"`               // the process ID
+	Start   time.Time `json:"start"`             // when the span processor started
 }
 
 // CPUProfile is the CPU time of the process over a while, by the gRPC
 // method its goroutines were serving (grpcstats.WithProfilerLabels); Method
 // "" is CPU time no labelled goroutine spent.
 type CPUProfile struct {
-	Start    time.Time
-	Duration time.Duration
-	Total    time.Duration // CPU time, on every core
-	Methods  []MethodCPU   // most CPU first
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration_ns"`
+	Total    time.Duration `json:"cpu_ns"` // CPU time, on every core
+	Methods  []MethodCPU   `json:"-"`      // most CPU first; web adds each one's share
 }
 
 // MethodCPU is the CPU time spent serving one method.
 type MethodCPU struct {
-	Method string
-	CPU    time.Duration
+	Method string        `json:"method"`
+	CPU    time.Duration `json:"cpu_ns"`
 }
 
 // Window counts the calls of a method that ended in a recent window.
 type Window struct {
-	Count, Errors, Faults uint64
+	Count  uint64 `json:"count"`
+	Errors uint64 `json:"errors"`
+	Faults uint64 `json:"faults"`
 }
 
 // Latency is a count of calls and their quantiles.
 type Latency struct {
-	Count              uint64
-	P50, P90, P99, Max time.Duration
+	Count uint64        `json:"count"`
+	P50   time.Duration `json:"p50_ns"`
+	P90   time.Duration `json:"p90_ns"`
+	P99   time.Duration `json:"p99_ns"`
+	Max   time.Duration `json:"max_ns"`
 }
 
 // CodeCount is how many RPCs ended with one gRPC status code.
@@ -245,18 +260,21 @@ type Trace struct {
 }
 
 // Active is an RPC still in flight.
+// In /api/active (docs/api.md) web adds elapsed_ns and, when ProgressKnown,
+// the messages so far.
 type Active struct {
-	TraceID string
-	SpanID  string
-	Method  string
-	Kind    string
-	Start   time.Time
-	Peer    string // the other side, from the gRPC layer (grpcstats.WithProgress)
+	TraceID string    `json:"trace_id"`
+	SpanID  string    `json:"span_id"`
+	Method  string    `json:"method"`
+	Kind    string    `json:"kind"`
+	Start   time.Time `json:"start"`
+	Peer    string    `json:"peer,omitempty"` // the other side, from the gRPC layer (grpcstats.WithProgress)
 	// What the gRPC layer says of the call so far (grpcstats.WithProgress);
 	// the rest is zero when ProgressKnown is false.
-	ProgressKnown  bool
-	Sent, Received uint64
-	Deadline       time.Time // zero without one
+	ProgressKnown bool      `json:"-"`
+	Sent          uint64    `json:"-"`
+	Received      uint64    `json:"-"`
+	Deadline      time.Time `json:"deadline,omitzero"` // zero without one
 }
 
 // Channelz reads grpc-go's channelz data; it must be safe for concurrent use.
@@ -271,54 +289,61 @@ type Channelz interface {
 
 // ChannelzOverview is every server and top channel of the process.
 type ChannelzOverview struct {
-	Servers  []ChannelzServer
-	Channels []ChannelzChannel
+	Servers  []ChannelzServer  `json:"servers"`
+	Channels []ChannelzChannel `json:"channels"`
 }
 
 // ChannelzCalls counts a server's or a channel's calls.
 type ChannelzCalls struct {
-	Started, Succeeded, Failed int64
-	LastStarted                time.Time
+	Started     int64     `json:"started"`
+	Succeeded   int64     `json:"succeeded"`
+	Failed      int64     `json:"failed"`
+	LastStarted time.Time `json:"last_started,omitzero"`
 }
 
 // ChannelzServer is a gRPC server of the process.
 type ChannelzServer struct {
-	ID      int64
-	Listen  []string // listen addresses
-	Calls   ChannelzCalls
-	Sockets []ChannelzSocket // its connections
+	ID      int64            `json:"id"`
+	Listen  []string         `json:"listen"` // listen addresses
+	Calls   ChannelzCalls    `json:"calls"`
+	Sockets []ChannelzSocket `json:"sockets"` // its connections
 }
 
 // ChannelzChannel is a client channel, or one of its subchannels.
 type ChannelzChannel struct {
-	ID          int64
-	Subchannel  bool
-	Target      string
-	State       string // IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHUTDOWN
-	Calls       ChannelzCalls
-	Subchannels []ChannelzChannel // of a top channel, with their sockets
-	Sockets     []ChannelzSocket
-	Events      []ChannelzEvent // its trace: state changes, resolver and balancer updates
+	ID          int64             `json:"id"`
+	Subchannel  bool              `json:"subchannel"`
+	Target      string            `json:"target"`
+	State       string            `json:"state"` // IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHUTDOWN
+	Calls       ChannelzCalls     `json:"calls"`
+	Subchannels []ChannelzChannel `json:"subchannels,omitempty"` // of a top channel, with their sockets
+	Sockets     []ChannelzSocket  `json:"sockets,omitempty"`
+	Events      []ChannelzEvent   `json:"events,omitempty"` // its trace: state changes, resolver and balancer updates
 }
 
 // ChannelzSocket is a connection: what flowed over it, and when.
 type ChannelzSocket struct {
-	ID                               int64
-	Local, Remote                    string
-	StreamsStarted, StreamsSucceeded int64
-	StreamsFailed                    int64
-	MessagesSent, MessagesReceived   int64
-	KeepAlivesSent                   int64
-	LastMessageSent, LastMessageRecv time.Time
-	LocalWindow, RemoteWindow        int64  // flow-control windows, bytes; -1 when unknown
-	Security                         string // "TLS 1.3 …", "insecure"
+	ID               int64     `json:"id"`
+	Local            string    `json:"local"`
+	Remote           string    `json:"remote"`
+	StreamsStarted   int64     `json:"streams_started"`
+	StreamsSucceeded int64     `json:"streams_succeeded"`
+	StreamsFailed    int64     `json:"streams_failed"`
+	MessagesSent     int64     `json:"messages_sent"`
+	MessagesReceived int64     `json:"messages_received"`
+	KeepAlivesSent   int64     `json:"keep_alives_sent"`
+	LastMessageSent  time.Time `json:"last_message_sent,omitzero"`
+	LastMessageRecv  time.Time `json:"last_message_received,omitzero"`
+	LocalWindow      int64     `json:"local_window_bytes"` // flow-control windows, bytes; -1 when unknown
+	RemoteWindow     int64     `json:"remote_window_bytes"`
+	Security         string    `json:"security"` // "TLS 1.3 …", "insecure"
 }
 
 // ChannelzEvent is a channel trace event.
 type ChannelzEvent struct {
-	Time        time.Time
-	Severity    string
-	Description string
+	Time        time.Time `json:"time"`
+	Severity    string    `json:"severity"`
+	Description string    `json:"description"`
 }
 
 // Config configures [NewHandler].
