@@ -166,7 +166,7 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 		}
 	}
 	return web.NewHandler(src, view.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL, Channelz: cfg.channelz,
-		NearDeadline: nearDeadline, ErrorHandler: otel.Handle})
+		NearDeadline: nearDeadline, Buckets: sp.bucketBounds(), ErrorHandler: otel.Handle})
 }
 
 func streamingKind(m grpc.MethodInfo) string {
@@ -192,6 +192,19 @@ type source struct {
 var _ view.Source = (*source)(nil)
 
 func kindName(k trace.SpanKind) string { return k.String() }
+
+func (s *source) Methods() []string {
+	rows := s.sp.rows.all()
+	out := make([]string, 0, len(rows)+len(s.streaming))
+	for _, r := range rows {
+		out = append(out, s.red.String(r.method))
+	}
+	for m := range s.streaming {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 func (s *source) Summary() view.Summary {
 	sum := s.sp.Summary()

@@ -69,6 +69,7 @@ func BenchmarkSummaryPage(b *testing.B) {
 type benchSource struct{ sum view.Summary }
 
 func (s benchSource) Summary() view.Summary            { return s.sum }
+func (s benchSource) Methods() []string                { return summaryMethods(s.sum) }
 func (benchSource) Spans(view.Query) []view.Span       { return nil }
 func (benchSource) Count(view.Query) int               { return 0 }
 func (benchSource) Logs(view.LogQuery) []view.LogEntry { return nil }

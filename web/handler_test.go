@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/debugz/debugz/internal/view"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/debugz/debugz/internal/view"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -62,11 +63,26 @@ func (f *fakeSource) add(s view.Span) {
 	f.spans = append([]view.Span{s}, f.spans...)
 }
 
+// fakeBuckets are the bucket bounds of the fake sources.
+var fakeBuckets = []time.Duration{0, 100 * time.Microsecond, time.Millisecond}
+
+// summaryMethods is Source.Methods of a fake source: its summary's methods.
+func summaryMethods(s view.Summary) []string {
+	var out []string
+	for _, m := range s.Methods {
+		out = append(out, m.Method)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (f *fakeSource) Methods() []string { return summaryMethods(f.Summary()) }
+
 func (f *fakeSource) Summary() view.Summary {
 	if f.panic {
 		panic("boom")
 	}
-	return view.Summary{Capacity: 8192, Retained: 1, Buckets: []time.Duration{0, 100 * time.Microsecond, time.Millisecond},
+	return view.Summary{Capacity: 8192, Retained: 1, Buckets: fakeBuckets,
 		Methods: []view.Method{{Method: "user.UserService/FetchUser", Kind: "server", Count: 3, Errors: 1,
 			Codes: []view.CodeCount{{Code: 0, Name: "OK", Count: 2}, {Code: 5, Name: "NOT_FOUND", Count: 1}}, Buckets: []uint64{0, 1, 2},
 			P50: time.Millisecond, P90: 2 * time.Millisecond, P99: 2 * time.Millisecond, Max: 2 * time.Millisecond, Rate: 0.05, LastSeen: fixedNow}}}
@@ -144,6 +160,9 @@ func newTestServer(t *testing.T, src view.Source, cfg view.Config) *httptest.Ser
 	t.Helper()
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return fixedNow }
+	}
+	if cfg.Buckets == nil {
+		cfg.Buckets = fakeBuckets
 	}
 	r := chi.NewRouter()
 	r.Mount("/debug/rpcs", NewHandler(src, cfg))

@@ -162,7 +162,7 @@ func (h *handler) span(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := h.newPage(r, cmp.Or(s.Method, s.Name), "")
-	sp := spanPage{page: p, Span: s, Buckets: h.src.Summary().Buckets}
+	sp := spanPage{page: p, Span: s, Buckets: h.cfg.Buckets}
 	if t, ok := h.src.Trace(s.TraceID); ok {
 		sp.Parent, sp.Children = related(s, t)
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,22 +108,16 @@ func barWidth(d, longest time.Duration) string {
 }
 
 func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
-	sum := h.src.Summary()
 	v := r.URL.Query()
-	q, err := parseQuery(v, len(sum.Buckets), h.near)
+	q, err := parseQuery(v, len(h.cfg.Buckets), h.near)
 	if err != nil {
 		return spansPage{}, err
 	}
 	p := h.newPage(r, cmp.Or(q.Method, "Recent RPCs"), "spans")
 	p.Live, p.Hold = p.Base+"live/spans?"+v.Encode(), true
-	methods := make([]string, 0, len(sum.Methods))
-	for _, m := range sum.Methods {
-		methods = append(methods, m.Method)
-	}
-	slices.Sort(methods)
 	sp := spansPage{
-		page: p, Query: q, Spans: h.src.Spans(q), Methods: slices.Compact(methods), Matched: h.src.Count(q),
-		Buckets: sum.Buckets, Codes: rpccode.Names(), MinText: v.Get("min"), MaxText: v.Get("max"), LimitMax: maxLimit,
+		page: p, Query: q, Spans: h.src.Spans(q), Methods: h.src.Methods(), Matched: h.src.Count(q),
+		Buckets: h.cfg.Buckets, Codes: rpccode.Names(), MinText: v.Get("min"), MaxText: v.Get("max"), LimitMax: maxLimit,
 	}
 	if n := len(sp.Spans); n > 0 && n < sp.Matched {
 		last := sp.Spans[n-1]
@@ -151,7 +144,7 @@ func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
-	q, err := parseQuery(v, len(h.src.Summary().Buckets), h.near)
+	q, err := parseQuery(v, len(h.cfg.Buckets), h.near)
 	if err != nil {
 		h.badRequest(w, r, err)
 		return

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,5 +72,31 @@ func TestDurationBars(t *testing.T) {
 	}
 	if got := barWidth(time.Second, 0); got != "1" {
 		t.Errorf("barWidth with no longest = %q; want 1", got)
+	}
+}
+
+// summaryCounter counts the Summary calls of a fake source.
+type summaryCounter struct {
+	*fakeSource
+	calls atomic.Int64
+}
+
+func (s *summaryCounter) Summary() view.Summary {
+	s.calls.Add(1)
+	return s.fakeSource.Summary()
+}
+
+// A span list and a span's page read the spans they show, never a whole
+// Summary (its cost grows with the methods): bucket bounds come in Config.
+func TestSpanPagesComputeNoSummary(t *testing.T) {
+	src := &summaryCounter{fakeSource: newFakeSource()}
+	ts := newTestServer(t, src, view.Config{})
+	for _, path := range []string{"/spans?bucket=1", "/api/spans?bucket=1", "/spans/" + testSpan, "/api/spans/" + testSpan} {
+		if resp, body := testRequest(t, ts, "GET", "/debug/rpcs"+path); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d %q; want 200", path, resp.StatusCode, body)
+		}
+	}
+	if n := src.calls.Load(); n != 0 {
+		t.Errorf("the span pages computed %d summaries; want 0", n)
 	}
 }

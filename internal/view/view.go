@@ -16,6 +16,9 @@ import (
 // handler may keep; all must be safe for concurrent use.
 type Source interface {
 	Summary() Summary
+	// Methods lists the methods with a row or registered (WithServices),
+	// sorted, without computing a Summary.
+	Methods() []string
 	Spans(q Query) []Span
 	// Count is how many retained spans match q, whatever its Limit.
 	Count(q Query) int
@@ -365,6 +368,9 @@ type Config struct {
 	// 0.8 reads "more than 80% of its deadline". Zero words it without a
 	// number.
 	NearDeadline float64
+	// Buckets are the lower bounds of the latency buckets (the same as every
+	// Summary's), so that a query's bucket is checked without a Summary.
+	Buckets []time.Duration
 	// ErrorHandler receives the errors the handler has no one to return to:
 	// a panic it recovered from (the request gets a 500), a page it failed to
 	// render or encode. It may be called concurrently. Nil discards them. A
