@@ -43,7 +43,7 @@ type activeShard struct {
 	// tail the newest; prev and next link the slots, -1 ends the list.
 	prev, next []int32
 	head, tail int32
-	_     [16]byte // keep shards on separate cache lines
+	_          [16]byte // keep shards on separate cache lines
 }
 
 func (t *activeTable) init(maxActive int) {
