@@ -717,17 +717,17 @@ func TestNearDeadlineQuotesConfig(t *testing.T) {
 // and a stream that fell behind the feed's backlog is told how many spans it
 // missed before it gets the chunks still held.
 func TestFollowFeedShared(t *testing.T) {
-	src := newFakeSource()
-	var fs follows
+	var fs feeds
+	read := func(*bytes.Buffer) (uint64, error) { return 0, nil }
 	q := view.Query{Method: "user.UserService/FetchUser", Bucket: -1, Code: -1}
-	a := fs.join(q, time.Hour, src, func(error) {})
-	b := fs.join(q, time.Hour, src, func(error) {})
-	c := fs.join(view.Query{Bucket: -1, Code: -1}, time.Hour, src, func(error) {})
+	a := fs.join(q, false, read, time.Hour, func(error) {})
+	b := fs.join(q, false, read, time.Hour, func(error) {})
+	c := fs.join(view.Query{Bucket: -1, Code: -1}, false, read, time.Hour, func(error) {})
 	if a != b || a == c {
 		t.Fatalf("join: same query got feeds %p and %p, another query %p; want one shared, one apart", a, b, c)
 	}
 	defer fs.leave(c)
-	_, start, _ := a.since(^uint64(0))
+	start := a.start()
 	for i := range followBacklog + 2 { // two chunks more than the feed keeps
 		a.publish([]byte(fmt.Sprintf("{\"n\":%d}\n", i)), 3)
 	}
@@ -757,32 +757,61 @@ func TestFollowFeedShared(t *testing.T) {
 	}
 }
 
-// TestFollowFeedBatchCap: a look that finds more spans than maxFollowBatch
+// TestSnapshotFeedSkipsToLatest: a live page's feed keeps its latest
+// fragment alone; a new stream starts with it, and a stream that fell behind
+// skips to it with no gap record.
+func TestSnapshotFeedSkipsToLatest(t *testing.T) {
+	var fs feeds
+	n := 0
+	f := fs.join("/live/x?", true, func(buf *bytes.Buffer) (uint64, error) {
+		n++
+		fmt.Fprintf(buf, "v%d", n)
+		return 1, nil
+	}, time.Hour, func(err error) { t.Error(err) })
+	defer fs.leave(f)
+	if data, _, _ := f.since(f.start()); string(data) != "v1" {
+		t.Errorf("a new stream's first data = %q; want the first rendering", data)
+	}
+	at := f.start()
+	f.publish([]byte("v2"), 1)
+	f.publish([]byte("v3"), 1)
+	if data, _, _ := f.since(at); string(data) != "v3" {
+		t.Errorf("since(two renderings behind) = %q; want the latest alone", data)
+	}
+}
+
+// TestFollowFeedBatchCap: a read that finds more spans than maxFollowBatch
 // encodes the newest of them and reports the rest skipped; many feeds share
 // the batch.
 func TestFollowFeedBatchCap(t *testing.T) {
 	src := newFakeSource()
-	f := &followFeed{q: view.Query{Bucket: -1, Code: -1}, fs: &follows{}, changed: make(chan struct{})}
-	_, pos, _ := src.Follow(f.q, 0)
+	var fs feeds
+	q := view.Query{Bucket: -1, Code: -1}
+	read := follower(&fs, func(limit int, pos uint64) ([]view.Span, uint64, uint64) {
+		q.Limit = limit
+		return src.Follow(q, pos)
+	}, toSpanJSON)
+	var buf bytes.Buffer
+	if n, err := read(&buf); n != 0 || err != nil || buf.Len() != 0 {
+		t.Fatalf("first read = %d, %v, %q; want it to take the position only", n, err, buf.String())
+	}
 	for i := range maxFollowBatch + 5 {
 		src.add(view.Span{TraceID: testTrace, SpanID: fmt.Sprintf("%016x", i), Method: "a.B/C", Kind: "server", Code: "OK", Start: fixedNow})
 	}
-	var buf bytes.Buffer
-	if next := f.look(src, pos, &buf, func(err error) { t.Error(err) }); next != pos+maxFollowBatch+5 {
-		t.Errorf("look returned position %d; want %d", next, pos+maxFollowBatch+5)
+	if n, err := read(&buf); n != maxFollowBatch+5 || err != nil {
+		t.Errorf("read = %d records, %v; want %d", n, err, maxFollowBatch+5)
 	}
-	data, _, _ := f.since(0)
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	if len(lines) != maxFollowBatch+1 || lines[0] != `{"gap":{"skipped":5}}` || !strings.Contains(lines[1], fmt.Sprintf("%016x", 5)) {
-		t.Errorf("a look over the batch cap sent %d lines starting %q, %.60q; want the gap of 5 then the newest %d spans",
+		t.Errorf("a read over the batch cap sent %d lines starting %q, %.60q; want the gap of 5 then the newest %d spans",
 			len(lines), lines[0], lines[1], maxFollowBatch)
 	}
-	f.fs.n.Store(maxFollowBatch) // as many feeds as spans in a batch
-	if got := f.fs.batch(); got != minFollowBatch {
+	fs.follows.Store(maxFollowBatch) // as many feeds as spans in a batch
+	if got := fs.batch(); got != minFollowBatch {
 		t.Errorf("batch with %d feeds = %d; want the floor %d", maxFollowBatch, got, minFollowBatch)
 	}
-	f.fs.n.Store(4)
-	if got := f.fs.batch(); got != maxFollowBatch/4 {
+	fs.follows.Store(4)
+	if got := fs.batch(); got != maxFollowBatch/4 {
 		t.Errorf("batch with 4 feeds = %d; want %d", got, maxFollowBatch/4)
 	}
 }
