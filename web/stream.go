@@ -90,14 +90,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, key any, sse boo
 		return
 	}
 	defer release()
-	f := h.feeds.join(key, sse, read, h.interval, h.report) // before the headers: a client that has them is followed
+	f, at := h.feeds.join(key, sse, read, h.interval, h.report) // before the headers: a client that has them is followed
 	defer h.feeds.leave(f)
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
 	if err := h.write(rc, w, nil); err != nil {
 		return
 	}
-	at := f.start()
 	for {
 		data, end, changed := f.since(at)
 		if len(data) > 0 {
@@ -158,8 +157,9 @@ type chunk struct {
 }
 
 // join returns the feed of key, started with read if it is new, once it has
-// read once.
-func (fs *feeds) join(key any, snapshot bool, read reader, interval time.Duration, report func(error)) *feed {
+// read once, and where a new stream starts: at the latest chunk of a
+// snapshot, at the next chunk of a follow.
+func (fs *feeds) join(key any, snapshot bool, read reader, interval time.Duration, report func(error)) (*feed, uint64) {
 	f := func() *feed {
 		fs.mu.Lock()
 		defer fs.mu.Unlock()
@@ -179,7 +179,12 @@ func (fs *feeds) join(key any, snapshot bool, read reader, interval time.Duratio
 		return f
 	}()
 	<-f.ready
-	return f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.snapshot && len(f.chunks) > 0 {
+		return f, f.chunks[0].from
+	}
+	return f, f.end
 }
 
 func (fs *feeds) leave(f *feed) {
@@ -243,17 +248,6 @@ func (f *feed) publish(data []byte, records uint64) {
 	f.end += records
 	close(f.changed)
 	f.changed = make(chan struct{})
-}
-
-// start is where a new stream starts: at the latest chunk of a snapshot, at
-// the next chunk of a follow.
-func (f *feed) start() uint64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.snapshot && len(f.chunks) > 0 {
-		return f.chunks[0].from
-	}
-	return f.end
 }
 
 // since returns what a stream that has sent every record up to at sends
