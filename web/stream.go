@@ -73,13 +73,9 @@ func (h *handler) write(rc *http.ResponseController, w http.ResponseWriter, b []
 // 503.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, key any, sse bool, read reader) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	var quiet <-chan time.Time // when to send a keep-alive comment
 	if sse {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
-		t := time.NewTicker(keepAlive * h.interval)
-		defer t.Stop()
-		quiet = t.C
 	}
 	w.Header().Set("X-Accel-Buffering", "no")
 	if r.Method == http.MethodHead { // the headers a GET would have; no stream
@@ -96,6 +92,12 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, key any, sse boo
 	w.WriteHeader(http.StatusOK)
 	if err := h.write(rc, w, nil); err != nil {
 		return
+	}
+	var quiet <-chan time.Time // when a live page's stream sends a keep-alive comment
+	if sse {
+		t := time.NewTicker(keepAlive * h.interval)
+		defer t.Stop()
+		quiet = t.C
 	}
 	for {
 		data, end, changed := f.since(at)
