@@ -31,8 +31,6 @@ type handler struct {
 	near         nearWords    // view.Config.NearDeadline in words
 	streams      atomic.Int64 // live streams open
 	feeds        feeds
-	follows      follows
-	logFollowers atomic.Int64 // /api/logs?follow=1 streams open
 }
 
 // NewHandler returns the debugz pages and JSON API, with every path relative

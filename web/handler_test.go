@@ -736,17 +736,16 @@ func TestNearDeadlineQuotesConfig(t *testing.T) {
 // and a stream that fell behind the feed's backlog is told how many spans it
 // missed before it gets the chunks still held.
 func TestFollowFeedShared(t *testing.T) {
-	src := newFakeSource()
-	var fs follows
+	var fs feeds
+	read := func(*bytes.Buffer) (uint64, error) { return 0, nil }
 	q := view.Query{Method: "user.UserService/FetchUser", Bucket: -1, Code: -1}
-	a := fs.join(q, time.Hour, src, func(error) {})
-	b := fs.join(q, time.Hour, src, func(error) {})
-	c := fs.join(view.Query{Bucket: -1, Code: -1}, time.Hour, src, func(error) {})
+	a, start := fs.join(q, false, read, time.Hour, func(error) {})
+	b, _ := fs.join(q, false, read, time.Hour, func(error) {})
+	c, _ := fs.join(view.Query{Bucket: -1, Code: -1}, false, read, time.Hour, func(error) {})
 	if a != b || a == c {
 		t.Fatalf("join: same query got feeds %p and %p, another query %p; want one shared, one apart", a, b, c)
 	}
 	defer fs.leave(c)
-	_, start, _ := a.since(^uint64(0))
 	for i := range followBacklog + 2 { // two chunks more than the feed keeps
 		a.publish([]byte(fmt.Sprintf("{\"n\":%d}\n", i)), 3)
 	}
@@ -776,32 +775,60 @@ func TestFollowFeedShared(t *testing.T) {
 	}
 }
 
-// TestFollowFeedBatchCap: a look that finds more spans than maxFollowBatch
+// TestSnapshotFeedSkipsToLatest: a live page's feed keeps its latest
+// fragment alone; a new stream starts with it, and a stream that fell behind
+// skips to it with no gap record.
+func TestSnapshotFeedSkipsToLatest(t *testing.T) {
+	var fs feeds
+	n := 0
+	f, at := fs.join("/live/x?", true, func(buf *bytes.Buffer) (uint64, error) {
+		n++
+		fmt.Fprintf(buf, "v%d", n)
+		return 1, nil
+	}, time.Hour, func(err error) { t.Error(err) })
+	defer fs.leave(f)
+	if data, _, _ := f.since(at); string(data) != "v1" {
+		t.Errorf("a new stream's first data = %q; want the first rendering", data)
+	}
+	f.publish([]byte("v2"), 1)
+	f.publish([]byte("v3"), 1)
+	if data, _, _ := f.since(at); string(data) != "v3" {
+		t.Errorf("since(two renderings behind) = %q; want the latest alone", data)
+	}
+}
+
+// TestFollowFeedBatchCap: a read that finds more spans than maxFollowBatch
 // encodes the newest of them and reports the rest skipped; many feeds share
 // the batch.
 func TestFollowFeedBatchCap(t *testing.T) {
 	src := newFakeSource()
-	f := &followFeed{q: view.Query{Bucket: -1, Code: -1}, fs: &follows{}, changed: make(chan struct{})}
-	_, pos, _ := src.Follow(f.q, 0)
+	var fs feeds
+	q := view.Query{Bucket: -1, Code: -1}
+	read := follower(&fs, func(limit int, pos uint64) ([]view.Span, uint64, uint64) {
+		q.Limit = limit
+		return src.Follow(q, pos)
+	}, toSpanJSON)
+	var buf bytes.Buffer
+	if n, err := read(&buf); n != 0 || err != nil || buf.Len() != 0 {
+		t.Fatalf("first read = %d, %v, %q; want it to take the position only", n, err, buf.String())
+	}
 	for i := range maxFollowBatch + 5 {
 		src.add(view.Span{TraceID: testTrace, SpanID: fmt.Sprintf("%016x", i), Method: "a.B/C", Kind: "server", Code: "OK", Start: fixedNow})
 	}
-	var buf bytes.Buffer
-	if next := f.look(src, pos, &buf, func(err error) { t.Error(err) }); next != pos+maxFollowBatch+5 {
-		t.Errorf("look returned position %d; want %d", next, pos+maxFollowBatch+5)
+	if n, err := read(&buf); n != maxFollowBatch+5 || err != nil {
+		t.Errorf("read = %d records, %v; want %d", n, err, maxFollowBatch+5)
 	}
-	data, _, _ := f.since(0)
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	if len(lines) != maxFollowBatch+1 || lines[0] != `{"gap":{"skipped":5}}` || !strings.Contains(lines[1], fmt.Sprintf("%016x", 5)) {
-		t.Errorf("a look over the batch cap sent %d lines starting %q, %.60q; want the gap of 5 then the newest %d spans",
+		t.Errorf("a read over the batch cap sent %d lines starting %q, %.60q; want the gap of 5 then the newest %d spans",
 			len(lines), lines[0], lines[1], maxFollowBatch)
 	}
-	f.fs.n.Store(maxFollowBatch) // as many feeds as spans in a batch
-	if got := f.fs.batch(); got != minFollowBatch {
+	fs.follows.Store(maxFollowBatch) // as many feeds as spans in a batch
+	if got := fs.batch(); got != minFollowBatch {
 		t.Errorf("batch with %d feeds = %d; want the floor %d", maxFollowBatch, got, minFollowBatch)
 	}
-	f.fs.n.Store(4)
-	if got := f.fs.batch(); got != maxFollowBatch/4 {
+	fs.follows.Store(4)
+	if got := fs.batch(); got != maxFollowBatch/4 {
 		t.Errorf("batch with 4 feeds = %d; want %d", got, maxFollowBatch/4)
 	}
 }
@@ -1024,5 +1051,139 @@ func TestFollowLogs(t *testing.T) {
 	line, err := bufio.NewReader(resp.Body).ReadString('\n')
 	if err != nil || !strings.Contains(line, `"message":"cache miss"`) {
 		t.Errorf("first followed line = %q, %v; want the new record", line, err)
+	}
+}
+
+// gatedLogSource is a fakeSource whose FollowLogs, past a feed's first read
+// (pos 0), waits for a turn from the test and then finds one new record,
+// named for the call; it notes the limit of every call.
+type gatedLogSource struct {
+	*fakeSource
+	turn   chan struct{} // one read per value; closed: every read finds nothing
+	mu     sync.Mutex
+	starts int   // reads at pos 0: feeds started
+	limits []int // the limit of every read
+	reads  int   // reads past the first
+}
+
+func (g *gatedLogSource) FollowLogs(q view.LogQuery, pos uint64) ([]view.LogEntry, uint64, uint64) {
+	g.mu.Lock()
+	g.limits = append(g.limits, q.Limit)
+	if pos == 0 {
+		g.starts++
+		g.mu.Unlock()
+		return nil, 1, 0
+	}
+	g.mu.Unlock()
+	if _, ok := <-g.turn; !ok {
+		return nil, pos, 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.reads++
+	return []view.LogEntry{{LogLine: view.LogLine{Time: fixedNow, Level: "WARN", Message: fmt.Sprintf("read %d", g.reads)}}}, pos + 1, 0
+}
+
+// readLine reads one line of r, or fails t if none comes within 10 s.
+func readLine(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	line := make(chan string, 1)
+	go func() {
+		s, _ := r.ReadString('\n')
+		line <- s
+	}()
+	select {
+	case s := <-line:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("no line within 10 s")
+		return ""
+	}
+}
+
+// TestFollowLogsShareOneReader: the log follows of one query share one
+// reader, which reads the Source once per tick for all of them, with the
+// batch the span follows share too.
+func TestFollowLogsShareOneReader(t *testing.T) {
+	src := &gatedLogSource{fakeSource: newFakeSource(), turn: make(chan struct{})}
+	ts := newTestServer(t, src, view.Config{Interval: time.Millisecond})
+	t.Cleanup(func() { close(src.turn) }) // frees a feed waiting for its turn once the streams are gone
+	open := func(path string) *bufio.Reader {
+		req, _ := http.NewRequest("GET", ts.URL+"/debug/rpcs"+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s = %v, %v; want 200", path, resp, err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return bufio.NewReader(resp.Body)
+	}
+	open("/api/spans?follow=1") // a follow of spans: two feeds share the batch
+	const n = 5
+	var streams []*bufio.Reader
+	for range n {
+		streams = append(streams, open("/api/logs?follow=1&level=warn"))
+	}
+	for read := 1; read <= 3; read++ {
+		src.turn <- struct{}{} // one read of the Source, wherever it comes from
+		for i, s := range streams {
+			if line := readLine(t, s); !strings.Contains(line, fmt.Sprintf(`"message":"read %d"`, read)) {
+				t.Fatalf("stream %d after read %d: %q; want that read's record", i, read, line)
+			}
+		}
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.starts != 1 {
+		t.Errorf("%d log follows of one query started %d readers; want 1", n, src.starts)
+	}
+	for _, l := range src.limits {
+		if l != maxFollowBatch/2 {
+			t.Errorf("FollowLogs limits %v; want the batch of two follow feeds, %d", src.limits, maxFollowBatch/2)
+			break
+		}
+	}
+}
+
+// panickySource is a fakeSource whose Summary panics once asked to.
+type panickySource struct {
+	*fakeSource
+	panics atomic.Bool
+}
+
+func (p *panickySource) Summary() view.Summary {
+	if p.panics.Load() {
+		panic("summary exploded")
+	}
+	return p.fakeSource.Summary()
+}
+
+// TestLiveFeedReportsPanic: a live page whose rendering panics keeps its
+// stream and reports the panic to Config.ErrorHandler.
+func TestLiveFeedReportsPanic(t *testing.T) {
+	src := &panickySource{fakeSource: newFakeSource()}
+	reported := make(chan error, 100)
+	ts := newTestServer(t, src, view.Config{Interval: time.Millisecond, ErrorHandler: func(err error) {
+		select {
+		case reported <- err:
+		default:
+		}
+	}})
+	resp, err := http.Get(ts.URL + "/debug/rpcs/live/summary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body := bufio.NewReader(resp.Body)
+	if line := readLine(t, body); !strings.HasPrefix(line, "data: ") {
+		t.Fatalf("first line %q; want an event", line)
+	}
+	src.panics.Store(true)
+	select {
+	case err := <-reported:
+		if !strings.Contains(err.Error(), "panic") || !strings.Contains(err.Error(), "summary exploded") || !strings.Contains(err.Error(), "/live/summary") {
+			t.Errorf("reported %q; want the panic, naming the stream", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a panicking live page reported nothing within 10 s")
 	}
 }

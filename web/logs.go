@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -74,7 +72,7 @@ func (h *handler) liveLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := detach(r)
-	h.stream(w, r, func() templ.Component {
+	h.live(w, r, func() templ.Component {
 		p, _ := h.logsPage(d)
 		return logsTable(p)
 	})
@@ -120,50 +118,4 @@ type entryJSON struct {
 func toEntryJSON(l view.LogEntry) entryJSON {
 	return entryJSON{Time: l.Time, Level: l.Level, Message: l.Message, Attributes: attrsJSON(l.Attrs),
 		TraceID: l.TraceID, SpanID: l.SpanID, Method: l.Method}
-}
-
-// followLogs streams the records matching q as they are written, as NDJSON,
-// oldest first, until the client goes away; like a follow of spans, a
-// stream that falls behind gets {"gap":{"skipped":N}}. The log followers
-// share one budget of maxFollowBatch records per interval.
-func (h *handler) followLogs(w http.ResponseWriter, r *http.Request, q view.LogQuery) {
-	release, ok := h.startStream(w, r, "application/x-ndjson")
-	if !ok {
-		return
-	}
-	defer release()
-	h.logFollowers.Add(1)
-	defer h.logFollowers.Add(-1)
-	_, pos, _ := h.src.FollowLogs(q, 0)
-	rc := http.NewResponseController(w)
-	w.WriteHeader(http.StatusOK)
-	if err := h.write(rc, w, nil); err != nil {
-		return
-	}
-	tick := time.NewTicker(h.interval)
-	defer tick.Stop()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-tick.C:
-		}
-		q.Limit = max(maxFollowBatch/int(max(h.logFollowers.Load(), 1)), minFollowBatch)
-		logs, next, skipped := h.src.FollowLogs(q, pos)
-		pos = next
-		buf.Reset()
-		if skipped > 0 {
-			_ = enc.Encode(gapJSON{Gap: gap{Skipped: skipped}})
-		}
-		for _, l := range logs {
-			_ = enc.Encode(toEntryJSON(l))
-		}
-		if buf.Len() > 0 {
-			if err := h.write(rc, w, buf.Bytes()); err != nil {
-				return
-			}
-		}
-	}
 }
