@@ -1,10 +1,10 @@
 package debugz
 
 import (
+	"github.com/debugz/debugz/internal/semconv"
 	"math"
 	"strings"
 
-	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/rpccode"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -21,16 +21,8 @@ const maxCode = codes.Code(rpccode.Max)
 // It is the spelling of the keys of [MethodStats.Codes].
 func CodeName(c codes.Code) string { return rpccode.Name(int(c)) }
 
-// Attribute keys of every otelgrpc generation (see DESIGN.md).
-const (
-	keySystem        = "rpc.system"      // ≤ v0.64, and v0.68+ with rpc/old or rpc/dup
-	keySystemName    = "rpc.system.name" // ≥ v0.65
-	keyService       = "rpc.service"     // ≤ v0.64: "pkg.Service"
-	keyMethod        = "rpc.method"      // ≤ v0.64: "Method"; ≥ v0.65: "pkg.Service/Method"
-	keyGRPCStatus    = "rpc.grpc.status_code"
-	keyResponseState = "rpc.response.status_code"
-	otelgrpcScope    = "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-)
+// otelgrpcScope is otelgrpc's instrumentation scope.
+const otelgrpcScope = semconv.OtelgrpcScope
 
 // grpcInfo is what one pass over a finished span's attributes tells.
 type grpcInfo struct {
@@ -68,7 +60,7 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 			info.size += valueSize(kv.Value)
 		}
 		k := string(kv.Key)
-		if len(k) > 7 && k[:7] == "debugz." {
+		if len(k) > len(semconv.DebugzPrefix) && k[:len(semconv.DebugzPrefix)] == semconv.DebugzPrefix {
 			info.msgs.read(k, kv.Value)
 			continue
 		}
@@ -76,13 +68,13 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 			continue
 		}
 		switch k {
-		case keySystem, keySystemName:
+		case semconv.RPCSystem, semconv.RPCSystemName:
 			isGRPC = isGRPC || kv.Value.AsString() == "grpc"
-		case keyService:
+		case semconv.RPCService:
 			service = kv.Value.AsString()
-		case keyMethod:
+		case semconv.RPCMethod:
 			method = kv.Value.AsString()
-		case keyGRPCStatus, keyResponseState:
+		case semconv.RPCGRPCStatusCode, semconv.RPCResponseStatusCode:
 			info.code, info.hasCode = attrCode(kv.Value), true
 		}
 	}
@@ -92,15 +84,15 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 
 func (m *messageStats) read(key string, v attribute.Value) {
 	switch key {
-	case grpcstats.AttrMessagesSent:
+	case semconv.MessagesSent:
 		m.sent, m.known = v.AsInt64(), true
-	case grpcstats.AttrMessagesReceived:
+	case semconv.MessagesReceived:
 		m.received, m.known = v.AsInt64(), true
-	case grpcstats.AttrBytesSent:
+	case semconv.BytesSent:
 		m.bytesSent = v.AsInt64()
-	case grpcstats.AttrBytesReceived:
+	case semconv.BytesReceived:
 		m.bytesReceived = v.AsInt64()
-	case grpcstats.AttrDeadlineUsed:
+	case semconv.DeadlineUsed:
 		if f := v.AsFloat64(); f >= 0 && !math.IsInf(f, 1) { // not NaN either
 			m.deadlineUsed, m.hasDeadline = f, true
 		}
@@ -116,9 +108,9 @@ func (m *messageStats) readMessageEvent(e *sdktrace.Event) {
 	for i := range e.Attributes {
 		kv := &e.Attributes[i]
 		switch kv.Key {
-		case grpcstats.AttrMessageType, grpcstats.AttrRPCMessageType:
-			sent, typed = kv.Value.AsString() == grpcstats.MessageTypeSent, true
-		case grpcstats.AttrMessageUncompressedSize, grpcstats.AttrRPCMessageUncompressedSize:
+		case semconv.MessageType, semconv.RPCMessageType:
+			sent, typed = kv.Value.AsString() == semconv.MessageTypeSent, true
+		case semconv.MessageUncompressedSize, semconv.RPCMessageUncompressedSize:
 			size = kv.Value.AsInt64()
 		}
 	}

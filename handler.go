@@ -19,6 +19,7 @@ import (
 	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/redact"
 	"github.com/debugz/debugz/internal/rpccode"
+	"github.com/debugz/debugz/internal/semconv"
 	"github.com/debugz/debugz/web"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -461,16 +462,16 @@ func (s *source) logEntries(recs []LogRecord) []web.LogEntry {
 // timeline or of otelgrpc before v0.67, says about its message; it leaves
 // any other event alone.
 func readMessageEvent(we *web.Event, e *sdktrace.Event) {
-	if e.Name != grpcstats.EventMessage {
+	if e.Name != semconv.EventMessage {
 		return
 	}
 	for _, kv := range e.Attributes {
 		switch kv.Key {
-		case grpcstats.AttrMessageType, grpcstats.AttrRPCMessageType:
+		case semconv.MessageType, semconv.RPCMessageType:
 			we.Message = kv.Value.String()
-		case grpcstats.AttrMessageID, grpcstats.AttrRPCMessageID:
+		case semconv.MessageID, semconv.RPCMessageID:
 			we.MessageID = kv.Value.String()
-		case grpcstats.AttrMessageUncompressedSize, grpcstats.AttrRPCMessageUncompressedSize:
+		case semconv.MessageUncompressedSize, semconv.RPCMessageUncompressedSize:
 			we.MessageSize = kv.Value.String()
 		}
 	}
@@ -562,13 +563,13 @@ func peer(kvs []attribute.KeyValue, kind trace.SpanKind) string {
 		}
 		return host + ":" + port
 	}
-	if h := get("network.peer.address", "net.sock.peer.addr", "net.peer.ip"); h != "" {
-		return join(h, get("network.peer.port", "net.sock.peer.port", "net.peer.port"))
+	if h := get(semconv.NetworkPeerAddress, semconv.NetSockPeerAddr, semconv.NetPeerIP); h != "" {
+		return join(h, get(semconv.NetworkPeerPort, semconv.NetSockPeerPort, semconv.NetPeerPort))
 	}
 	if kind == trace.SpanKindClient {
-		return join(get("server.address", "net.peer.name"), get("server.port", "net.peer.port"))
+		return join(get(semconv.ServerAddress, semconv.NetPeerName), get(semconv.ServerPort, semconv.NetPeerPort))
 	}
-	return join(get("client.address"), get("client.port"))
+	return join(get(semconv.ClientAddress), get(semconv.ClientPort))
 }
 
 func faultText(f *Fault) string {

@@ -1,10 +1,10 @@
 package debugz
 
 import (
+	"github.com/debugz/debugz/internal/semconv"
 	"strconv"
 	"time"
 
-	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/textcut"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -31,7 +31,7 @@ func spanSize(name, status string, attrSize int, events []sdktrace.Event, links 
 	for i := range events {
 		e := &events[i]
 		n += len(e.Name) + eventOverhead + attrsSize(e.Attributes)
-		if m != nil && e.Name == grpcstats.EventMessage {
+		if m != nil && e.Name == semconv.EventMessage {
 			m.readMessageEvent(e)
 		}
 	}

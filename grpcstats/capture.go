@@ -71,6 +71,6 @@ next:
 	return evs
 }
 
-// captureText formats m for [AttrMessageText]: prototext with credentials
+// captureText formats m for message.text: prototext with credentials
 // redacted, at most [captureMaxBytes] (see [prototext.Format]).
 func captureText(m proto.Message) string { return prototext.Format(m, captureMaxBytes) }
