@@ -2,12 +2,10 @@ package debugz
 
 import (
 	"github.com/debugz/debugz/internal/semconv"
-	"math"
 	"strings"
 
 	"github.com/debugz/debugz/internal/rpccode"
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 )
@@ -31,17 +29,6 @@ type grpcInfo struct {
 	hasCode bool
 	size    int // estimated bytes of attribute data
 	msgs    messageStats
-}
-
-// messageStats is what a span says about the messages of its call: from the
-// attributes grpcstats.WrapHandler sets, or else from the message events of old
-// otelgrpc versions.
-type messageStats struct {
-	known                    bool // the span said anything about messages
-	sent, received           int64
-	bytesSent, bytesReceived int64
-	deadlineUsed             float64 // fraction of the deadline used; 0 without one
-	hasDeadline              bool    // the span says what deadlineUsed is
 }
 
 // nearDeadline is the share of its deadline beyond which a call is flagged.
@@ -80,51 +67,6 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 	}
 	info.method = fullMethod(name, service, method)
 	return info, isGRPC
-}
-
-func (m *messageStats) read(key string, v attribute.Value) {
-	switch key {
-	case semconv.MessagesSent:
-		m.sent, m.known = v.AsInt64(), true
-	case semconv.MessagesReceived:
-		m.received, m.known = v.AsInt64(), true
-	case semconv.BytesSent:
-		m.bytesSent = v.AsInt64()
-	case semconv.BytesReceived:
-		m.bytesReceived = v.AsInt64()
-	case semconv.DeadlineUsed:
-		if f := v.AsFloat64(); f >= 0 && !math.IsInf(f, 1) { // not NaN either
-			m.deadlineUsed, m.hasDeadline = f, true
-		}
-	}
-}
-
-// readMessageEvent counts a message event of otelgrpc ≤ v0.64 (keys
-// message.* before v0.61, rpc.message.* from it), for spans that carry no
-// counts of their own.
-func (m *messageStats) readMessageEvent(e *sdktrace.Event) {
-	var sent, typed bool
-	var size int64
-	for i := range e.Attributes {
-		kv := &e.Attributes[i]
-		switch kv.Key {
-		case semconv.MessageType, semconv.RPCMessageType:
-			sent, typed = kv.Value.AsString() == semconv.MessageTypeSent, true
-		case semconv.MessageUncompressedSize, semconv.RPCMessageUncompressedSize:
-			size = kv.Value.AsInt64()
-		}
-	}
-	if !typed {
-		return
-	}
-	m.known = true
-	if sent {
-		m.sent++
-		m.bytesSent += size
-	} else {
-		m.received++
-		m.bytesReceived += size
-	}
 }
 
 // attrCode reads a status code attribute of any otelgrpc generation: a

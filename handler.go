@@ -459,21 +459,21 @@ func (s *source) logEntries(recs []LogRecord) []web.LogEntry {
 }
 
 // readMessageEvent tells the pages what a message event, of grpcstats'
-// timeline or of otelgrpc before v0.67, says about its message; it leaves
-// any other event alone.
+// timeline or of otelgrpc before v0.67, says about its message (see
+// messageEventOf); it leaves any other event alone.
 func readMessageEvent(we *web.Event, e *sdktrace.Event) {
-	if e.Name != semconv.EventMessage {
+	me, ok := messageEventOf(e)
+	if !ok {
 		return
 	}
-	for _, kv := range e.Attributes {
-		switch kv.Key {
-		case semconv.MessageType, semconv.RPCMessageType:
-			we.Message = kv.Value.String()
-		case semconv.MessageID, semconv.RPCMessageID:
-			we.MessageID = kv.Value.String()
-		case semconv.MessageUncompressedSize, semconv.RPCMessageUncompressedSize:
-			we.MessageSize = kv.Value.String()
-		}
+	if me.typ != nil {
+		we.Message = me.typ.String()
+	}
+	if me.id != nil {
+		we.MessageID = me.id.String()
+	}
+	if me.size != nil {
+		we.MessageSize = me.size.String()
 	}
 }
 
