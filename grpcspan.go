@@ -22,7 +22,7 @@ func CodeName(c codes.Code) string { return rpccode.Name(int(c)) }
 // otelgrpcScope is otelgrpc's instrumentation scope.
 const otelgrpcScope = semconv.OtelgrpcScope
 
-// grpcInfo is what one pass over a finished span's attributes tells.
+// grpcInfo is what a finished span's attributes tell.
 type grpcInfo struct {
 	method  string
 	code    codes.Code
@@ -34,18 +34,16 @@ type grpcInfo struct {
 // nearDeadline is the share of its deadline beyond which a call is flagged.
 const nearDeadline = 0.8
 
-// readAttributes makes the single pass over a finished span's attributes that
-// OnEnd needs: whether they say it is a gRPC span, its full method, its status
-// code and the size of its attribute data. It does not allocate unless an old
-// otelgrpc span's name disagrees with its rpc.service and rpc.method.
+// readAttributes makes the pass over a finished span's attributes that OnEnd
+// needs: whether they say it is a gRPC span, its full method, its status code
+// and what grpcstats says of its messages; and it gives their size
+// ([attrsSize]), for [spanSize]. It does not allocate unless an old otelgrpc
+// span's name disagrees with its rpc.service and rpc.method (or an attribute
+// holds a slice or a map).
 func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isGRPC bool) {
 	var service, method string
 	for i := range attrs {
 		kv := &attrs[i]
-		info.size += len(kv.Key) + 8 + len(kv.Value.AsString()) // AsString is "" unless a string
-		if kv.Value.Type() > attribute.STRING {
-			info.size += valueSize(kv.Value)
-		}
 		k := string(kv.Key)
 		if len(k) > len(semconv.DebugzPrefix) && k[:len(semconv.DebugzPrefix)] == semconv.DebugzPrefix {
 			info.msgs.read(k, kv.Value)
@@ -66,6 +64,7 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 		}
 	}
 	info.method = fullMethod(name, service, method)
+	info.size = attrsSize(attrs)
 	return info, isGRPC
 }
 
@@ -124,16 +123,4 @@ func looksLikeGRPC(kind trace.SpanKind, name string, scope func() string) bool {
 		return true
 	}
 	return scope() == otelgrpcScope
-}
-
-// valueSize estimates the bytes an attribute value holds.
-func valueSize(v attribute.Value) int {
-	switch v.Type() {
-	case attribute.STRING:
-		return len(v.AsString())
-	case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.EMPTY:
-		return 8
-	default: // slices and maps: rare, and worth the allocation to measure
-		return len(v.String())
-	}
 }
