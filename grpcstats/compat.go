@@ -2,17 +2,17 @@ package grpcstats
 
 import "github.com/debugz/debugz/internal/semconv"
 
-// Deprecated names, kept only while the root package's query.go and
-// handler.go (being edited elsewhere) still read them from here; they go
-// once those files read internal/semconv. The attribute names themselves are
-// listed in the package documentation.
+// Names kept only while the root package's query.go and handler.go (being
+// edited elsewhere) still read them from here; they go once those files read
+// internal/semconv, and new code must not use them. Every name grpcstats
+// writes is listed in the package documentation.
 const (
-	// Deprecated: the attribute is named "debugz.status.message".
+	// AttrStatusMessage is the attribute "debugz.status.message".
 	AttrStatusMessage = semconv.StatusMessage
-	// Deprecated: the event is named "message".
+	// EventMessage is the event "message".
 	EventMessage = semconv.EventMessage
-	// Deprecated: the event is named "debugz.stack".
+	// EventStack is the event "debugz.stack".
 	EventStack = semconv.EventStack
-	// Deprecated: the attribute is named "debugz.stack.text".
+	// AttrStackText is the attribute "debugz.stack.text".
 	AttrStackText = semconv.StackText
 )
