@@ -3,16 +3,15 @@ package debugz
 import (
 	"context"
 	"errors"
+	"runtime"
 	"runtime/pprof"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/debugz/debugz/internal/view"
-
 	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/view"
 )
 
 // TestCPUByMethodNamesTheHottest: a goroutine labelled as serving
@@ -33,26 +32,35 @@ func TestCPUByMethodNamesTheHottest(t *testing.T) {
 	defer func() { stop(); wg.Wait() }()
 
 	var busy atomic.Bool
-	errs := make(chan error, 1)
+	type result struct {
+		p   view.CPUProfile
+		err error
+	}
+	first := make(chan result, 1)
 	go func() {
-		time.Sleep(100 * time.Millisecond) // while the first runs
-		_, err := cpuByMethod(context.Background(), &busy, time.Millisecond)
-		errs <- err
+		p, err := cpuByMethod(context.Background(), &busy, time.Second)
+		first <- result{p, err}
 	}()
-	p, err := cpuByMethod(context.Background(), &busy, time.Second)
-	if err != nil {
-		t.Fatal(err)
+	// The second starts once the first holds the profiler, and not after
+	// it ended: the first cannot end before it has run a second.
+	var r result
+	for started := false; !started; {
+		select {
+		case r = <-first:
+			t.Fatalf("the first profile ended (%+v) before a second could start beside it", r)
+		default:
+			started = busy.Load()
+			runtime.Gosched()
+		}
 	}
-	if len(p.Methods) == 0 || p.Methods[0].Method != "x.Y/Hot" || p.Total <= 0 || p.Duration < time.Second {
-		t.Errorf("profile = %+v; want x.Y/Hot first, some CPU in all, a second long", p)
-	}
-	if err := <-errs; !errors.Is(err, view.ErrProfiling) {
+	if _, err := cpuByMethod(context.Background(), &busy, time.Millisecond); !errors.Is(err, view.ErrProfiling) {
 		t.Errorf("a second profile meanwhile = %v; want ErrProfiling", err)
 	}
-}
-
-func TestParseCPUProfileRejectsGarbage(t *testing.T) {
-	if _, err := parseCPUProfile(strings.NewReader("not gzip"), "k"); err == nil {
-		t.Error("parseCPUProfile of garbage succeeded; want an error")
+	r = <-first
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if p := r.p; len(p.Methods) == 0 || p.Methods[0].Method != "x.Y/Hot" || p.Total <= 0 || p.Duration < time.Second {
+		t.Errorf("profile = %+v; want x.Y/Hot first, some CPU in all, a second long", p)
 	}
 }

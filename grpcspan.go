@@ -1,13 +1,12 @@
 package debugz
 
 import (
-	"math"
 	"strings"
 
-	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/semconv"
+
 	"github.com/debugz/debugz/internal/rpccode"
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 )
@@ -21,19 +20,10 @@ const maxCode = codes.Code(rpccode.Max)
 // It is the spelling of the keys of [MethodStats.Codes].
 func CodeName(c codes.Code) string { return rpccode.Name(int(c)) }
 
-// Attribute keys of every otelgrpc generation, with the versions that write
-// each (the package doc, "What counts as a gRPC span", says how they are read).
-const (
-	keySystem        = "rpc.system"      // ≤ v0.64, and v0.68+ with rpc/old or rpc/dup
-	keySystemName    = "rpc.system.name" // ≥ v0.65
-	keyService       = "rpc.service"     // ≤ v0.64: "pkg.Service"
-	keyMethod        = "rpc.method"      // ≤ v0.64: "Method"; ≥ v0.65: "pkg.Service/Method"
-	keyGRPCStatus    = "rpc.grpc.status_code"
-	keyResponseState = "rpc.response.status_code"
-	otelgrpcScope    = "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-)
+// otelgrpcScope is otelgrpc's instrumentation scope.
+const otelgrpcScope = semconv.OtelgrpcScope
 
-// grpcInfo is what one pass over a finished span's attributes tells.
+// grpcInfo is what a finished span's attributes tell.
 type grpcInfo struct {
 	method  string
 	code    codes.Code
@@ -42,34 +32,21 @@ type grpcInfo struct {
 	msgs    messageStats
 }
 
-// messageStats is what a span says about the messages of its call: from the
-// attributes grpcstats.WrapHandler sets, or else from the message events of old
-// otelgrpc versions.
-type messageStats struct {
-	known                    bool // the span said anything about messages
-	sent, received           int64
-	bytesSent, bytesReceived int64
-	deadlineUsed             float64 // fraction of the deadline used; 0 without one
-	hasDeadline              bool    // the span says what deadlineUsed is
-}
-
 // nearDeadline is the share of its deadline beyond which a call is flagged.
 const nearDeadline = 0.8
 
-// readAttributes makes the single pass over a finished span's attributes that
-// OnEnd needs: whether they say it is a gRPC span, its full method, its status
-// code and the size of its attribute data. It does not allocate unless an old
-// otelgrpc span's name disagrees with its rpc.service and rpc.method.
+// readAttributes makes the pass over a finished span's attributes that OnEnd
+// needs: whether they say it is a gRPC span, its full method, its status code
+// and what grpcstats says of its messages; and it gives their size
+// ([attrsSize]), for [spanSize]. It does not allocate unless an old otelgrpc
+// span's name disagrees with its rpc.service and rpc.method (or an attribute
+// holds a slice or a map).
 func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isGRPC bool) {
 	var service, method string
 	for i := range attrs {
 		kv := &attrs[i]
-		info.size += len(kv.Key) + 8 + len(kv.Value.AsString()) // AsString is "" unless a string
-		if kv.Value.Type() > attribute.STRING {
-			info.size += valueSize(kv.Value)
-		}
 		k := string(kv.Key)
-		if len(k) > 7 && k[:7] == "debugz." {
+		if len(k) > len(semconv.DebugzPrefix) && k[:len(semconv.DebugzPrefix)] == semconv.DebugzPrefix {
 			info.msgs.read(k, kv.Value)
 			continue
 		}
@@ -77,63 +54,19 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 			continue
 		}
 		switch k {
-		case keySystem, keySystemName:
+		case semconv.RPCSystem, semconv.RPCSystemName:
 			isGRPC = isGRPC || kv.Value.AsString() == "grpc"
-		case keyService:
+		case semconv.RPCService:
 			service = kv.Value.AsString()
-		case keyMethod:
+		case semconv.RPCMethod:
 			method = kv.Value.AsString()
-		case keyGRPCStatus, keyResponseState:
+		case semconv.RPCGRPCStatusCode, semconv.RPCResponseStatusCode:
 			info.code, info.hasCode = attrCode(kv.Value), true
 		}
 	}
 	info.method = fullMethod(name, service, method)
+	info.size = attrsSize(attrs)
 	return info, isGRPC
-}
-
-func (m *messageStats) read(key string, v attribute.Value) {
-	switch key {
-	case grpcstats.AttrMessagesSent:
-		m.sent, m.known = v.AsInt64(), true
-	case grpcstats.AttrMessagesReceived:
-		m.received, m.known = v.AsInt64(), true
-	case grpcstats.AttrBytesSent:
-		m.bytesSent = v.AsInt64()
-	case grpcstats.AttrBytesReceived:
-		m.bytesReceived = v.AsInt64()
-	case grpcstats.AttrDeadlineUsed:
-		if f := v.AsFloat64(); f >= 0 && !math.IsInf(f, 1) { // not NaN either
-			m.deadlineUsed, m.hasDeadline = f, true
-		}
-	}
-}
-
-// readMessageEvent counts a message event of otelgrpc ≤ v0.64 (keys
-// message.* before v0.61, rpc.message.* from it), for spans that carry no
-// counts of their own.
-func (m *messageStats) readMessageEvent(e *sdktrace.Event) {
-	var sent, typed bool
-	var size int64
-	for i := range e.Attributes {
-		kv := &e.Attributes[i]
-		switch kv.Key {
-		case grpcstats.AttrMessageType, grpcstats.AttrRPCMessageType:
-			sent, typed = kv.Value.AsString() == grpcstats.MessageTypeSent, true
-		case grpcstats.AttrMessageUncompressedSize, grpcstats.AttrRPCMessageUncompressedSize:
-			size = kv.Value.AsInt64()
-		}
-	}
-	if !typed {
-		return
-	}
-	m.known = true
-	if sent {
-		m.sent++
-		m.bytesSent += size
-	} else {
-		m.received++
-		m.bytesReceived += size
-	}
 }
 
 // attrCode reads a status code attribute of any otelgrpc generation: a
@@ -191,16 +124,4 @@ func looksLikeGRPC(kind trace.SpanKind, name string, scope func() string) bool {
 		return true
 	}
 	return scope() == otelgrpcScope
-}
-
-// valueSize estimates the bytes an attribute value holds.
-func valueSize(v attribute.Value) int {
-	switch v.Type() {
-	case attribute.STRING:
-		return len(v.AsString())
-	case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.EMPTY:
-		return 8
-	default: // slices and maps: rare, and worth the allocation to measure
-		return len(v.String())
-	}
 }

@@ -18,9 +18,9 @@ import (
 
 	"github.com/debugz/debugz/internal/view"
 
-	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/redact"
 	"github.com/debugz/debugz/internal/rpccode"
+	"github.com/debugz/debugz/internal/semconv"
 	"github.com/debugz/debugz/web"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -391,9 +391,9 @@ func (s *source) span(sp *Span) view.Span {
 		e := &sp.Events[i]
 		we := view.Event{Name: s.red.String(e.Name), Time: e.Time, Offset: e.Time.Sub(sp.Start), Attributes: s.attrs(e.Attributes)}
 		readMessageEvent(&we, e)
-		if e.Name == grpcstats.EventStack {
+		if e.Name == semconv.EventStack {
 			for _, kv := range e.Attributes {
-				if kv.Key == grpcstats.AttrStackText {
+				if kv.Key == semconv.StackText {
 					we.Stack = kv.Value.AsString()
 				}
 			}
@@ -465,21 +465,21 @@ func (s *source) logEntries(recs []LogRecord) []view.LogEntry {
 }
 
 // readMessageEvent tells the pages what a message event, of grpcstats'
-// timeline or of otelgrpc before v0.67, says about its message; it leaves
-// any other event alone.
+// timeline or of otelgrpc before v0.67, says about its message (see
+// messageEventOf); it leaves any other event alone.
 func readMessageEvent(we *view.Event, e *sdktrace.Event) {
-	if e.Name != grpcstats.EventMessage {
+	me, ok := messageEventOf(e)
+	if !ok {
 		return
 	}
-	for _, kv := range e.Attributes {
-		switch kv.Key {
-		case grpcstats.AttrMessageType, grpcstats.AttrRPCMessageType:
-			we.Message = kv.Value.String()
-		case grpcstats.AttrMessageID, grpcstats.AttrRPCMessageID:
-			we.MessageID = kv.Value.String()
-		case grpcstats.AttrMessageUncompressedSize, grpcstats.AttrRPCMessageUncompressedSize:
-			we.MessageSize = kv.Value.String()
-		}
+	if me.typ != nil {
+		we.Message = me.typ.String()
+	}
+	if me.id != nil {
+		we.MessageID = me.id.String()
+	}
+	if me.size != nil {
+		we.MessageSize = me.size.String()
 	}
 }
 
@@ -569,13 +569,13 @@ func peer(kvs []attribute.KeyValue, kind trace.SpanKind) string {
 		}
 		return host + ":" + port
 	}
-	if h := get("network.peer.address", "net.sock.peer.addr", "net.peer.ip"); h != "" {
-		return join(h, get("network.peer.port", "net.sock.peer.port", "net.peer.port"))
+	if h := get(semconv.NetworkPeerAddress, semconv.NetSockPeerAddr, semconv.NetPeerIP); h != "" {
+		return join(h, get(semconv.NetworkPeerPort, semconv.NetSockPeerPort, semconv.NetPeerPort))
 	}
 	if kind == trace.SpanKindClient {
-		return join(get("server.address", "net.peer.name"), get("server.port", "net.peer.port"))
+		return join(get(semconv.ServerAddress, semconv.NetPeerName), get(semconv.ServerPort, semconv.NetPeerPort))
 	}
-	return join(get("client.address"), get("client.port"))
+	return join(get(semconv.ClientAddress), get(semconv.ClientPort))
 }
 
 func faultText(f *Fault) string {

@@ -2,10 +2,8 @@ package debugz
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,12 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/internal/otlp"
 	"github.com/debugz/debugz/internal/redact"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
@@ -200,24 +198,9 @@ func TestRedactionInsideMapValues(t *testing.T) {
 	}
 }
 
-func hexToBase64(s string) (string, error) {
-	b, err := hex.DecodeString(s)
-	return base64.StdEncoding.EncodeToString(b), err
-}
-
 // parseOTLPJSON reads an OTLP/JSON trace document (hex IDs), such as
 // /api/traces/{traceID} serves, back into the protobuf request.
-func parseOTLPJSON(b []byte) (*tracepb.TracesData, error) {
-	conv, err := convertIDs(b, hexToBase64)
-	if err != nil {
-		return nil, err
-	}
-	req := &tracepb.TracesData{}
-	if err := protojson.Unmarshal(conv, req); err != nil {
-		return nil, fmt.Errorf("debugz: decode OTLP: %w", err)
-	}
-	return req, nil
-}
+func parseOTLPJSON(b []byte) (*tracepb.TracesData, error) { return otlp.ParseJSON(b) }
 
 // TestRunningRPCOpens: a call still in flight opens as a span page and its
 // trace shows it, marked running, beside the spans that ended.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/debugz/debugz/internal/semconv"
 	"math"
 	"runtime"
 	"strconv"
@@ -13,7 +14,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/debugz/debugz/grpcstats"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -291,7 +291,7 @@ func TestNonFiniteAndInvalidUTF8Readable(t *testing.T) {
 		attribute.String("rpc.response.status_code", "OK"),
 		attribute.Float64("nan", math.NaN()), attribute.Float64("inf", math.Inf(1)),
 		attribute.Float64Slice("floats", []float64{1.5, math.Inf(-1)}),
-		attribute.Float64(grpcstats.AttrDeadlineUsed, math.NaN()),
+		attribute.Float64(semconv.DeadlineUsed, math.NaN()),
 		attribute.String(bad, bad),
 	}, events: []sdktrace.Event{{Name: bad, Time: time.Now()}}}.snapshot()
 	sp.OnEnd(s)

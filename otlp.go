@@ -1,220 +1,36 @@
 package debugz
 
 import (
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"strings"
-	"unicode/utf8"
-
+	"github.com/debugz/debugz/internal/otlp"
 	"github.com/debugz/debugz/internal/redact"
-	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/sdk/resource"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// otlpRequest converts spans to OTLP TracesData (the JSON shape of an
-// ExportTraceServiceRequest, {"resourceSpans": …}), grouped by
-// resource and instrumentation scope, with credentials redacted by red (nil
-// for none).
-func otlpRequest(spans []Span, red *redact.Redactor) *tracepb.TracesData {
-	req := &tracepb.TracesData{}
-	byRes := map[*resource.Resource]*tracepb.ResourceSpans{}
-	type scopeKey struct {
-		res           *resource.Resource
-		name, version string
-	}
-	byScope := map[scopeKey]*tracepb.ScopeSpans{}
+// otlpJSON renders spans in the OTLP/JSON encoding (see [otlp.JSON]), with
+// credentials redacted by red (nil for none).
+func otlpJSON(spans []Span, red *redact.Redactor) ([]byte, error) {
+	out := make([]otlp.Span, len(spans))
 	for i := range spans {
 		s := &spans[i]
-		rs := byRes[s.Resource]
-		if rs == nil {
-			rs = &tracepb.ResourceSpans{Resource: &resourcepb.Resource{}}
-			if s.Resource != nil {
-				rs.Resource.Attributes = otlpAttrs(s.Resource.Attributes(), red)
-				rs.SchemaUrl = s.Resource.SchemaURL()
-			}
-			byRes[s.Resource] = rs
-			req.ResourceSpans = append(req.ResourceSpans, rs)
+		out[i] = otlp.Span{
+			TraceID: s.TraceID, SpanID: s.SpanID, ParentSpanID: s.Parent.SpanID(), TraceState: s.TraceState,
+			Name: s.Name, Kind: s.Kind, Start: s.Start, End: s.End,
+			Attributes: s.Attributes, Events: s.Events, Links: s.Links,
+			StatusCode: statusCode(s.StatusCode), StatusMessage: s.StatusMessage,
+			Resource: s.Resource, Scope: s.Scope,
+			DroppedAttributes: s.DroppedAttributes, DroppedEvents: s.DroppedEvents, DroppedLinks: s.DroppedLinks,
 		}
-		key := scopeKey{s.Resource, s.Scope.Name, s.Scope.Version}
-		ss := byScope[key]
-		if ss == nil {
-			ss = &tracepb.ScopeSpans{Scope: &commonpb.InstrumentationScope{Name: utf8Valid(s.Scope.Name), Version: utf8Valid(s.Scope.Version)},
-				SchemaUrl: s.Scope.SchemaURL}
-			byScope[key] = ss
-			rs.ScopeSpans = append(rs.ScopeSpans, ss)
-		}
-		ss.Spans = append(ss.Spans, otlpSpan(s, red))
 	}
-	return req
+	return otlp.JSON(out, red)
 }
 
-func otlpSpan(s *Span, red *redact.Redactor) *tracepb.Span {
-	ps := &tracepb.Span{
-		TraceId:                s.TraceID[:],
-		SpanId:                 s.SpanID[:],
-		TraceState:             s.TraceState.String(),
-		Name:                   utf8Valid(red.String(s.Name)),
-		Kind:                   tracepb.Span_SpanKind(s.Kind),
-		StartTimeUnixNano:      uint64(s.Start.UnixNano()),
-		EndTimeUnixNano:        uint64(s.End.UnixNano()),
-		Attributes:             otlpAttrs(s.Attributes, red),
-		DroppedAttributesCount: uint32(s.DroppedAttributes),
-		DroppedEventsCount:     uint32(s.DroppedEvents),
-		DroppedLinksCount:      uint32(s.DroppedLinks),
-		Status:                 &tracepb.Status{Message: utf8Valid(red.String(s.StatusMessage))},
-	}
-	if s.Parent.SpanID().IsValid() {
-		id := s.Parent.SpanID()
-		ps.ParentSpanId = id[:]
-	}
-	switch s.StatusCode {
+// statusCode reads back the OTel status code that [Span.StatusCode] spells.
+func statusCode(s string) otelcodes.Code {
+	switch s {
 	case otelcodes.Error.String():
-		ps.Status.Code = tracepb.Status_STATUS_CODE_ERROR
+		return otelcodes.Error
 	case otelcodes.Ok.String():
-		ps.Status.Code = tracepb.Status_STATUS_CODE_OK
+		return otelcodes.Ok
 	}
-	for _, e := range s.Events {
-		ps.Events = append(ps.Events, &tracepb.Span_Event{TimeUnixNano: uint64(e.Time.UnixNano()), Name: utf8Valid(red.String(e.Name)),
-			Attributes: otlpAttrs(e.Attributes, red), DroppedAttributesCount: uint32(e.DroppedAttributeCount)})
-	}
-	for _, l := range s.Links {
-		tid, sid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
-		ps.Links = append(ps.Links, &tracepb.Span_Link{TraceId: tid[:], SpanId: sid[:],
-			TraceState: l.SpanContext.TraceState().String(), Attributes: otlpAttrs(l.Attributes, red),
-			DroppedAttributesCount: uint32(l.DroppedAttributeCount)})
-	}
-	return ps
-}
-
-func otlpAttrs(kvs []attribute.KeyValue, red *redact.Redactor) []*commonpb.KeyValue {
-	out := make([]*commonpb.KeyValue, 0, len(kvs))
-	for _, kv := range kvs {
-		out = append(out, &commonpb.KeyValue{Key: utf8Valid(string(kv.Key)), Value: otlpValue(red.KeyValue(kv).Value)})
-	}
-	return out
-}
-
-func otlpValue(v attribute.Value) *commonpb.AnyValue {
-	str := func(s string) *commonpb.AnyValue {
-		return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: utf8Valid(s)}}
-	}
-	i64 := func(n int64) *commonpb.AnyValue {
-		return &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: n}}
-	}
-	f64 := func(f float64) *commonpb.AnyValue {
-		return &commonpb.AnyValue{Value: &commonpb.AnyValue_DoubleValue{DoubleValue: f}}
-	}
-	boo := func(b bool) *commonpb.AnyValue {
-		return &commonpb.AnyValue{Value: &commonpb.AnyValue_BoolValue{BoolValue: b}}
-	}
-	arr := func(vs []*commonpb.AnyValue) *commonpb.AnyValue {
-		return &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: vs}}}
-	}
-	switch v.Type() {
-	case attribute.BOOL:
-		return boo(v.AsBool())
-	case attribute.INT64:
-		return i64(v.AsInt64())
-	case attribute.FLOAT64:
-		return f64(v.AsFloat64())
-	case attribute.STRING:
-		return str(v.AsString())
-	case attribute.BOOLSLICE:
-		return arr(mapSlice(v.AsBoolSlice(), boo))
-	case attribute.INT64SLICE:
-		return arr(mapSlice(v.AsInt64Slice(), i64))
-	case attribute.FLOAT64SLICE:
-		return arr(mapSlice(v.AsFloat64Slice(), f64))
-	case attribute.STRINGSLICE:
-		return arr(mapSlice(v.AsStringSlice(), str))
-	case attribute.BYTESLICE:
-		return &commonpb.AnyValue{Value: &commonpb.AnyValue_BytesValue{BytesValue: v.AsByteSlice()}}
-	case attribute.SLICE:
-		return arr(mapSlice(v.AsSlice(), otlpValue))
-	case attribute.MAP:
-		kvs := v.AsMap()
-		out := &commonpb.KeyValueList{}
-		for _, kv := range kvs {
-			out.Values = append(out.Values, &commonpb.KeyValue{Key: utf8Valid(string(kv.Key)), Value: otlpValue(kv.Value)})
-		}
-		return &commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: out}}
-	}
-	return &commonpb.AnyValue{}
-}
-
-func mapSlice[T any](in []T, f func(T) *commonpb.AnyValue) []*commonpb.AnyValue {
-	out := make([]*commonpb.AnyValue, len(in))
-	for i, x := range in {
-		out[i] = f(x)
-	}
-	return out
-}
-
-// otlpJSON renders spans in the OTLP/JSON encoding: protojson with enums as
-// numbers, then trace and span IDs rewritten from base64 (protojson's
-// encoding of bytes) to hex, as the OTLP specification requires.
-func otlpJSON(spans []Span, red *redact.Redactor) ([]byte, error) {
-	b, err := protojson.MarshalOptions{UseEnumNumbers: true}.Marshal(otlpRequest(spans, red))
-	if err != nil {
-		return nil, fmt.Errorf("debugz: encode OTLP: %w", err)
-	}
-	return convertIDs(b, base64ToHex)
-}
-
-// convertIDs rewrites the traceId, spanId and parentSpanId strings of an
-// OTLP JSON document with conv.
-func convertIDs(b []byte, conv func(string) (string, error)) ([]byte, error) {
-	var doc any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("debugz: decode OTLP: %w", err)
-	}
-	var walkErr error
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, x := range v {
-				if s, ok := x.(string); ok && (k == "traceId" || k == "spanId" || k == "parentSpanId") {
-					if c, err := conv(s); err != nil {
-						walkErr = fmt.Errorf("debugz: %s %q: %w", k, s, err)
-					} else {
-						v[k] = c
-					}
-					continue
-				}
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		}
-	}
-	walk(doc)
-	if walkErr != nil {
-		return nil, walkErr
-	}
-	return json.MarshalIndent(doc, "", "  ")
-}
-
-func base64ToHex(s string) (string, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
-	return hex.EncodeToString(b), err
-}
-
-// utf8Valid replaces each run of invalid UTF-8 in s by U+FFFD: OTLP/JSON,
-// like protobuf strings, must be valid UTF-8, and one bad byte in one
-// attribute must not make the whole trace unreadable.
-func utf8Valid(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return otelcodes.Unset
 }

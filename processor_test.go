@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/debugz/debugz/internal/semconv"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -13,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/debugz/debugz/grpcstats"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -595,8 +595,8 @@ func TestMessageCountsFromAttributesOrOldEvents(t *testing.T) {
 		return sdktrace.Event{Name: "message", Attributes: []attribute.KeyValue{
 			attribute.String("message.type", typ), attribute.Int64("message.uncompressed_size", size)}}
 	}
-	wrapped := append(slices.Clone(base), attribute.Int64(grpcstats.AttrMessagesSent, 3), attribute.Int64(grpcstats.AttrMessagesReceived, 1),
-		attribute.Int64(grpcstats.AttrBytesSent, 300), attribute.Int64(grpcstats.AttrBytesReceived, 10), attribute.Float64(grpcstats.AttrDeadlineUsed, 0.95))
+	wrapped := append(slices.Clone(base), attribute.Int64(semconv.MessagesSent, 3), attribute.Int64(semconv.MessagesReceived, 1),
+		attribute.Int64(semconv.BytesSent, 300), attribute.Int64(semconv.BytesReceived, 10), attribute.Float64(semconv.DeadlineUsed, 0.95))
 	tests := []struct {
 		name                        string
 		attrs                       []attribute.KeyValue
@@ -720,9 +720,9 @@ func TestStatusMessageFromWrapper(t *testing.T) {
 	base := []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", "a.S"),
 		attribute.String("rpc.method", "M"), attribute.Int64("rpc.grpc.status_code", 9)}
 	server := stub{name: "a.S/M", kind: trace.SpanKindServer, dur: time.Millisecond,
-		attrs: append(slices.Clip(base), attribute.String(grpcstats.AttrStatusMessage, "amount must be positive"))}.snapshot()
+		attrs: append(slices.Clip(base), attribute.String(semconv.StatusMessage, "amount must be positive"))}.snapshot()
 	client := stub{name: "a.S/M", kind: trace.SpanKindClient, dur: time.Millisecond, status: otelcodes.Error, desc: "from the span status",
-		attrs: append(slices.Clip(base), attribute.String(grpcstats.AttrStatusMessage, "from the wrapper"))}.snapshot()
+		attrs: append(slices.Clip(base), attribute.String(semconv.StatusMessage, "from the wrapper"))}.snapshot()
 	sp.OnEnd(server)
 	sp.OnEnd(client)
 	for _, tt := range []struct {

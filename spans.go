@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/semconv"
 	"github.com/debugz/debugz/ringbuffer"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -29,7 +29,7 @@ type Span struct {
 	Kind          trace.SpanKind
 	Code          codes.Code
 	StatusCode    string // the OTel status: "Unset", "Error" or "Ok"
-	StatusMessage string // the span status's description, else grpcstats.AttrStatusMessage
+	StatusMessage string // the span status's description, else the attribute debugz.status.message
 	Start, End    time.Time
 	Duration      time.Duration
 	Bucket        int // latency bucket index
@@ -283,7 +283,7 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 	message := st.Description // otelgrpc's, on a client span or a server fault
 	for _, kv := range s.Attributes() {
 		switch {
-		case kv.Key == grpcstats.AttrStatusMessage && message == "":
+		case kv.Key == semconv.StatusMessage && message == "":
 			message = kv.Value.AsString() // the server's own reason (grpcstats.WrapHandler)
 		case strings.HasPrefix(string(kv.Key), "debugz."):
 			msgs.read(string(kv.Key), kv.Value)
@@ -292,7 +292,7 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 	if !msgs.known && r.row != nil {
 		events := s.Events()
 		for i := range events {
-			if events[i].Name == grpcstats.EventMessage {
+			if events[i].Name == semconv.EventMessage {
 				msgs.readMessageEvent(&events[i])
 			}
 		}

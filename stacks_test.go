@@ -2,6 +2,7 @@ package debugz_test
 
 import (
 	"context"
+	"github.com/debugz/debugz/internal/semconv"
 	"strings"
 	"testing"
 	"time"
@@ -180,7 +181,7 @@ func TestSlowCallKeepsItsStack(t *testing.T) {
 		t.Errorf("the slow call's page = %d; want the stack it waited in:\n%.2000s", code, body)
 	}
 	for _, e := range quick[0].Events {
-		if e.Name == grpcstats.EventStack {
+		if e.Name == semconv.EventStack {
 			t.Error("a quick call got a stack")
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/textcut"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -12,46 +11,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// Fixed costs, in bytes, that the size estimate charges for each part of a
-// span beside the bytes of its strings, so that a span of many empty events
-// or links is as bounded as one of long values.
-const (
-	attrOverhead  = 8
-	eventOverhead = 32
-	linkOverhead  = 48
-)
-
-// spanSize estimates the bytes of a span's name, status message, events and
-// links; attrSize, from readAttributes, is its attributes'. When m is not
-// nil, the same pass over the events counts otelgrpc's message events into
-// it (see messageStats.readMessageEvent).
-func spanSize(name, status string, attrSize int, events []sdktrace.Event, links []sdktrace.Link, m *messageStats) int {
-	n := len(name) + len(status) + attrSize
-	for i := range events {
-		e := &events[i]
-		n += len(e.Name) + eventOverhead + attrsSize(e.Attributes)
-		if m != nil && e.Name == grpcstats.EventMessage {
-			m.readMessageEvent(e)
-		}
-	}
-	for i := range links {
-		n += linkOverhead + attrsSize(links[i].Attributes)
-	}
-	return n
-}
-
-func attrsSize(kvs []attribute.KeyValue) int {
-	n := 0
-	for i := range kvs {
-		kv := &kvs[i]
-		n += len(kv.Key) + attrOverhead + len(kv.Value.AsString()) // AsString is "" unless a string
-		if kv.Value.Type() > attribute.STRING {
-			n += valueSize(kv.Value)
-		}
-	}
-	return n
-}
 
 // truncate returns a copy of s that fits in maxBytes as [spanSize] counts
 // them: no name, key or value keeps more than maxBytes/8 bytes (at least 64),

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/internal/semconv"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -14,7 +15,7 @@ import (
 )
 
 // otelgrpcScope is the instrumentation scope of otelgrpc's tracer.
-const otelgrpcScope = "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+const otelgrpcScope = semconv.OtelgrpcScope
 
 // notFoundEvery is how often a call fails: one in 10 ends with NOT_FOUND.
 const notFoundEvery = 10

@@ -2,6 +2,7 @@ package grpcstats_test
 
 import (
 	"context"
+	"github.com/debugz/debugz/internal/semconv"
 	"slices"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func TestWrapHandlerMessageCapture(t *testing.T) {
 					t.Errorf("%s span: %s text %q shows %q", kind, e.typ, e.text, s)
 				}
 			}
-			isReq := (e.typ == grpcstats.MessageTypeSent) == (kind == trace.SpanKindClient)
+			isReq := (e.typ == semconv.MessageTypeSent) == (kind == trace.SpanKindClient)
 			var want []string
 			if isReq {
 				want = []string{`user: "ada"`, "password: [redacted]", "credentials: [redacted]", "value: [redacted]", `"x-request-id"`, `"r-1"`,
@@ -78,14 +79,14 @@ func TestWrapHandlerCaptureKeepsFirstAndLastTwo(t *testing.T) {
 	w := startWrapped(t, grpcstats.WithMessageCapture(testSvc+"FullDuplexCall"), grpcstats.WithMessageTimeline(1))
 	bidi(t, w.client, 9)
 	evs := messageEvents(w.span(t, testSvc+"FullDuplexCall", trace.SpanKindServer))
-	for _, typ := range []string{grpcstats.MessageTypeSent, grpcstats.MessageTypeReceived} {
+	for _, typ := range []string{semconv.MessageTypeSent, semconv.MessageTypeReceived} {
 		// The timeline's 1 and 9, the capture's 1, 2, 8 and 9.
 		if got, want := ids(evs, typ), []int64{1, 2, 8, 9}; !slices.Equal(got, want) {
 			t.Errorf("%s ids = %v; want %v", typ, got, want)
 		}
 	}
 	for _, e := range evs {
-		if !e.hasText || (e.typ == grpcstats.MessageTypeReceived) != strings.Contains(e.text, "response_parameters") {
+		if !e.hasText || (e.typ == semconv.MessageTypeReceived) != strings.Contains(e.text, "response_parameters") {
 			t.Errorf("event %+v; want the text of the message", e)
 		}
 	}

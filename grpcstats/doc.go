@@ -21,15 +21,48 @@
 // # What a span gets
 //
 // When the call ends, just before otelgrpc ends its span, every recording
-// span gets [AttrMessagesSent], [AttrMessagesReceived], [AttrBytesSent],
-// [AttrBytesReceived] (uncompressed), [AttrBytesSentWire] and
-// [AttrBytesReceivedWire] (as grpc wrote and read them); [AttrDeadlineBudget]
-// and [AttrDeadlineUsed] when the call had a deadline; [AttrCompressor] when
-// it was compressed; and network.peer.address and network.peer.port when
-// otelgrpc put no peer address on the span. A streaming call also gets its
-// first and last 8 messages of each streaming direction as [EventMessage]
-// events ([WithMessageTimeline]), each with its direction, number and sizes.
-// A unary call gets no events: its counts say all.
+// span gets the counts and sizes of its messages, as uncompressed sizes and
+// as grpc wrote and read them; how much of its deadline it used when it had
+// one; its compressor when it was compressed; the message of a status other
+// than OK; and its peer's address when otelgrpc put none on the span. A
+// streaming call also gets its first and last 8 messages of each streaming
+// direction as "message" events ([WithMessageTimeline]), each with its
+// direction, number and sizes. A unary call gets no events: its counts say
+// all.
+//
+// The span attributes, every one of them set when the call ends:
+//
+//	debugz.messages.sent        int64    messages this side sent
+//	debugz.messages.received    int64    messages this side received
+//	debugz.bytes.sent           int64    sum of the uncompressed sizes of the messages sent, without framing
+//	debugz.bytes.received       int64    the same, of the messages received
+//	debugz.bytes.sent.wire      int64    sum of the wire lengths of the messages sent (compressed payload
+//	                                     plus the 5-byte gRPC message header, stats.OutPayload.WireLength)
+//	debugz.bytes.received.wire  int64    the same, of the messages received (stats.InPayload.WireLength)
+//	debugz.deadline.budget_ns   int64    time from the start of the call to its deadline, when it had one
+//	debugz.deadline.used        float64  duration divided by the budget (0.5: half the time given; 1 or
+//	                                     more: it ran out), when the deadline was still ahead at the start
+//	debugz.compressor           string   the compressor ("gzip"), when one other than identity was used
+//	debugz.status.message       string   the status message when the code is not OK, at most 1 KiB
+//	                                     (otelgrpc sets none on a server span whose code it does not
+//	                                     count as a server error, such as NOT_FOUND)
+//	network.peer.address        string   the peer's address, when the span has none in any convention
+//	network.peer.port           int64    the peer's port, with it
+//
+// The events:
+//
+//	message                     one message of the timeline, in the shape of otelgrpc's message events
+//	                            up to v0.60, with the attributes
+//	    message.type                 string   "SENT" or "RECEIVED"
+//	    message.id                   int64    1-based number of the message in its direction
+//	    message.uncompressed_size    int64    bytes
+//	    message.compressed_size      int64    bytes, without framing (the uncompressed size without compression)
+//	    message.text                 string   the captured text (WithMessageCapture), at most 1 KiB
+//	debugz.stack                where a slow server call's goroutines were (WithSlowStacks), with
+//	    debugz.stack.text            string   the stacks as text
+//
+// Every attribute of debugz's own starts with "debugz.", which lets a reader
+// skip every other key with one comparison.
 //
 // otelgrpc before v0.67 can add message events of its own
 // (otelgrpc.WithMessageEvents); with it, pass [WithMessageTimeline](0) so
@@ -38,7 +71,7 @@
 // # Message capture
 //
 // [WithMessageCapture] records, for the methods it lists, the text of the
-// first and last two messages of each direction as [AttrMessageText] on their
+// first and last two messages of each direction as message.text on their
 // events: prototext, cut to 1 KiB, redacted field by field as it is made:
 // a field whose name looks like a credential (password, pwd, token, secret,
 // authorization, …) shows "[redacted]", a string or bytes value hides the

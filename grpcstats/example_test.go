@@ -52,7 +52,7 @@ func ExampleWrapHandler() {
 		}
 		for _, kv := range s.Attributes() {
 			switch kv.Key {
-			case grpcstats.AttrMessagesSent, grpcstats.AttrMessagesReceived, grpcstats.AttrBytesSent, grpcstats.AttrBytesReceived:
+			case "debugz.messages.sent", "debugz.messages.received", "debugz.bytes.sent", "debugz.bytes.received":
 				fmt.Printf("%s = %s\n", kv.Key, kv.Value.String())
 			}
 		}

@@ -2,6 +2,7 @@ package grpcstats
 
 import (
 	"context"
+	"github.com/debugz/debugz/internal/semconv"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -35,7 +36,7 @@ var _ stats.Handler = (*handler)(nil)
 // no longer records: message counts and byte sums each way, how much of its
 // deadline the call used, its compressor, its peer's address, and, for
 // streaming calls, a timeline of their first and last messages as
-// [EventMessage] events (a unary call's counts say all, so it gets none).
+// "message" events (a unary call's counts say all, so it gets none).
 // Use [WithMessageTimeline](0) if h emits message events itself (otelgrpc
 // before v0.67 with WithMessageEvents), so that they are not there twice.
 //
@@ -44,9 +45,9 @@ var _ stats.Handler = (*handler)(nil)
 //
 // It works for unary and streaming RPCs on both sides; a client RPC that grpc
 // retries gets the figures of each attempt on that attempt's span. The
-// attributes ([AttrMessagesSent] and the others) are set when grpc reports the
+// attributes (debugz.messages.sent and the others) are set when grpc reports the
 // end of the RPC, just before h ends the span; the deadline ones only when the
-// RPC had a deadline, [AttrCompressor] only with compression, and
+// RPC had a deadline, debugz.compressor only with compression, and
 // network.peer.address and network.peer.port only when h puts no peer address
 // on its spans (otelgrpc v0.72 puts none, on either side; whether h does is
 // learnt from the first span that has a peer, and holds for the rest). RPCs
@@ -160,24 +161,24 @@ func (h *handler) end(st *rpcState, end time.Time, err error) {
 	buf := new(endBuffers)
 	snd, rcv := &st.dirs[sent], &st.dirs[received]
 	attrs := append(buf.attrs[:0],
-		attribute.Int64(AttrMessagesSent, int64(snd.count.Load())),
-		attribute.Int64(AttrMessagesReceived, int64(rcv.count.Load())),
-		attribute.Int64(AttrBytesSent, int64(snd.bytes.Load())),
-		attribute.Int64(AttrBytesReceived, int64(rcv.bytes.Load())),
-		attribute.Int64(AttrBytesSentWire, int64(snd.wire.Load())),
-		attribute.Int64(AttrBytesReceivedWire, int64(rcv.wire.Load())),
+		attribute.Int64(semconv.MessagesSent, int64(snd.count.Load())),
+		attribute.Int64(semconv.MessagesReceived, int64(rcv.count.Load())),
+		attribute.Int64(semconv.BytesSent, int64(snd.bytes.Load())),
+		attribute.Int64(semconv.BytesReceived, int64(rcv.bytes.Load())),
+		attribute.Int64(semconv.BytesSentWire, int64(snd.wire.Load())),
+		attribute.Int64(semconv.BytesReceivedWire, int64(rcv.wire.Load())),
 	)
 	if st.hasDeadline {
-		attrs = append(attrs, attribute.Int64(AttrDeadlineBudget, int64(st.budget)))
+		attrs = append(attrs, attribute.Int64(semconv.DeadlineBudget, int64(st.budget)))
 		if st.budget > 0 {
-			attrs = append(attrs, attribute.Float64(AttrDeadlineUsed, float64(end.Sub(st.start))/float64(st.budget)))
+			attrs = append(attrs, attribute.Float64(semconv.DeadlineUsed, float64(end.Sub(st.start))/float64(st.budget)))
 		}
 	}
 	if c := st.compressor.Load(); c != nil {
-		attrs = append(attrs, attribute.String(AttrCompressor, *c))
+		attrs = append(attrs, attribute.String(semconv.Compressor, *c))
 	}
 	if s, ok := status.FromError(err); err != nil && ok && s.Code() != codes.OK && s.Message() != "" {
-		attrs = append(attrs, attribute.String(AttrStatusMessage, textcut.Ellipsis(s.Message(), maxStatusMessage)))
+		attrs = append(attrs, attribute.String(semconv.StatusMessage, textcut.Ellipsis(s.Message(), maxStatusMessage)))
 	}
 	if remote, _ := st.remote.Load().(net.Addr); remote != nil && h.addsPeer(span) {
 		attrs = appendPeer(attrs, remote)

@@ -3,6 +3,7 @@ package grpcstats_test
 import (
 	"context"
 	"errors"
+	"github.com/debugz/debugz/internal/semconv"
 	"io"
 	"net"
 	"slices"
@@ -127,19 +128,19 @@ func TestWrapHandlerCountsEveryKind(t *testing.T) {
 				key  string
 				want int64
 			}{
-				{client, grpcstats.AttrMessagesSent, nSent},
-				{client, grpcstats.AttrMessagesReceived, nRecv},
-				{server, grpcstats.AttrMessagesSent, nRecv},
-				{server, grpcstats.AttrMessagesReceived, nSent},
-				{client, grpcstats.AttrBytesSent, sent},
-				{client, grpcstats.AttrBytesReceived, recv},
-				{server, grpcstats.AttrBytesSent, recv},
-				{server, grpcstats.AttrBytesReceived, sent},
+				{client, semconv.MessagesSent, nSent},
+				{client, semconv.MessagesReceived, nRecv},
+				{server, semconv.MessagesSent, nRecv},
+				{server, semconv.MessagesReceived, nSent},
+				{client, semconv.BytesSent, sent},
+				{client, semconv.BytesReceived, recv},
+				{server, semconv.BytesSent, recv},
+				{server, semconv.BytesReceived, sent},
 				// Uncompressed, the wire adds grpc's 5-byte message header.
-				{client, grpcstats.AttrBytesSentWire, sent + 5*nSent},
-				{client, grpcstats.AttrBytesReceivedWire, recv + 5*nRecv},
-				{server, grpcstats.AttrBytesSentWire, recv + 5*nRecv},
-				{server, grpcstats.AttrBytesReceivedWire, sent + 5*nSent},
+				{client, semconv.BytesSentWire, sent + 5*nSent},
+				{client, semconv.BytesReceivedWire, recv + 5*nRecv},
+				{server, semconv.BytesSentWire, recv + 5*nRecv},
+				{server, semconv.BytesReceivedWire, sent + 5*nSent},
 				{client, "network.peer.port", int64(w.port)},
 			} {
 				if got := intAttr(t, c.span, c.key); got != c.want {
@@ -150,7 +151,7 @@ func TestWrapHandlerCountsEveryKind(t *testing.T) {
 				if v, _ := attr(s, "network.peer.address"); v.AsString() != "127.0.0.1" {
 					t.Errorf("%s span: network.peer.address = %q; want 127.0.0.1", s.SpanKind(), v.String())
 				}
-				for _, key := range []string{grpcstats.AttrDeadlineBudget, grpcstats.AttrDeadlineUsed, grpcstats.AttrCompressor} {
+				for _, key := range []string{semconv.DeadlineBudget, semconv.DeadlineUsed, semconv.Compressor} {
 					if v, ok := attr(s, key); ok {
 						t.Errorf("%s span: %s = %s; want none", s.SpanKind(), key, v.String())
 					}
@@ -176,17 +177,17 @@ func TestWrapHandlerDeadlineUsed(t *testing.T) {
 	}
 	for _, kind := range []trace.SpanKind{trace.SpanKindClient, trace.SpanKindServer} {
 		s := w.span(t, testSvc+"UnaryCall", kind)
-		b := intAttr(t, s, grpcstats.AttrDeadlineBudget)
+		b := intAttr(t, s, semconv.DeadlineBudget)
 		if b <= 0 || b > int64(budget) {
-			t.Errorf("%s span: %s = %v; want in (0, %v]", kind, grpcstats.AttrDeadlineBudget, time.Duration(b), budget)
+			t.Errorf("%s span: %s = %v; want in (0, %v]", kind, semconv.DeadlineBudget, time.Duration(b), budget)
 		}
-		v, _ := attr(s, grpcstats.AttrDeadlineUsed)
+		v, _ := attr(s, semconv.DeadlineUsed)
 		// The span starts a little before the handler's clock and ends a
 		// little after it: the span's duration over the budget bounds the
 		// fraction from above.
 		bound := float64(s.EndTime().Sub(s.StartTime())) / float64(b)
 		if used := v.AsFloat64(); v.Type() != attribute.FLOAT64 || used < 0.9 || used > bound*1.001 {
-			t.Errorf("%s span: %s = %v; want in [0.9, %.3f] (the span's duration over the budget)", kind, grpcstats.AttrDeadlineUsed, v.String(), bound)
+			t.Errorf("%s span: %s = %v; want in [0.9, %.3f] (the span's duration over the budget)", kind, semconv.DeadlineUsed, v.String(), bound)
 		}
 	}
 
@@ -196,13 +197,13 @@ func TestWrapHandlerDeadlineUsed(t *testing.T) {
 	}
 	for _, kind := range []trace.SpanKind{trace.SpanKindClient, trace.SpanKindServer} {
 		s := w.span(t, testSvc+"EmptyCall", kind)
-		for _, key := range []string{grpcstats.AttrDeadlineBudget, grpcstats.AttrDeadlineUsed} {
+		for _, key := range []string{semconv.DeadlineBudget, semconv.DeadlineUsed} {
 			if v, ok := attr(s, key); ok {
 				t.Errorf("%s span without a deadline: %s = %s; want none", kind, key, v.String())
 			}
 		}
-		if got := intAttr(t, s, grpcstats.AttrMessagesReceived); kind == trace.SpanKindServer && got != 1 {
-			t.Errorf("server span of a failed call: %s = %d; want 1", grpcstats.AttrMessagesReceived, got)
+		if got := intAttr(t, s, semconv.MessagesReceived); kind == trace.SpanKindServer && got != 1 {
+			t.Errorf("server span of a failed call: %s = %d; want 1", semconv.MessagesReceived, got)
 		}
 	}
 }
@@ -224,12 +225,12 @@ func TestWrapHandlerCompression(t *testing.T) {
 	}
 	for _, kind := range []trace.SpanKind{trace.SpanKindClient, trace.SpanKindServer} {
 		s := w.span(t, testSvc+"StreamingOutputCall", kind)
-		if v, _ := attr(s, grpcstats.AttrCompressor); v.AsString() != gzip.Name {
-			t.Errorf("%s span: %s = %q; want %q", kind, grpcstats.AttrCompressor, v.String(), gzip.Name)
+		if v, _ := attr(s, semconv.Compressor); v.AsString() != gzip.Name {
+			t.Errorf("%s span: %s = %q; want %q", kind, semconv.Compressor, v.String(), gzip.Name)
 		}
-		key, wire := grpcstats.AttrBytesSent, grpcstats.AttrBytesSentWire
+		key, wire := semconv.BytesSent, semconv.BytesSentWire
 		if kind == trace.SpanKindClient {
-			key, wire = grpcstats.AttrBytesReceived, grpcstats.AttrBytesReceivedWire
+			key, wire = semconv.BytesReceived, semconv.BytesReceivedWire
 		}
 		if b, wb := intAttr(t, s, key), intAttr(t, s, wire); b < 12000 || wb >= b/10 {
 			t.Errorf("%s span: %s = %d, %s = %d; want ≥ 12000 and zeros compressed to a tenth", kind, key, b, wire, wb)
@@ -260,12 +261,12 @@ func TestWrapHandlerOtelgrpcMessageEvents(t *testing.T) {
 		want = nil
 	}
 	evs := messageEvents(s)
-	for _, typ := range []string{grpcstats.MessageTypeSent, grpcstats.MessageTypeReceived} {
+	for _, typ := range []string{semconv.MessageTypeSent, semconv.MessageTypeReceived} {
 		if got := ids(evs, typ); !slices.Equal(got, want) {
 			t.Errorf("otelgrpc %s: %s ids = %v; want %v", s.InstrumentationScope().Version, typ, got, want)
 		}
 	}
-	for _, key := range []string{grpcstats.AttrMessagesSent, grpcstats.AttrMessagesReceived} {
+	for _, key := range []string{semconv.MessagesSent, semconv.MessagesReceived} {
 		if got := intAttr(t, s, key); got != n {
 			t.Errorf("%s = %d; want %d", key, got, n)
 		}
@@ -315,12 +316,12 @@ func TestWrapHandlerConcurrentSafe(t *testing.T) {
 		t.Fatalf("%d spans ended; want %d", len(spans), 2*streams)
 	}
 	for _, s := range spans {
-		for _, key := range []string{grpcstats.AttrMessagesSent, grpcstats.AttrMessagesReceived} {
+		for _, key := range []string{semconv.MessagesSent, semconv.MessagesReceived} {
 			if got := intAttr(t, s, key); got != n {
 				t.Errorf("%s span: %s = %d; want %d", s.SpanKind(), key, got, n)
 			}
 		}
-		for _, typ := range []string{grpcstats.MessageTypeSent, grpcstats.MessageTypeReceived} {
+		for _, typ := range []string{semconv.MessageTypeSent, semconv.MessageTypeReceived} {
 			if got, want := ids(messageEvents(s), typ), []int64{1, 2, 3, 198, 199, 200}; !slices.Equal(got, want) {
 				t.Errorf("%s span: %s ids = %v; want %v", s.SpanKind(), typ, got, want)
 			}
@@ -389,12 +390,12 @@ func TestWrapHandlerTwice(t *testing.T) {
 	t.Cleanup(func() { _ = conn.Close() })
 	bidi(t, testpb.NewTestServiceClient(conn), 3)
 	s := (&wrappedServer{rec: rec}).span(t, testSvc+"FullDuplexCall", trace.SpanKindServer)
-	for _, key := range []string{grpcstats.AttrMessagesSent, grpcstats.AttrMessagesReceived} {
+	for _, key := range []string{semconv.MessagesSent, semconv.MessagesReceived} {
 		if got := intAttr(t, s, key); got != 3 {
 			t.Errorf("%s = %d; want 3", key, got)
 		}
 	}
-	if got := ids(messageEvents(s), grpcstats.MessageTypeSent); !slices.Equal(got, []int64{1, 2, 3}) {
+	if got := ids(messageEvents(s), semconv.MessageTypeSent); !slices.Equal(got, []int64{1, 2, 3}) {
 		t.Errorf("SENT ids = %v; want [1 2 3]", got)
 	}
 }

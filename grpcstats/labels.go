@@ -1,6 +1,7 @@
 package grpcstats
 
 import (
+	"github.com/debugz/debugz/internal/semconv"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -61,21 +62,16 @@ func (st *rpcState) unlabel() {
 
 // Slow RPCs' stacks: WithSlowStacks.
 const (
-	// EventStack is the span event that holds where a slow server RPC's
-	// goroutines were when it had run for the WithSlowStacks threshold.
-	EventStack = "debugz.stack"
-	// AttrStackText is the stacks of an [EventStack], as text: per stack,
-	// how many goroutines share it, then its frames, innermost first.
-	AttrStackText = "debugz.stack.text"
-
 	maxSlowStackBytes = 16 << 10    // per captured RPC
 	slowStackEvery    = time.Second // the most often one handler takes a goroutine dump
 )
 
 // WithSlowStacks records where a server RPC that runs longer than after is
 // at that moment: the stacks of its goroutines (labelled as
-// [WithProfilerLabels] does, which it turns on), as an [EventStack] event
-// on its span, so that a slow call that later finished still shows where it
+// [WithProfilerLabels] does, which it turns on), as a "debugz.stack" event
+// on its span whose "debugz.stack.text" attribute holds them as text (per
+// stack, how many goroutines share it, then its frames, innermost first), so
+// that a slow call that later finished still shows where it
 // waited. A goroutine dump stops the world briefly: one handler takes at
 // most one a second, and an RPC that passes the threshold while another was
 // just captured is not captured. Off by default; after ≤ 0 turns it off.
@@ -119,6 +115,6 @@ func (st *rpcState) slowEvent(span trace.Span) {
 	}
 	st.slowTimer.Stop()
 	if c := st.slowStack.Load(); c != nil {
-		span.AddEvent(EventStack, trace.WithTimestamp(c.at), trace.WithAttributes(attribute.String(AttrStackText, c.text)))
+		span.AddEvent(semconv.EventStack, trace.WithTimestamp(c.at), trace.WithAttributes(attribute.String(semconv.StackText, c.text)))
 	}
 }

@@ -37,7 +37,7 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithMessageTimeline sets how many of the first and of the last messages of
-// each streaming direction of an RPC are recorded as [EventMessage] span
+// each streaming direction of an RPC are recorded as "message" span
 // events: with n = 8, a stream of 30 messages each way gets events for
 // messages 1–8 and 23–30 of each direction. The default value is 8; a
 // negative n keeps it, and an n above 65536 counts as 65536. Zero records no events (the counts and byte sums are
@@ -55,8 +55,8 @@ func WithMessageTimeline(n int) Option {
 }
 
 // WithMessageCapture records, for the listed methods, the text of the first
-// and the last 2 messages of each direction of an RPC as the [AttrMessageText]
-// attribute of their [EventMessage] events (added even when the timeline is
+// and the last 2 messages of each direction of an RPC as the message.text
+// attribute of their "message" events (added even when the timeline is
 // shorter or off, and for unary RPCs). An entry is a full method
 // ("pkg.Service/Method") or a whole service ("pkg.Service/*"). The text is the
 // prototext of the message (other payloads are not captured), redacted field

@@ -1,6 +1,7 @@
 package grpcstats
 
 import (
+	"github.com/debugz/debugz/internal/semconv"
 	"net"
 	"strconv"
 
@@ -43,7 +44,7 @@ func hasPeerAddress(span trace.Span) bool {
 	}
 	for _, kv := range ro.Attributes() {
 		switch kv.Key {
-		case keyPeerAddress, "net.sock.peer.addr", "net.peer.ip":
+		case semconv.NetworkPeerAddress, semconv.NetSockPeerAddr, semconv.NetPeerIP:
 			return true
 		}
 	}
@@ -53,16 +54,16 @@ func hasPeerAddress(span trace.Span) bool {
 // appendPeer appends the address and, when it has one, the port of a.
 func appendPeer(attrs []attribute.KeyValue, a net.Addr) []attribute.KeyValue {
 	if tcp, ok := a.(*net.TCPAddr); ok && tcp.IP != nil {
-		return append(attrs, attribute.String(keyPeerAddress, tcp.IP.String()), attribute.Int(keyPeerPort, tcp.Port))
+		return append(attrs, attribute.String(semconv.NetworkPeerAddress, tcp.IP.String()), attribute.Int(semconv.NetworkPeerPort, tcp.Port))
 	}
 	s := a.String()
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return append(attrs, attribute.String(keyPeerAddress, s))
+		return append(attrs, attribute.String(semconv.NetworkPeerAddress, s))
 	}
-	attrs = append(attrs, attribute.String(keyPeerAddress, host))
+	attrs = append(attrs, attribute.String(semconv.NetworkPeerAddress, host))
 	if p, err := strconv.Atoi(port); err == nil {
-		attrs = append(attrs, attribute.Int(keyPeerPort, p))
+		attrs = append(attrs, attribute.Int(semconv.NetworkPeerPort, p))
 	}
 	return attrs
 }

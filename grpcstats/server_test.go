@@ -3,6 +3,7 @@ package grpcstats_test
 import (
 	"context"
 	"errors"
+	"github.com/debugz/debugz/internal/semconv"
 	"io"
 	"net"
 	"strconv"
@@ -287,7 +288,7 @@ func bidi(t *testing.T, c testpb.TestServiceClient, n int) {
 	}
 }
 
-// messageEvent is an [grpcstats.EventMessage] event as the test reads it.
+// messageEvent is a "message" event as the test reads it.
 type messageEvent struct {
 	typ        string
 	id         int64
@@ -302,21 +303,21 @@ type messageEvent struct {
 func messageEvents(s sdktrace.ReadOnlySpan) []messageEvent {
 	var out []messageEvent
 	for _, e := range s.Events() {
-		if e.Name != grpcstats.EventMessage {
+		if e.Name != semconv.EventMessage {
 			continue
 		}
 		m := messageEvent{at: e.Time}
 		for _, kv := range e.Attributes {
 			switch string(kv.Key) {
-			case grpcstats.AttrMessageType:
+			case semconv.MessageType:
 				m.typ = kv.Value.AsString()
-			case grpcstats.AttrMessageID:
+			case semconv.MessageID:
 				m.id = kv.Value.AsInt64()
-			case grpcstats.AttrMessageUncompressedSize:
+			case semconv.MessageUncompressedSize:
 				m.size = kv.Value.AsInt64()
-			case grpcstats.AttrMessageCompressedSize:
+			case semconv.MessageCompressedSize:
 				m.comp = kv.Value.AsInt64()
-			case grpcstats.AttrMessageText:
+			case semconv.MessageText:
 				m.text, m.hasText = kv.Value.AsString(), true
 			}
 		}

@@ -2,11 +2,11 @@ package grpcstats_test
 
 import (
 	"context"
+	"github.com/debugz/debugz/internal/semconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/debugz/debugz/grpcstats"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
@@ -26,8 +26,8 @@ func TestWrapHandlerStatusMessage(t *testing.T) {
 	}
 	for _, kind := range []trace.SpanKind{trace.SpanKindServer, trace.SpanKindClient} {
 		s := w.span(t, testSvc+"UnaryCall", kind)
-		if v, ok := attr(s, grpcstats.AttrStatusMessage); !ok || v.AsString() != why {
-			t.Errorf("%s span: %s = %q, %v; want %q", kind, grpcstats.AttrStatusMessage, v.AsString(), ok, why)
+		if v, ok := attr(s, semconv.StatusMessage); !ok || v.AsString() != why {
+			t.Errorf("%s span: %s = %q, %v; want %q", kind, semconv.StatusMessage, v.AsString(), ok, why)
 		}
 	}
 
@@ -45,7 +45,7 @@ func TestWrapHandlerStatusMessage(t *testing.T) {
 	}
 	cutMessages := 0
 	for _, s := range ended {
-		v, ok := attr(s, grpcstats.AttrStatusMessage)
+		v, ok := attr(s, semconv.StatusMessage)
 		if ok && len(v.AsString()) > 1<<10 {
 			t.Errorf("%s %s: status message of %d bytes; want at most 1 KiB", s.Name(), s.SpanKind(), len(v.AsString()))
 		}
@@ -65,8 +65,8 @@ func TestWrapHandlerNoStatusMessageWhenOK(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, kind := range []trace.SpanKind{trace.SpanKindServer, trace.SpanKindClient} {
-		if v, ok := attr(w.span(t, testSvc+"UnaryCall", kind), grpcstats.AttrStatusMessage); ok {
-			t.Errorf("%s span of an OK call: %s = %q; want none", kind, grpcstats.AttrStatusMessage, v.AsString())
+		if v, ok := attr(w.span(t, testSvc+"UnaryCall", kind), semconv.StatusMessage); ok {
+			t.Errorf("%s span of an OK call: %s = %q; want none", kind, semconv.StatusMessage, v.AsString())
 		}
 	}
 }

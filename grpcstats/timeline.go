@@ -2,6 +2,7 @@ package grpcstats
 
 import (
 	"cmp"
+	"github.com/debugz/debugz/internal/semconv"
 	"math"
 	"slices"
 	"sync/atomic"
@@ -134,8 +135,8 @@ type msgEvent struct {
 }
 
 var messageTypes = [2]attribute.KeyValue{
-	sent:     attribute.String(AttrMessageType, MessageTypeSent),
-	received: attribute.String(AttrMessageType, MessageTypeReceived),
+	sent:     attribute.String(semconv.MessageType, semconv.MessageTypeSent),
+	received: attribute.String(semconv.MessageType, semconv.MessageTypeReceived),
 }
 
 // addEvents adds the timeline and the captured messages as events, in time
@@ -171,19 +172,19 @@ func (st *rpcState) addEvents(span trace.Span, buf *endBuffers) {
 	for i := range evs {
 		e := &evs[i]
 		kvs[0] = messageTypes[e.dir]
-		kvs[1] = attribute.Int64(AttrMessageID, int64(e.id))
-		kvs[2] = attribute.Int64(AttrMessageUncompressedSize, e.size)
-		kvs[3] = attribute.Int64(AttrMessageCompressedSize, e.csize)
+		kvs[1] = attribute.Int64(semconv.MessageID, int64(e.id))
+		kvs[2] = attribute.Int64(semconv.MessageUncompressedSize, e.size)
+		kvs[3] = attribute.Int64(semconv.MessageCompressedSize, e.csize)
 		n := 4
 		if e.hasText {
-			kvs[4], n = attribute.String(AttrMessageText, e.text), 5
+			kvs[4], n = attribute.String(semconv.MessageText, e.text), 5
 		}
 		opts[0] = trace.WithAttributes(kvs[:n]...)
 		o := opts[:1]
 		if e.at != 0 {
 			opts[1], o = trace.WithTimestamp(time.Unix(0, e.at)), opts[:2]
 		}
-		span.AddEvent(EventMessage, o...)
+		span.AddEvent(semconv.EventMessage, o...)
 	}
 }
 

@@ -2,6 +2,7 @@ package grpcstats_test
 
 import (
 	"context"
+	"github.com/debugz/debugz/internal/semconv"
 	"math"
 	"slices"
 	"testing"
@@ -35,13 +36,13 @@ func TestWrapHandlerMessageTimeline(t *testing.T) {
 			for _, kind := range []trace.SpanKind{trace.SpanKindClient, trace.SpanKindServer} {
 				s := w.span(t, testSvc+"FullDuplexCall", kind)
 				evs := messageEvents(s)
-				for _, typ := range []string{grpcstats.MessageTypeSent, grpcstats.MessageTypeReceived} {
+				for _, typ := range []string{semconv.MessageTypeSent, semconv.MessageTypeReceived} {
 					if got := ids(evs, typ); !slices.Equal(got, tt.want) {
 						t.Errorf("%s span: %s ids = %v; want %v", kind, typ, got, tt.want)
 					}
 				}
-				if got := intAttr(t, s, grpcstats.AttrMessagesSent); got != int64(tt.n) {
-					t.Errorf("%s span: %s = %d; want %d", kind, grpcstats.AttrMessagesSent, got, tt.n)
+				if got := intAttr(t, s, semconv.MessagesSent); got != int64(tt.n) {
+					t.Errorf("%s span: %s = %d; want %d", kind, semconv.MessagesSent, got, tt.n)
 				}
 				for i, e := range evs {
 					if i > 0 && e.at.Before(evs[i-1].at) {
@@ -65,8 +66,8 @@ func TestWrapHandlerMessageTimeline(t *testing.T) {
 		if evs := messageEvents(s); len(evs) != 0 {
 			t.Errorf("client events = %+v; want none for a unary call", evs)
 		}
-		if got := intAttr(t, s, grpcstats.AttrBytesSent); got != int64(proto.Size(req)) {
-			t.Errorf("client %s = %d; want %d", grpcstats.AttrBytesSent, got, proto.Size(req))
+		if got := intAttr(t, s, semconv.BytesSent); got != int64(proto.Size(req)) {
+			t.Errorf("client %s = %d; want %d", semconv.BytesSent, got, proto.Size(req))
 		}
 	})
 }

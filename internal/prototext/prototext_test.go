@@ -1,4 +1,4 @@
-package grpcstats
+package prototext
 
 import (
 	"math"
@@ -15,9 +15,12 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
-// TestCaptureTextLikePrototext checks that, for messages holding no
+// maxBytes is the limit the tests pass to Format: grpcstats' own.
+const maxBytes = 1 << 10
+
+// TestFormatLikePrototext checks that, for messages holding no
 // credential, the capture reads as prototext's multi-line text.
-func TestCaptureTextLikePrototext(t *testing.T) {
+func TestFormatLikePrototext(t *testing.T) {
 	tests := []struct {
 		name string
 		msg  proto.Message
@@ -39,18 +42,18 @@ func TestCaptureTextLikePrototext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := captureText(tt.msg)
+			got := Format(tt.msg, maxBytes)
 			// prototext adds a space after some names at random, to keep
 			// its output from being relied on.
 			want := strings.ReplaceAll(prototext.MarshalOptions{Multiline: true, Indent: "  "}.Format(tt.msg), ":  ", ": ")
 			if got != want {
-				t.Errorf("captureText(%v) =\n%q\nwant (prototext)\n%q", tt.msg, got, want)
+				t.Errorf("Format(%v) =\n%q\nwant (prototext)\n%q", tt.msg, got, want)
 			}
 		})
 	}
 }
 
-func TestCaptureTextRedacts(t *testing.T) {
+func TestFormatRedacts(t *testing.T) {
 	header, err := structpb.NewStruct(map[string]any{"authorization": "Bearer hunter2", "user": "ada"})
 	if err != nil {
 		t.Fatal(err)
@@ -98,35 +101,35 @@ value: [redacted]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := captureText(tt.msg)
+			got := Format(tt.msg, maxBytes)
 			if got != tt.want+"\n" {
-				t.Errorf("captureText(%v) =\n%s\nwant\n%s", tt.msg, got, tt.want)
+				t.Errorf("Format(%v) =\n%s\nwant\n%s", tt.msg, got, tt.want)
 			}
 			if strings.Contains(got, "hunter2") || strings.Contains(got, "u:p@") {
-				t.Errorf("captureText(%v) = %q; shows the secret", tt.msg, got)
+				t.Errorf("Format(%v) = %q; shows the secret", tt.msg, got)
 			}
 		})
 	}
 }
 
-func TestCaptureTextCut(t *testing.T) {
+func TestFormatCut(t *testing.T) {
 	tests := []struct {
 		name string
 		msg  proto.Message
 	}{
 		{"long string", wrapperspb.String(strings.Repeat("日本", 1000))},
 		{"many fields", &testpb.ReconnectInfo{BackoffMs: make([]int32, 1000)}},
-		{"secret at the cut", wrapperspb.String(strings.Repeat("n", captureMaxBytes-20) + " https://bob:hunter2@db.example")},
+		{"secret at the cut", wrapperspb.String(strings.Repeat("n", maxBytes-20) + " https://bob:hunter2@db.example")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := captureText(tt.msg)
-			if len(got) > captureMaxBytes || !strings.HasSuffix(got, ellipsis) || !utf8.ValidString(got) {
-				t.Errorf("captureText = %d bytes ending %q; want at most %d, valid UTF-8, ending with %q",
-					len(got), got[max(0, len(got)-10):], captureMaxBytes, ellipsis)
+			got := Format(tt.msg, maxBytes)
+			if len(got) > maxBytes || !strings.HasSuffix(got, "…") || !utf8.ValidString(got) {
+				t.Errorf("Format = %d bytes ending %q; want at most %d, valid UTF-8, ending with %q",
+					len(got), got[max(0, len(got)-10):], maxBytes, "…")
 			}
 			if strings.Contains(got, "hunter") {
-				t.Errorf("captureText = …%q; shows the start of a secret", got[len(got)-40:])
+				t.Errorf("Format = …%q; shows the start of a secret", got[len(got)-40:])
 			}
 		})
 	}
@@ -145,7 +148,7 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func BenchmarkCaptureText(b *testing.B) {
+func BenchmarkFormat(b *testing.B) {
 	msg := &testpb.StreamingOutputCallRequest{ResponseType: testpb.PayloadType_COMPRESSABLE,
 		Payload: &testpb.Payload{Body: []byte(strings.Repeat("x", 200))}}
 	for range 10 {
@@ -153,6 +156,18 @@ func BenchmarkCaptureText(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		captureText(msg)
+		Format(msg, maxBytes)
+	}
+}
+
+// TestFormatLimit: the limit is the caller's: the text is at most maxBytes
+// long for any limit, and whole when it fits.
+func TestFormatLimit(t *testing.T) {
+	msg := wrapperspb.String(strings.Repeat("x", 100))
+	for _, n := range []int{8, 20, 64, 200} {
+		got := Format(msg, n)
+		if len(got) > n || (n < 100 && !strings.HasSuffix(got, "…")) || (n >= 200 && got != "value: \""+strings.Repeat("x", 100)+"\"\n") {
+			t.Errorf("Format(100 x, %d) = %q (%d bytes); want at most %d bytes, whole when it fits", n, got, len(got), n)
+		}
 	}
 }

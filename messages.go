@@ -1,0 +1,89 @@
+package debugz
+
+import (
+	"math"
+
+	"github.com/debugz/debugz/internal/semconv"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// messageStats is what a span says about the messages of its call: from the
+// attributes grpcstats.WrapHandler sets, or else from the message events of old
+// otelgrpc versions.
+type messageStats struct {
+	known                    bool // the span said anything about messages
+	sent, received           int64
+	bytesSent, bytesReceived int64
+	deadlineUsed             float64 // fraction of the deadline used; 0 without one
+	hasDeadline              bool    // the span says what deadlineUsed is
+}
+
+// read reads one of grpcstats' span attributes (semconv.DebugzPrefix).
+func (m *messageStats) read(key string, v attribute.Value) {
+	switch key {
+	case semconv.MessagesSent:
+		m.sent, m.known = v.AsInt64(), true
+	case semconv.MessagesReceived:
+		m.received, m.known = v.AsInt64(), true
+	case semconv.BytesSent:
+		m.bytesSent = v.AsInt64()
+	case semconv.BytesReceived:
+		m.bytesReceived = v.AsInt64()
+	case semconv.DeadlineUsed:
+		if f := v.AsFloat64(); f >= 0 && !math.IsInf(f, 1) { // not NaN either
+			m.deadlineUsed, m.hasDeadline = f, true
+		}
+	}
+}
+
+// readMessageEvent counts a message event (see [messageEventOf]), for spans
+// that carry no counts of their own.
+func (m *messageStats) readMessageEvent(e *sdktrace.Event) {
+	me, ok := messageEventOf(e)
+	if !ok || me.typ == nil {
+		return
+	}
+	m.known = true
+	var size int64
+	if me.size != nil {
+		size = me.size.AsInt64()
+	}
+	if me.typ.AsString() == semconv.MessageTypeSent {
+		m.sent++
+		m.bytesSent += size
+	} else {
+		m.received++
+		m.bytesReceived += size
+	}
+}
+
+// messageEvent is what a message event says about its message: its
+// attributes of each kind, nil where it says nothing. They point into the
+// event's attributes.
+type messageEvent struct {
+	typ  *attribute.Value // semconv.MessageTypeSent or semconv.MessageTypeReceived
+	id   *attribute.Value // 1-based, per direction
+	size *attribute.Value // uncompressed bytes
+}
+
+// messageEventOf is the one reader of message events: those of grpcstats'
+// timeline and of otelgrpc before v0.67 (keys message.* before v0.61,
+// rpc.message.* from it). ok is false for any other event.
+func messageEventOf(e *sdktrace.Event) (me messageEvent, ok bool) {
+	if e.Name != semconv.EventMessage {
+		return me, false
+	}
+	for i := range e.Attributes {
+		kv := &e.Attributes[i]
+		switch kv.Key {
+		case semconv.MessageType, semconv.RPCMessageType:
+			me.typ = &kv.Value
+		case semconv.MessageID, semconv.RPCMessageID:
+			me.id = &kv.Value
+		case semconv.MessageUncompressedSize, semconv.RPCMessageUncompressedSize:
+			me.size = &kv.Value
+		}
+	}
+	return me, true
+}
