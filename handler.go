@@ -216,7 +216,8 @@ func (s *source) Summary() view.Summary {
 		wm := view.Method{Method: s.red.String(m.Method), Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors, Faults: m.Faults,
 			Last1m: view.Window(m.Last1m), Last10m: view.Window(m.Last10m),
 			Active: m.Active, Buckets: m.Buckets, P50: m.P50, P90: m.P90, P99: m.P99, Max: m.Max,
-			Rate: m.Rate1m, LastSeen: m.LastSeen, LogWarnings: m.LogWarnings, LogErrors: m.LogErrors}
+			Rate:     float64(m.Last1m.Count) / rateWindow, // over a whole minute, even the first: it changes only when calls do
+			LastSeen: m.LastSeen, LogWarnings: m.LogWarnings, LogErrors: m.LogErrors}
 		for c := codes.OK; c <= maxCode; c++ {
 			name := rpccode.Name(int(c))
 			if n := m.Codes[name]; n > 0 {
@@ -374,7 +375,7 @@ func (s *source) span(sp *Span) view.Span {
 	ws := view.Span{
 		TraceID: sp.TraceID.String(), SpanID: sp.SpanID.String(), Name: s.red.String(sp.Name), Method: s.red.String(sp.Method),
 		Kind: kindName(sp.Kind), StatusCode: sp.StatusCode, StatusMessage: s.red.String(sp.StatusMessage),
-		Start: sp.Start, Duration: sp.Duration, Bucket: sp.Bucket, Peer: peer(sp.Attributes, sp.Kind),
+		Start: sp.Start, Duration: sp.Duration, Bucket: bucketOf(s.sp.cfg.bounds, int64(sp.Duration)), Peer: peer(sp.Attributes, sp.Kind),
 		Sampled: sp.Sampled, Truncated: sp.Truncated, Attributes: s.attrs(sp.Attributes),
 		Scope: sp.Scope.Name, ScopeVersion: sp.Scope.Version,
 		MessagesKnown: sp.MessagesKnown, MessagesSent: sp.MessagesSent, MessagesReceived: sp.MessagesReceived,

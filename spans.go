@@ -32,7 +32,6 @@ type Span struct {
 	StatusMessage string // the span status's description, else the attribute debugz.status.message
 	Start, End    time.Time
 	Duration      time.Duration
-	Bucket        int // latency bucket index
 	Attributes    []attribute.KeyValue
 	Events        []sdktrace.Event
 	Links         []sdktrace.Link
@@ -315,7 +314,6 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 		Start:             s.StartTime(),
 		End:               s.EndTime(),
 		Duration:          time.Duration(r.dur),
-		Bucket:            bucketOf(sp.cfg.bounds, r.dur),
 		Attributes:        slices.Clone(s.Attributes()),
 		Events:            cloneEvents(s.Events()),
 		Links:             cloneLinks(s.Links()),

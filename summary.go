@@ -43,12 +43,12 @@ type MethodStats struct {
 	Buckets  []uint64          // disjoint, one per bucket bound; they sum to Count
 	P50, P90 time.Duration
 	P99, Max time.Duration
-	Rate1m   float64   // RPCs per second over the last minute
 	LastSeen time.Time // end of the latest RPC; zero if none ended yet
 
 	// Last1m and Last10m count the RPCs that ended in the last 60 seconds
 	// and in the last 10 minutes (the current minute and the 9 before it),
-	// where Count, Errors and Faults are since the processor started.
+	// where Count, Errors and Faults are since the processor started; the
+	// rate over the last minute is Last1m.Count / 60 per second.
 	Last1m, Last10m Window
 
 	// Recent are the quantiles of the RPCs that ended in this minute and
@@ -140,7 +140,6 @@ func (sp *SpanProcessor) Summary() Summary {
 				m.Last10m.add(t)
 			}
 		}
-		m.Rate1m = float64(m.Last1m.Count) / rateWindow // over a whole minute, even the first: it changes only when calls do
 		sum.Methods = append(sum.Methods, m)
 	}
 	// In flight, nothing finished yet: these rows count against the same
