@@ -5,6 +5,8 @@ import (
 
 	"github.com/debugz/debugz/internal/semconv"
 
+	"strconv"
+
 	"github.com/debugz/debugz/internal/rpccode"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -124,4 +126,38 @@ func looksLikeGRPC(kind trace.SpanKind, name string, scope func() string) bool {
 		return true
 	}
 	return scope() == otelgrpcScope
+}
+
+// peer returns the address of the other side of an RPC, from the attributes
+// of any otelgrpc generation.
+func peer(kvs []attribute.KeyValue, kind trace.SpanKind) string {
+	get := func(keys ...string) string {
+		for _, k := range keys {
+			for _, kv := range kvs {
+				if string(kv.Key) == k {
+					if kv.Value.Type() == attribute.INT64 {
+						return strconv.FormatInt(kv.Value.AsInt64(), 10)
+					}
+					return kv.Value.AsString()
+				}
+			}
+		}
+		return ""
+	}
+	join := func(host, port string) string {
+		if host == "" || port == "" {
+			return host
+		}
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		return host + ":" + port
+	}
+	if h := get(semconv.NetworkPeerAddress, semconv.NetSockPeerAddr, semconv.NetPeerIP); h != "" {
+		return join(h, get(semconv.NetworkPeerPort, semconv.NetSockPeerPort, semconv.NetPeerPort))
+	}
+	if kind == trace.SpanKindClient {
+		return join(get(semconv.ServerAddress, semconv.NetPeerName), get(semconv.ServerPort, semconv.NetPeerPort))
+	}
+	return join(get(semconv.ClientAddress), get(semconv.ClientPort))
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/debugz/debugz/internal/textcut"
 	"github.com/debugz/debugz/ringbuffer"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -268,4 +269,19 @@ func (f *LogFilter) matches(r *recentLog) bool {
 func (r *recentLog) record() LogRecord {
 	return LogRecord{LogLine: LogLine{Time: r.time, Level: r.level, Message: r.message,
 		Attrs: slices.Clone(r.attrs[:r.nattrs]), SpanID: r.spanID}, TraceID: r.traceID, Method: r.method}
+}
+
+// slogAttr is a log attribute as a span attribute, for the pages' formatting
+// and redaction.
+func slogAttr(a slog.Attr) attribute.KeyValue {
+	v := a.Value
+	switch v.Kind() {
+	case slog.KindBool:
+		return attribute.Bool(a.Key, v.Bool())
+	case slog.KindInt64:
+		return attribute.Int64(a.Key, v.Int64())
+	case slog.KindFloat64:
+		return attribute.Float64(a.Key, v.Float64())
+	}
+	return attribute.String(a.Key, v.String())
 }

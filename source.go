@@ -1,0 +1,217 @@
+package debugz
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"os"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/goroutines"
+	"github.com/debugz/debugz/internal/redact"
+	"github.com/debugz/debugz/internal/rpccode"
+	"github.com/debugz/debugz/internal/view"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+)
+
+// What the pages read: source adapts a SpanProcessor to view.Source, the
+// interface of package web, redacting as it copies. This file holds the
+// summary, the calls in flight, the process and the log records;
+// source_spans.go the spans and traces.
+
+// source adapts a SpanProcessor to view.Source.
+type source struct {
+	sp        *SpanProcessor
+	red       *redact.Redactor  // nil with WithoutRedaction
+	profiling atomic.Bool       // a CPU profile is being taken
+	streaming map[string]string // registered method → streaming kind; read-only
+}
+
+var _ view.Source = (*source)(nil)
+
+func kindName(k trace.SpanKind) string { return k.String() }
+
+func (s *source) Methods() []string {
+	rows := s.sp.rows.all()
+	out := make([]string, 0, len(rows)+len(s.streaming))
+	for _, r := range rows {
+		out = append(out, s.red.String(r.method))
+	}
+	for m := range s.streaming {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (s *source) Summary() view.Summary {
+	sum := s.sp.Summary()
+	out := view.Summary{Capacity: sum.Capacity, Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
+		Fault:   faultText(sum.Fault),
+		Buckets: sum.BucketBounds, Methods: make([]view.Method, 0, len(sum.Methods)+len(s.streaming))}
+	seen := make(map[string]bool, len(sum.Methods))
+	for _, m := range sum.Methods {
+		wm := view.Method{Method: s.red.String(m.Method), Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors, Faults: m.Faults,
+			Last1m: view.Window(m.Last1m), Last10m: view.Window(m.Last10m),
+			Active: m.Active, Buckets: m.Buckets, P50: m.P50, P90: m.P90, P99: m.P99, Max: m.Max,
+			Rate:     float64(m.Last1m.Count) / rateWindow, // over a whole minute, even the first: it changes only when calls do
+			LastSeen: m.LastSeen, LogWarnings: m.LogWarnings, LogErrors: m.LogErrors}
+		for c := codes.OK; c <= maxCode; c++ {
+			name := rpccode.Name(int(c))
+			if n := m.Codes[name]; n > 0 {
+				wm.Codes = append(wm.Codes, view.CodeCount{Code: int(c), Name: name, Count: n})
+			}
+		}
+		wm.Streaming = s.streaming[m.Method]
+		wm.Recent = view.Latency{Count: m.Recent.Count, P50: m.Recent.P50, P90: m.Recent.P90, P99: m.Recent.P99, Max: m.Recent.Max}
+		wm.MsgCalls, wm.MsgSent, wm.MsgReceived = m.MessageCalls, m.MessagesSent, m.MessagesReceived
+		wm.BytesSent, wm.BytesReceived, wm.NearDeadline = m.BytesSent, m.BytesReceived, m.NearDeadline
+		if m.Kind == trace.SpanKindServer {
+			seen[m.Method] = true
+		}
+		out.Methods = append(out.Methods, wm)
+	}
+	for method, kind := range s.streaming { // registered, never seen on the server side
+		if !seen[method] {
+			out.Methods = append(out.Methods, view.Method{Method: method, Kind: kindName(trace.SpanKindServer),
+				Streaming: kind, Buckets: make([]uint64, len(out.Buckets))})
+		}
+	}
+	return out
+}
+
+func (s *source) CPUByMethod(ctx context.Context, d time.Duration) (view.CPUProfile, error) {
+	return cpuByMethod(ctx, &s.profiling, d)
+}
+
+func (s *source) Active() []view.Active {
+	act := s.sp.Active()
+	out := make([]view.Active, len(act))
+	for i, a := range act {
+		out[i] = view.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: s.red.String(a.Method),
+			Kind: kindName(a.Kind), Start: a.Start, Peer: a.Peer,
+			ProgressKnown: a.ProgressKnown, Sent: a.MessagesSent, Received: a.MessagesReceived, Deadline: a.Deadline}
+	}
+	return out
+}
+
+// logLine is a log record for the pages, redacted.
+func (s *source) logLine(l *LogLine) view.LogLine {
+	wl := view.LogLine{Time: l.Time, Level: l.Level.String(), Message: s.red.String(l.Message)}
+	if l.SpanID.IsValid() {
+		wl.SpanID = l.SpanID.String()
+	}
+	kvs := make([]attribute.KeyValue, len(l.Attrs))
+	for i, a := range l.Attrs {
+		kvs[i] = slogAttr(a)
+	}
+	wl.Attrs = s.attrs(kvs)
+	return wl
+}
+
+func (s *source) Logs(q view.LogQuery) []view.LogEntry {
+	return s.logEntries(s.sp.Logs(s.logFilter(q)))
+}
+
+func (s *source) FollowLogs(q view.LogQuery, pos uint64) ([]view.LogEntry, uint64, uint64) {
+	recs, next, skipped := s.sp.followLogs(s.logFilter(q), pos)
+	return s.logEntries(recs), next, skipped
+}
+
+// logFilter translates the logs page's query into the engine's.
+func (s *source) logFilter(q view.LogQuery) LogFilter {
+	f := LogFilter{Method: q.Method, Text: q.Text, Limit: q.Limit}
+	switch q.Level {
+	case "DEBUG":
+		f.MinLevel = math.MinInt // every level, below Debug too
+	case "WARN":
+		f.MinLevel = slog.LevelWarn
+	case "ERROR":
+		f.MinLevel = slog.LevelError
+	}
+	if q.Trace != "" {
+		f.TraceID, _ = trace.TraceIDFromHex(q.Trace)
+	}
+	return f
+}
+
+// logEntries are log records for the pages, redacted.
+func (s *source) logEntries(recs []LogRecord) []view.LogEntry {
+	out := make([]view.LogEntry, len(recs))
+	for i := range recs {
+		out[i] = view.LogEntry{LogLine: s.logLine(&recs[i].LogLine), Method: s.red.String(recs[i].Method)}
+		if recs[i].TraceID.IsValid() {
+			out[i].TraceID = recs[i].TraceID.String()
+		}
+	}
+	return out
+}
+
+func faultText(f *Fault) string {
+	if f == nil {
+		return ""
+	}
+	return f.Time.UTC().Format(time.RFC3339) + ": " + f.Value + "\n" + f.Stack
+}
+
+// Process says which process the pages show: the service and version of
+// the spans' resource (else the main module's version), the host, the PID
+// and when the processor started.
+func (s *source) Process() view.Process {
+	p := view.Process{Host: host(), PID: os.Getpid(), Start: s.sp.started, Version: buildVersion()}
+	if res := s.sp.resource.Load(); res != nil {
+		if v, ok := res.Set().Value(attribute.Key("service.name")); ok {
+			p.Service = v.AsString()
+		}
+		if v, ok := res.Set().Value(attribute.Key("service.version")); ok && v.AsString() != "" {
+			p.Version = v.AsString()
+		}
+	}
+	return p
+}
+
+// host is the host name, read once.
+var host = sync.OnceValue(func() string {
+	h, _ := os.Hostname()
+	return h
+})
+
+// buildVersion is the main module's version, or its VCS revision when it
+// was built from a work tree ("(devel)"), read once.
+var buildVersion = sync.OnceValue(func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return s.Value[:12]
+		}
+	}
+	return ""
+})
+
+// maxStackBytes bounds the goroutine stacks shown for one RPC.
+const maxStackBytes = 64 << 10
+
+// goroutinesOf returns the stacks of the goroutines labelled with span ID id
+// by grpcstats.WithProfilerLabels: where a running RPC's handler, and the
+// goroutines it started, are now. It takes a goroutine dump; it runs only
+// when a running RPC's page is opened.
+func goroutinesOf(id string) []view.Goroutine {
+	var out []view.Goroutine
+	for _, s := range goroutines.Labelled(grpcstats.LabelSpanID, id, maxStackBytes) {
+		out = append(out, view.Goroutine(s))
+	}
+	return out
+}
