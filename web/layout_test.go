@@ -1,6 +1,13 @@
 package web
 
-import "testing"
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/debugz/debugz/internal/view"
+)
 
 func TestCodeClass(t *testing.T) {
 	tests := []struct {
@@ -49,5 +56,42 @@ func TestNearText(t *testing.T) {
 				t.Errorf("nearText(%v) = %q; want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestProcessOnEveryPage: every page names the process in its header and
+// its title, and /api/summary says which process answered and when.
+func TestProcessOnEveryPage(t *testing.T) {
+	ts := newTestServer(t, newFakeSource(), view.Config{})
+	titles := map[string]bool{}
+	for _, path := range []string{"/", "/spans", "/spans/" + testSpan, "/traces/" + testTrace, "/active"} {
+		resp, body := testRequest(t, ts, "GET", "/debug/rpcs"+path)
+		if resp.StatusCode != 200 || !strings.Contains(body, "<b>usersvc</b>") || !strings.Contains(body, "pid 4242") || !strings.Contains(body, "up 1d 2h") {
+			t.Errorf("GET %s = %d; want the process (usersvc, pid 4242, up 1d 2h) in the header", path, resp.StatusCode)
+		}
+		title := body[strings.Index(body, "<title>"):strings.Index(body, "</title>")]
+		if !strings.Contains(title, "usersvc") || titles[title] {
+			t.Errorf("GET %s: title %q; want one naming the service and differing from the other pages'", path, title)
+		}
+		titles[title] = true
+	}
+	_, body := testRequest(t, ts, "GET", "/debug/rpcs/api/summary")
+	var sum struct {
+		AsOf    time.Time `json:"as_of"`
+		Process struct {
+			Service string
+			PID     int
+			Start   time.Time
+		}
+		Methods []map[string]any
+	}
+	if err := json.Unmarshal([]byte(body), &sum); err != nil || sum.Process.Service != "usersvc" || sum.Process.PID != 4242 ||
+		!sum.AsOf.Equal(fixedNow) || sum.Process.Start.IsZero() {
+		t.Fatalf("/api/summary process = %+v, as_of %v, %v; want usersvc, 4242, a start and as_of", sum.Process, sum.AsOf, err)
+	}
+	for _, key := range []string{"faults", "last_1m", "last_10m", "rate_1m_per_s"} {
+		if _, ok := sum.Methods[0][key]; !ok {
+			t.Errorf("/api/summary method lacks %q", key)
+		}
 	}
 }

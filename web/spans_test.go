@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,5 +100,57 @@ func TestSpanPagesComputeNoSummary(t *testing.T) {
 	}
 	if n := src.calls.Load(); n != 0 {
 		t.Errorf("the span pages computed %d summaries; want 0", n)
+	}
+}
+
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{"", "kind=server&bucket=1&code=error", "code=<script>alert(1)</script>",
+		"min=1ms&max=1s", "trace=4bf92f3577b34da6a3ce929d0e0e4736&limit=5", "bucket=%00", "limit=-1", "max=9999999999h", "=&=", "x=1&x=2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, perr := parseQuery(v, 7, nearText(0.8))
+		if perr != nil {
+			if perr.Param == "" || !v.Has(perr.Param) && perr.Param != "min" {
+				t.Fatalf("parseQuery(%q) error %v names no given parameter", raw, perr)
+			}
+			return
+		}
+		if q.Limit < 1 || q.Limit > maxLimit || q.Bucket < -1 || q.Bucket >= 7 || q.Code < -1 || q.Code > 16 || q.Min < 0 || q.Max < 0 {
+			t.Fatalf("parseQuery(%q) = %+v: out of range", raw, q)
+		}
+	})
+}
+
+// The code parameter takes every spelling rpccode.Parse reads.
+func TestParseQueryCodeSpellings(t *testing.T) {
+	for in, want := range map[string]int{"NOT_FOUND": 5, "not_found": 5, "NotFound": 5, "Canceled": 1, "CANCELLED": 1, "16": 16, "DeadlineExceeded": 4} {
+		q, err := parseQuery(url.Values{"code": {in}}, 7, nearText(0.8))
+		if err != nil || q.Code != want {
+			t.Errorf("parseQuery(code=%s).Code = %d, %v; want %d", in, q.Code, err, want)
+		}
+	}
+}
+
+// The pages quote the near-deadline threshold they are given and flag the
+// spans the source flags.
+func TestNearDeadlineQuotesConfig(t *testing.T) {
+	src := newFakeSource()
+	src.add(view.Span{TraceID: testTrace, SpanID: "4444444444444444", Method: "user.UserService/FetchUser", Kind: "server",
+		Code: "OK", Start: fixedNow, DeadlineUsed: 0.97, DeadlineKnown: true, NearDeadline: true})
+	ts := newTestServer(t, src, view.Config{NearDeadline: 0.9})
+	_, body := testRequest(t, ts, "GET", "/debug/rpcs/spans")
+	for _, want := range []string{`title="used more than 90% of its deadline">Near deadline`, `97% of deadline`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("GET /spans lacks %q", want)
+		}
+	}
+	_, body = testRequest(t, ts, "GET", "/debug/rpcs/api/spans?deadline=far")
+	if !strings.Contains(body, "more than 90% of their deadline") {
+		t.Errorf("GET /api/spans?deadline=far = %s; want the error to quote the threshold", body)
 	}
 }

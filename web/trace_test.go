@@ -70,3 +70,20 @@ func TestAxisTicksAreRound(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceExportFailureIs500: a trace the Source cannot encode is a 500
+// that is reported, not a 404 saying it is not retained.
+func TestTraceExportFailureIs500(t *testing.T) {
+	var reported []error
+	ts := newTestServer(t, newFakeSource(), view.Config{ErrorHandler: func(err error) { reported = append(reported, err) }})
+	resp, body := testRequest(t, ts, "GET", "/debug/rpcs/api/traces/"+brokenTrace)
+	if resp.StatusCode != 500 || !strings.Contains(body, "could not be encoded") {
+		t.Errorf("GET a trace that fails to encode = %d %q; want 500 saying so", resp.StatusCode, body)
+	}
+	if len(reported) != 1 || !strings.Contains(reported[0].Error(), "cannot encode") {
+		t.Errorf("reported %v; want the encoding error once", reported)
+	}
+	if resp, _ := testRequest(t, ts, "GET", "/debug/rpcs/api/traces/"+strings.Repeat("ab", 16)); resp.StatusCode != 404 {
+		t.Errorf("GET an unknown trace = %d; want 404", resp.StatusCode)
+	}
+}

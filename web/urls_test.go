@@ -1,9 +1,11 @@
 package web
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/a-h/templ"
+	"github.com/debugz/debugz/internal/view"
 )
 
 func TestURLs(t *testing.T) {
@@ -32,6 +34,30 @@ func TestURLs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if string(tt.got) != tt.want {
 				t.Errorf("%s = %v; want %v", tt.name, tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTraceIDsLinkToTemplate(t *testing.T) {
+	const tmpl = "http://localhost:16686/trace/{traceID}"
+	tests := []struct {
+		name, traceURL, want string
+	}{
+		{"template set", tmpl, `href="http://localhost:16686/trace/` + testTrace + `"`},
+		{"local by default", "", `traces/` + testTrace + `"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t, newFakeSource(), view.Config{TraceURL: tt.traceURL})
+			for _, path := range []string{"/debug/rpcs/spans", "/debug/rpcs/spans/" + testSpan, "/debug/rpcs/active"} {
+				_, body := testRequest(t, ts, "GET", path)
+				if !strings.Contains(body, tt.want) {
+					t.Errorf("GET %s: no trace link %s", path, tt.want)
+				}
+				if tt.traceURL == "" && strings.Contains(body, "16686") {
+					t.Errorf("GET %s links to a tracing backend with none configured", path)
+				}
 			}
 		})
 	}
