@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,20 +133,21 @@ func (sh *activeShard) splice(p, n, after, before int32) {
 	}
 }
 
-// remove forgets the tracked span key and returns its log lines.
-func (t *activeTable) remove(key uint64) *spanLogs {
+// remove forgets the tracked span key and returns its entry (zero if it
+// was not tracked): what was logged and counted while it ran.
+func (t *activeTable) remove(key uint64) activeEntry {
 	if key == 0 {
-		return nil
+		return activeEntry{}
 	}
 	sh := t.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	var logs *spanLogs
+	var e activeEntry
 	if i := sh.find(key); i >= 0 {
-		logs = sh.spans[i].logs
+		e = sh.spans[i]
 		sh.delete(i)
 	}
-	return logs
+	return e
 }
 
 // find returns the slot holding key, or -1; the caller holds sh.mu.
@@ -219,6 +219,7 @@ type activeEntry struct {
 	start    int64 // the span's start time, unix ns
 	progress grpcstats.Progress
 	logs     *spanLogs // logged while it ran (SpanProcessor.LogHandler); nil if none
+	attempts uint16    // its attempts that ended (grpc-go's plugin: attemptOf)
 }
 
 // update calls f with the entry of the tracked span key under its shard's
@@ -356,9 +357,8 @@ func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method stri
 		if !s.EndTime().IsZero() {
 			continue // ending now: OnEnd has it
 		}
-		name := s.Name()
-		if looksLikeGRPC(s.SpanKind(), name, func() string { return s.InstrumentationScope().Name }) && !sp.cfg.ignores(name) {
-			f(s, cut(strings.TrimPrefix(name, "/"), maxMethodLen), e.progress)
+		if method, ok := rpcSpan(s.SpanKind(), s.Name(), s.InstrumentationScope().Name, "", &sp.names); ok && !sp.cfg.ignores(method) {
+			f(s, cut(method, maxMethodLen), e.progress)
 		}
 	}
 }

@@ -1,7 +1,10 @@
 package debugz
 
 import (
+	"maps"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/debugz/debugz/internal/semconv"
 
@@ -27,7 +30,10 @@ const otelgrpcScope = semconv.OtelgrpcScope
 
 // grpcInfo is what a finished span's attributes tell.
 type grpcInfo struct {
-	method  string
+	system  string // rpc.system or rpc.system.name; "" if neither
+	service string // rpc.service (old otelgrpc, otelconnect v0.7)
+	method  string // rpc.method: "Method" or "pkg.Service/Method"
+
 	code    codes.Code
 	hasCode bool
 	size    int // estimated bytes of attribute data
@@ -38,13 +44,13 @@ type grpcInfo struct {
 const nearDeadline = 0.8
 
 // readAttributes makes the pass over a finished span's attributes that OnEnd
-// needs: whether they say it is a gRPC span, its full method, its status code
-// and what grpcstats says of its messages; and it gives their size
-// ([attrsSize]), for [spanSize]. It does not allocate unless an old otelgrpc
-// span's name disagrees with its rpc.service and rpc.method (or an attribute
-// holds a slice or a map).
-func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isGRPC bool) {
-	var service, method string
+// needs: the RPC system, service and method they name, the status code, in
+// the key of any instrumentation and protocol (gRPC, gRPC-Web, Connect: a
+// Connect code names the gRPC code of the same number), and what grpcstats
+// says of its messages; and it gives their size ([attrsSize]), for
+// [spanSize]. It does not allocate unless an attribute holds a slice or a
+// map.
+func readAttributes(attrs []attribute.KeyValue) (info grpcInfo) {
 	for i := range attrs {
 		kv := &attrs[i]
 		k := string(kv.Key)
@@ -57,18 +63,17 @@ func readAttributes(name string, attrs []attribute.KeyValue) (info grpcInfo, isG
 		}
 		switch k {
 		case semconv.RPCSystem, semconv.RPCSystemName:
-			isGRPC = isGRPC || kv.Value.AsString() == "grpc"
+			info.system = kv.Value.AsString()
 		case semconv.RPCService:
-			service = kv.Value.AsString()
+			info.service = kv.Value.AsString()
 		case semconv.RPCMethod:
-			method = kv.Value.AsString()
-		case semconv.RPCGRPCStatusCode, semconv.RPCResponseStatusCode:
+			info.method = kv.Value.AsString()
+		case semconv.RPCGRPCStatusCode, semconv.RPCResponseStatusCode, semconv.RPCGRPCWebStatusCode, semconv.RPCConnectErrorCode:
 			info.code, info.hasCode = attrCode(kv.Value), true
 		}
 	}
-	info.method = fullMethod(name, service, method)
 	info.size = attrsSize(attrs)
-	return info, isGRPC
+	return info
 }
 
 // attrCode reads a status code attribute of any otelgrpc generation: a
@@ -114,18 +119,76 @@ func fullMethod(name, service, method string) string {
 	}
 }
 
-// looksLikeGRPC reports whether a starting span may be a gRPC span. OnStart
-// cannot read attributes without making the SDK copy them later, so it goes by
-// kind, instrumentation scope and the shape of the name ("pkg.Service/Method").
-func looksLikeGRPC(kind trace.SpanKind, name string, scope func() string) bool {
+// rpcSpan is the one rule of what an RPC span is, for the calls in flight
+// (OnStart sees no attributes: reading them would make the SDK copy them)
+// and for the rows alike. It goes by kind, instrumentation scope and name,
+// and, where the span's attributes were read (OnEnd), by the RPC system they
+// name: one of rpcSystems, or another that rules the span out. It returns
+// the span's method as its name says it ("pkg.Service/Method"; OnEnd refines
+// it from the attributes with [fullMethod]), or false:
+//
+//   - grpc-go's OpenTelemetry plugin (scope "grpc-go", "grpc-open-telemetry"
+//     in v1.71): a client span "Sent.pkg.Service.Method", a server span
+//     "Recv.pkg.Service.Method" (without the prefixes before v1.73); its
+//     "Attempt." spans are internal, not calls (see [attemptOf]). Between
+//     v1.73 and v1.83 a server span without a meter provider is named
+//     "Recv." alone: its method is unknownMethod unless grpcstats.NewHandler
+//     names it.
+//   - otelgrpc, otelconnect and any other instrumentation: a server or client
+//     span named like a gRPC method, "pkg.Service/Method" ("/pkg.Service/Method"
+//     in otelgrpc before v0.4x), whatever the protocol underneath (gRPC,
+//     gRPC-Web, Connect); any server or client span of otelgrpc's scope, or
+//     whose attributes name a system of rpcSystems.
+//
+// The calls in flight are judged without the system: a span named like a
+// method whose attributes name another RPC system (apache_dubbo) shows in
+// flight but is not counted.
+//
+// names turns the plugin's dotted names into methods without allocating
+// for a name seen before.
+func rpcSpan(kind trace.SpanKind, name, scope, system string, names *methodNames) (method string, ok bool) {
 	if kind != trace.SpanKindServer && kind != trace.SpanKindClient {
-		return false
+		return "", false
 	}
+	if system != "" && !rpcSystem(system) {
+		return "", false
+	}
+	if scope == semconv.GRPCGoScope || scope == semconv.GRPCGoScopeV171 {
+		prefix := semconv.GRPCGoServerPrefix
+		if kind == trace.SpanKindClient {
+			prefix = semconv.GRPCGoClientPrefix
+		}
+		dotted := strings.TrimPrefix(name, prefix)
+		if dotted == "" {
+			return unknownMethod, true
+		}
+		return names.of(dotted), true
+	}
+	name = strings.TrimPrefix(name, "/")
 	i := strings.IndexByte(name, '/')
 	if i > 0 && i < len(name)-1 && strings.IndexByte(name[i+1:], '/') < 0 && strings.IndexByte(name, ' ') < 0 {
+		return name, true
+	}
+	return name, scope == otelgrpcScope || system != ""
+}
+
+// rpcSystem reports whether an rpc.system (or rpc.system.name) value is one
+// of the protocols debugz counts as gRPC calls: gRPC, and gRPC-Web and
+// Connect as otelconnect names them in either generation.
+func rpcSystem(system string) bool {
+	switch system {
+	case "grpc", "grpc_web", "connect_rpc", "connectrpc":
 		return true
 	}
-	return scope() == otelgrpcScope
+	return false
+}
+
+// attemptOf reports whether a span is an attempt of a call made through
+// grpc-go's plugin ("Attempt.pkg.Service.Method", internal, the child of
+// the call's "Sent." span).
+func attemptOf(kind trace.SpanKind, name, scope string) bool {
+	return kind == trace.SpanKindInternal && strings.HasPrefix(name, semconv.GRPCGoAttemptPrefix) &&
+		(scope == semconv.GRPCGoScope || scope == semconv.GRPCGoScopeV171)
 }
 
 // peer returns the address of the other side of an RPC, from the attributes
@@ -160,4 +223,45 @@ func peer(kvs []attribute.KeyValue, kind trace.SpanKind) string {
 		return join(get(semconv.ServerAddress, semconv.NetPeerName), get(semconv.ServerPort, semconv.NetPeerPort))
 	}
 	return join(get(semconv.ClientAddress), get(semconv.ClientPort))
+}
+
+// unknownMethod is the row of the server calls whose span names no method
+// (grpc-go's plugin between v1.73 and v1.83, tracing without metrics).
+const unknownMethod = "(unknown)"
+
+// methodNames turns the dotted names of grpc-go's plugin
+// ("pkg.Service.Method") into methods ("pkg.Service/Method"). It keeps what
+// it made in an immutable map, copied by the rare writer, so that a name
+// seen before costs a lookup and no allocation; past maxMethodNames names it
+// stops keeping them (a caller's flood of unknown methods).
+type methodNames struct {
+	m  atomic.Pointer[map[string]string]
+	mu sync.Mutex // serialises writers
+}
+
+const maxMethodNames = 4096
+
+func (n *methodNames) of(dotted string) string {
+	if m := n.m.Load(); m != nil {
+		if method, ok := (*m)[dotted]; ok {
+			return method
+		}
+	}
+	method := dotted
+	if i := strings.LastIndexByte(dotted, '.'); i > 0 && i < len(dotted)-1 {
+		method = dotted[:i] + "/" + dotted[i+1:]
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	old := n.m.Load()
+	if old != nil && len(*old) >= maxMethodNames {
+		return method
+	}
+	m := make(map[string]string, 1)
+	if old != nil {
+		m = maps.Clone(*old)
+	}
+	m[strings.Clone(dotted)] = method
+	n.m.Store(&m)
+	return method
 }

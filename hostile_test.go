@@ -162,7 +162,7 @@ func TestHugeNamesStayWithinByteCap(t *testing.T) {
 				t.Fatalf("OnEnd(%s): retained %d, truncated %v; want one truncated copy", tt.name, len(found), len(found) == 1 && found[0].truncated)
 			}
 			k := found[0].span
-			info, _ := readAttributes(k.Name(), k.Attributes())
+			info := readAttributes(k.Attributes())
 			if size := spanSize(k.Name(), k.Status().Description, info.size, k.Events(), k.Links(), nil); size > limit {
 				t.Errorf("OnEnd(%s): kept %d bytes; want at most %d", tt.name, size, limit)
 			}

@@ -16,7 +16,6 @@ type messageStats struct {
 	sent, received           int64
 	bytesSent, bytesReceived int64
 	deadlineUsed             float64 // fraction of the deadline used; 0 without one
-	hasDeadline              bool    // the span says what deadlineUsed is
 }
 
 // read reads one of grpcstats' span attributes (semconv.DebugzPrefix).
@@ -32,7 +31,7 @@ func (m *messageStats) read(key string, v attribute.Value) {
 		m.bytesReceived = v.AsInt64()
 	case semconv.DeadlineUsed:
 		if f := v.AsFloat64(); f >= 0 && !math.IsInf(f, 1) { // not NaN either
-			m.deadlineUsed, m.hasDeadline = f, true
+			m.deadlineUsed = f
 		}
 	}
 }
@@ -41,7 +40,7 @@ func (m *messageStats) read(key string, v attribute.Value) {
 // that carry no counts of their own.
 func (m *messageStats) readMessageEvent(e *sdktrace.Event) {
 	me, ok := messageEventOf(e)
-	if !ok || me.typ == nil {
+	if !ok || me.typ == "" {
 		return
 	}
 	m.known = true
@@ -49,7 +48,7 @@ func (m *messageStats) readMessageEvent(e *sdktrace.Event) {
 	if me.size != nil {
 		size = me.size.AsInt64()
 	}
-	if me.typ.AsString() == semconv.MessageTypeSent {
+	if me.typ == semconv.MessageTypeSent {
 		m.sent++
 		m.bytesSent += size
 	} else {
@@ -59,26 +58,36 @@ func (m *messageStats) readMessageEvent(e *sdktrace.Event) {
 }
 
 // messageEvent is what a message event says about its message: its
-// attributes of each kind, nil where it says nothing. They point into the
-// event's attributes.
+// direction, and its attributes of each kind, nil where it says nothing
+// (they point into the event's attributes).
 type messageEvent struct {
-	typ  *attribute.Value // semconv.MessageTypeSent or semconv.MessageTypeReceived
-	id   *attribute.Value // 1-based, per direction
-	size *attribute.Value // uncompressed bytes
+	typ  string           // semconv.MessageTypeSent or MessageTypeReceived (or what else the event says); "" if nothing
+	id   *attribute.Value // its number, per direction
+	size *attribute.Value // bytes (uncompressed, but in grpc-go's plugin)
 }
 
 // messageEventOf is the one reader of message events: those of grpcstats'
 // timeline and of otelgrpc before v0.67 (keys message.* before v0.61,
-// rpc.message.* from it). ok is false for any other event.
+// rpc.message.* from it), and those of grpc-go's plugin ("Outbound
+// message", "Inbound message": 0-based sequence-number, message-size). ok is
+// false for any other event.
 func messageEventOf(e *sdktrace.Event) (me messageEvent, ok bool) {
-	if e.Name != semconv.EventMessage {
+	switch e.Name {
+	case semconv.EventMessage:
+	case semconv.GRPCGoEventOutbound, semconv.GRPCGoEventOutboundOld:
+		return grpcGoMessageEvent(e, semconv.MessageTypeSent), true
+	case semconv.GRPCGoEventInbound, semconv.GRPCGoEventInboundOld:
+		return grpcGoMessageEvent(e, semconv.MessageTypeReceived), true
+	default:
 		return me, false
 	}
 	for i := range e.Attributes {
 		kv := &e.Attributes[i]
 		switch kv.Key {
 		case semconv.MessageType, semconv.RPCMessageType:
-			me.typ = &kv.Value
+			if me.typ = kv.Value.AsString(); kv.Value.Type() != attribute.STRING {
+				me.typ = kv.Value.String()
+			}
 		case semconv.MessageID, semconv.RPCMessageID:
 			me.id = &kv.Value
 		case semconv.MessageUncompressedSize, semconv.RPCMessageUncompressedSize:
@@ -86,4 +95,19 @@ func messageEventOf(e *sdktrace.Event) (me messageEvent, ok bool) {
 		}
 	}
 	return me, true
+}
+
+// grpcGoMessageEvent reads a message event of grpc-go's plugin.
+func grpcGoMessageEvent(e *sdktrace.Event, typ string) messageEvent {
+	me := messageEvent{typ: typ}
+	for i := range e.Attributes {
+		kv := &e.Attributes[i]
+		switch kv.Key {
+		case semconv.GRPCGoSequenceNumber:
+			me.id = &kv.Value
+		case semconv.GRPCGoMessageSize:
+			me.size = &kv.Value
+		}
+	}
+	return me
 }

@@ -22,9 +22,9 @@ const (
 // (method, kind) beyond [WithMaxMethods]. Its spans keep their real method.
 const OverflowMethod = "(overflow)"
 
-// DefaultBucketBounds returns the default lower bounds of the latency buckets:
-// 0, 100µs, 1ms, 10ms, 100ms, 1s and 10s.
-func DefaultBucketBounds() []time.Duration {
+// defaultBucketBounds returns the default lower bounds of the latency
+// buckets: 0, 100µs, 1ms, 10ms, 100ms, 1s and 10s.
+func defaultBucketBounds() []time.Duration {
 	return []time.Duration{0, 100 * time.Microsecond, time.Millisecond, 10 * time.Millisecond,
 		100 * time.Millisecond, time.Second, 10 * time.Second}
 }
@@ -56,7 +56,7 @@ func newConfig(opts []Option) config {
 		maxActiveAge:  defaultMaxActiveAge,
 		ignored:       DefaultIgnoredMethods(),
 	}
-	c.bounds = boundsNanos(DefaultBucketBounds())
+	c.bounds = boundsNanos(defaultBucketBounds())
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
@@ -139,8 +139,8 @@ func WithMaxSpanBytes(n int) Option {
 
 // WithBucketBounds sets the lower bounds of the latency buckets. Bounds are
 // sorted and deduplicated, and 0 is added when missing, so the buckets are
-// disjoint and cover every duration. An empty list keeps the default
-// ([DefaultBucketBounds]).
+// disjoint and cover every duration. An empty list keeps the default: 0,
+// 100µs, 1ms, 10ms, 100ms, 1s and 10s.
 func WithBucketBounds(bounds ...time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if len(bounds) > 0 {

@@ -72,6 +72,7 @@ type SpanProcessor struct {
 	other          *ringbuffer.Ring[record] // non-gRPC spans
 	rows           rowTable
 	active         activeTable
+	names          methodNames // grpc-go's plugin's span names to methods
 }
 
 var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)
@@ -91,6 +92,7 @@ type record struct {
 	code      codes.Code
 	truncated bool
 	near      bool      // used more than 80% of its deadline
+	attempts  uint16    // attempts of a client call, where told (attemptOf); 0 otherwise
 	logs      *spanLogs // logged while it ran (LogHandler); nil if none
 }
 
@@ -142,21 +144,29 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	kind := s.SpanKind()
 	sc := s.SpanContext()
 	rpcKind := kind == trace.SpanKindServer || kind == trace.SpanKindClient
-	var logs *spanLogs
+	var ended activeEntry
 	if rpcKind {
-		logs = sp.active.remove(activeKey(sc))
+		ended = sp.active.remove(activeKey(sc))
 	}
 	if sp.resource.Load() == nil {
 		sp.resource.Store(s.Resource())
 	}
 	name := s.Name()
-	info, isGRPC := readAttributes(name, s.Attributes())
-	isGRPC = rpcKind && (isGRPC || s.InstrumentationScope().Name == otelgrpcScope)
-	if isGRPC && sp.cfg.ignores(info.method) {
-		return
+	scope := s.InstrumentationScope().Name
+	if kind == trace.SpanKindInternal && attemptOf(kind, name, scope) {
+		sp.active.update(activeKey(s.Parent()), func(e *activeEntry) { e.attempts++ })
+	}
+	info := readAttributes(s.Attributes())
+	method, isGRPC := rpcSpan(kind, name, scope, info.system, &sp.names)
+	if isGRPC {
+		method = fullMethod(method, info.service, info.method)
+		if sp.cfg.ignores(method) {
+			return
+		}
 	}
 	start, end := s.StartTime(), s.EndTime()
-	rec := record{span: s, traceID: sc.TraceID(), spanID: sc.SpanID(), end: end.UnixNano(), dur: int64(end.Sub(start)), logs: logs}
+	rec := record{span: s, traceID: sc.TraceID(), spanID: sc.SpanID(), end: end.UnixNano(), dur: int64(end.Sub(start)),
+		logs: ended.logs, attempts: ended.attempts}
 	events := s.Events()
 	status := s.Status()
 	var fromEvents *messageStats // message counts, when the attributes have none
@@ -170,14 +180,14 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 		sp.other.Push(rec)
 		return
 	}
-	if len(info.method) > maxMethodLen { // a caller's name, kept in rows and spans
-		info.method = cut(info.method, maxMethodLen)
+	if len(method) > maxMethodLen { // a caller's name, kept in rows and spans
+		method = cut(method, maxMethodLen)
 	}
 	if !info.hasCode && status.Code == otelcodes.Error {
 		info.code = codes.Unknown
 	}
-	rec.method, rec.code, rec.near = info.method, info.code, info.msgs.deadlineUsed > nearDeadline
-	rec.row = sp.rows.get(info.method, kind)
+	rec.method, rec.code, rec.near = method, info.code, info.msgs.deadlineUsed > nearDeadline
+	rec.row = sp.rows.get(method, kind)
 	rec.seq = sp.recent.Push(rec)
 	rec.row.add(&rec, &info.msgs, sp.cfg.bounds)
 }

@@ -148,6 +148,7 @@ type row struct {
 	msgCalls, msgSent, msgReceived uint64
 	bytesSent, bytesReceived       uint64
 	nearDeadline                   uint64 // calls that used more than 80% of their deadline
+	retried                        uint64 // client calls of more than one attempt
 	logWarnings, logErrors         uint64 // records their handlers logged (SpanProcessor.LogHandler)
 
 	byBucket []reservoir             // one per latency bucket
@@ -205,6 +206,9 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	if rec.near {
 		r.nearDeadline++
 	}
+	if rec.attempts > 1 {
+		r.retried++
+	}
 	if rec.logs != nil {
 		r.logWarnings += rec.logs.warnings
 		r.logErrors += rec.logs.errors
@@ -224,7 +228,7 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 // quantiles from after unlocking: OnEnd waits on a reader for no longer
 // than this copy.
 type rowCopy struct {
-	count, nearDeadline            uint64
+	count, nearDeadline, retried   uint64
 	codes                          [maxCode + 1]uint64
 	buckets                        []uint64
 	max, lastSeen                  int64
@@ -241,7 +245,7 @@ type rowCopy struct {
 func (r *row) copyTo(c *rowCopy) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c.count, c.nearDeadline, c.codes = r.count, r.nearDeadline, r.codes
+	c.count, c.nearDeadline, c.retried, c.codes = r.count, r.nearDeadline, r.retried, r.codes
 	c.buckets = append(c.buckets[:0], r.buckets...)
 	c.max, c.lastSeen, c.rate, c.minutes = r.max, r.lastSeen, r.rate, r.minutes
 	c.hist, c.recent = r.hist, r.recent

@@ -72,7 +72,7 @@ func (s *source) Summary() view.Summary {
 		wm.Streaming = s.streaming[m.Method]
 		wm.Recent = view.Latency{Count: m.Recent.Count, P50: m.Recent.P50, P90: m.Recent.P90, P99: m.Recent.P99, Max: m.Recent.Max}
 		wm.MsgCalls, wm.MsgSent, wm.MsgReceived = m.MessageCalls, m.MessagesSent, m.MessagesReceived
-		wm.BytesSent, wm.BytesReceived, wm.NearDeadline = m.BytesSent, m.BytesReceived, m.NearDeadline
+		wm.BytesSent, wm.BytesReceived, wm.NearDeadline, wm.Retried = m.BytesSent, m.BytesReceived, m.NearDeadline, m.Retried
 		if m.Kind == trace.SpanKindServer {
 			seen[m.Method] = true
 		}

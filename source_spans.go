@@ -142,7 +142,7 @@ func (s *source) span(sp *Span) view.Span {
 		Sampled: sp.Sampled, Truncated: sp.Truncated, Attributes: s.attrs(sp.Attributes),
 		Scope: sp.Scope.Name, ScopeVersion: sp.Scope.Version,
 		MessagesKnown: sp.MessagesKnown, MessagesSent: sp.MessagesSent, MessagesReceived: sp.MessagesReceived,
-		BytesSent: sp.BytesSent, BytesReceived: sp.BytesReceived, DeadlineUsed: sp.DeadlineUsed, DeadlineKnown: sp.HasDeadline,
+		BytesSent: sp.BytesSent, BytesReceived: sp.BytesReceived, DeadlineUsed: sp.DeadlineUsed, DeadlineKnown: sp.DeadlineUsed > 0, Attempts: sp.Attempts,
 		NearDeadline: sp.DeadlineUsed > nearDeadline,
 	}
 	if sp.Parent.SpanID().IsValid() {
@@ -184,9 +184,7 @@ func readMessageEvent(we *view.Event, e *sdktrace.Event) {
 	if !ok {
 		return
 	}
-	if me.typ != nil {
-		we.Message = me.typ.String()
-	}
+	we.Message = me.typ
 	if me.id != nil {
 		we.MessageID = me.id.String()
 	}

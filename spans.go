@@ -47,10 +47,12 @@ type Span struct {
 	MessagesSent, MessagesReceived int64
 	BytesSent, BytesReceived       int64
 	// DeadlineUsed is the share of its deadline the call used (0.95 is 95%)
-	// when HasDeadline: the call had one and the span says
-	// (grpcstats.WrapHandler); 0 otherwise.
+	// when the call had one and the span says (grpcstats); 0 otherwise.
 	DeadlineUsed float64
-	HasDeadline  bool
+	// Attempts is how many attempts a client call made, where its
+	// instrumentation says (grpc-go's plugin: one "Attempt." span each); 0
+	// where it does not.
+	Attempts int
 
 	DroppedAttributes, DroppedEvents, DroppedLinks int
 
@@ -300,7 +302,7 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 	return Span{
 		Logs: logs, LogsSkipped: skipped,
 		MessagesKnown: msgs.known, MessagesSent: msgs.sent, MessagesReceived: msgs.received,
-		BytesSent: msgs.bytesSent, BytesReceived: msgs.bytesReceived, DeadlineUsed: msgs.deadlineUsed, HasDeadline: msgs.hasDeadline,
+		BytesSent: msgs.bytesSent, BytesReceived: msgs.bytesReceived, DeadlineUsed: msgs.deadlineUsed, Attempts: int(r.attempts),
 		TraceID:           sc.TraceID(),
 		SpanID:            sc.SpanID(),
 		Parent:            s.Parent(),

@@ -61,6 +61,9 @@ type MethodStats struct {
 	MessagesSent, MessagesReceived uint64
 	BytesSent, BytesReceived       uint64
 	NearDeadline                   uint64 // calls that used more than 80% of their deadline
+	// Retried counts the client calls that made more than one attempt,
+	// where the instrumentation says (grpc-go's plugin: see Span.Attempts).
+	Retried uint64
 
 	// LogWarnings and LogErrors count the records at Warn and at Error or
 	// above that the calls' handlers logged (SpanProcessor.LogHandler).
@@ -120,7 +123,7 @@ func (sp *SpanProcessor) Summary() Summary {
 		}
 		m.Buckets = slices.Clone(c.buckets)
 		m.MessageCalls, m.MessagesSent, m.MessagesReceived = c.msgCalls, c.msgSent, c.msgReceived
-		m.BytesSent, m.BytesReceived, m.NearDeadline = c.bytesSent, c.bytesReceived, c.nearDeadline
+		m.BytesSent, m.BytesReceived, m.NearDeadline, m.Retried = c.bytesSent, c.bytesReceived, c.nearDeadline, c.retried
 		m.LogWarnings, m.LogErrors = c.logWarnings, c.logErrors
 		m.Max = time.Duration(c.max)
 		var q [3]time.Duration

@@ -198,6 +198,7 @@ type spanJSON struct {
 	BytesSent        *int64         `json:"bytes_sent,omitempty"`
 	BytesReceived    *int64         `json:"bytes_received,omitempty"`
 	DeadlineUsed     *float64       `json:"deadline_used,omitempty"` // present, even 0, when known
+	Attempts         int            `json:"attempts,omitempty"`      // where the instrumentation says
 	Running          bool           `json:"running,omitempty"`       // in flight: duration_ns is so far
 }
 
@@ -222,7 +223,7 @@ func toSpanJSON(s view.Span) spanJSON {
 	if s.DeadlineKnown {
 		out.DeadlineUsed = &s.DeadlineUsed
 	}
-	out.Running = s.Running
+	out.Running, out.Attempts = s.Running, s.Attempts
 	for _, e := range s.Events {
 		out.Events = append(out.Events, eventJSON{Name: e.Name, Time: e.Time, Offset: int64(e.Offset), Attributes: attrsJSON(e.Attributes)})
 	}

@@ -1,7 +1,7 @@
 // Package semconv holds the span attribute and event keys that debugz reads
 // and writes, of every instrumentation it knows, in one place, grouped by
-// the instrumentation (and its versions) that writes them. DESIGN.md's
-// tables say which otelgrpc version emits what.
+// the instrumentation (and its versions) that writes them. The README's
+// table of instrumentations says which version emits what.
 //
 // Nothing here is public API: grpcstats documents the names it writes in its
 // package doc, and the root package reads them from here.
@@ -33,6 +33,52 @@ const (
 	// v0.65: grpc-go's name ("NotFound") in v0.65, the canonical name
 	// ("NOT_FOUND") from v0.66 (and otelconnect v0.12).
 	RPCResponseStatusCode = "rpc.response.status_code"
+)
+
+// grpc-go's own OpenTelemetry plugin (google.golang.org/grpc/stats/opentelemetry,
+// TraceOptions): it names its spans after the method with its dots
+// ("pkg.Service.Method") behind a prefix, sets no rpc.* attribute and no
+// status code (the span status is Ok, or Error with the message), and
+// writes message events of its own.
+const (
+	// GRPCGoScope is the plugin's instrumentation scope from grpc v1.72.
+	GRPCGoScope = "grpc-go"
+	// GRPCGoScopeV171 is its scope in grpc v1.71.
+	GRPCGoScopeV171 = "grpc-open-telemetry"
+	// GRPCGoClientPrefix starts the name of a client call's span (v1.73+).
+	GRPCGoClientPrefix = "Sent."
+	// GRPCGoServerPrefix starts the name of a server call's span (v1.73+).
+	GRPCGoServerPrefix = "Recv."
+	// GRPCGoAttemptPrefix starts the name of an attempt's span: internal,
+	// one per attempt, the child of the call's span.
+	GRPCGoAttemptPrefix = "Attempt."
+	// GRPCGoEventOutbound and GRPCGoEventInbound are its message events
+	// (v1.73+; "Outbound compressed message" and "Inbound compressed
+	// message" before), with GRPCGoMessageSize and GRPCGoSequenceNumber.
+	GRPCGoEventOutbound    = "Outbound message"
+	GRPCGoEventInbound     = "Inbound message"
+	GRPCGoEventOutboundOld = "Outbound compressed message"
+	GRPCGoEventInboundOld  = "Inbound compressed message"
+	GRPCGoMessageSize      = "message-size"
+	GRPCGoSequenceNumber   = "sequence-number"
+	GRPCGoPreviousAttempts = "previous-rpc-attempts"
+)
+
+// connect-go's otelconnect (connectrpc.com/otelconnect): spans named like
+// otelgrpc's ("pkg.v1.Service/Method"), over gRPC, gRPC-Web or the Connect
+// protocol. v0.7 to v0.9 write RPCSystem ("grpc", "grpc_web",
+// "connect_rpc"), RPCService and RPCMethod, and the code in a key per
+// protocol; v0.10 and later write RPCSystemName ("grpc" for gRPC and
+// gRPC-Web, "connectrpc"), the full RPCMethod and RPCResponseStatusCode
+// ("NOT_FOUND", "CANCELED").
+const (
+	// OtelconnectScope is otelconnect's instrumentation scope.
+	OtelconnectScope = "connectrpc.com/otelconnect"
+	// RPCGRPCWebStatusCode is a gRPC-Web call's code as a number (v0.7).
+	RPCGRPCWebStatusCode = "rpc.grpc_web.status_code"
+	// RPCConnectErrorCode is a failed Connect-protocol call's code, by its
+	// Connect name ("not_found"); absent on success (v0.7).
+	RPCConnectErrorCode = "rpc.connect_rpc.error_code"
 )
 
 // Message events: otelgrpc's up to v0.60 (opt-in from v0.46), and the

@@ -113,6 +113,9 @@ type Method struct {
 	BytesSent     uint64 `json:"bytes_sent"`
 	BytesReceived uint64 `json:"bytes_received"`
 	NearDeadline  uint64 `json:"near_deadline"`
+	// Retried counts the client calls that made more than one attempt
+	// (where the instrumentation says: grpc-go's plugin).
+	Retried uint64 `json:"retried"`
 	// LogWarnings and LogErrors count what the calls' handlers logged at
 	// Warn and at Error or above.
 	LogWarnings uint64 `json:"log_warnings"`
@@ -222,6 +225,9 @@ type Span struct {
 	BytesSent, BytesReceived       int64
 	DeadlineUsed                   float64 // share of the deadline used; 0 without one
 	DeadlineKnown                  bool    // the call had a deadline and the span says how much it used
+	// Attempts is how many attempts a client call made, where its
+	// instrumentation says; 0 where it does not.
+	Attempts int
 	// NearDeadline flags a call that used more of its deadline than
 	// [Config.NearDeadline].
 	NearDeadline bool
