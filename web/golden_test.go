@@ -69,7 +69,7 @@ func goldenSummary() summaryPage {
 				{
 					Method: "user.UserService/UpdateUser", Kind: "server", Count: 230, Errors: 12, Faults: 8,
 					Last1m: view.Window{Count: 20, Errors: 3, Faults: 2}, Last10m: view.Window{Count: 200, Errors: 9, Faults: 6},
-					LogWarnings: 4, LogErrors: 1,
+					LogWarnings: 4, LogErrors: 1, Retried: 2,
 					Codes:   []view.CodeCount{{Code: 0, Name: "OK", Count: 218}, {Code: 3, Name: "INVALID_ARGUMENT", Count: 4}, {Code: 13, Name: "INTERNAL", Count: 3}, {Code: 14, Name: "UNAVAILABLE", Count: 5}},
 					Buckets: []uint64{0, 20, 150, 55, 4, 1, 0},
 					P50:     3200 * time.Microsecond, P90: 12 * time.Millisecond, P99: 180 * time.Millisecond,
