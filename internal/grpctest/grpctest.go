@@ -1,6 +1,8 @@
-// Package grpctest serves grpc-go's interop TestService on 127.0.0.1 with
-// otelgrpc on both sides, for the tests of every debugz module: the root's
-// (on the oldest otelgrpc debugz supports) and e2e's (on the newest).
+// Package grpctest holds the helpers of the tests of every debugz module:
+// the root's (on the oldest otelgrpc debugz supports), e2e's and bench's (on
+// the newest). It serves grpc-go's interop TestService on 127.0.0.1 with
+// otelgrpc on both sides, sends one GET to a handler as a local browser
+// would, and waits for a condition.
 package grpctest
 
 import (
@@ -8,6 +10,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,4 +133,51 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// Get serves one GET of path to h from a loopback address, with the Host
+// localhost:6060 (which a handler's default checks allow), and returns the
+// status and the body.
+func Get(t testing.TB, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, localGet(context.Background(), path))
+	return rec.Code, rec.Body.String()
+}
+
+// FirstEvent serves one GET of a live stream (Server-Sent Events) as Get
+// does and returns the status and the stream's first event, ending the
+// stream as soon as it has arrived (or failing the test after 10 seconds).
+func FirstEvent(t testing.TB, h http.Handler, path string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w := &firstEvent{ResponseRecorder: httptest.NewRecorder(), cancel: cancel}
+	h.ServeHTTP(w, localGet(ctx, path)) // returns when ctx is done
+	event, _, complete := strings.Cut(w.Body.String(), "\n\n")
+	if !complete && ctx.Err() == context.DeadlineExceeded {
+		t.Fatalf("GET %s: no event in 10s", path)
+	}
+	return w.Code, event
+}
+
+func localGet(ctx context.Context, path string) *http.Request {
+	req := httptest.NewRequestWithContext(ctx, "GET", "http://localhost:6060"+path, nil)
+	req.RemoteAddr = "127.0.0.1:1234"
+	return req
+}
+
+// firstEvent records a response and cancels its request once the body holds
+// a whole event.
+type firstEvent struct {
+	*httptest.ResponseRecorder
+	cancel func()
+}
+
+func (w *firstEvent) Write(b []byte) (int, error) {
+	n, err := w.ResponseRecorder.Write(b)
+	if strings.Contains(w.Body.String(), "\n\n") {
+		w.cancel()
+	}
+	return n, err
 }
