@@ -9,6 +9,7 @@ import (
 
 	"github.com/debugz/debugz"
 	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/grpctest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 )
@@ -56,7 +57,7 @@ func BenchmarkUnaryCall(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			c := benchClient(b, bc.wrap, bc.opts)
 			ctx := context.Background()
-			req := &testpb.SimpleRequest{ResponseSize: 64, Payload: body(64)}
+			req := &testpb.SimpleRequest{ResponseSize: 64, Payload: grpctest.Payload(64)}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

@@ -30,17 +30,25 @@ import (
 // Method is the prefix of the service's full method names.
 const Method = "grpc.testing.TestService/"
 
-// Service answers UnaryCall with the status the request asks for; a request
-// for DEADLINE_EXCEEDED waits until the caller gives up and then answers
-// CANCELLED (whether the server's own copy of the deadline or the client's
-// reset comes first is a race, so the service does not leave it to grpc).
-// Its streaming methods send and receive what they are asked to.
+// Service answers with payloads of the sizes the requests ask for, so that
+// every message has a size of its own, and with the status a unary request
+// asks for. A request for DEADLINE_EXCEEDED waits until the caller gives up
+// and then answers CANCELLED (whether the server's own copy of the deadline
+// or the client's reset comes first is a race, so the service does not
+// leave it to grpc); any other unary call with a deadline is answered when
+// 90% of it is used. StreamingOutputCall sends a response per
+// ResponseParameters, FullDuplexCall the same per request (one empty
+// response to a request without parameters), and StreamingInputCall
+// answers the total size of the payloads it received.
 type Service struct {
 	testpb.UnimplementedTestServiceServer
 }
 
+// Payload is a payload of n zero bytes.
+func Payload(n int32) *testpb.Payload { return &testpb.Payload{Body: make([]byte, n)} }
+
 func (Service) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
-	if st := req.GetResponseStatus(); st != nil && st.GetCode() != 0 {
+	if st := req.GetResponseStatus(); st.GetCode() != 0 {
 		if codes.Code(st.GetCode()) == codes.DeadlineExceeded {
 			<-ctx.Done()
 			time.Sleep(20 * time.Millisecond) // let the client's own deadline fire first
@@ -48,12 +56,15 @@ func (Service) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testp
 		}
 		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage())
 	}
-	return &testpb.SimpleResponse{Username: "ada"}, nil
+	if dl, ok := ctx.Deadline(); ok { // answer when 90% of the deadline is used
+		time.Sleep(time.Until(dl) - time.Until(dl)/10)
+	}
+	return &testpb.SimpleResponse{Payload: Payload(req.GetResponseSize()), Username: "ada"}, nil
 }
 
 func (Service) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, stream testpb.TestService_StreamingOutputCallServer) error {
-	for range req.GetResponseParameters() {
-		if err := stream.Send(&testpb.StreamingOutputCallResponse{}); err != nil {
+	for _, p := range req.GetResponseParameters() {
+		if err := stream.Send(&testpb.StreamingOutputCallResponse{Payload: Payload(p.GetSize())}); err != nil {
 			return err
 		}
 	}
@@ -63,28 +74,34 @@ func (Service) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, strea
 func (Service) StreamingInputCall(stream testpb.TestService_StreamingInputCallServer) error {
 	n := 0
 	for {
-		_, err := stream.Recv()
+		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
 			return stream.SendAndClose(&testpb.StreamingInputCallResponse{AggregatedPayloadSize: int32(n)})
 		}
 		if err != nil {
 			return err
 		}
-		n++
+		n += len(req.GetPayload().GetBody())
 	}
 }
 
 func (Service) FullDuplexCall(stream testpb.TestService_FullDuplexCallServer) error {
 	for {
-		_, err := stream.Recv()
+		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := stream.Send(&testpb.StreamingOutputCallResponse{}); err != nil {
-			return err
+		params := req.GetResponseParameters()
+		if len(params) == 0 {
+			params = []*testpb.ResponseParameters{{}}
+		}
+		for _, p := range params {
+			if err := stream.Send(&testpb.StreamingOutputCallResponse{Payload: Payload(p.GetSize())}); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -105,21 +122,39 @@ func Start(t testing.TB, tp trace.TracerProvider, wrap Wrap, srv testpb.TestServ
 		srv = Service{}
 	}
 	opts := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{})}
+	conn := Serve(t, wrap(otelgrpc.NewServerHandler(opts...)), wrap(otelgrpc.NewClientHandler(opts...)),
+		func(s *grpc.Server) { testpb.RegisterTestServiceServer(s, srv) })
+	return testpb.NewTestServiceClient(conn)
+}
+
+// Serve serves what register registers on 127.0.0.1, with the stats handler
+// sh (none when nil), and returns a connection to it with the stats handler
+// ch (none when nil); its Target is the server's address. Everything stops
+// when the test ends.
+func Serve(t testing.TB, sh, ch stats.Handler, register func(*grpc.Server)) *grpc.ClientConn {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer(grpc.StatsHandler(wrap(otelgrpc.NewServerHandler(opts...))))
-	testpb.RegisterTestServiceServer(gs, srv)
+	var srvOpts []grpc.ServerOption
+	cliOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if sh != nil {
+		srvOpts = append(srvOpts, grpc.StatsHandler(sh))
+	}
+	if ch != nil {
+		cliOpts = append(cliOpts, grpc.WithStatsHandler(ch))
+	}
+	gs := grpc.NewServer(srvOpts...)
+	register(gs)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(wrap(otelgrpc.NewClientHandler(opts...))))
+	conn, err := grpc.NewClient(lis.Addr().String(), cliOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return testpb.NewTestServiceClient(conn)
+	return conn
 }
 
 // WaitFor polls until cond holds, failing the test after 10 seconds: server
