@@ -28,7 +28,7 @@ func TestRecordAllSeesEveryRPCExportsTheSample(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "every server span", func() bool {
+	grpctest.WaitFor(t, "every server span", func() bool {
 		r := row(sp.Summary(), svc+"UnaryCall", 2)
 		return r != nil && r.Count == calls
 	})
@@ -110,7 +110,7 @@ func TestWithServicesListsMethodsNeverCalled(t *testing.T) {
 	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the call's server span", func() bool { // in flight, a row has no count yet
+	grpctest.WaitFor(t, "the call's server span", func() bool { // in flight, a row has no count yet
 		r := row(sp.Summary(), svc+"UnaryCall", trace.SpanKindServer)
 		return r != nil && r.Count > 0
 	})
@@ -164,7 +164,7 @@ func TestWithTraceURL(t *testing.T) {
 	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 2 })
+	grpctest.WaitFor(t, "two spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 2 })
 	s := sp.Spans(debugz.Filter{})[0]
 	h := debugz.NewHandler(sp, debugz.WithTraceURL("http://localhost:16686/trace/{traceID}"))
 	if _, page := grpctest.Get(t, h, "/spans/"+s.SpanID.String()); !strings.Contains(page, `href="http://localhost:16686/trace/`+s.TraceID.String()+`"`) {

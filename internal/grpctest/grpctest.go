@@ -157,6 +157,72 @@ func Serve(t testing.TB, sh, ch stats.Handler, register func(*grpc.Server)) *grp
 	return conn
 }
 
+// DriveAllKinds makes, in order: 2 unary OK, 1 unary NOT_FOUND, 1 unary
+// deadline, one server stream of 3, one client stream of 4, one bidi stream of 2:
+// 14 spans in all, client and server.
+func DriveAllKinds(t testing.TB, c testpb.TestServiceClient) {
+	t.Helper()
+	ctx := context.Background()
+	for range 2 {
+		if _, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+			t.Fatalf("UnaryCall: %v", err)
+		}
+	}
+	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound), Message: "no user 7"}})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("UnaryCall(NOT_FOUND) = %v", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = c.UnaryCall(dctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.DeadlineExceeded)}})
+	cancel()
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("UnaryCall(deadline) = %v", err)
+	}
+
+	out, err := c.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{ResponseParameters: make([]*testpb.ResponseParameters, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := out.Recv(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+
+	in, err := c.StreamingInputCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := in.Send(&testpb.StreamingInputCallRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := in.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+
+	bidi, err := c.FullDuplexCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := bidi.Send(&testpb.StreamingOutputCallRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bidi.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = bidi.CloseSend()
+	if _, err := bidi.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("bidi end = %v; want EOF", err)
+	}
+}
+
 // WaitFor polls until cond holds, failing the test after 10 seconds: server
 // spans end just after the client sees the response, so the last server
 // span may land a moment later.
