@@ -80,28 +80,6 @@ func TestRecordAllKeepsDecisions(t *testing.T) {
 	}
 }
 
-// BenchmarkRecordAll is the price of seeing every span: a span's lifecycle
-// with a 10% ratio sampler, plain and wrapped, with debugz registered.
-func BenchmarkRecordAll(b *testing.B) {
-	for _, bc := range []struct {
-		name    string
-		sampler sdktrace.Sampler
-	}{
-		{"ratio", sdktrace.TraceIDRatioBased(0.1)},
-		{"RecordAll(ratio)", debugz.RecordAll(sdktrace.TraceIDRatioBased(0.1))},
-	} {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(bc.sampler), sdktrace.WithSpanProcessor(debugz.NewSpanProcessor()))
-		tr := tp.Tracer("bench")
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				_, s := tr.Start(context.Background(), "bench.Service/Method")
-				s.End()
-			}
-		})
-	}
-}
-
 func TestWithServicesListsMethodsNeverCalled(t *testing.T) {
 	srv := grpc.NewServer()
 	testpb.RegisterTestServiceServer(srv, grpctest.Service{})
