@@ -32,11 +32,11 @@ const Method = "grpc.testing.TestService/"
 
 // Service answers with payloads of the sizes the requests ask for, so that
 // every message has a size of its own, and with the status a unary request
-// asks for. A request for DEADLINE_EXCEEDED waits until the caller gives up
-// and then answers CANCELLED (whether the server's own copy of the deadline
-// or the client's reset comes first is a race, so the service does not
-// leave it to grpc); any other unary call with a deadline is answered when
-// 90% of it is used. StreamingOutputCall sends a response per
+// asks for. A request for DEADLINE_EXCEEDED waits until the call's context
+// ends and then answers CANCELLED: made as DriveAllKinds makes it, with the
+// deadline hidden from grpc, only the caller's reset ends that context, so
+// the caller has its DEADLINE_EXCEEDED first. Any other unary call with a
+// deadline is answered when 90% of it is used. StreamingOutputCall sends a response per
 // ResponseParameters, FullDuplexCall the same per request (one empty
 // response to a request without parameters), and StreamingInputCall
 // answers the total size of the payloads it received.
@@ -51,7 +51,6 @@ func (Service) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testp
 	if st := req.GetResponseStatus(); st.GetCode() != 0 {
 		if codes.Code(st.GetCode()) == codes.DeadlineExceeded {
 			<-ctx.Done()
-			time.Sleep(20 * time.Millisecond) // let the client's own deadline fire first
 			return nil, status.Error(codes.Canceled, "caller gave up")
 		}
 		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage())
@@ -173,7 +172,7 @@ func DriveAllKinds(t testing.TB, c testpb.TestServiceClient) {
 		t.Fatalf("UnaryCall(NOT_FOUND) = %v", err)
 	}
 	dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	_, err = c.UnaryCall(dctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.DeadlineExceeded)}})
+	_, err = c.UnaryCall(hiddenDeadline{dctx}, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.DeadlineExceeded)}})
 	cancel()
 	if status.Code(err) != codes.DeadlineExceeded {
 		t.Fatalf("UnaryCall(deadline) = %v", err)
@@ -222,6 +221,16 @@ func DriveAllKinds(t testing.TB, c testpb.TestServiceClient) {
 		t.Fatalf("bidi end = %v; want EOF", err)
 	}
 }
+
+// hiddenDeadline is a context that ends at its deadline without telling
+// grpc of it: grpc sends no grpc-timeout, so the server's context ends only
+// when the caller, having given up with DEADLINE_EXCEEDED, resets the
+// stream. With the deadline sent, the server's own copy of it could end the
+// call first, and its answer reach the caller before the caller's timer has
+// fired.
+type hiddenDeadline struct{ context.Context }
+
+func (hiddenDeadline) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 // WaitFor polls until cond holds, failing the test after 10 seconds: server
 // spans end just after the client sees the response, so the last server
