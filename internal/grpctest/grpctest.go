@@ -237,11 +237,26 @@ func (hiddenDeadline) Deadline() (time.Time, bool) { return time.Time{}, false }
 // span may land a moment later.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	Eventually(t, what, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	})
+}
+
+// Eventually is WaitFor with a condition that says what is missing: the
+// test fails after 10 seconds with the last error cond returned.
+func Eventually(t testing.TB, what string, cond func() error) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %v", what, err)
+		}
 	}
 }
 
