@@ -3,6 +3,7 @@ package grpcstats_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -156,20 +157,20 @@ func start(tb testing.TB, s setup) *wrappedServer {
 // kind: a server span ends just after the client has its answer.
 func (w *wrappedServer) span(tb testing.TB, method string, kind trace.SpanKind) sdktrace.ReadOnlySpan {
 	tb.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		var found []sdktrace.ReadOnlySpan
+	var found []sdktrace.ReadOnlySpan
+	grpctest.Eventually(tb, fmt.Sprintf("the %s span of %s", kind, method), func() error {
+		found = found[:0]
 		for _, s := range w.rec.Ended() {
 			if s.Name() == method && s.SpanKind() == kind {
 				found = append(found, s)
 			}
 		}
-		if len(found) == 1 {
-			return found[0]
+		if len(found) != 1 {
+			return fmt.Errorf("%d ended; want 1", len(found))
 		}
-		if len(found) > 1 || time.Now().After(deadline) {
-			tb.Fatalf("%d ended %s spans of %s; want 1", len(found), kind, method)
-		}
-	}
+		return nil
+	})
+	return found[0]
 }
 
 func attr(s sdktrace.ReadOnlySpan, key string) (attribute.Value, bool) {
