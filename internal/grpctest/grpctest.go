@@ -1,8 +1,9 @@
-// Package grpctest holds the helpers of the tests of every debugz module:
-// the root's (on the oldest otelgrpc debugz supports), e2e's and bench's (on
-// the newest). It serves grpc-go's interop TestService on 127.0.0.1 with
-// otelgrpc on both sides, sends one GET to a handler as a local browser
-// would, and waits for a condition.
+// Package grpctest is the one home of the helpers of the tests of every
+// debugz module: the root's (on the oldest otelgrpc debugz supports) and
+// those of e2e, bench and example (on the newest). It serves grpc-go's
+// interop TestService on 127.0.0.1 with otelgrpc on both sides, drives
+// every kind of call through it, sends one GET to a handler as a local
+// browser would, and waits for a condition.
 package grpctest
 
 import (
@@ -36,9 +37,9 @@ const Method = "grpc.testing.TestService/"
 // ends and then answers CANCELLED: made as DriveAllKinds makes it, with the
 // deadline hidden from grpc, only the caller's reset ends that context, so
 // the caller has its DEADLINE_EXCEEDED first. Any other unary call with a
-// deadline is answered when 90% of it is used. StreamingOutputCall sends a response per
-// ResponseParameters, FullDuplexCall the same per request (one empty
-// response to a request without parameters), and StreamingInputCall
+// deadline is answered when 90% of it is used. StreamingOutputCall sends a
+// response per ResponseParameters, FullDuplexCall the same per request (one
+// empty response to a request without parameters), and StreamingInputCall
 // answers the total size of the payloads it received.
 type Service struct {
 	testpb.UnimplementedTestServiceServer
