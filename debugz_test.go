@@ -3,13 +3,11 @@ package debugz_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/debugz/debugz"
 	"github.com/debugz/debugz/internal/grpctest"
@@ -18,7 +16,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
-	"google.golang.org/grpc/status"
 )
 
 // startGRPC serves grpctest.Service with otelgrpc on both sides, spans going
@@ -38,73 +35,6 @@ func startGRPCWith(t testing.TB, sp *debugz.SpanProcessor, opts ...sdktrace.Trac
 
 const svc = grpctest.Method
 
-// driveAllKinds makes, in order: 2 unary OK, 1 unary NOT_FOUND, 1 unary
-// deadline, one server stream of 3, one client stream of 4, one bidi stream of 2.
-func driveAllKinds(t testing.TB, c testpb.TestServiceClient) {
-	t.Helper()
-	ctx := context.Background()
-	for range 2 {
-		if _, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
-			t.Fatalf("UnaryCall: %v", err)
-		}
-	}
-	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound), Message: "no user 7"}})
-	if status.Code(err) != codes.NotFound {
-		t.Fatalf("UnaryCall(NOT_FOUND) = %v", err)
-	}
-	dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	_, err = c.UnaryCall(dctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.DeadlineExceeded)}})
-	cancel()
-	if status.Code(err) != codes.DeadlineExceeded {
-		t.Fatalf("UnaryCall(deadline) = %v", err)
-	}
-
-	out, err := c.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{ResponseParameters: make([]*testpb.ResponseParameters, 3)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := out.Recv(); err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-
-	in, err := c.StreamingInputCall(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 4 {
-		if err := in.Send(&testpb.StreamingInputCallRequest{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := in.CloseAndRecv(); err != nil {
-		t.Fatal(err)
-	}
-
-	bidi, err := c.FullDuplexCall(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if err := bidi.Send(&testpb.StreamingOutputCallRequest{}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := bidi.Recv(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_ = bidi.CloseSend()
-	if _, err := bidi.Recv(); !errors.Is(err, io.EOF) {
-		t.Fatalf("bidi end = %v; want EOF", err)
-	}
-}
-
-var waitFor = grpctest.WaitFor
-
 func row(sum debugz.Summary, method string, kind trace.SpanKind) *debugz.MethodStats {
 	for i := range sum.Methods {
 		if sum.Methods[i].Method == method && sum.Methods[i].Kind == kind {
@@ -114,88 +44,13 @@ func row(sum debugz.Summary, method string, kind trace.SpanKind) *debugz.MethodS
 	return nil
 }
 
-func TestCaptureRealGRPC(t *testing.T) {
-	sp := debugz.NewSpanProcessor()
-	driveAllKinds(t, startGRPC(t, sp))
-	waitFor(t, "14 spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 14 })
-
-	sum := sp.Summary()
-	tests := []struct {
-		method string
-		kind   trace.SpanKind
-		count  uint64
-		codes  map[string]uint64
-	}{
-		{svc + "UnaryCall", trace.SpanKindClient, 4, map[string]uint64{"OK": 2, "NOT_FOUND": 1, "DEADLINE_EXCEEDED": 1}},
-		{svc + "UnaryCall", trace.SpanKindServer, 4, map[string]uint64{"OK": 2, "NOT_FOUND": 1, "CANCELLED": 1}},
-		{svc + "StreamingOutputCall", trace.SpanKindServer, 1, map[string]uint64{"OK": 1}},
-		{svc + "StreamingOutputCall", trace.SpanKindClient, 1, map[string]uint64{"OK": 1}},
-		{svc + "StreamingInputCall", trace.SpanKindServer, 1, map[string]uint64{"OK": 1}},
-		{svc + "StreamingInputCall", trace.SpanKindClient, 1, map[string]uint64{"OK": 1}},
-		{svc + "FullDuplexCall", trace.SpanKindServer, 1, map[string]uint64{"OK": 1}},
-		{svc + "FullDuplexCall", trace.SpanKindClient, 1, map[string]uint64{"OK": 1}},
-	}
-	if len(sum.Methods) != len(tests) {
-		t.Errorf("Summary() has %d rows; want %d", len(sum.Methods), len(tests))
-	}
-	for _, tt := range tests {
-		r := row(sum, tt.method, tt.kind)
-		if r == nil {
-			t.Errorf("no %v row for %q", tt.kind, tt.method)
-			continue
-		}
-		if r.Count != tt.count || len(r.Codes) != len(tt.codes) {
-			t.Errorf("%v %q: count %d codes %v; want %d %v", tt.kind, tt.method, r.Count, r.Codes, tt.count, tt.codes)
-		}
-		for c, n := range tt.codes {
-			if r.Codes[c] != n {
-				t.Errorf("%v %q: Codes[%s] = %d; want %d", tt.kind, tt.method, c, r.Codes[c], n)
-			}
-		}
-		if r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 || r.Last1m.Count == 0 || r.LastSeen.IsZero() {
-			t.Errorf("%v %q: p50 %v p99 %v max %v rate %v last %v; want ordered, positive", tt.kind, tt.method, r.P50, r.P99, r.Max, r.Last1m.Count, r.LastSeen)
-		}
-	}
-	if r := row(sum, svc+"UnaryCall", trace.SpanKindClient); r != nil && r.Errors != 2 {
-		t.Errorf("client UnaryCall errors = %d; want 2", r.Errors)
-	}
-
-	// The deadline: client DEADLINE_EXCEEDED and server CANCELLED share one trace.
-	dl := codes.DeadlineExceeded
-	got := sp.Spans(debugz.Filter{Code: &dl})
-	if len(got) != 1 || got[0].Kind != trace.SpanKindClient || got[0].Duration < 50*time.Millisecond {
-		t.Fatalf("Spans(DEADLINE_EXCEEDED) = %d spans; want the one client call of ≥ 50ms", len(got))
-	}
-	tr := sp.Trace(got[0].TraceID)
-	if len(tr) != 2 || tr[0].Kind != trace.SpanKindClient || tr[1].Kind != trace.SpanKindServer ||
-		tr[1].Code != codes.Canceled || tr[1].Parent.SpanID() != tr[0].SpanID {
-		t.Errorf("Trace(deadline) = %d spans; want client then its server child with CANCELLED", len(tr))
-	}
-
-	errs := sp.Spans(debugz.Filter{ErrorsOnly: true, Kind: trace.SpanKindServer})
-	if len(errs) != 2 {
-		t.Errorf("Spans(server errors) = %d; want 2 (NOT_FOUND, CANCELLED)", len(errs))
-	}
-	for i := 1; i < len(errs); i++ {
-		if errs[i].End.After(errs[i-1].End) {
-			t.Errorf("Spans not newest first")
-		}
-	}
-	if lim := sp.Spans(debugz.Filter{Limit: 3}); len(lim) != 3 {
-		t.Errorf("Spans(limit 3) = %d; want 3", len(lim))
-	}
-	if act := sp.Active(); len(act) != 0 {
-		t.Errorf("Active() = %d after all calls returned; want 0", len(act))
-	}
-}
-
 // TestEndToEnd drives a real gRPC server and client on 127.0.0.1 through
 // otelgrpc and the processor, and reads the result as a user would: the
 // summary JSON, a span page, a trace's OTLP JSON, and a 403 from afar.
 func TestEndToEnd(t *testing.T) {
 	sp := debugz.NewSpanProcessor()
-	driveAllKinds(t, startGRPC(t, sp))
-	waitFor(t, "14 spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 14 })
+	grpctest.DriveAllKinds(t, startGRPC(t, sp))
+	grpctest.WaitFor(t, "14 spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 14 })
 	h := debugz.NewHandler(sp)
 	r := chi.NewRouter()
 	r.Mount("/debug/rpcs", h)

@@ -4,30 +4,19 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/debugz/debugz/internal/otlp"
+
+	"github.com/debugz/debugz/internal/grpctest"
 	"github.com/debugz/debugz/internal/redact"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
-
-func get(t *testing.T, h http.Handler, path string) (int, string) {
-	t.Helper()
-	req := httptest.NewRequest("GET", "http://localhost:6060"+path, nil) // Host localhost:6060
-	req.RemoteAddr = "127.0.0.1:1234"
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	b, _ := io.ReadAll(rec.Body)
-	return rec.Code, string(b)
-}
 
 // secretSpan is a server span carrying credentials and markup.
 func secretSpan() sdktrace.ReadOnlySpan {
@@ -56,7 +45,7 @@ func TestRedactionInHTMLAndJSON(t *testing.T) {
 			h := NewHandler(sp, tt.opts...)
 			id := s.SpanContext().SpanID().String()
 			for _, path := range []string{"/spans/" + id, "/api/spans/" + id, "/api/spans", "/api/traces/" + s.SpanContext().TraceID().String()} {
-				code, body := get(t, h, path)
+				code, body := grpctest.Get(t, h, path)
 				if code != 200 {
 					t.Fatalf("GET %s = %d", path, code)
 				}
@@ -91,7 +80,7 @@ func TestOTLPJSONRoundTrip(t *testing.T) {
 	client.End()
 
 	tid := client.SpanContext().TraceID()
-	code, body := get(t, NewHandler(sp), "/api/traces/"+tid.String())
+	code, body := grpctest.Get(t, NewHandler(sp), "/api/traces/"+tid.String())
 	if code != 200 {
 		t.Fatalf("GET /api/traces = %d", code)
 	}
@@ -181,12 +170,12 @@ func TestRedactionInsideMapValues(t *testing.T) {
 	sp.OnEnd(s)
 	h := NewHandler(sp)
 	for _, path := range []string{"/spans/" + s.SpanContext().SpanID().String(), "/api/spans", "/api/traces/" + s.SpanContext().TraceID().String()} {
-		_, body := get(t, h, path)
+		_, body := grpctest.Get(t, h, path)
 		if strings.Contains(body, "hunter2") || !strings.Contains(body, "r-1") {
 			t.Errorf("GET %s: nested credential shown, or the rest of the map lost", path)
 		}
 	}
-	_, body := get(t, h, "/api/spans/"+s.SpanContext().SpanID().String())
+	_, body := grpctest.Get(t, h, "/api/spans/"+s.SpanContext().SpanID().String())
 	var js struct {
 		Attributes map[string]any `json:"attributes"`
 	}
@@ -216,16 +205,16 @@ func TestRunningRPCOpens(t *testing.T) {
 	child.End()
 	h := NewHandler(sp)
 	sc := server.SpanContext()
-	if code, body := get(t, h, "/spans/"+sc.SpanID().String()); code != 200 || !strings.Contains(body, "running") || !strings.Contains(body, "so far") {
+	if code, body := grpctest.Get(t, h, "/spans/"+sc.SpanID().String()); code != 200 || !strings.Contains(body, "running") || !strings.Contains(body, "so far") {
 		t.Errorf("GET the running span = %d; want its page, marked running:\n%.300s", code, body)
 	}
-	code, body := get(t, h, "/traces/"+sc.TraceID().String())
+	code, body := grpctest.Get(t, h, "/traces/"+sc.TraceID().String())
 	if code != 200 || !strings.Contains(body, "user.UserService/Chat") || !strings.Contains(body, "user.UserService/FetchUser") ||
 		!strings.Contains(body, `class="running"`) {
 		t.Errorf("GET the trace of a running call = %d; want the running server span and its ended child", code)
 	}
 	server.End()
-	if code, body := get(t, h, "/spans/"+sc.SpanID().String()); code != 200 || strings.Contains(body, "so far") {
+	if code, body := grpctest.Get(t, h, "/spans/"+sc.SpanID().String()); code != 200 || strings.Contains(body, "so far") {
 		t.Errorf("GET the span once ended = %d; want it as a finished span", code)
 	}
 }
@@ -247,7 +236,7 @@ func TestSpansPages(t *testing.T) {
 		if pages > 3 {
 			t.Fatal("more than 3 pages of 100 for 250 spans")
 		}
-		code, body := get(t, h, path)
+		code, body := grpctest.Get(t, h, path)
 		var page struct {
 			AsOf      time.Time `json:"as_of"`
 			Matched   int

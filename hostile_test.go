@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/debugz/debugz/internal/semconv"
 	"math"
 	"runtime"
 	"strconv"
@@ -14,6 +13,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/debugz/debugz/internal/semconv"
+
+	"github.com/debugz/debugz/internal/grpctest"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -298,12 +300,12 @@ func TestNonFiniteAndInvalidUTF8Readable(t *testing.T) {
 	h := NewHandler(sp)
 	id, tid := s.SpanContext().SpanID().String(), s.SpanContext().TraceID().String()
 	for _, path := range []string{"/", "/spans", "/spans/" + id, "/traces/" + tid, "/api/summary"} {
-		if code, body := get(t, h, path); code != 200 {
+		if code, body := grpctest.Get(t, h, path); code != 200 {
 			t.Errorf("GET %s = %d %.200s; want 200", path, code, body)
 		}
 	}
 	for _, path := range []string{"/api/spans", "/api/spans/" + id} {
-		code, body := get(t, h, path)
+		code, body := grpctest.Get(t, h, path)
 		var doc struct {
 			Attributes map[string]any `json:"attributes"`
 			Spans      []struct {
@@ -323,7 +325,7 @@ func TestNonFiniteAndInvalidUTF8Readable(t *testing.T) {
 			t.Errorf("GET %s: nan, inf, floats = %s; want %s", path, got, want)
 		}
 	}
-	code, body := get(t, h, "/api/traces/"+tid)
+	code, body := grpctest.Get(t, h, "/api/traces/"+tid)
 	td, err := parseOTLPJSON([]byte(body))
 	if code != 200 || err != nil {
 		t.Fatalf("GET /api/traces/%s = %d, %v; want OTLP JSON", tid, code, err)

@@ -66,7 +66,7 @@ func TestHandlersLogLinesBesideTheRPC(t *testing.T) {
 	})
 	quiet, flood := calls[1], calls[0] // newest first
 	h := debugz.NewHandler(sp)
-	code, body := getLocal(t, h, "/api/spans/"+quiet.SpanID.String())
+	code, body := grpctest.Get(t, h, "/api/spans/"+quiet.SpanID.String())
 	var doc struct {
 		Logs []struct {
 			Level, Message string
@@ -87,7 +87,7 @@ func TestHandlersLogLinesBesideTheRPC(t *testing.T) {
 	if strings.Contains(body, "s3cr3t-value") || len(doc.Logs) < 2 || doc.Logs[1].Attributes["cache"] != "users" {
 		t.Errorf("log attributes = %v; want them, with the token redacted", doc.Logs)
 	}
-	if code, page := getLocal(t, h, "/spans/"+quiet.SpanID.String()); code != 200 || !strings.Contains(page, "payment declined") || strings.Contains(page, "outside any call") {
+	if code, page := grpctest.Get(t, h, "/spans/"+quiet.SpanID.String()); code != 200 || !strings.Contains(page, "payment declined") || strings.Contains(page, "outside any call") {
 		t.Errorf("the call's page = %d; want its log lines and not the one logged outside it", code)
 	}
 	if len(flood.Logs) != 16 || flood.LogsSkipped != 103-16 || flood.Logs[0].Message != "looking up the user" ||
@@ -96,18 +96,18 @@ func TestHandlersLogLinesBesideTheRPC(t *testing.T) {
 			len(flood.Logs), flood.Logs[0].Message, flood.Logs[len(flood.Logs)-1].Message, flood.LogsSkipped)
 	}
 	// The logs page has the latest records, in calls or not, filtered.
-	_, all := getLocal(t, h, "/api/logs?level=debug&limit=1000")
+	_, all := grpctest.Get(t, h, "/api/logs?level=debug&limit=1000")
 	if !strings.Contains(all, `"message":"outside any call"`) || !strings.Contains(all, `"method":"grpc.testing.TestService/UnaryCall"`) {
 		t.Errorf("/api/logs lacks the record outside any call or the calls' method:\n%.600s", all)
 	}
 	var errs struct {
 		Logs []struct{ Level, Message string }
 	}
-	_, body = getLocal(t, h, "/api/logs?level=error")
+	_, body = grpctest.Get(t, h, "/api/logs?level=error")
 	if err := json.Unmarshal([]byte(body), &errs); err != nil || len(errs.Logs) != 2 || errs.Logs[0].Message != "payment declined" {
 		t.Errorf("/api/logs?level=error = %s; want the 2 ERROR records", body)
 	}
-	_, body = getLocal(t, h, "/api/logs?text=CACHE")
+	_, body = grpctest.Get(t, h, "/api/logs?text=CACHE")
 	if err := json.Unmarshal([]byte(body), &errs); err != nil || len(errs.Logs) != 2 {
 		t.Errorf("/api/logs?text=CACHE = %s; want the 2 cache misses", body)
 	}
@@ -184,12 +184,12 @@ func TestLogsAndSpansUnderLoad(t *testing.T) {
 	}
 	for range 50 {
 		for _, s := range sp.Spans(debugz.Filter{Limit: 5}) {
-			if code, _ := getLocal(t, h, "/api/spans/"+s.SpanID.String()); code != 200 && code != 404 {
+			if code, _ := grpctest.Get(t, h, "/api/spans/"+s.SpanID.String()); code != 200 && code != 404 {
 				t.Errorf("GET a span under load = %d", code)
 			}
 		}
 		_ = sp.Logs(debugz.LogFilter{Limit: 100})
-		if code, _ := getLocal(t, h, "/api/logs?limit=50"); code != 200 {
+		if code, _ := grpctest.Get(t, h, "/api/logs?limit=50"); code != 200 {
 			t.Errorf("GET /api/logs under load = %d", code)
 		}
 	}

@@ -3,7 +3,6 @@ package debugz_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -29,7 +28,7 @@ func TestRecordAllSeesEveryRPCExportsTheSample(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "every server span", func() bool {
+	grpctest.WaitFor(t, "every server span", func() bool {
 		r := row(sp.Summary(), svc+"UnaryCall", 2)
 		return r != nil && r.Count == calls
 	})
@@ -81,28 +80,6 @@ func TestRecordAllKeepsDecisions(t *testing.T) {
 	}
 }
 
-// BenchmarkRecordAll is the price of seeing every span: a span's lifecycle
-// with a 10% ratio sampler, plain and wrapped, with debugz registered.
-func BenchmarkRecordAll(b *testing.B) {
-	for _, bc := range []struct {
-		name    string
-		sampler sdktrace.Sampler
-	}{
-		{"ratio", sdktrace.TraceIDRatioBased(0.1)},
-		{"RecordAll(ratio)", debugz.RecordAll(sdktrace.TraceIDRatioBased(0.1))},
-	} {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(bc.sampler), sdktrace.WithSpanProcessor(debugz.NewSpanProcessor()))
-		tr := tp.Tracer("bench")
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				_, s := tr.Start(context.Background(), "bench.Service/Method")
-				s.End()
-			}
-		})
-	}
-}
-
 func TestWithServicesListsMethodsNeverCalled(t *testing.T) {
 	srv := grpc.NewServer()
 	testpb.RegisterTestServiceServer(srv, grpctest.Service{})
@@ -111,7 +88,7 @@ func TestWithServicesListsMethodsNeverCalled(t *testing.T) {
 	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the call's server span", func() bool { // in flight, a row has no count yet
+	grpctest.WaitFor(t, "the call's server span", func() bool { // in flight, a row has no count yet
 		r := row(sp.Summary(), svc+"UnaryCall", trace.SpanKindServer)
 		return r != nil && r.Count > 0
 	})
@@ -123,7 +100,7 @@ func TestWithServicesListsMethodsNeverCalled(t *testing.T) {
 			Count                   uint64
 		}
 	}
-	code, body := getLocal(t, h, "/api/summary")
+	code, body := grpctest.Get(t, h, "/api/summary")
 	if err := json.Unmarshal([]byte(body), &sum); code != 200 || err != nil {
 		t.Fatalf("GET /api/summary = %d, %v", code, err)
 	}
@@ -154,7 +131,7 @@ func TestWithServicesListsMethodsNeverCalled(t *testing.T) {
 			t.Errorf("registered %s missing from the summary", name)
 		}
 	}
-	if _, page := getLocal(t, h, "/"); !strings.Contains(page, "not called") || !strings.Contains(page, "bidi streaming") {
+	if _, page := grpctest.Get(t, h, "/"); !strings.Contains(page, "not called") || !strings.Contains(page, "bidi streaming") {
 		t.Errorf("summary page does not mark methods never called and their streaming kind")
 	}
 }
@@ -165,10 +142,10 @@ func TestWithTraceURL(t *testing.T) {
 	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 2 })
+	grpctest.WaitFor(t, "two spans", func() bool { return len(sp.Spans(debugz.Filter{})) == 2 })
 	s := sp.Spans(debugz.Filter{})[0]
 	h := debugz.NewHandler(sp, debugz.WithTraceURL("http://localhost:16686/trace/{traceID}"))
-	if _, page := getLocal(t, h, "/spans/"+s.SpanID.String()); !strings.Contains(page, `href="http://localhost:16686/trace/`+s.TraceID.String()+`"`) {
+	if _, page := grpctest.Get(t, h, "/spans/"+s.SpanID.String()); !strings.Contains(page, `href="http://localhost:16686/trace/`+s.TraceID.String()+`"`) {
 		t.Errorf("span page does not link its trace to the backend")
 	}
 	for _, bad := range []string{"", "localhost:16686/trace/{traceID}", "javascript:alert(1)//{traceID}", "http://localhost:16686/trace/"} {
@@ -181,16 +158,6 @@ func TestWithTraceURL(t *testing.T) {
 			debugz.WithTraceURL(bad)
 		}()
 	}
-}
-
-// getLocal serves one GET from a loopback address.
-func getLocal(t *testing.T, h http.Handler, path string) (int, string) {
-	t.Helper()
-	req := httptest.NewRequest("GET", "http://localhost:6060"+path, nil) // Host localhost:6060
-	req.RemoteAddr = "127.0.0.1:1234"
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec.Code, rec.Body.String()
 }
 
 // TestWithAllowedHosts: a Host the default checks refuse is served once

@@ -437,10 +437,10 @@ func TestProcessorConcurrentSafe(t *testing.T) {
 	sp := NewSpanProcessor(WithMaxSpans(256), WithMaxMethods(8))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	tr := tp.Tracer(otelgrpcScope)
-	var wg sync.WaitGroup
+	var writersDone, readerDone sync.WaitGroup
 	const writers, each = 4, 2000
 	for w := range writers {
-		wg.Go(func() {
+		writersDone.Go(func() {
 			for i := range each {
 				_, s := tr.Start(context.Background(), fmt.Sprintf("svc.S/M%d", (w*each+i)%12), trace.WithSpanKind(trace.SpanKindServer),
 					trace.WithAttributes(attribute.String("rpc.system.name", "grpc")))
@@ -449,8 +449,8 @@ func TestProcessorConcurrentSafe(t *testing.T) {
 			}
 		})
 	}
-	done := make(chan struct{})
-	wg.Go(func() {
+	done := make(chan struct{}) // closed when the writers are done: the reader runs as long as they do
+	readerDone.Go(func() {
 		for {
 			select {
 			case <-done:
@@ -474,9 +474,9 @@ func TestProcessorConcurrentSafe(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(10 * time.Millisecond)
+	writersDone.Wait()
 	close(done)
-	wg.Wait()
+	readerDone.Wait()
 	var total uint64
 	for _, m := range sp.Summary().Methods {
 		total += m.Count

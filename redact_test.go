@@ -2,13 +2,12 @@ package debugz
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/internal/grpctest"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -134,18 +133,10 @@ func startSecretSpans(t *testing.T, sp *SpanProcessor) (finished trace.SpanConte
 // body of anything else.
 func getOutput(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
-	if !strings.HasPrefix(path, "/live/") {
-		return get(t, h, path)
+	if strings.HasPrefix(path, "/live/") {
+		return grpctest.FirstEvent(t, h, path)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	req := httptest.NewRequestWithContext(ctx, "GET", "http://localhost:6060"+path, nil)
-	req.RemoteAddr = "127.0.0.1:1234"
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req) // returns when ctx is done
-	b, _ := io.ReadAll(rec.Body)
-	body, _, _ := strings.Cut(string(b), "\n\n") // the first event
-	return rec.Code, body
+	return grpctest.Get(t, h, path)
 }
 
 func TestRedactionEverywhere(t *testing.T) {
@@ -215,7 +206,7 @@ func TestWithRedactedKeys(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := NewHandler(sp, tt.opts...)
 			for _, path := range paths {
-				_, body := get(t, h, path)
+				_, body := grpctest.Get(t, h, path)
 				for _, v := range tt.hidden {
 					if strings.Contains(body, v) {
 						t.Errorf("GET %s: shows %q; want it redacted", path, v)

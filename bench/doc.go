@@ -1,8 +1,11 @@
-// Package bench compares debugz with its peers, the way zap's benchmarks
-// compare zap with other loggers. It is a module of its own, so that the
-// peers it imports (go.opentelemetry.io/contrib/zpages and
-// golang.org/x/net/trace) never become dependencies of debugz's users. It
-// holds benchmarks only.
+// Package bench holds debugz's benchmarks, the ones that use only its public
+// API: debugz compared with its peers, the way zap's benchmarks compare zap
+// with other loggers, and debugz's own queries, log handler, sampler and
+// grpcstats handlers. It is a module of its own, so that the peers it
+// imports (go.opentelemetry.io/contrib/zpages and golang.org/x/net/trace)
+// never become dependencies of debugz's users. It holds benchmarks only;
+// those that need a package's unexported names stay beside it
+// (grpcstats' BenchmarkCaptureText, web's rendering benchmarks).
 //
 // # What is compared
 //
@@ -30,6 +33,19 @@
 //     x/net/trace tracing (grpc.EnableTracing), or no tracing at all.
 //   - BenchmarkLiveStreams: span throughput while 0, 20 or 300 clients
 //     follow debugz's live pages and NDJSON stream.
+//
+// # debugz alone
+//
+//   - BenchmarkSummary: the summary query with 50 and 1,000 methods.
+//   - BenchmarkQueries: the queries a page makes (a span, a trace, a page of
+//     spans, one method's spans) with the rings full.
+//   - BenchmarkLogRecord: a log record inside an RPC, through slog alone and
+//     through SpanProcessor.LogHandler.
+//   - BenchmarkRecordAll: a span's lifecycle with a 10% ratio sampler, plain
+//     and wrapped in debugz.RecordAll.
+//   - BenchmarkWrapHandlerUnary and BenchmarkWrapHandlerStream100: a unary
+//     call and a 100-message server stream over loopback, with otelgrpc alone
+//     and wrapped in grpcstats.WrapHandler with several options.
 //
 // # Running
 //

@@ -6,6 +6,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/debugz/debugz/internal/grpctest"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -35,20 +36,7 @@ var grpcCases = []grpcCase{
 	{name: "xnettrace", xnet: true},
 }
 
-// testServer answers UnaryCall with a payload of the size asked for, or with
-// the status asked for.
-type testServer struct {
-	testgrpc.UnimplementedTestServiceServer
-}
-
-func (testServer) UnaryCall(_ context.Context, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
-	if s := req.GetResponseStatus(); s.GetCode() != 0 {
-		return nil, status.Error(codes.Code(s.GetCode()), s.GetMessage())
-	}
-	return &testgrpc.SimpleResponse{Payload: &testgrpc.Payload{Body: make([]byte, req.GetResponseSize())}}, nil
-}
-
-// startGRPC serves testServer on a loopback port traced as c says and
+// startGRPC serves grpctest.Service on a loopback port traced as c says and
 // returns a client of it, and a function that stops both (and the tracing).
 // The processor is warmed up before any call, so that its rings are full.
 func startGRPC(b *testing.B, c grpcCase) (testgrpc.TestServiceClient, func()) {
@@ -62,7 +50,7 @@ func startGRPC(b *testing.B, c grpcCase) (testgrpc.TestServiceClient, func()) {
 	var tp *sdktrace.TracerProvider
 	if c.sp != nil {
 		sp := c.sp()
-		warm(sp, makePairs(b, fetchUser, pairsPerSet))
+		warm(sp, makePairs(b, pairsPerSet, fetchUser))
 		tp = sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(sp))
 		opts := []otelgrpc.Option{
 			otelgrpc.WithTracerProvider(tp),
@@ -75,7 +63,7 @@ func startGRPC(b *testing.B, c grpcCase) (testgrpc.TestServiceClient, func()) {
 	wasTracing := grpc.EnableTracing
 	grpc.EnableTracing = c.xnet // read by NewServer and by every call
 	srv := grpc.NewServer(srvOpts...)
-	testgrpc.RegisterTestServiceServer(srv, testServer{})
+	testgrpc.RegisterTestServiceServer(srv, grpctest.Service{})
 	go func() { _ = srv.Serve(lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), cliOpts...)
 	stop := func() {

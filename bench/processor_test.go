@@ -110,7 +110,7 @@ func BenchmarkOnStartOnEnd(b *testing.B) { benchOnStartOnEnd(b, fetchUser) }
 func BenchmarkOnStartOnEndSlashName(b *testing.B) { benchOnStartOnEnd(b, fetchUserSlash) }
 
 func benchOnStartOnEnd(b *testing.B, m rpcMethod) {
-	pairs := makePairs(b, m, pairsPerSet)
+	pairs := makePairs(b, pairsPerSet, m)
 	ctx := context.Background()
 	for _, p := range processors {
 		b.Run(p.name, func(b *testing.B) {
@@ -135,7 +135,7 @@ func benchOnStartOnEnd(b *testing.B, m rpcMethod) {
 func BenchmarkOnStartOnEndParallel(b *testing.B) {
 	sets := make([][]spanPair, runtime.GOMAXPROCS(0))
 	for i := range sets {
-		sets[i] = makePairs(b, fetchUser, pairsPerSet)
+		sets[i] = makePairs(b, pairsPerSet, fetchUser)
 	}
 	ctx := context.Background()
 	for _, p := range processors {

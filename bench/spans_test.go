@@ -97,12 +97,12 @@ type spanPair struct {
 	end   sdktrace.ReadOnlySpan
 }
 
-// makePairs ends n calls of m through the SDK into a span recorder and
-// returns what the recorder received, so that a benchmark can hand the very
-// same values to a processor and time nothing else. Latencies spread from
-// 100µs to about 50ms, with a slow call now and then, so that processors that
-// bucket by latency use their buckets.
-func makePairs(b *testing.B, m rpcMethod, n int) []spanPair {
+// makePairs ends n calls of ms, in turn, through the SDK into a span
+// recorder and returns what the recorder received, so that a benchmark can
+// hand the very same values to a processor and time nothing else. Latencies
+// spread from 100µs to about 50ms, with a slow call now and then, so that
+// processors that bucket by latency use their buckets.
+func makePairs(b *testing.B, n int, ms ...rpcMethod) []spanPair {
 	b.Helper()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(rec))
@@ -115,7 +115,7 @@ func makePairs(b *testing.B, m rpcMethod, n int) []spanPair {
 			d = 2*time.Second + d
 		}
 		start := t0.Add(time.Duration(i) * time.Millisecond)
-		serveSpan(context.Background(), tr, &m, i, start, start.Add(d))
+		serveSpan(context.Background(), tr, &ms[i%len(ms)], i, start, start.Add(d))
 	}
 	started, ended := rec.Started(), rec.Ended()
 	if len(started) != n || len(ended) != n {

@@ -3,8 +3,6 @@ package channelz_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,17 +16,6 @@ import (
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/stats"
 )
-
-func get(t *testing.T, h interface {
-	ServeHTTP(w http.ResponseWriter, r *http.Request)
-}, path string) (int, string) {
-	t.Helper()
-	req := httptest.NewRequest("GET", "http://localhost:6060"+path, nil)
-	req.RemoteAddr = "127.0.0.1:1234"
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec.Code, rec.Body.String()
-}
 
 // TestConnectionsPages: with a server and a client that made calls, the
 // connections pages list the server with its listen address and a socket
@@ -54,7 +41,7 @@ func TestConnectionsPages(t *testing.T) {
 	}
 	h := debugz.NewHandler(sp, cz.Option())
 
-	code, body := get(t, h, "/api/channelz")
+	code, body := grpctest.Get(t, h, "/api/channelz")
 	var o struct {
 		Servers []struct {
 			Listen  []string
@@ -100,30 +87,30 @@ func TestConnectionsPages(t *testing.T) {
 		t.Errorf("channelz: server with 3 calls %v, socket with 3 messages %v, READY channel with a busy socket %v:\n%.1500s",
 			served, received, channelID != 0, body)
 	}
-	if code, page := get(t, h, "/channelz"); code != 200 || !strings.Contains(page, "READY") || !strings.Contains(page, "Connections") {
+	if code, page := grpctest.Get(t, h, "/channelz"); code != 200 || !strings.Contains(page, "READY") || !strings.Contains(page, "Connections") {
 		t.Errorf("GET /channelz = %d; want the page with a READY channel", code)
 	}
-	if code, page := get(t, h, "/channelz/channels/"+strconv.FormatInt(channelID, 10)); code != 200 || !strings.Contains(page, "READY") ||
+	if code, page := grpctest.Get(t, h, "/channelz/channels/"+strconv.FormatInt(channelID, 10)); code != 200 || !strings.Contains(page, "READY") ||
 		!strings.Contains(strings.ToLower(page), "channel created") {
 		t.Errorf("GET the channel's page = %d; want its events, from its creation:\n%.1500s", code, page)
 	}
 	// An RPC's page links to the connection it ran on.
 	spans := sp.Spans(debugz.Filter{Method: "grpc.testing.TestService/UnaryCall", Kind: trace.SpanKindClient, Limit: 1})
 	if len(spans) == 1 {
-		_, page := get(t, h, "/spans/"+spans[0].SpanID.String())
+		_, page := grpctest.Get(t, h, "/spans/"+spans[0].SpanID.String())
 		if !strings.Contains(page, "channelz?peer=") {
 			t.Fatalf("the RPC's page does not link to its connection:\n%.3000s", page)
 		}
 		i := strings.Index(page, "channelz?peer=")
 		link := page[i : i+strings.IndexByte(page[i:], '"')]
-		if code, conn := get(t, h, "/"+strings.ReplaceAll(link, "&amp;", "&")); code != 200 || !strings.Contains(conn, "Only the connection") {
+		if code, conn := grpctest.Get(t, h, "/"+strings.ReplaceAll(link, "&amp;", "&")); code != 200 || !strings.Contains(conn, "Only the connection") {
 			t.Errorf("GET %s = %d; want the one connection", link, code)
 		}
 	} else {
 		t.Error("no client span of UnaryCall")
 	}
 	// And back: a socket links to the calls with its peer.
-	_, all := get(t, h, "/channelz")
+	_, all := grpctest.Get(t, h, "/channelz")
 	n := 0
 	for rest := all; ; n++ {
 		i := strings.Index(rest, "spans?peer=")
@@ -132,23 +119,23 @@ func TestConnectionsPages(t *testing.T) {
 		}
 		link := rest[i : i+strings.IndexByte(rest[i:], '"')]
 		rest = rest[i+len(link):]
-		if _, calls := get(t, h, "/"+strings.ReplaceAll(link, "&amp;", "&")); !strings.Contains(calls, "grpc.testing.TestService/UnaryCall") {
+		if _, calls := grpctest.Get(t, h, "/"+strings.ReplaceAll(link, "&amp;", "&")); !strings.Contains(calls, "grpc.testing.TestService/UnaryCall") {
 			t.Errorf("GET %s lists no UnaryCall", link)
 		}
 	}
 	if n == 0 {
 		t.Error("no socket links to its calls")
 	}
-	if code, body := get(t, h, "/api/channelz/channels/"+strconv.FormatInt(channelID, 10)); code != 200 || !strings.Contains(body, `"state":"READY"`) {
+	if code, body := grpctest.Get(t, h, "/api/channelz/channels/"+strconv.FormatInt(channelID, 10)); code != 200 || !strings.Contains(body, `"state":"READY"`) {
 		t.Errorf("GET /api/channelz/channels/{id} = %d %.300s; want the channel as JSON", code, body)
 	}
-	if code, _ := get(t, h, "/channelz/channels/999999999"); code != 404 {
+	if code, _ := grpctest.Get(t, h, "/channelz/channels/999999999"); code != 404 {
 		t.Errorf("GET an unknown channel = %d; want 404", code)
 	}
-	if code, _ := get(t, h, "/channelz/channels/x"); code != 400 {
+	if code, _ := grpctest.Get(t, h, "/channelz/channels/x"); code != 400 {
 		t.Errorf("GET a malformed channel ID = %d; want 400", code)
 	}
-	if code, _ := get(t, debugz.NewHandler(sp), "/channelz"); code != 404 {
+	if code, _ := grpctest.Get(t, debugz.NewHandler(sp), "/channelz"); code != 404 {
 		t.Errorf("GET /channelz without the option = %d; want 404", code)
 	}
 }

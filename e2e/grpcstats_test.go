@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"net"
 	"testing"
 
 	"github.com/debugz/debugz/grpcstats"
@@ -11,7 +10,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/stats"
 )
@@ -24,22 +22,9 @@ func TestWrapHandlerLeavesCallersSpan(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	testpb.RegisterTestServiceServer(srv, grpctest.Service{})
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-
 	skipAll := otelgrpc.WithFilter(func(*stats.RPCTagInfo) bool { return false })
 	ch := grpcstats.WrapHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), skipAll))
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithStatsHandler(ch))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := grpctest.Serve(t, nil, ch, func(s *grpc.Server) { testpb.RegisterTestServiceServer(s, grpctest.Service{}) })
 
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "parent")
 	if _, err := testpb.NewTestServiceClient(conn).UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {

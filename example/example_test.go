@@ -20,6 +20,7 @@ import (
 	"github.com/debugz/debugz"
 	paymentpb "github.com/debugz/debugz/example/proto/payment"
 	userpb "github.com/debugz/debugz/example/proto/user"
+	"github.com/debugz/debugz/internal/grpctest"
 )
 
 // startApp runs the whole example on 127.0.0.1:0 ports until the test ends.
@@ -50,23 +51,6 @@ func startApp(t *testing.T, cfg config) *app {
 		}
 	})
 	return a
-}
-
-// eventually retries cond until it holds or 10 s have passed: server spans
-// end a moment after the client has its answer.
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // codesOf returns the codes seen per "method kind" row.
@@ -225,7 +209,7 @@ func TestExample(t *testing.T) {
 		"payment.PaymentService/ProcessPayment server": {"OK", "INVALID_ARGUMENT", "FAILED_PRECONDITION"},
 		"payment.PaymentService/ProcessPayment client": {"OK", "INVALID_ARGUMENT", "FAILED_PRECONDITION"},
 	}
-	eventually(t, "summary", func() error {
+	grpctest.Eventually(t, "summary", func() error {
 		got := codesOf(a.sp.Summary())
 		for row, codes := range want {
 			for _, c := range codes {
@@ -240,7 +224,7 @@ func TestExample(t *testing.T) {
 	// grpcstats.WrapHandler counts messages: StreamUsers(5) sent 5 users from the
 	// server, and Chat(2) echoed 2 messages each way (its rows also count the
 	// cancelled chat of 1).
-	eventually(t, "message counts", func() error {
+	grpctest.Eventually(t, "message counts", func() error {
 		for _, m := range a.sp.Summary().Methods {
 			row := m.Method + " " + m.Kind.String()
 			switch row {
@@ -260,7 +244,7 @@ func TestExample(t *testing.T) {
 	// ProcessPayment's trace crosses both services: client → PaymentService
 	// server → FetchUser client → UserService server, plus the handler's own
 	// processPayment.charge span.
-	eventually(t, "ProcessPayment trace", func() error {
+	grpctest.Eventually(t, "ProcessPayment trace", func() error {
 		spans := a.sp.Trace(traceID)
 		find := func(name string, kind trace.SpanKind) (debugz.Span, error) {
 			for _, s := range spans {
@@ -337,7 +321,7 @@ func TestExampleLoad(t *testing.T) {
 	a := startApp(t, config{Load: true, Rate: 100})
 
 	// Every kind of failure the load generator makes shows up.
-	eventually(t, "load", func() error {
+	grpctest.Eventually(t, "load", func() error {
 		seen := map[string]bool{}
 		for _, m := range a.sp.Summary().Methods {
 			for c := range m.Codes {
@@ -355,7 +339,7 @@ func TestExampleLoad(t *testing.T) {
 	// Some of the load goes through the gateway: a FetchUser client span
 	// whose parent is the gateway's server span, itself the child of the
 	// load generator's HTTP client span.
-	eventually(t, "load through the gateway", func() error {
+	grpctest.Eventually(t, "load through the gateway", func() error {
 		for _, s := range a.sp.Spans(debugz.Filter{Method: "user.UserService/FetchUser", Kind: trace.SpanKindClient}) {
 			srv, ok := a.sp.Span(s.Parent.SpanID())
 			if !ok || srv.Name != "GET /api/user/{id}" || srv.Kind != trace.SpanKindServer {
@@ -475,7 +459,7 @@ func TestGatewayTrace(t *testing.T) {
 		t.Fatalf("GET /api/user/7 = %d %s; want 200", code, body)
 	}
 
-	eventually(t, "gateway trace", func() error {
+	grpctest.Eventually(t, "gateway trace", func() error {
 		// The request was the only caller: every gRPC span is in its trace.
 		grpcSpans := a.sp.Spans(debugz.Filter{})
 		if len(grpcSpans) != 4 {
@@ -555,7 +539,7 @@ func TestGatewayPaymentError(t *testing.T) {
 			t.Errorf("%s: POST /api/pay %s = %d %s; want %d with %q", tt.name, tt.body, code, body, tt.wantHTTP, tt.wantMessage)
 		}
 		path := "/api/spans?method=payment.PaymentService/ProcessPayment&kind=server&code=" + tt.wantCode
-		eventually(t, tt.name, func() error {
+		grpctest.Eventually(t, tt.name, func() error {
 			code, body := testRequest(t, "GET", dashboard+path, "")
 			if code != http.StatusOK {
 				return fmt.Errorf("GET %s = %d %s; want 200", path, code, body)

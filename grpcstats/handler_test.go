@@ -3,15 +3,17 @@ package grpcstats_test
 import (
 	"context"
 	"errors"
-	"github.com/debugz/debugz/internal/semconv"
+	"fmt"
 	"io"
-	"net"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/internal/semconv"
+
 	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/grpctest"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -19,7 +21,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding/gzip"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/stats"
@@ -36,7 +37,7 @@ func TestWrapHandlerCountsEveryKind(t *testing.T) {
 		call func(t *testing.T, c testpb.TestServiceClient) (nSent, nRecv, sent, recv int64)
 	}{
 		{"unary", "UnaryCall", func(t *testing.T, c testpb.TestServiceClient) (int64, int64, int64, int64) {
-			req := &testpb.SimpleRequest{ResponseSize: 33, Payload: body(12)}
+			req := &testpb.SimpleRequest{ResponseSize: 33, Payload: grpctest.Payload(12)}
 			resp, err := c.UnaryCall(ctx, req)
 			if err != nil {
 				t.Fatal(err)
@@ -75,7 +76,7 @@ func TestWrapHandlerCountsEveryKind(t *testing.T) {
 			}
 			var reqs []*testpb.StreamingInputCallRequest
 			for i := range 5 {
-				req := &testpb.StreamingInputCallRequest{Payload: body(int32(100 + i))}
+				req := &testpb.StreamingInputCallRequest{Payload: grpctest.Payload(int32(100 + i))}
 				if err := stream.Send(req); err != nil {
 					t.Fatal(err)
 				}
@@ -169,7 +170,7 @@ func TestWrapHandlerDeadlineUsed(t *testing.T) {
 	// The server answers when it has used 90% of the deadline it sees, so
 	// the fraction is at least that on both sides, and what it is follows
 	// from each span's own times, however slow the machine: no timing margin.
-	const budget = time.Second
+	const budget = 100 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	if _, err := w.client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil && status.Code(err) != codes.DeadlineExceeded {
@@ -309,12 +310,7 @@ func TestWrapHandlerConcurrentSafe(t *testing.T) {
 	}
 	wg.Wait()
 	var spans []sdktrace.ReadOnlySpan
-	for deadline := time.Now().Add(5 * time.Second); len(spans) < 2*streams && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		spans = w.rec.Ended()
-	}
-	if len(spans) != 2*streams {
-		t.Fatalf("%d spans ended; want %d", len(spans), 2*streams)
-	}
+	grpctest.WaitFor(t, fmt.Sprintf("%d spans", 2*streams), func() bool { spans = w.rec.Ended(); return len(spans) == 2*streams })
 	for _, s := range spans {
 		for _, key := range []string{semconv.MessagesSent, semconv.MessagesReceived} {
 			if got := intAttr(t, s, key); got != n {
@@ -375,19 +371,7 @@ func TestWrapHandlerTwice(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	h := grpcstats.WrapHandler(grpcstats.WrapHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp))))
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(grpc.StatsHandler(h))
-	testpb.RegisterTestServiceServer(srv, statsService{})
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := grpctest.Serve(t, h, nil, func(srv *grpc.Server) { testpb.RegisterTestServiceServer(srv, grpctest.Service{}) })
 	bidi(t, testpb.NewTestServiceClient(conn), 3)
 	s := (&wrappedServer{rec: rec}).span(t, testSvc+"FullDuplexCall", trace.SpanKindServer)
 	for _, key := range []string{semconv.MessagesSent, semconv.MessagesReceived} {

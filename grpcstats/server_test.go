@@ -3,7 +3,7 @@ package grpcstats_test
 import (
 	"context"
 	"errors"
-	"github.com/debugz/debugz/internal/semconv"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/internal/semconv"
+
 	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/grpctest"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
@@ -20,76 +23,14 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/stats"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
-
-// statsService answers with payloads of the sizes the requests ask for, so
-// that every message has a size of its own. A unary call with a deadline is
-// answered 25ms before it.
-type statsService struct {
-	testpb.UnimplementedTestServiceServer
-}
-
-func body(n int32) *testpb.Payload { return &testpb.Payload{Body: make([]byte, n)} }
-
-func (statsService) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
-	if st := req.GetResponseStatus(); st.GetCode() != 0 {
-		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage())
-	}
-	if dl, ok := ctx.Deadline(); ok { // answer when 90% of the deadline is used
-		time.Sleep(time.Until(dl) - time.Until(dl)/10)
-	}
-	return &testpb.SimpleResponse{Payload: body(req.GetResponseSize()), Username: "ada"}, nil
-}
-
-func (statsService) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, stream testpb.TestService_StreamingOutputCallServer) error {
-	for _, p := range req.GetResponseParameters() {
-		if err := stream.Send(&testpb.StreamingOutputCallResponse{Payload: body(p.GetSize())}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (statsService) StreamingInputCall(stream testpb.TestService_StreamingInputCallServer) error {
-	n := 0
-	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return stream.SendAndClose(&testpb.StreamingInputCallResponse{AggregatedPayloadSize: int32(n)})
-		}
-		if err != nil {
-			return err
-		}
-		n += len(req.GetPayload().GetBody())
-	}
-}
-
-func (statsService) FullDuplexCall(stream testpb.TestService_FullDuplexCallServer) error {
-	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		for _, p := range req.GetResponseParameters() {
-			if err := stream.Send(&testpb.StreamingOutputCallResponse{Payload: body(p.GetSize())}); err != nil {
-				return err
-			}
-		}
-	}
-}
 
 // vaultTypes are the messages of vault, a service built from a descriptor at
 // run time, so that its messages can have credential-like fields:
@@ -165,8 +106,8 @@ type setup struct {
 	opts       []grpcstats.Option                // for grpcstats.WrapHandler
 }
 
-// serveStats serves statsService and vault on 127.0.0.1 with otelgrpc on both
-// sides, installed as s says, and returns a client connection and the
+// serveStats serves grpctest.Service and vault on 127.0.0.1 with otelgrpc on
+// both sides, installed as s says, and returns a client connection and the
 // server's port.
 func serveStats(tb testing.TB, tp trace.TracerProvider, s setup) (*grpc.ClientConn, int) {
 	tb.Helper()
@@ -178,24 +119,19 @@ func serveStats(tb testing.TB, tp trace.TracerProvider, s setup) (*grpc.ClientCo
 	if s.wrap {
 		sh, ch = grpcstats.WrapHandler(sh, s.opts...), grpcstats.WrapHandler(ch, s.opts...)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	conn := grpctest.Serve(tb, sh, ch, func(srv *grpc.Server) {
+		testpb.RegisterTestServiceServer(srv, grpctest.Service{})
+		srv.RegisterService(&vaultDesc, struct{}{})
+	})
+	_, port, _ := net.SplitHostPort(conn.Target())
+	n, err := strconv.Atoi(port)
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("port of %q: %v", conn.Target(), err)
 	}
-	srv := grpc.NewServer(grpc.StatsHandler(sh))
-	testpb.RegisterTestServiceServer(srv, statsService{})
-	srv.RegisterService(&vaultDesc, struct{}{})
-	go func() { _ = srv.Serve(lis) }()
-	tb.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithStatsHandler(ch))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = conn.Close() })
-	return conn, lis.Addr().(*net.TCPAddr).Port
+	return conn, n
 }
 
-// wrappedServer is a served statsService whose spans land in rec.
+// wrappedServer is a served grpctest.Service whose spans land in rec.
 type wrappedServer struct {
 	conn   *grpc.ClientConn
 	client testpb.TestServiceClient
@@ -204,7 +140,7 @@ type wrappedServer struct {
 	port   int
 }
 
-// startWrapped serves statsService with both sides wrapped in
+// startWrapped serves grpctest.Service with both sides wrapped in
 // grpcstats.WrapHandler(opts...).
 func startWrapped(tb testing.TB, opts ...grpcstats.Option) *wrappedServer {
 	return start(tb, setup{wrap: true, opts: opts})
@@ -223,20 +159,20 @@ func start(tb testing.TB, s setup) *wrappedServer {
 // kind: a server span ends just after the client has its answer.
 func (w *wrappedServer) span(tb testing.TB, method string, kind trace.SpanKind) sdktrace.ReadOnlySpan {
 	tb.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		var found []sdktrace.ReadOnlySpan
+	var found []sdktrace.ReadOnlySpan
+	grpctest.Eventually(tb, fmt.Sprintf("the %s span of %s", kind, method), func() error {
+		found = found[:0]
 		for _, s := range w.rec.Ended() {
 			if s.Name() == method && s.SpanKind() == kind {
 				found = append(found, s)
 			}
 		}
-		if len(found) == 1 {
-			return found[0]
+		if len(found) != 1 {
+			return fmt.Errorf("%d ended; want 1", len(found))
 		}
-		if len(found) > 1 || time.Now().After(deadline) {
-			tb.Fatalf("%d ended %s spans of %s; want 1", len(found), kind, method)
-		}
-	}
+		return nil
+	})
+	return found[0]
 }
 
 func attr(s sdktrace.ReadOnlySpan, key string) (attribute.Value, bool) {
@@ -264,7 +200,7 @@ func sizes[M proto.Message](ms []M) (n int64) {
 	return n
 }
 
-const testSvc = "grpc.testing.TestService/"
+const testSvc = grpctest.Method
 
 // bidi sends n requests, each asking for one response of size i, and reads
 // the n responses.

@@ -2,11 +2,13 @@ package grpcstats_test
 
 import (
 	"context"
-	"github.com/debugz/debugz/internal/semconv"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/debugz/debugz/internal/semconv"
+
+	"github.com/debugz/debugz/internal/grpctest"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
@@ -39,10 +41,8 @@ func TestWrapHandlerStatusMessage(t *testing.T) {
 		ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound), Message: long}})
 	// The server span ends just after the client has its answer: wait for
 	// all 6 spans (2 UnaryCall and 1 EmptyCall calls, both sides).
-	ended := w.rec.Ended()
-	for deadline := time.Now().Add(5 * time.Second); len(ended) < 6 && time.Now().Before(deadline); ended = w.rec.Ended() {
-		time.Sleep(5 * time.Millisecond)
-	}
+	var ended []sdktrace.ReadOnlySpan
+	grpctest.WaitFor(t, "6 spans", func() bool { ended = w.rec.Ended(); return len(ended) == 6 })
 	cutMessages := 0
 	for _, s := range ended {
 		v, ok := attr(s, semconv.StatusMessage)

@@ -1,6 +1,9 @@
-// Package grpctest serves grpc-go's interop TestService on 127.0.0.1 with
-// otelgrpc on both sides, for the tests of every debugz module: the root's
-// (on the oldest otelgrpc debugz supports) and e2e's (on the newest).
+// Package grpctest is the one home of the helpers of the tests of every
+// debugz module: the root's (on the oldest otelgrpc debugz supports) and
+// those of e2e, bench and example (on the newest). It serves grpc-go's
+// interop TestService on 127.0.0.1 with otelgrpc on both sides, drives
+// every kind of call through it, sends one GET to a handler as a local
+// browser would, and waits for a condition.
 package grpctest
 
 import (
@@ -8,6 +11,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,30 +31,40 @@ import (
 // Method is the prefix of the service's full method names.
 const Method = "grpc.testing.TestService/"
 
-// Service answers UnaryCall with the status the request asks for; a request
-// for DEADLINE_EXCEEDED waits until the caller gives up and then answers
-// CANCELLED (whether the server's own copy of the deadline or the client's
-// reset comes first is a race, so the service does not leave it to grpc).
-// Its streaming methods send and receive what they are asked to.
+// Service answers with payloads of the sizes the requests ask for, so that
+// every message has a size of its own, and with the status a unary request
+// asks for. A request for DEADLINE_EXCEEDED waits until the call's context
+// ends and then answers CANCELLED: made as DriveAllKinds makes it, with the
+// deadline hidden from grpc, only the caller's reset ends that context, so
+// the caller has its DEADLINE_EXCEEDED first. Any other unary call with a
+// deadline is answered when 90% of it is used. StreamingOutputCall sends a
+// response per ResponseParameters, FullDuplexCall the same per request (one
+// empty response to a request without parameters), and StreamingInputCall
+// answers the total size of the payloads it received.
 type Service struct {
 	testpb.UnimplementedTestServiceServer
 }
 
+// Payload is a payload of n zero bytes.
+func Payload(n int32) *testpb.Payload { return &testpb.Payload{Body: make([]byte, n)} }
+
 func (Service) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
-	if st := req.GetResponseStatus(); st != nil && st.GetCode() != 0 {
+	if st := req.GetResponseStatus(); st.GetCode() != 0 {
 		if codes.Code(st.GetCode()) == codes.DeadlineExceeded {
 			<-ctx.Done()
-			time.Sleep(20 * time.Millisecond) // let the client's own deadline fire first
 			return nil, status.Error(codes.Canceled, "caller gave up")
 		}
 		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage())
 	}
-	return &testpb.SimpleResponse{Username: "ada"}, nil
+	if dl, ok := ctx.Deadline(); ok { // answer when 90% of the deadline is used
+		time.Sleep(time.Until(dl) - time.Until(dl)/10)
+	}
+	return &testpb.SimpleResponse{Payload: Payload(req.GetResponseSize()), Username: "ada"}, nil
 }
 
 func (Service) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, stream testpb.TestService_StreamingOutputCallServer) error {
-	for range req.GetResponseParameters() {
-		if err := stream.Send(&testpb.StreamingOutputCallResponse{}); err != nil {
+	for _, p := range req.GetResponseParameters() {
+		if err := stream.Send(&testpb.StreamingOutputCallResponse{Payload: Payload(p.GetSize())}); err != nil {
 			return err
 		}
 	}
@@ -58,28 +74,34 @@ func (Service) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, strea
 func (Service) StreamingInputCall(stream testpb.TestService_StreamingInputCallServer) error {
 	n := 0
 	for {
-		_, err := stream.Recv()
+		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
 			return stream.SendAndClose(&testpb.StreamingInputCallResponse{AggregatedPayloadSize: int32(n)})
 		}
 		if err != nil {
 			return err
 		}
-		n++
+		n += len(req.GetPayload().GetBody())
 	}
 }
 
 func (Service) FullDuplexCall(stream testpb.TestService_FullDuplexCallServer) error {
 	for {
-		_, err := stream.Recv()
+		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := stream.Send(&testpb.StreamingOutputCallResponse{}); err != nil {
-			return err
+		params := req.GetResponseParameters()
+		if len(params) == 0 {
+			params = []*testpb.ResponseParameters{{}}
+		}
+		for _, p := range params {
+			if err := stream.Send(&testpb.StreamingOutputCallResponse{Payload: Payload(p.GetSize())}); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -100,32 +122,188 @@ func Start(t testing.TB, tp trace.TracerProvider, wrap Wrap, srv testpb.TestServ
 		srv = Service{}
 	}
 	opts := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{})}
+	conn := Serve(t, wrap(otelgrpc.NewServerHandler(opts...)), wrap(otelgrpc.NewClientHandler(opts...)),
+		func(s *grpc.Server) { testpb.RegisterTestServiceServer(s, srv) })
+	return testpb.NewTestServiceClient(conn)
+}
+
+// Serve serves what register registers on 127.0.0.1, with the stats handler
+// sh (none when nil), and returns a connection to it with the stats handler
+// ch (none when nil); its Target is the server's address. Everything stops
+// when the test ends.
+func Serve(t testing.TB, sh, ch stats.Handler, register func(*grpc.Server)) *grpc.ClientConn {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer(grpc.StatsHandler(wrap(otelgrpc.NewServerHandler(opts...))))
-	testpb.RegisterTestServiceServer(gs, srv)
+	var srvOpts []grpc.ServerOption
+	cliOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if sh != nil {
+		srvOpts = append(srvOpts, grpc.StatsHandler(sh))
+	}
+	if ch != nil {
+		cliOpts = append(cliOpts, grpc.WithStatsHandler(ch))
+	}
+	gs := grpc.NewServer(srvOpts...)
+	register(gs)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(wrap(otelgrpc.NewClientHandler(opts...))))
+	conn, err := grpc.NewClient(lis.Addr().String(), cliOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return testpb.NewTestServiceClient(conn)
+	return conn
 }
+
+// DriveAllKinds makes, in order: 2 unary OK, 1 unary NOT_FOUND, 1 unary
+// deadline, one server stream of 3, one client stream of 4, one bidi stream of 2:
+// 14 spans in all, client and server.
+func DriveAllKinds(t testing.TB, c testpb.TestServiceClient) {
+	t.Helper()
+	ctx := context.Background()
+	for range 2 {
+		if _, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+			t.Fatalf("UnaryCall: %v", err)
+		}
+	}
+	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound), Message: "no user 7"}})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("UnaryCall(NOT_FOUND) = %v", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = c.UnaryCall(hiddenDeadline{dctx}, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.DeadlineExceeded)}})
+	cancel()
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("UnaryCall(deadline) = %v", err)
+	}
+
+	out, err := c.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{ResponseParameters: make([]*testpb.ResponseParameters, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := out.Recv(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+
+	in, err := c.StreamingInputCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := in.Send(&testpb.StreamingInputCallRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := in.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+
+	bidi, err := c.FullDuplexCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := bidi.Send(&testpb.StreamingOutputCallRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bidi.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = bidi.CloseSend()
+	if _, err := bidi.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("bidi end = %v; want EOF", err)
+	}
+}
+
+// hiddenDeadline is a context that ends at its deadline without telling
+// grpc of it: grpc sends no grpc-timeout, so the server's context ends only
+// when the caller, having given up with DEADLINE_EXCEEDED, resets the
+// stream. With the deadline sent, the server's own copy of it could end the
+// call first, and its answer reach the caller before the caller's timer has
+// fired.
+type hiddenDeadline struct{ context.Context }
+
+func (hiddenDeadline) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 // WaitFor polls until cond holds, failing the test after 10 seconds: server
 // spans end just after the client sees the response, so the last server
 // span may land a moment later.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	Eventually(t, what, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	})
+}
+
+// Eventually is WaitFor with a condition that says what is missing: the
+// test fails after 10 seconds with the last error cond returned.
+func Eventually(t testing.TB, what string, cond func() error) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %v", what, err)
+		}
 	}
+}
+
+// Get serves one GET of path to h from a loopback address, with the Host
+// localhost:6060 (which a handler's default checks allow), and returns the
+// status and the body.
+func Get(t testing.TB, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, localGet(context.Background(), path))
+	return rec.Code, rec.Body.String()
+}
+
+// FirstEvent serves one GET of a live stream (Server-Sent Events) as Get
+// does and returns the status and the stream's first event, ending the
+// stream as soon as it has arrived (or failing the test after 10 seconds).
+func FirstEvent(t testing.TB, h http.Handler, path string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w := &firstEvent{ResponseRecorder: httptest.NewRecorder(), cancel: cancel}
+	h.ServeHTTP(w, localGet(ctx, path)) // returns when ctx is done
+	event, _, complete := strings.Cut(w.Body.String(), "\n\n")
+	if !complete && ctx.Err() == context.DeadlineExceeded {
+		t.Fatalf("GET %s: no event in 10s", path)
+	}
+	return w.Code, event
+}
+
+func localGet(ctx context.Context, path string) *http.Request {
+	req := httptest.NewRequestWithContext(ctx, "GET", "http://localhost:6060"+path, nil)
+	req.RemoteAddr = "127.0.0.1:1234"
+	return req
+}
+
+// firstEvent records a response and cancels its request once the body holds
+// a whole event.
+type firstEvent struct {
+	*httptest.ResponseRecorder
+	cancel func()
+}
+
+func (w *firstEvent) Write(b []byte) (int, error) {
+	n, err := w.ResponseRecorder.Write(b)
+	if strings.Contains(w.Body.String(), "\n\n") {
+		w.cancel()
+	}
+	return n, err
 }

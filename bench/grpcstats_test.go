@@ -1,4 +1,4 @@
-package grpcstats_test
+package bench
 
 import (
 	"context"
@@ -9,16 +9,18 @@ import (
 
 	"github.com/debugz/debugz"
 	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/grpctest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	testpb "google.golang.org/grpc/interop/grpc_testing"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/stats"
 )
 
-// benchCases are the handlers compared, both sides: otelgrpc alone,
+// wrapCases are the stats handlers compared, both sides: otelgrpc alone,
 // otelgrpc wrapped in grpcstats.WrapHandler with its defaults, wrapped
 // with no message timeline (counts and sums only, no span events), and
 // with profiler labels on the server's goroutines (WithProfilerLabels), and
 // handing each RPC's progress to the processor (WithProgress).
-var benchCases = []struct {
+var wrapCases = []struct {
 	name string
 	wrap bool
 	opts func(sp *debugz.SpanProcessor) []grpcstats.Option
@@ -36,27 +38,32 @@ var benchCases = []struct {
 	}},
 }
 
-// benchClient serves statsService over loopback, spans going to a
+// wrapClient serves grpctest.Service over loopback, spans going to a
 // debugz.SpanProcessor, as a user would set it up.
-func benchClient(b *testing.B, wrap bool, opts func(*debugz.SpanProcessor) []grpcstats.Option) testpb.TestServiceClient {
+func wrapClient(b *testing.B, wrap bool, opts func(*debugz.SpanProcessor) []grpcstats.Option) testgrpc.TestServiceClient {
 	b.Helper()
 	sp := debugz.NewSpanProcessor()
-	var o []grpcstats.Option
-	if opts != nil {
-		o = opts(sp)
-	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
-	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	conn, _ := serveStats(b, tp, setup{wrap: wrap, opts: o})
-	return testpb.NewTestServiceClient(conn)
+	b.Cleanup(func() { stopProvider(b, tp) })
+	var w grpctest.Wrap
+	if wrap {
+		var o []grpcstats.Option
+		if opts != nil {
+			o = opts(sp)
+		}
+		w = func(h stats.Handler) stats.Handler { return grpcstats.WrapHandler(h, o...) }
+	}
+	return grpctest.Start(b, tp, w, nil)
 }
 
-func BenchmarkUnaryCall(b *testing.B) {
-	for _, bc := range benchCases {
+// BenchmarkWrapHandlerUnary measures a unary call over loopback with each
+// of wrapCases on both sides.
+func BenchmarkWrapHandlerUnary(b *testing.B) {
+	for _, bc := range wrapCases {
 		b.Run(bc.name, func(b *testing.B) {
-			c := benchClient(b, bc.wrap, bc.opts)
+			c := wrapClient(b, bc.wrap, bc.opts)
 			ctx := context.Background()
-			req := &testpb.SimpleRequest{ResponseSize: 64, Payload: body(64)}
+			req := &testgrpc.SimpleRequest{ResponseSize: 64, Payload: grpctest.Payload(64)}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -70,15 +77,16 @@ func BenchmarkUnaryCall(b *testing.B) {
 	}
 }
 
-// BenchmarkStream100 receives a server stream of 100 messages of 64 bytes.
-func BenchmarkStream100(b *testing.B) {
-	for _, bc := range benchCases {
+// BenchmarkWrapHandlerStream100 receives a server stream of 100 messages of
+// 64 bytes with each of wrapCases on both sides.
+func BenchmarkWrapHandlerStream100(b *testing.B) {
+	for _, bc := range wrapCases {
 		b.Run(bc.name, func(b *testing.B) {
-			c := benchClient(b, bc.wrap, bc.opts)
+			c := wrapClient(b, bc.wrap, bc.opts)
 			ctx := context.Background()
-			req := &testpb.StreamingOutputCallRequest{}
+			req := &testgrpc.StreamingOutputCallRequest{}
 			for range 100 {
-				req.ResponseParameters = append(req.ResponseParameters, &testpb.ResponseParameters{Size: 64})
+				req.ResponseParameters = append(req.ResponseParameters, &testgrpc.ResponseParameters{Size: 64})
 			}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
@@ -93,7 +101,7 @@ func BenchmarkStream100(b *testing.B) {
 	}
 }
 
-func recv100(ctx context.Context, c testpb.TestServiceClient, req *testpb.StreamingOutputCallRequest) error {
+func recv100(ctx context.Context, c testgrpc.TestServiceClient, req *testgrpc.StreamingOutputCallRequest) error {
 	stream, err := c.StreamingOutputCall(ctx, req)
 	if err != nil {
 		return err

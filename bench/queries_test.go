@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/debugz/debugz"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// BenchmarkSummary measures the summary query with 50 and 1,000 methods,
+// each row holding four spans.
+func BenchmarkSummary(b *testing.B) {
+	for _, methods := range []int{50, 1000} {
+		b.Run(fmt.Sprintf("methods=%d", methods), func(b *testing.B) {
+			sp := debugz.NewSpanProcessor(debugz.WithMaxMethods(2 * methods))
+			defer shutdown(b, sp)
+			for _, p := range makePairs(b, 4*methods, manyMethods(methods)...) {
+				sp.OnEnd(p.end)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if s := sp.Summary(); len(s.Methods) != methods {
+					b.Fatalf("Summary has %d rows; want %d", len(s.Methods), methods)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkQueries measures the queries a page makes, with the rings full
+// and every row's reservoirs filled: their cost should follow what they
+// return, not what is retained.
+func BenchmarkQueries(b *testing.B) {
+	sp := debugz.NewSpanProcessor()
+	defer shutdown(b, sp)
+	ms := manyMethods(50)
+	pairs := makePairs(b, 20_000, ms...)
+	for i := range pairs {
+		sp.OnEnd(pairs[i].end)
+	}
+	newest := pairs[len(pairs)-1].end.SpanContext()
+	old := pairs[100].end.SpanContext() // only in a reservoir by now, if kept at all
+	b.Run("Span/newest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := sp.Span(newest.SpanID()); !ok {
+				b.Fatal("newest span not found")
+			}
+		}
+	})
+	b.Run("Span/missing", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sp.Span(trace.SpanID{1})
+		}
+	})
+	b.Run("Trace", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sp.Trace(old.TraceID())
+		}
+	})
+	b.Run("Spans/limit=100", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if n := len(sp.Spans(debugz.Filter{Limit: 100})); n != 100 {
+				b.Fatalf("Spans(limit 100) = %d spans", n)
+			}
+		}
+	})
+	b.Run("Spans/rare-method", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sp.Spans(debugz.Filter{Method: ms[7].name, Limit: 100})
+		}
+	})
+}
+
+// BenchmarkLogRecord measures a log record written inside an RPC: through
+// slog's text handler alone (writing to io.Discard), as a service logs
+// without debugz, and wrapped by SpanProcessor.LogHandler, which also keeps
+// it with the RPC (the first and last 8 of a span: past 16 records, each
+// new one replaces one in place).
+func BenchmarkLogRecord(b *testing.B) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer stopProvider(b, tp)
+	ctx, span := tp.Tracer("bench").Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer))
+	defer span.End()
+	for _, bc := range []struct {
+		name string
+		log  *slog.Logger
+	}{
+		{"slog", slog.New(slog.NewTextHandler(io.Discard, nil))},
+		{"slog+debugz", slog.New(sp.LogHandler(slog.NewTextHandler(io.Discard, nil)))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bc.log.InfoContext(ctx, "user looked up", "user.id", 42, "cache", "hit")
+			}
+		})
+	}
+}
+
+// BenchmarkRecordAll is the price of seeing every span: a span's lifecycle
+// with a 10% ratio sampler, plain and wrapped, with debugz registered.
+func BenchmarkRecordAll(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		sampler sdktrace.Sampler
+	}{
+		{"ratio", sdktrace.TraceIDRatioBased(0.1)},
+		{"RecordAll(ratio)", debugz.RecordAll(sdktrace.TraceIDRatioBased(0.1))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(bc.sampler), sdktrace.WithSpanProcessor(debugz.NewSpanProcessor()))
+			defer stopProvider(b, tp)
+			tr := tp.Tracer("bench")
+			b.ReportAllocs()
+			for b.Loop() {
+				_, s := tr.Start(context.Background(), "bench.Service/Method")
+				s.End()
+			}
+		})
+	}
+}
