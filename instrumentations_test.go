@@ -50,29 +50,35 @@ func TestOnEndRecognisesEveryInstrumentation(t *testing.T) {
 			wantMethod: full, wantCode: codes.Canceled},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sp := NewSpanProcessor()
-			s := tt.span.snapshot()
-			sp.OnEnd(s)
-			got, ok := sp.Span(s.SpanContext().SpanID())
-			if !ok {
-				t.Fatalf("Span(%v) not found", s.SpanContext().SpanID())
-			}
-			if got.Method != tt.wantMethod || got.Code != tt.wantCode {
-				t.Errorf("OnEnd(%q): method %q code %v; want %q %v", tt.name, got.Method, got.Code, tt.wantMethod, tt.wantCode)
-			}
-			rows := sp.Summary().Methods
-			if tt.wantMethod == "" {
-				if len(rows) != 0 {
-					t.Errorf("Summary().Methods = %v; want none for a span that is not a call", rows)
-				}
-				return
-			}
-			if len(rows) != 1 || rows[0].Method != tt.wantMethod || rows[0].Count != 1 || rows[0].Kind != tt.span.kind ||
-				rows[0].Codes[CodeName(tt.wantCode)] != 1 {
-				t.Errorf("Summary().Methods = %+v; want one %v row for %q with code %s", rows, tt.span.kind, tt.wantMethod, CodeName(tt.wantCode))
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkRecognised(t, tt.span, tt.wantMethod, tt.wantCode) })
+	}
+}
+
+// checkRecognised ends span in a new processor and checks that it is kept
+// with the method and code wanted, counted in one row of that method, kind
+// and code, or not counted at all where wantMethod is "".
+func checkRecognised(t *testing.T, span stub, wantMethod string, wantCode codes.Code) {
+	t.Helper()
+	sp := NewSpanProcessor()
+	s := span.snapshot()
+	sp.OnEnd(s)
+	got, ok := sp.Span(s.SpanContext().SpanID())
+	if !ok {
+		t.Fatalf("Span(%v) not found", s.SpanContext().SpanID())
+	}
+	if got.Method != wantMethod || got.Code != wantCode {
+		t.Errorf("OnEnd(%q): method %q code %v; want %q %v", span.name, got.Method, got.Code, wantMethod, wantCode)
+	}
+	rows := sp.Summary().Methods
+	if wantMethod == "" {
+		if len(rows) != 0 {
+			t.Errorf("Summary().Methods = %v; want none for a span that is not a call", rows)
+		}
+		return
+	}
+	if len(rows) != 1 || rows[0].Method != wantMethod || rows[0].Count != 1 || rows[0].Kind != span.kind ||
+		rows[0].Codes[CodeName(wantCode)] != 1 {
+		t.Errorf("Summary().Methods = %+v; want one %v row for %q with code %s", rows, span.kind, wantMethod, CodeName(wantCode))
 	}
 }
 

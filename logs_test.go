@@ -60,9 +60,15 @@ func TestHandlersLogLinesBesideTheRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls []debugz.Span
-	grpctest.WaitFor(t, "both server spans", func() bool {
+	grpctest.WaitFor(t, "both server spans, kept and counted", func() bool {
+		// A span is kept (Spans) a moment before its row counts it (Summary).
 		calls = sp.Spans(debugz.Filter{Method: "grpc.testing.TestService/UnaryCall", Kind: trace.SpanKindServer})
-		return len(calls) == 2
+		for _, m := range sp.Summary().Methods {
+			if m.Method == "grpc.testing.TestService/UnaryCall" && m.Kind == trace.SpanKindServer {
+				return len(calls) == 2 && m.Count == 2
+			}
+		}
+		return false
 	})
 	quiet, flood := calls[1], calls[0] // newest first
 	h := debugz.NewHandler(sp)

@@ -150,29 +150,7 @@ func TestOnEndRecognisesEveryOtelgrpcGeneration(t *testing.T) {
 			attrs: []attribute.KeyValue{attribute.String("rpc.system", "apache_dubbo")}}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sp := NewSpanProcessor()
-			s := tt.span.snapshot()
-			sp.OnEnd(s)
-			got, ok := sp.Span(s.SpanContext().SpanID())
-			if !ok {
-				t.Fatalf("Span(%v) not found", s.SpanContext().SpanID())
-			}
-			if got.Method != tt.wantMethod || got.Code != tt.wantCode {
-				t.Errorf("OnEnd(%q): method %q code %v; want %q %v", tt.name, got.Method, got.Code, tt.wantMethod, tt.wantCode)
-			}
-			sum := sp.Summary()
-			if tt.wantMethod == "" {
-				if len(sum.Methods) != 0 {
-					t.Errorf("Summary().Methods = %v; want none for a non-gRPC span", sum.Methods)
-				}
-				return
-			}
-			if len(sum.Methods) != 1 || sum.Methods[0].Method != tt.wantMethod || sum.Methods[0].Count != 1 ||
-				sum.Methods[0].Codes[CodeName(tt.wantCode)] != 1 || sum.Methods[0].Kind != tt.span.kind {
-				t.Errorf("Summary().Methods = %+v; want one %v row for %q with code %s", sum.Methods, tt.span.kind, tt.wantMethod, CodeName(tt.wantCode))
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkRecognised(t, tt.span, tt.wantMethod, tt.wantCode) })
 	}
 }
 
