@@ -61,6 +61,12 @@ type Span struct {
 	// LogsSkipped counts those in between.
 	Logs        []LogLine
 	LogsSkipped int
+
+	// What only the OTLP export (otlp.go) reads: the span context's W3C
+	// flags, of which Sampled is one, and the status's own description,
+	// which StatusMessage does not tell apart from the attribute's.
+	traceFlags        trace.TraceFlags
+	statusDescription string
 }
 
 // Filter selects spans for [SpanProcessor.Spans]. The zero Filter selects
@@ -322,6 +328,8 @@ func (sp *SpanProcessor) toSpan(r *record) Span {
 		Resource:          s.Resource(),
 		Scope:             s.InstrumentationScope(),
 		Sampled:           sc.IsSampled(),
+		traceFlags:        sc.TraceFlags(),
+		statusDescription: st.Description,
 		Truncated:         r.truncated,
 		DroppedAttributes: s.DroppedAttributes(),
 		DroppedEvents:     s.DroppedEvents(),

@@ -28,17 +28,20 @@ import (
 
 // Span is what the encoding needs of a span.
 type Span struct {
-	TraceID       trace.TraceID
-	SpanID        trace.SpanID
-	ParentSpanID  trace.SpanID // invalid for a root span
-	TraceState    trace.TraceState
-	Name          string
-	Kind          trace.SpanKind
-	Start, End    time.Time
-	Attributes    []attribute.KeyValue
-	Events        []sdktrace.Event
-	Links         []sdktrace.Link
-	StatusCode    otelcodes.Code
+	TraceID    trace.TraceID
+	SpanID     trace.SpanID
+	TraceFlags trace.TraceFlags  // the span context's W3C flags
+	Parent     trace.SpanContext // invalid for a root span; IsRemote is told in the flags
+	TraceState trace.TraceState
+	Name       string
+	Kind       trace.SpanKind
+	Start, End time.Time
+	Attributes []attribute.KeyValue
+	Events     []sdktrace.Event
+	Links      []sdktrace.Link
+	StatusCode otelcodes.Code
+	// StatusMessage is the status's own description, which the SDK keeps
+	// only for Error; "" sends none.
 	StatusMessage string
 	Resource      *resource.Resource // nil for none
 	Scope         instrumentation.Scope
@@ -74,14 +77,15 @@ func ParseJSON(b []byte) (*tracepb.TracesData, error) {
 }
 
 // TracesData converts spans to OTLP TracesData, grouped by resource and
-// instrumentation scope in the order they first appear, with credentials
-// redacted by red (nil for none).
+// instrumentation scope (name, version, schema URL and attributes, as the
+// SDK's exporter groups them) in the order they first appear, with
+// credentials redacted by red (nil for none).
 func TracesData(spans []Span, red *redact.Redactor) *tracepb.TracesData {
 	req := &tracepb.TracesData{}
 	byRes := map[*resource.Resource]*tracepb.ResourceSpans{}
 	type scopeKey struct {
-		res           *resource.Resource
-		name, version string
+		res   *resource.Resource
+		scope instrumentation.Scope
 	}
 	byScope := map[scopeKey]*tracepb.ScopeSpans{}
 	for i := range spans {
@@ -96,11 +100,11 @@ func TracesData(spans []Span, red *redact.Redactor) *tracepb.TracesData {
 			byRes[s.Resource] = rs
 			req.ResourceSpans = append(req.ResourceSpans, rs)
 		}
-		key := scopeKey{s.Resource, s.Scope.Name, s.Scope.Version}
+		key := scopeKey{s.Resource, s.Scope}
 		ss := byScope[key]
 		if ss == nil {
-			ss = &tracepb.ScopeSpans{Scope: &commonpb.InstrumentationScope{Name: utf8Valid(s.Scope.Name), Version: utf8Valid(s.Scope.Version)},
-				SchemaUrl: s.Scope.SchemaURL}
+			ss = &tracepb.ScopeSpans{Scope: &commonpb.InstrumentationScope{Name: utf8Valid(s.Scope.Name), Version: utf8Valid(s.Scope.Version),
+				Attributes: attrs(s.Scope.Attributes.ToSlice(), red)}, SchemaUrl: s.Scope.SchemaURL}
 			byScope[key] = ss
 			rs.ScopeSpans = append(rs.ScopeSpans, ss)
 		}
@@ -114,6 +118,7 @@ func span(s *Span, red *redact.Redactor) *tracepb.Span {
 		TraceId:                s.TraceID[:],
 		SpanId:                 s.SpanID[:],
 		TraceState:             s.TraceState.String(),
+		Flags:                  flags(s.TraceFlags, s.Parent),
 		Name:                   utf8Valid(red.String(s.Name)),
 		Kind:                   tracepb.Span_SpanKind(s.Kind),
 		StartTimeUnixNano:      uint64(s.Start.UnixNano()),
@@ -124,8 +129,7 @@ func span(s *Span, red *redact.Redactor) *tracepb.Span {
 		DroppedLinksCount:      uint32(s.DroppedLinks),
 		Status:                 &tracepb.Status{Message: utf8Valid(red.String(s.StatusMessage))},
 	}
-	if s.ParentSpanID.IsValid() {
-		id := s.ParentSpanID
+	if id := s.Parent.SpanID(); id.IsValid() {
 		ps.ParentSpanId = id[:]
 	}
 	switch s.StatusCode {
@@ -141,10 +145,23 @@ func span(s *Span, red *redact.Redactor) *tracepb.Span {
 	for _, l := range s.Links {
 		tid, sid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
 		ps.Links = append(ps.Links, &tracepb.Span_Link{TraceId: tid[:], SpanId: sid[:],
-			TraceState: l.SpanContext.TraceState().String(), Attributes: attrs(l.Attributes, red),
-			DroppedAttributesCount: uint32(l.DroppedAttributeCount)})
+			TraceState: l.SpanContext.TraceState().String(), Flags: flags(l.SpanContext.TraceFlags(), l.SpanContext),
+			Attributes: attrs(l.Attributes, red), DroppedAttributesCount: uint32(l.DroppedAttributeCount)})
 	}
 	return ps
+}
+
+// flags is the OTLP flags field of a span or link: the W3C trace flags in
+// the low byte, then the bit that says whether the parent (of a link: the
+// linked span) is remote is known, and that bit, as the SDK's exporter sends
+// them (0x101 for a sampled span with a local parent, 0x301 with a remote
+// one).
+func flags(tf trace.TraceFlags, parent trace.SpanContext) uint32 {
+	f := uint32(tf) | uint32(tracepb.SpanFlags_SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK)
+	if parent.IsRemote() {
+		f |= uint32(tracepb.SpanFlags_SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK)
+	}
+	return f
 }
 
 func attrs(kvs []attribute.KeyValue, red *redact.Redactor) []*commonpb.KeyValue {

@@ -25,9 +25,10 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 var traceID = trace.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 
-// testSpans is a trace of three spans: one with every kind of attribute,
-// an event, a link, invalid UTF-8 and credentials; one on the same resource
-// in another scope; one with no resource.
+// testSpans is a trace of three spans: one with a remote parent and every
+// kind of attribute, an event, a remote link, invalid UTF-8 and credentials;
+// one on the same resource in a scope of the same name and version with
+// attributes; one with no resource.
 func testSpans(t *testing.T) []Span {
 	t.Helper()
 	res := resource.NewWithAttributes("https://opentelemetry.io/schemas/1.26.0", attribute.String("service.name", "user"), attribute.String("token", "s3cret"))
@@ -36,10 +37,13 @@ func testSpans(t *testing.T) []Span {
 		t.Fatal(err)
 	}
 	start := time.Unix(1700000000, 123456789)
-	link := sdktrace.Link{SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{0xff}, SpanID: trace.SpanID{0xee}, TraceState: ts}),
+	link := sdktrace.Link{SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{0xff}, SpanID: trace.SpanID{0xee},
+		TraceFlags: trace.FlagsSampled, TraceState: ts, Remote: true}),
 		Attributes: []attribute.KeyValue{attribute.String("l", "x")}, DroppedAttributeCount: 2}
+	parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: trace.SpanID{9, 9, 9, 9, 9, 9, 9, 9},
+		TraceFlags: trace.FlagsSampled, Remote: true})
 	return []Span{
-		{TraceID: traceID, SpanID: trace.SpanID{1, 1, 1, 1, 1, 1, 1, 1}, ParentSpanID: trace.SpanID{9, 9, 9, 9, 9, 9, 9, 9}, TraceState: ts,
+		{TraceID: traceID, SpanID: trace.SpanID{1, 1, 1, 1, 1, 1, 1, 1}, TraceFlags: trace.FlagsSampled, Parent: parent, TraceState: ts,
 			Name: "user.UserService/Get\xff", Kind: trace.SpanKindServer, StatusCode: otelcodes.Error, StatusMessage: "Bearer abc.def.ghi failed",
 			Start: start, End: start.Add(time.Millisecond),
 			Attributes: []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.Int64("n", 7), attribute.Float64("f", 1.5),
@@ -50,8 +54,9 @@ func testSpans(t *testing.T) []Span {
 				Attributes: []attribute.KeyValue{attribute.String("message.type", "SENT")}, DroppedAttributeCount: 1}},
 			Links: []sdktrace.Link{link}, Resource: res, Scope: instrumentation.Scope{Name: "otelgrpc", Version: "v1", SchemaURL: "s"},
 			DroppedAttributes: 1, DroppedEvents: 2, DroppedLinks: 3},
-		{TraceID: traceID, SpanID: trace.SpanID{2, 2, 2, 2, 2, 2, 2, 2}, Name: "root", Kind: trace.SpanKindClient, StatusCode: otelcodes.Ok,
-			Start: start, End: start.Add(time.Second), Resource: res, Scope: instrumentation.Scope{Name: "other"}},
+		{TraceID: traceID, SpanID: trace.SpanID{2, 2, 2, 2, 2, 2, 2, 2}, TraceFlags: trace.FlagsSampled, Name: "root", Kind: trace.SpanKindClient,
+			StatusCode: otelcodes.Ok, Start: start, End: start.Add(time.Second), Resource: res,
+			Scope: instrumentation.Scope{Name: "otelgrpc", Version: "v1", SchemaURL: "s", Attributes: attribute.NewSet(attribute.String("scope.key", "v"), attribute.String("token", "s3cret"))}},
 		{TraceID: traceID, SpanID: trace.SpanID{3, 3, 3, 3, 3, 3, 3, 3}, Name: "no resource", Kind: trace.SpanKindInternal,
 			Start: start, End: start},
 	}
@@ -133,8 +138,42 @@ func TestJSONRoundTrip(t *testing.T) {
 			t.Errorf("is = %v; want an array of two", kv.GetValue())
 		}
 	}
-	if root := rss[0].GetScopeSpans()[1].GetSpans()[0]; len(root.GetParentSpanId()) != 0 || root.GetStatus().GetCode() != tracepb.Status_STATUS_CODE_OK {
-		t.Errorf("root span = %v; want no parent and status OK", root)
+	if s.GetFlags() != 0x301 || s.GetLinks()[0].GetFlags() != 0x301 {
+		t.Errorf("flags = %#x, link's %#x; want 0x301 (sampled, remote) for both", s.GetFlags(), s.GetLinks()[0].GetFlags())
+	}
+	if root := rss[0].GetScopeSpans()[1].GetSpans()[0]; len(root.GetParentSpanId()) != 0 || root.GetStatus().GetCode() != tracepb.Status_STATUS_CODE_OK ||
+		root.GetFlags() != 0x101 {
+		t.Errorf("root span = %v; want no parent, status OK and flags 0x101", root)
+	}
+	if scope := rss[0].GetScopeSpans()[1].GetScope(); len(scope.GetAttributes()) != 2 || scope.GetAttributes()[1].GetValue().GetStringValue() != redact.Marker {
+		t.Errorf("scope = %v; want its two attributes, the token redacted", scope)
+	}
+}
+
+// TestFlags: the OTLP flags of a span or link are its W3C trace flags, the
+// bit that says the remote bit is known, and the remote bit, as the SDK's
+// exporter sends them.
+func TestFlags(t *testing.T) {
+	local := trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: trace.SpanID{1}})
+	remote := local.WithRemote(true)
+	tests := []struct {
+		name   string
+		tf     trace.TraceFlags
+		parent trace.SpanContext
+		want   uint32
+	}{
+		{"root, not sampled", 0, trace.SpanContext{}, 0x100},
+		{"root, sampled", trace.FlagsSampled, trace.SpanContext{}, 0x101},
+		{"local parent", trace.FlagsSampled, local, 0x101},
+		{"remote parent", trace.FlagsSampled, remote, 0x301},
+		{"remote parent, random trace ID", trace.FlagsSampled | trace.FlagsRandom, remote, 0x303},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := flags(tt.tf, tt.parent); got != tt.want {
+				t.Errorf("flags(%v, remote %v) = %#x; want %#x", tt.tf, tt.parent.IsRemote(), got, tt.want)
+			}
+		})
 	}
 }
 
