@@ -6,6 +6,7 @@ import (
 	"github.com/debugz/debugz/internal/semconv"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -43,6 +45,9 @@ func body(n int32) *testpb.Payload { return &testpb.Payload{Body: make([]byte, n
 
 func (statsService) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
 	if st := req.GetResponseStatus(); st.GetCode() != 0 {
+		if st.GetMessage() == withDetails {
+			return nil, detailedError(codes.Code(st.GetCode()))
+		}
 		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage())
 	}
 	if dl, ok := ctx.Deadline(); ok { // answer when 90% of the deadline is used
@@ -157,9 +162,27 @@ var vaultDesc = grpc.ServiceDesc{
 	}},
 }
 
+// withDetails is the status message that makes statsService answer with
+// detailedError.
+const withDetails = "with details"
+
+// detailedError is a status with an ErrorInfo whose metadata holds a
+// secret, and a BadRequest.
+func detailedError(c codes.Code) error {
+	st, err := status.New(c, withDetails).WithDetails(
+		&errdetails.ErrorInfo{Reason: "QUOTA", Domain: "test.debugz", Metadata: map[string]string{"token": "s3cr3t", "region": "eu"}},
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "user", Description: "required"}}})
+	if err != nil {
+		panic(err)
+	}
+	return st.Err()
+}
+
 // setup says how serveStats installs its stats handlers.
 type setup struct {
 	wrap       bool                              // wrap both sides in grpcstats.WrapHandler
+	beside     bool                              // register grpcstats.NewHandler before otelgrpc on both sides
+	after      bool                              // with beside: after otelgrpc instead
 	clientOpts []otelgrpc.Option                 // for otelgrpc's client handler
 	client     func(stats.Handler) stats.Handler // applied to otelgrpc's client handler, before wrapping
 	opts       []grpcstats.Option                // for grpcstats.WrapHandler
@@ -182,12 +205,22 @@ func serveStats(tb testing.TB, tp trace.TracerProvider, s setup) (*grpc.ClientCo
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.StatsHandler(sh))
+	srvOpts := []grpc.ServerOption{grpc.StatsHandler(sh)}
+	dialOpts := []grpc.DialOption{grpc.WithStatsHandler(ch)}
+	if s.beside {
+		srvOpts = slices.Insert(srvOpts, 0, grpc.StatsHandler(grpcstats.NewHandler(s.opts...)))
+		dialOpts = slices.Insert(dialOpts, 0, grpc.WithStatsHandler(grpcstats.NewHandler(s.opts...)))
+		if s.after {
+			slices.Reverse(srvOpts)
+			slices.Reverse(dialOpts)
+		}
+	}
+	srv := grpc.NewServer(srvOpts...)
 	testpb.RegisterTestServiceServer(srv, statsService{})
 	srv.RegisterService(&vaultDesc, struct{}{})
 	go func() { _ = srv.Serve(lis) }()
 	tb.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithStatsHandler(ch))
+	conn, err := grpc.NewClient(lis.Addr().String(), append(dialOpts, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		tb.Fatal(err)
 	}
