@@ -14,7 +14,7 @@ import (
 )
 
 // benchCases are the handlers compared, both sides: otelgrpc alone,
-// otelgrpc wrapped in grpcstats.WrapHandler with its defaults, wrapped
+// otelgrpc with grpcstats.NewHandler registered before it, otelgrpc wrapped in grpcstats.WrapHandler with its defaults, wrapped
 // with no message timeline (counts and sums only, no span events), and
 // with profiler labels on the server's goroutines (WithProfilerLabels), and
 // handing each RPC's progress to the processor (WithProgress).
@@ -22,23 +22,26 @@ var benchCases = []struct {
 	name string
 	wrap bool
 	opts func(sp *debugz.SpanProcessor) []grpcstats.Option
+	// beside registers grpcstats.NewHandler before otelgrpc instead of wrapping it
+	beside bool
 }{
-	{"otelgrpc", false, nil},
-	{"otelgrpc+grpcstats", true, nil},
+	{"otelgrpc", false, nil, false},
+	{"otelgrpc+grpcstats", true, nil, false},
+	{"otelgrpc+newhandler", false, nil, true},
 	{"otelgrpc+grpcstats_notimeline", true, func(*debugz.SpanProcessor) []grpcstats.Option {
 		return []grpcstats.Option{grpcstats.WithMessageTimeline(0)}
-	}},
+	}, false},
 	{"otelgrpc+grpcstats_labels", true, func(*debugz.SpanProcessor) []grpcstats.Option {
 		return []grpcstats.Option{grpcstats.WithProfilerLabels()}
-	}},
+	}, false},
 	{"otelgrpc+grpcstats_progress", true, func(sp *debugz.SpanProcessor) []grpcstats.Option {
 		return []grpcstats.Option{grpcstats.WithProgress(sp)}
-	}},
+	}, false},
 }
 
 // benchClient serves statsService over loopback, spans going to a
 // debugz.SpanProcessor, as a user would set it up.
-func benchClient(b *testing.B, wrap bool, opts func(*debugz.SpanProcessor) []grpcstats.Option) testpb.TestServiceClient {
+func benchClient(b *testing.B, wrap, beside bool, opts func(*debugz.SpanProcessor) []grpcstats.Option) testpb.TestServiceClient {
 	b.Helper()
 	sp := debugz.NewSpanProcessor()
 	var o []grpcstats.Option
@@ -47,14 +50,14 @@ func benchClient(b *testing.B, wrap bool, opts func(*debugz.SpanProcessor) []grp
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	conn, _ := serveStats(b, tp, setup{wrap: wrap, opts: o})
+	conn, _ := serveStats(b, tp, setup{wrap: wrap, beside: beside, opts: o})
 	return testpb.NewTestServiceClient(conn)
 }
 
 func BenchmarkUnaryCall(b *testing.B) {
 	for _, bc := range benchCases {
 		b.Run(bc.name, func(b *testing.B) {
-			c := benchClient(b, bc.wrap, bc.opts)
+			c := benchClient(b, bc.wrap, bc.beside, bc.opts)
 			ctx := context.Background()
 			req := &testpb.SimpleRequest{ResponseSize: 64, Payload: body(64)}
 			b.ReportAllocs()
@@ -74,7 +77,7 @@ func BenchmarkUnaryCall(b *testing.B) {
 func BenchmarkStream100(b *testing.B) {
 	for _, bc := range benchCases {
 		b.Run(bc.name, func(b *testing.B) {
-			c := benchClient(b, bc.wrap, bc.opts)
+			c := benchClient(b, bc.wrap, bc.beside, bc.opts)
 			ctx := context.Background()
 			req := &testpb.StreamingOutputCallRequest{}
 			for range 100 {
