@@ -11,10 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/goroutines"
 	"github.com/debugz/debugz/internal/redact"
 	"github.com/debugz/debugz/internal/rpccode"
+	"github.com/debugz/debugz/internal/semconv"
 	"github.com/debugz/debugz/internal/view"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -210,7 +210,7 @@ const maxStackBytes = 64 << 10
 // when a running RPC's page is opened.
 func goroutinesOf(id string) []view.Goroutine {
 	var out []view.Goroutine
-	for _, s := range goroutines.Labelled(grpcstats.LabelSpanID, id, maxStackBytes) {
+	for _, s := range goroutines.Labelled(semconv.LabelSpanID, id, maxStackBytes) {
 		out = append(out, view.Goroutine(s))
 	}
 	return out

@@ -155,12 +155,15 @@ func (s *source) span(sp *Span) view.Span {
 		e := &sp.Events[i]
 		we := view.Event{Name: s.red.String(e.Name), Time: e.Time, Offset: e.Time.Sub(sp.Start), Attributes: s.attrs(e.Attributes)}
 		readMessageEvent(&we, e)
-		if e.Name == semconv.EventStack {
+		switch e.Name {
+		case semconv.EventStack:
 			for _, kv := range e.Attributes {
 				if kv.Key == semconv.StackText {
 					we.Stack = kv.Value.AsString()
 				}
 			}
+		case semconv.EventStatusDetail:
+			ws.StatusDetails = append(ws.StatusDetails, s.statusDetail(e.Attributes))
 		}
 		ws.Events = append(ws.Events, we)
 	}
@@ -174,6 +177,21 @@ func (s *source) span(sp *Span) view.Span {
 		ws.Logs = append(ws.Logs, wl)
 	}
 	return ws
+}
+
+// statusDetail reads a status detail event's attributes (grpcstats), its
+// type and text redacted as every value is.
+func (s *source) statusDetail(kvs []attribute.KeyValue) view.StatusDetail {
+	var d view.StatusDetail
+	for _, kv := range kvs {
+		switch kv.Key {
+		case semconv.StatusDetailType:
+			d.Type = s.red.String(kv.Value.Emit())
+		case semconv.StatusDetailText:
+			d.Text = s.red.String(kv.Value.Emit())
+		}
+	}
+	return d
 }
 
 // readMessageEvent tells the pages what a message event, of grpcstats'

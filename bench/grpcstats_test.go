@@ -16,6 +16,7 @@ import (
 )
 
 // wrapCases are the stats handlers compared, both sides: otelgrpc alone,
+// otelgrpc with grpcstats.NewHandler registered before it (beside),
 // otelgrpc wrapped in grpcstats.WrapHandler with its defaults, wrapped
 // with no message timeline (counts and sums only, no span events), and
 // with profiler labels on the server's goroutines (WithProfilerLabels), and
@@ -26,6 +27,7 @@ var wrapCases = []struct {
 	opts func(sp *debugz.SpanProcessor) []grpcstats.Option
 }{
 	{"otelgrpc", false, nil},
+	{"otelgrpc+newhandler", false, func(*debugz.SpanProcessor) []grpcstats.Option { return nil }},
 	{"otelgrpc+grpcstats", true, nil},
 	{"otelgrpc+grpcstats_notimeline", true, func(*debugz.SpanProcessor) []grpcstats.Option {
 		return []grpcstats.Option{grpcstats.WithMessageTimeline(0)}
@@ -46,12 +48,17 @@ func wrapClient(b *testing.B, wrap bool, opts func(*debugz.SpanProcessor) []grpc
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	b.Cleanup(func() { stopProvider(b, tp) })
 	var w grpctest.Wrap
-	if wrap {
+	switch {
+	case wrap:
 		var o []grpcstats.Option
 		if opts != nil {
 			o = opts(sp)
 		}
 		w = func(h stats.Handler) stats.Handler { return grpcstats.WrapHandler(h, o...) }
+	case opts != nil: // beside: NewHandler before otelgrpc
+		w = func(h stats.Handler) stats.Handler {
+			return grpctest.InOrder(false, grpcstats.NewHandler(opts(sp)...), h)
+		}
 	}
 	return grpctest.Start(b, tp, w, nil)
 }

@@ -6,7 +6,8 @@
 // plain span attributes and events.
 //
 // Wrap otelgrpc's stats handlers with [WrapHandler], on the server and on
-// every client:
+// every client, or register [NewHandler] beside any instrumentation
+// (grpc-go's own OpenTelemetry plugin, otelgrpc), before it. With otelgrpc:
 //
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 //	otelOpts := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp)}
@@ -18,13 +19,26 @@
 //		grpc.WithTransportCredentials(insecure.NewCredentials()),
 //		grpc.WithStatsHandler(grpcstats.WrapHandler(otelgrpc.NewClientHandler(otelOpts...))))
 //
+// With grpc-go's plugin (google.golang.org/grpc/stats/opentelemetry, grpc ≥ v1.84):
+//
+//	traceOpts := expotel.TraceOptions{TracerProvider: tp, TextMapPropagator: propagation.TraceContext{}}
+//
+//	srv := grpc.NewServer(grpc.StatsHandler(grpcstats.NewHandler()),
+//		opentelemetry.ServerOption(opentelemetry.Options{TraceOptions: traceOpts}))
+//
+//	conn, err := grpc.NewClient(target,
+//		grpc.WithTransportCredentials(insecure.NewCredentials()),
+//		grpc.WithStatsHandler(grpcstats.NewHandler()),
+//		opentelemetry.DialOption(opentelemetry.Options{TraceOptions: traceOpts}))
+//
 // # What a span gets
 //
 // When the call ends, just before otelgrpc ends its span, every recording
 // span gets the counts and sizes of its messages, as uncompressed sizes and
 // as grpc wrote and read them; how much of its deadline it used when it had
 // one; its compressor when it was compressed; the message of a status other
-// than OK; and its peer's address when otelgrpc put none on the span. A
+// than OK, and its details, if any, as events; and its peer's address when
+// otelgrpc put none on the span. A
 // streaming call also gets its first and last 8 messages of each streaming
 // direction as "message" events ([WithMessageTimeline]), each with its
 // direction, number and sizes. A unary call gets no events: its counts say
@@ -48,6 +62,10 @@
 //	                                     count as a server error, such as NOT_FOUND)
 //	network.peer.address        string   the peer's address, when the span has none in any convention
 //	network.peer.port           int64    the peer's port, with it
+//	rpc.system.name             string   "grpc" (NewHandler only)
+//	rpc.method                  string   the full method, "pkg.Service/Method" (NewHandler only)
+//	rpc.response.status_code    string   the code's canonical name, "OK", "NOT_FOUND" (NewHandler only:
+//	                                     grpc-go's plugin records no code)
 //
 // The events:
 //
@@ -60,6 +78,11 @@
 //	    message.text                 string   the captured text (WithMessageCapture), at most 1 KiB
 //	debugz.stack                where a slow server call's goroutines were (WithSlowStacks), with
 //	    debugz.stack.text            string   the stacks as text
+//	debugz.status.detail        one detail of the error status the call ended with (google.rpc.Status
+//	                            details: ErrorInfo, BadRequest, RetryInfo, …), the first 8, at its end, with
+//	    debugz.status.detail.type    string   the detail's full message name, "google.rpc.ErrorInfo"
+//	    debugz.status.detail.text    string   its prototext, redacted as captured messages are (below), at
+//	                                          most 1 KiB; "" when its type is not linked into the program
 //
 // Every attribute of debugz's own starts with "debugz.", which lets a reader
 // skip every other key with one comparison.
@@ -80,7 +103,8 @@
 // shows its type URL, never its bytes. It is off by default. Redaction goes
 // by names and shapes, so a bare secret in a field called "note" is still
 // shown; capture only methods whose messages you would be willing to see in
-// a trace.
+// a trace. The text of a status detail (debugz.status.detail.text) is
+// redacted the same way, always.
 //
 // # Memory and cost
 //

@@ -21,6 +21,7 @@ func TestDocListsEveryKey(t *testing.T) {
 		semconv.MessagesSent, semconv.MessagesReceived, semconv.BytesSent, semconv.BytesReceived,
 		semconv.BytesSentWire, semconv.BytesReceivedWire, semconv.DeadlineBudget, semconv.DeadlineUsed,
 		semconv.Compressor, semconv.StatusMessage, semconv.EventStack, semconv.StackText,
+		semconv.EventStatusDetail, semconv.StatusDetailType, semconv.StatusDetailText,
 	}
 	for _, key := range own {
 		if !strings.HasPrefix(key, semconv.DebugzPrefix) {
@@ -29,7 +30,8 @@ func TestDocListsEveryKey(t *testing.T) {
 	}
 	written := append(own, semconv.NetworkPeerAddress, semconv.NetworkPeerPort, semconv.EventMessage,
 		semconv.MessageType, semconv.MessageID, semconv.MessageUncompressedSize, semconv.MessageCompressedSize,
-		semconv.MessageText, semconv.MessageTypeSent, semconv.MessageTypeReceived)
+		semconv.MessageText, semconv.MessageTypeSent, semconv.MessageTypeReceived,
+		semconv.RPCSystemName, semconv.RPCMethod, semconv.RPCResponseStatusCode)
 	for _, key := range written {
 		if !strings.Contains(string(doc), "//\t"+key+" ") && !strings.Contains(string(doc), " "+key+" ") &&
 			!strings.Contains(string(doc), `"`+key+`"`) {

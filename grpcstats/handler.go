@@ -2,13 +2,15 @@ package grpcstats
 
 import (
 	"context"
-	"github.com/debugz/debugz/internal/semconv"
 	"net"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/debugz/debugz/internal/rpcmethod"
+	"github.com/debugz/debugz/internal/semconv"
 	"github.com/debugz/debugz/internal/textcut"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -17,28 +19,81 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// handler is the [stats.Handler] that [WrapHandler] returns.
+// handler is the debugz part of both stats handlers: [NewHandler] returns
+// it as it is, and [WrapHandler] returns it inside a [wrapper] that also
+// calls the instrumentation's handler.
 type handler struct {
-	next stats.Handler
-	cfg  config
+	cfg config
+
+	// beside is true for NewHandler's handler: it finds each RPC's span in
+	// the context the other handlers have tagged (see rpcState.find) and
+	// names the RPC's system, method and code on it.
+	beside bool
 
 	lastDump atomic.Int64 // unix ns of the last goroutine dump for WithSlowStacks
 
-	// peerState says whether next puts a peer address on its spans (see
-	// peer.go).
+	// peerState says whether the instrumentation puts a peer address on its
+	// spans (see peer.go).
 	peerState atomic.Int32
 }
 
-var _ stats.Handler = (*handler)(nil)
+// wrapper is the [stats.Handler] that [WrapHandler] returns: the debugz
+// part, then the wrapped handler.
+type wrapper struct {
+	handler
+	next stats.Handler
+}
+
+var (
+	_ stats.Handler = (*handler)(nil)
+	_ stats.Handler = (*wrapper)(nil)
+)
+
+// NewHandler returns a [stats.Handler] that adds debugz's figures to the
+// span of each RPC that an OpenTelemetry instrumentation installed beside it
+// starts: grpc-go's own plugin (google.golang.org/grpc/stats/opentelemetry),
+// otelgrpc, or any handler that puts its span in the RPC's context. It adds
+// what [WrapHandler] adds and, since grpc-go's plugin records no status code,
+// the standard rpc.system.name ("grpc"), rpc.method ("pkg.Service/Method")
+// and rpc.response.status_code ("NOT_FOUND") attributes.
+//
+// Register it before the instrumentation, on the server and on every client:
+// grpc calls the stats handlers in the order they were given, and the
+// instrumentation ends its span when it learns of the end of the call, after
+// which nothing can be added to it.
+//
+//	srv := grpc.NewServer(
+//		grpc.StatsHandler(grpcstats.NewHandler()),
+//		opentelemetry.ServerOption(opentelemetry.Options{TraceOptions: traceOpts}))
+//	conn, err := grpc.NewClient(target,
+//		grpc.WithStatsHandler(grpcstats.NewHandler()),
+//		opentelemetry.DialOption(opentelemetry.Options{TraceOptions: traceOpts}), …)
+//
+// The RPC's span is the one the context holds when grpc reports the RPC's
+// events, if it is not the one the context held when the RPC began (the
+// caller's span, on a client): registered after the instrumentation,
+// NewHandler finds no span of the RPC's own and changes nothing. On a
+// client of grpc-go's plugin, whose context then holds an internal span per
+// attempt, the figures go on the call's span ("Sent.pkg.Service.Method"),
+// the one the context held when the RPC began; with retries, those of the
+// last attempt.
+//
+// Memory and cost are those of WrapHandler. The returned handler is safe for
+// concurrent use, as grpc requires.
+func NewHandler(opts ...Option) stats.Handler {
+	return &handler{cfg: newConfig(opts), beside: true}
+}
 
 // WrapHandler returns a [stats.Handler] that wraps h, normally otelgrpc's
 // server or client handler, and adds to each RPC's span what otelgrpc ≥ v0.67
 // no longer records: message counts and byte sums each way, how much of its
-// deadline the call used, its compressor, its peer's address, and, for
-// streaming calls, a timeline of their first and last messages as
-// "message" events (a unary call's counts say all, so it gets none).
-// Use [WithMessageTimeline](0) if h emits message events itself (otelgrpc
-// before v0.67 with WithMessageEvents), so that they are not there twice.
+// deadline the call used, its compressor, its peer's address, the details of
+// an error status, and, for streaming calls, a timeline of their first and
+// last messages as "message" events (a unary call's counts say all, so it
+// gets none). Use [WithMessageTimeline](0) if h emits message events itself
+// (otelgrpc before v0.67 with WithMessageEvents), so that they are not there
+// twice. [NewHandler] adds the same beside an instrumentation instead of
+// around it.
 //
 //	srv := grpc.NewServer(grpc.StatsHandler(grpcstats.WrapHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp)))))
 //	conn, err := grpc.NewClient(target, grpc.WithStatsHandler(grpcstats.WrapHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp)))), …)
@@ -62,40 +117,79 @@ var _ stats.Handler = (*handler)(nil)
 // goroutines. The events are added when the RPC ends.
 //
 // Wrapping a handler that WrapHandler returned wraps the one inside it
-// instead, with the new options, so nothing is counted twice. WrapHandler
-// panics if h is nil. The returned handler is safe for concurrent use, as
-// grpc requires.
+// instead, with the new options, so nothing is counted twice; wrapping one
+// that NewHandler returned returns NewHandler's with the new options.
+// WrapHandler panics if h is nil. The returned handler is safe for
+// concurrent use, as grpc requires.
 func WrapHandler(h stats.Handler, opts ...Option) stats.Handler {
-	if h == nil {
+	switch w := h.(type) {
+	case nil:
 		panic("grpcstats: WrapHandler called with nil stats.Handler")
-	}
-	if w, ok := h.(*handler); ok {
+	case *wrapper:
 		h = w.next // wrap once, with these options
+	case *handler:
+		return NewHandler(opts...)
 	}
-	return &handler{next: h, cfg: newConfig(opts)}
+	return &wrapper{handler: handler{cfg: newConfig(opts)}, next: h}
+}
+
+// TagConn returns ctx: NewHandler keeps nothing per connection.
+func (h *handler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+
+// HandleConn does nothing: NewHandler keeps nothing per connection.
+func (h *handler) HandleConn(context.Context, stats.ConnStats) {}
+
+// TagRPC attaches the RPC's state to its context; the RPC's span is found
+// later, in the context that every handler has tagged (rpcState.find).
+func (h *handler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	st := h.newState(ctx, info)
+	st.tagged = trace.SpanFromContext(ctx)
+	return st
+}
+
+// HandleRPC updates the RPC's counters and, at its end, writes them to the
+// span.
+func (h *handler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	if st, ok := ctx.Value(rpcStateKey{h}).(*rpcState); ok {
+		h.handle(ctx, st, rs)
+	}
 }
 
 // TagConn delegates to the wrapped handler.
-func (h *handler) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
-	return h.next.TagConn(ctx, info)
+func (w *wrapper) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
+	return w.next.TagConn(ctx, info)
 }
 
 // HandleConn delegates to the wrapped handler.
-func (h *handler) HandleConn(ctx context.Context, s stats.ConnStats) {
-	h.next.HandleConn(ctx, s)
+func (w *wrapper) HandleConn(ctx context.Context, s stats.ConnStats) {
+	w.next.HandleConn(ctx, s)
 }
 
 // TagRPC lets the wrapped handler start the span, then attaches the RPC's
 // state to the context it returned.
-func (h *handler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+func (w *wrapper) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	parent := trace.SpanContextFromContext(ctx).SpanID()
-	ctx = h.next.TagRPC(ctx, info)
+	ctx = w.next.TagRPC(ctx, info)
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() || span.SpanContext().SpanID() == parent {
 		return ctx // no span of this RPC to write to: never touch the caller's
 	}
-	st := &rpcState{Context: ctx, owner: h, span: span, start: time.Now()}
-	if h.cfg.labels && info != nil {
+	st := w.newState(ctx, info)
+	st.found(span)
+	return st
+}
+
+// HandleRPC updates the RPC's counters and, at its end, writes them to the
+// span before the wrapped handler ends it. Every event is passed on.
+func (w *wrapper) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	w.handler.HandleRPC(ctx, rs)
+	w.next.HandleRPC(ctx, rs)
+}
+
+// newState starts the state of an RPC.
+func (h *handler) newState(ctx context.Context, info *stats.RPCTagInfo) *rpcState {
+	st := &rpcState{Context: ctx, owner: h, start: time.Now()}
+	if info != nil {
 		st.method = info.FullMethodName
 	}
 	if dl, ok := ctx.Deadline(); ok {
@@ -104,43 +198,46 @@ func (h *handler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Co
 	if len(h.cfg.capture) > 0 && info != nil && rpcmethod.Match(h.cfg.capture, strings.TrimPrefix(info.FullMethodName, "/")) {
 		st.capture = new(capture)
 	}
-	if h.cfg.progress != nil { // st is whole: from here it is read from other goroutines
-		h.cfg.progress.TrackProgress(span.SpanContext(), st)
-	}
 	return st
 }
 
-// HandleRPC updates the RPC's counters and, at its end, writes them to the
-// span before the wrapped handler ends it. Every event is passed on.
-func (h *handler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
-	if st, ok := ctx.Value(rpcStateKey{h}).(*rpcState); ok {
-		switch rs := rs.(type) {
-		case *stats.OutPayload:
-			st.message(sent, rs.Payload, rs.Length, rs.CompressedLength, rs.WireLength, rs.SentTime)
-		case *stats.InPayload:
-			st.message(received, rs.Payload, rs.Length, rs.CompressedLength, rs.WireLength, rs.RecvTime)
-		case *stats.Begin:
-			st.begin(h.cfg.timeline, rs)
-			st.label(rs, st.method)
-		case *stats.InHeader: // its RemoteAddr is set on a server only
-			st.header(rs.Compression, rs.RemoteAddr, !rs.Client)
-		case *stats.OutHeader: // its RemoteAddr is set on a client only
-			st.header(rs.Compression, rs.RemoteAddr, rs.Client)
-		case *stats.End:
-			if st.ended.CompareAndSwap(false, true) {
-				h.end(st, rs.EndTime, rs.Error)
-				st.unlabel()
+// handle is HandleRPC for the RPC of state st.
+func (h *handler) handle(ctx context.Context, st *rpcState, rs stats.RPCStats) {
+	if h.beside && !st.spanKnown.Load() {
+		st.find(ctx)
+	}
+	switch rs := rs.(type) {
+	case *stats.OutPayload:
+		st.message(sent, rs.Payload, rs.Length, rs.CompressedLength, rs.WireLength, rs.SentTime)
+	case *stats.InPayload:
+		st.message(received, rs.Payload, rs.Length, rs.CompressedLength, rs.WireLength, rs.RecvTime)
+	case *stats.Begin:
+		st.begin(h.cfg.timeline, rs)
+		if span, ok := st.rpcSpan(); ok && h.cfg.labels {
+			st.label(rs, span)
+		}
+	case *stats.InHeader: // its RemoteAddr is set on a server only
+		st.header(rs.Compression, rs.RemoteAddr, !rs.Client)
+	case *stats.OutHeader: // its RemoteAddr is set on a client only
+		st.header(rs.Compression, rs.RemoteAddr, rs.Client)
+	case *stats.End:
+		if st.ended.CompareAndSwap(false, true) {
+			for h.beside && st.finding.Load() && !st.spanKnown.Load() {
+				runtime.Gosched() // another goroutine is storing the span it found
 			}
+			if span, ok := st.rpcSpan(); ok {
+				h.end(st, span, rs.EndTime, rs.Error)
+			}
+			st.unlabel()
 		}
 	}
-	h.next.HandleRPC(ctx, rs)
 }
 
 // endBuffers are end's buffers, allocated at once. The span's attributes and
 // the events' options are read (and copied) by the span, so one attribute
 // and one option buffer serve every event.
 type endBuffers struct {
-	attrs [14]attribute.KeyValue
+	attrs [17]attribute.KeyValue
 	kvs   [5]attribute.KeyValue
 	opts  [2]trace.EventOption
 }
@@ -148,10 +245,12 @@ type endBuffers struct {
 // maxStatusMessage caps the bytes of AttrStatusMessage.
 const maxStatusMessage = 1 << 10
 
-// end writes the RPC's attributes and message events to its span; err is
-// the error the RPC ended with.
-func (h *handler) end(st *rpcState, end time.Time, err error) {
-	span := st.span
+// rpcSystemGRPC is the rpc.system.name attribute that NewHandler sets.
+var rpcSystemGRPC = attribute.String(semconv.RPCSystemName, "grpc")
+
+// end writes the RPC's attributes and events to its span; err is the error
+// the RPC ended with.
+func (h *handler) end(st *rpcState, span trace.Span, end time.Time, err error) {
 	if !span.IsRecording() {
 		return
 	}
@@ -177,13 +276,23 @@ func (h *handler) end(st *rpcState, end time.Time, err error) {
 	if c := st.compressor.Load(); c != nil {
 		attrs = append(attrs, attribute.String(semconv.Compressor, *c))
 	}
-	if s, ok := status.FromError(err); err != nil && ok && s.Code() != codes.OK && s.Message() != "" {
-		attrs = append(attrs, attribute.String(semconv.StatusMessage, textcut.Ellipsis(s.Message(), maxStatusMessage)))
+	var s *status.Status // nil for OK
+	if err != nil {
+		var ok bool
+		if s, ok = status.FromError(err); ok && s.Code() != codes.OK && s.Message() != "" {
+			attrs = append(attrs, attribute.String(semconv.StatusMessage, textcut.Ellipsis(s.Message(), maxStatusMessage)))
+		}
+	}
+	if h.beside {
+		attrs = append(attrs, rpcSystemGRPC,
+			attribute.String(semconv.RPCMethod, strings.TrimPrefix(st.method, "/")),
+			attribute.String(semconv.RPCResponseStatusCode, rpccode.Name(int(s.Code()))))
 	}
 	if remote, _ := st.remote.Load().(net.Addr); remote != nil && h.addsPeer(span) {
 		attrs = appendPeer(attrs, remote)
 	}
 	span.SetAttributes(attrs...)
 	st.addEvents(span, buf)
+	addDetails(span, s, end, buf)
 	st.slowEvent(span)
 }

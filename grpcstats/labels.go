@@ -12,19 +12,16 @@ import (
 	"google.golang.org/grpc/stats"
 )
 
-// Profiler labels that [WithProfilerLabels] puts on the goroutine of each
-// server RPC, and so on every goroutine its handler starts: a goroutine dump
-// or a CPU profile then says which RPC a goroutine serves
-// (`go tool pprof -tagfocus grpc.method=user.UserService/FetchUser`).
-const (
-	// LabelMethod is the RPC's full method, "pkg.Service/Method".
-	LabelMethod = "grpc.method"
-	// LabelSpanID is the hex span ID of the RPC's server span.
-	LabelSpanID = "span_id"
-)
+// LabelMethod is the profiler label that [WithProfilerLabels] puts on the
+// goroutine of each server RPC, and so on every goroutine its handler
+// starts, holding the RPC's full method, "pkg.Service/Method": a goroutine
+// dump or a CPU profile then says which RPC a goroutine serves
+// (`go tool pprof -tagfocus grpc.method=user.UserService/FetchUser`). The
+// label "span_id" beside it holds the hex span ID of the RPC's server span.
+const LabelMethod = "grpc.method"
 
 // WithProfilerLabels labels the goroutine that runs each server RPC's
-// handler with [LabelMethod] and [LabelSpanID] (runtime/pprof labels) from
+// handler with [LabelMethod] and "span_id" (runtime/pprof labels) from
 // the RPC's start to its end, when the goroutine's labels are restored. The
 // dashboard then shows the stacks of a running RPC's goroutines, and CPU
 // profiles split by method. Off by default: it costs each server RPC three
@@ -37,14 +34,15 @@ func WithProfilerLabels() Option {
 
 // label labels the current goroutine, running server RPC st's handler, and
 // keeps what to restore at its end.
-func (st *rpcState) label(b *stats.Begin, method string) {
+func (st *rpcState) label(b *stats.Begin, span trace.Span) {
+	method := st.method
 	if b.Client || method == "" {
 		return
 	}
 	st.unlabeled = st.Context // the labels the goroutine had: those of the context before ours
-	id := st.span.SpanContext().SpanID().String()
+	id := span.SpanContext().SpanID().String()
 	pprof.SetGoroutineLabels(pprof.WithLabels(st.Context, pprof.Labels(
-		LabelMethod, strings.TrimPrefix(method, "/"), LabelSpanID, id)))
+		LabelMethod, strings.TrimPrefix(method, "/"), semconv.LabelSpanID, id)))
 	st.watchSlow(st.owner.cfg.slowAfter, id)
 }
 
@@ -101,7 +99,7 @@ func (st *rpcState) watchSlow(after time.Duration, spanID string) {
 		if now.UnixNano()-last < int64(slowStackEvery) || !h.lastDump.CompareAndSwap(last, now.UnixNano()) {
 			return
 		}
-		if stacks := goroutines.Labelled(LabelSpanID, spanID, maxSlowStackBytes); len(stacks) > 0 {
+		if stacks := goroutines.Labelled(semconv.LabelSpanID, spanID, maxSlowStackBytes); len(stacks) > 0 {
 			st.slowStack.Store(&capturedStack{at: now, text: goroutines.Text(stacks)})
 		}
 	})

@@ -101,6 +101,8 @@ var vaultDesc = grpc.ServiceDesc{
 // setup says how serveStats installs its stats handlers.
 type setup struct {
 	wrap       bool                              // wrap both sides in grpcstats.WrapHandler
+	beside     bool                              // register grpcstats.NewHandler before otelgrpc on both sides
+	after      bool                              // with beside: after otelgrpc instead
 	clientOpts []otelgrpc.Option                 // for otelgrpc's client handler
 	client     func(stats.Handler) stats.Handler // applied to otelgrpc's client handler, before wrapping
 	opts       []grpcstats.Option                // for grpcstats.WrapHandler
@@ -118,6 +120,9 @@ func serveStats(tb testing.TB, tp trace.TracerProvider, s setup) (*grpc.ClientCo
 	}
 	if s.wrap {
 		sh, ch = grpcstats.WrapHandler(sh, s.opts...), grpcstats.WrapHandler(ch, s.opts...)
+	}
+	if s.beside {
+		sh, ch = grpctest.InOrder(s.after, grpcstats.NewHandler(s.opts...), sh), grpctest.InOrder(s.after, grpcstats.NewHandler(s.opts...), ch)
 	}
 	conn := grpctest.Serve(tb, sh, ch, func(srv *grpc.Server) {
 		testpb.RegisterTestServiceServer(srv, grpctest.Service{})

@@ -23,15 +23,22 @@ const (
 type rpcState struct {
 	context.Context
 	owner       *handler
-	span        trace.Span // the one owner.next started for this RPC
+	tagged      trace.Span // NewHandler's: the span the context held when the RPC began
 	start       time.Time
 	budget      time.Duration
 	hasDeadline bool
 	capture     *capture        // nil unless the method is captured
-	method      string          // the full method, for the profiler labels
+	method      string          // the full method, "/pkg.Service/Method"
 	unlabeled   context.Context // the labels to restore at the end; nil when not labelled
 	slowTimer   *time.Timer     // captures the stacks past WithSlowStacks' threshold; nil without
 	slowStack   atomic.Pointer[capturedStack]
+
+	// span is the RPC's span, set once before spanKnown turns true: in
+	// TagRPC by WrapHandler, when found in the context by NewHandler (the
+	// goroutine that wins finding finds it).
+	span      trace.Span
+	spanKnown atomic.Bool
+	finding   atomic.Bool
 
 	dirs       [2]direction
 	ended      atomic.Bool
@@ -95,5 +102,49 @@ func (st *rpcState) header(compression string, remote net.Addr, hasRemote bool) 
 	}
 	if hasRemote && remote != nil && st.remote.Load() == nil {
 		st.remote.Store(remote)
+	}
+}
+
+// found makes span the RPC's span and hands the RPC's progress to the
+// tracker. It is called once, before any other goroutine reads span.
+func (st *rpcState) found(span trace.Span) {
+	st.span = span
+	st.spanKnown.Store(true)
+	if p := st.owner.cfg.progress; p != nil && span.IsRecording() {
+		p.TrackProgress(span.SpanContext(), st)
+	}
+}
+
+// rpcSpan returns the RPC's span, and false while it is not known.
+func (st *rpcState) rpcSpan() (trace.Span, bool) {
+	if !st.spanKnown.Load() {
+		return nil, false
+	}
+	return st.span, true
+}
+
+// find looks for the RPC's span in ctx, a context that every stats handler
+// has tagged, for NewHandler: the span it holds if it is not the one the
+// context held when the RPC began (the caller's, or the instrumentation's
+// when NewHandler comes after it), and not an internal span under that one
+// (grpc-go's plugin's span of a client attempt, under the call's span: the
+// call's span is then the RPC's). On a client, grpc (before v1.65) reports
+// Begin with the context tagged so far, so it is looked for again with the
+// next event.
+func (st *rpcState) find(ctx context.Context) {
+	span := trace.SpanFromContext(ctx)
+	tagged := st.tagged.SpanContext()
+	if span.SpanContext().SpanID() == tagged.SpanID() {
+		return
+	}
+	if k, ok := span.(interface{ SpanKind() trace.SpanKind }); ok && k.SpanKind() == trace.SpanKindInternal {
+		p, ok := span.(interface{ Parent() trace.SpanContext })
+		if !ok || !tagged.IsValid() || p.Parent().SpanID() != tagged.SpanID() {
+			return
+		}
+		span = st.tagged // the attempt's call
+	}
+	if st.finding.CompareAndSwap(false, true) {
+		st.found(span)
 	}
 }

@@ -173,7 +173,10 @@ func (h *handler) span(w http.ResponseWriter, r *http.Request) {
 func (h *handler) apiSpan(w http.ResponseWriter, r *http.Request) {
 	if s, ok := h.lookupSpan(w, r); ok {
 		out := spanDetailJSON{spanJSON: toSpanJSON(s), Resource: attrsJSON(s.Resource),
-			Scope: scopeJSON{Name: s.Scope, Version: s.ScopeVersion}, Logs: []logJSON{}, LogsSkipped: s.LogsSkipped}
+			Scope: scopeJSON{Name: s.Scope, Version: s.ScopeVersion}, StatusDetails: []statusDetailJSON{}, Logs: []logJSON{}, LogsSkipped: s.LogsSkipped}
+		for _, d := range s.StatusDetails {
+			out.StatusDetails = append(out.StatusDetails, statusDetailJSON(d))
+		}
 		for _, l := range s.Logs {
 			out.Logs = append(out.Logs, logJSON{Time: l.Time, Level: l.Level, Message: l.Message, Attributes: attrsJSON(l.Attrs), SpanID: l.SpanID})
 		}
@@ -185,10 +188,17 @@ func (h *handler) apiSpan(w http.ResponseWriter, r *http.Request) {
 // and the resource and instrumentation scope the span page shows.
 type spanDetailJSON struct {
 	spanJSON
-	Resource    map[string]any `json:"resource"`
-	Scope       scopeJSON      `json:"scope"`
-	Logs        []logJSON      `json:"logs"`         // what its handlers logged, oldest first
-	LogsSkipped int            `json:"logs_skipped"` // logged between the first and the last kept
+	Resource      map[string]any     `json:"resource"`
+	Scope         scopeJSON          `json:"scope"`
+	StatusDetails []statusDetailJSON `json:"status_details"` // the error status's details, in their order
+	Logs          []logJSON          `json:"logs"`           // what its handlers logged, oldest first
+	LogsSkipped   int                `json:"logs_skipped"`   // logged between the first and the last kept
+}
+
+// statusDetailJSON is one detail of a span's error status.
+type statusDetailJSON struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
 }
 
 // scopeJSON is a span's instrumentation scope.

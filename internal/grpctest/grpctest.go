@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -53,6 +54,9 @@ func (Service) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testp
 		if codes.Code(st.GetCode()) == codes.DeadlineExceeded {
 			<-ctx.Done()
 			return nil, status.Error(codes.Canceled, "caller gave up")
+		}
+		if st.GetMessage() == WithDetails {
+			return nil, detailedError(codes.Code(st.GetCode()))
 		}
 		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage())
 	}
@@ -306,4 +310,59 @@ func (w *firstEvent) Write(b []byte) (int, error) {
 		w.cancel()
 	}
 	return n, err
+}
+
+// WithDetails is the status message that makes Service.UnaryCall answer
+// with the code asked for and status details: an ErrorInfo whose metadata
+// holds a secret ("token": "s3cr3t"), and a BadRequest.
+const WithDetails = "with details"
+
+func detailedError(c codes.Code) error {
+	st, err := status.New(c, WithDetails).WithDetails(
+		&errdetails.ErrorInfo{Reason: "QUOTA", Domain: "test.debugz", Metadata: map[string]string{"token": "s3cr3t", "region": "eu"}},
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "user", Description: "required"}}})
+	if err != nil {
+		panic(err)
+	}
+	return st.Err()
+}
+
+// Handlers are stats handlers called in turn, as grpc calls those
+// registered with several grpc.StatsHandler options: each TagRPC and
+// TagConn on the context the one before returned, each HandleRPC and
+// HandleConn on the last.
+type Handlers []stats.Handler
+
+// InOrder is first then second, or second then first when reversed.
+func InOrder(reversed bool, first, second stats.Handler) Handlers {
+	if reversed {
+		return Handlers{second, first}
+	}
+	return Handlers{first, second}
+}
+
+func (hs Handlers) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	for _, h := range hs {
+		ctx = h.TagRPC(ctx, info)
+	}
+	return ctx
+}
+
+func (hs Handlers) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	for _, h := range hs {
+		h.HandleRPC(ctx, s)
+	}
+}
+
+func (hs Handlers) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
+	for _, h := range hs {
+		ctx = h.TagConn(ctx, info)
+	}
+	return ctx
+}
+
+func (hs Handlers) HandleConn(ctx context.Context, s stats.ConnStats) {
+	for _, h := range hs {
+		h.HandleConn(ctx, s)
+	}
 }

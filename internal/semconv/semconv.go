@@ -170,7 +170,24 @@ const (
 	EventStack = "debugz.stack"
 	// StackText is the stacks of an EventStack event, as text.
 	StackText = "debugz.stack.text"
+	// EventStatusDetail is the span event of one detail of the error status
+	// an RPC ended with (google.rpc.Status details: ErrorInfo, BadRequest,
+	// …), at most 8 per RPC, with StatusDetailType and StatusDetailText.
+	EventStatusDetail = "debugz.status.detail"
+	// StatusDetailType is the detail's full message name
+	// ("google.rpc.ErrorInfo").
+	StatusDetailType = "debugz.status.detail.type"
+	// StatusDetailText is the detail as prototext, redacted field by field
+	// as MessageText is, at most 1 KiB; "" when its type is not linked into
+	// the program.
+	StatusDetailText = "debugz.status.detail.text"
 )
+
+// LabelSpanID is the runtime/pprof label that grpcstats.WithProfilerLabels
+// puts on a server RPC's goroutines beside grpcstats.LabelMethod: the hex
+// span ID of the RPC's server span, by which the dashboard finds a running
+// call's goroutines.
+const LabelSpanID = "span_id"
 
 // The peer's address, in the OpenTelemetry semantic conventions of every
 // generation that otelgrpc has written. grpcstats writes NetworkPeerAddress

@@ -208,6 +208,9 @@ type Span struct {
 	CodeNum       int
 	StatusCode    string // OTel status: "Unset", "Error", "Ok"
 	StatusMessage string
+	// StatusDetails are the details of the error status the call ended
+	// with (grpcstats), redacted; nil when it had none.
+	StatusDetails []StatusDetail
 	Start         time.Time
 	Duration      time.Duration
 	Bucket        int
@@ -241,6 +244,13 @@ type Span struct {
 	// LogsSkipped were logged between the first and the last kept.
 	Logs        []LogLine
 	LogsSkipped int
+}
+
+// StatusDetail is one detail of a call's error status: its message type
+// ("google.rpc.ErrorInfo") and its fields as text, both redacted.
+type StatusDetail struct {
+	Type string
+	Text string
 }
 
 // LogLine is a log record of a call, redacted.

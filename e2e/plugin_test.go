@@ -1,0 +1,90 @@
+package e2e_test
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/grpcstats"
+	"github.com/debugz/debugz/internal/grpctest"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	expotel "google.golang.org/grpc/experimental/opentelemetry"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/stats/opentelemetry"
+	"google.golang.org/grpc/status"
+)
+
+// TestNewHandlerBesideGRPCPlugin: with grpc-go's own OpenTelemetry plugin,
+// which records no status code, and grpcstats.NewHandler registered before
+// it on both sides, the debugz rows of the method count each code exactly,
+// on the server and on the client, and carry message counts.
+func TestNewHandlerBesideGRPCPlugin(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	otelOpts := opentelemetry.Options{TraceOptions: expotel.TraceOptions{TracerProvider: tp, TextMapPropagator: propagation.TraceContext{}}}
+
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.StatsHandler(grpcstats.NewHandler()), opentelemetry.ServerOption(otelOpts))
+	testpb.RegisterTestServiceServer(srv, grpctest.Service{})
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(grpcstats.NewHandler()), opentelemetry.DialOption(otelOpts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	c := testpb.NewTestServiceClient(conn)
+
+	want := map[string]uint64{"OK": 3, "NOT_FOUND": 2, "INTERNAL": 1}
+	calls := []codes.Code{codes.OK, codes.NotFound, codes.OK, codes.Internal, codes.NotFound, codes.OK}
+	for _, code := range calls {
+		req := &testpb.SimpleRequest{}
+		if code != codes.OK {
+			req.ResponseStatus = &testpb.EchoStatus{Code: int32(code), Message: "no"}
+		}
+		if _, err := c.UnaryCall(context.Background(), req); status.Code(err) != code {
+			t.Fatalf("UnaryCall: %v; want %v", err, code)
+		}
+	}
+	method := grpctest.Method + "UnaryCall"
+	row := func(kind trace.SpanKind) *debugz.MethodStats {
+		for i, m := range sp.Summary().Methods {
+			if m.Method == method && m.Kind == kind {
+				return &sp.Summary().Methods[i]
+			}
+		}
+		return nil
+	}
+	grpctest.WaitFor(t, "every server span", func() bool {
+		r := row(trace.SpanKindServer)
+		return r != nil && r.Count == uint64(len(calls))
+	})
+	for _, kind := range []trace.SpanKind{trace.SpanKindServer, trace.SpanKindClient} {
+		r := row(kind)
+		if r == nil {
+			t.Fatalf("no %s row of %s in %+v", kind, method, sp.Summary().Methods)
+		}
+		if r.Count != uint64(len(calls)) || len(r.Codes) != len(want) {
+			t.Errorf("%s row: %d calls, codes %v; want %d, %v", kind, r.Count, r.Codes, len(calls), want)
+		}
+		for code, n := range want {
+			if r.Codes[code] != n {
+				t.Errorf("%s row: Codes[%s] = %d; want %d (all: %v)", kind, code, r.Codes[code], n, r.Codes)
+			}
+		}
+		if r.MessageCalls != uint64(len(calls)) {
+			t.Errorf("%s row: %d calls with message counts; want %d", kind, r.MessageCalls, len(calls))
+		}
+	}
+}
