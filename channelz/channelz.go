@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/debugz/debugz/internal/view"
@@ -60,7 +61,8 @@ const (
 	maxSockets  = 1000
 	countFactor = 10
 	pageSize    = 100
-	timeout     = 2 * time.Second
+	parallel    = 8 // channels, subchannels and sockets read at once
+	timeout     = 5 * time.Second
 )
 
 // bounds are the bounds a Reader applies: the constants, or lower ones in
@@ -142,10 +144,7 @@ func (r *Reader) Overview(ctx context.Context) (view.ChannelzOverview, error) {
 			return resp.GetSocketRef(), resp.GetEnd(), err
 		}, (*channelzpb.SocketRef).GetSocketId, nil)
 		if err == nil {
-			for _, ref := range refs {
-				ws.Sockets = r.appendSocket(ctx, ws.Sockets, ref.GetSocketId())
-			}
-			ws.SocketsNotShown = notShown
+			ws.Sockets, ws.SocketsNotShown = r.sockets(ctx, refs), notShown
 		}
 		o.Servers = append(o.Servers, ws)
 	}
@@ -158,7 +157,11 @@ func (r *Reader) Overview(ctx context.Context) (view.ChannelzOverview, error) {
 		return o, fmt.Errorf("debugz/channelz: channels: %w", err)
 	}
 	o.ChannelsNotShown = notShown
-	for _, c := range channels {
+	if len(channels) > 0 {
+		o.Channels = make([]view.ChannelzChannel, len(channels))
+	}
+	each(len(channels), func(i int) {
+		c := channels[i]
 		wc := channel(c.GetRef().GetChannelId(), false, c.GetData())
 		for _, sc := range c.GetSubchannelRef() {
 			if sub, ok := r.subchannel(ctx, sc.GetSubchannelId()); ok {
@@ -166,9 +169,24 @@ func (r *Reader) Overview(ctx context.Context) (view.ChannelzOverview, error) {
 			}
 		}
 		wc.Events = nil // on the channel's own page
-		o.Channels = append(o.Channels, wc)
-	}
+		o.Channels[i] = wc
+	})
 	return o, nil
+}
+
+// each calls f(0) … f(n-1), up to parallel of them at once, and returns when
+// all have returned.
+func each(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallel)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i)
+		})
+	}
+	wg.Wait()
 }
 
 // list pages through a channelz list in ID order: get reads the page from
@@ -239,9 +257,7 @@ func (r *Reader) subchannel(ctx context.Context, id int64) (view.ChannelzChannel
 	}
 	wc := channel(id, true, sc.GetSubchannel().GetData())
 	refs := sc.GetSubchannel().GetSocketRef() // all of them: channelz does not page these
-	for _, ref := range refs[:min(len(refs), r.max.sockets)] {
-		wc.Sockets = r.appendSocket(ctx, wc.Sockets, ref.GetSocketId())
-	}
+	wc.Sockets = r.sockets(ctx, refs[:min(len(refs), r.max.sockets)])
 	wc.SocketsNotShown.Count = max(len(refs)-r.max.sockets, 0)
 	return wc, true
 }
@@ -259,12 +275,29 @@ func calls(started, succeeded, failed int64, last *timestamppb.Timestamp) view.C
 	return view.ChannelzCalls{Started: started, Succeeded: succeeded, Failed: failed, LastStarted: when(last)}
 }
 
-// appendSocket reads socket id and appends it to out; a socket closed
-// meanwhile is left out.
-func (r *Reader) appendSocket(ctx context.Context, out []view.ChannelzSocket, id int64) []view.ChannelzSocket {
+// sockets reads the sockets refs name, in their order; a socket closed
+// meanwhile is left out. None is nil.
+func (r *Reader) sockets(ctx context.Context, refs []*channelzpb.SocketRef) []view.ChannelzSocket {
+	if len(refs) == 0 {
+		return nil
+	}
+	out := make([]view.ChannelzSocket, len(refs))
+	found := make([]bool, len(refs))
+	each(len(refs), func(i int) { out[i], found[i] = r.socket(ctx, refs[i].GetSocketId()) })
+	kept := out[:0]
+	for i, s := range out {
+		if found[i] {
+			kept = append(kept, s)
+		}
+	}
+	return kept
+}
+
+// socket reads socket id, and false when it is gone.
+func (r *Reader) socket(ctx context.Context, id int64) (view.ChannelzSocket, bool) {
 	s, err := r.client.GetSocket(ctx, &channelzpb.GetSocketRequest{SocketId: id})
 	if err != nil {
-		return out
+		return view.ChannelzSocket{}, false
 	}
 	d := s.GetSocket().GetData()
 	ws := view.ChannelzSocket{ID: id, Local: address(s.GetSocket().GetLocal()), Remote: address(s.GetSocket().GetRemote()),
@@ -284,7 +317,7 @@ func (r *Reader) appendSocket(ctx context.Context, out []view.ChannelzSocket, id
 	case sec.GetOther() != nil:
 		ws.Security = sec.GetOther().GetName()
 	}
-	return append(out, ws)
+	return ws, true
 }
 
 // address formats a channelz address: host:port, a Unix socket's name, or
