@@ -19,6 +19,15 @@
 // Without it, debugz does not turn channelz on: its bookkeeping costs every
 // connection and call a little. A server with no TCP or Unix listener (one
 // served over an in-memory listener) is not shown.
+//
+// # Bounds
+//
+// One reading pages through channelz (a page of 100 at a time, by ID) and
+// shows the first 1,000 servers, the first 1,000 client channels, and the
+// first 1,000 sockets of each server or subchannel, by ID. Past a bound it
+// goes on counting, up to ten times the bound, and the pages say how many
+// are not shown ("… and 50 more channels not shown"), or "more than" that
+// many when counting stopped too.
 package channelz
 
 import (
@@ -27,6 +36,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/debugz/debugz/internal/view"
@@ -42,13 +52,24 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Bounds on one reading: the servers and channels listed, and the sockets
-// read per server or subchannel.
+// Bounds on one reading (see the package doc): the servers and channels
+// shown, the sockets shown per server or subchannel, how far past a bound
+// a list is counted, and the page size asked of channelz.
 const (
-	maxEntities = 100
-	maxSockets  = 50
-	timeout     = 2 * time.Second
+	maxServers  = 1000
+	maxChannels = 1000
+	maxSockets  = 1000
+	countFactor = 10
+	pageSize    = 100
+	parallel    = 8 // channels, subchannels and sockets read at once
+	timeout     = 5 * time.Second
 )
+
+// bounds are the bounds a Reader applies: the constants, or lower ones in
+// tests.
+type bounds struct {
+	servers, channels, sockets int
+}
 
 // ownTarget is the target of the connection debugz reads channelz over,
 // left out of what it shows.
@@ -60,6 +81,7 @@ type Reader struct {
 	lis    *bufconn.Listener
 	conn   *grpc.ClientConn
 	client channelzpb.ChannelzClient
+	max    bounds // set by New; lowered by tests before the first reading
 }
 
 var _ view.Channelz = (*Reader)(nil)
@@ -67,7 +89,8 @@ var _ view.Channelz = (*Reader)(nil)
 // New starts the in-process channelz service debugz reads. Close it when the
 // handler is done.
 func New() (*Reader, error) {
-	r := &Reader{srv: grpc.NewServer(), lis: bufconn.Listen(1 << 20)}
+	r := &Reader{srv: grpc.NewServer(), lis: bufconn.Listen(1 << 20),
+		max: bounds{servers: maxServers, channels: maxChannels, sockets: maxSockets}}
 	service.RegisterChannelzServiceToServer(r.srv)
 	go func() { _ = r.srv.Serve(r.lis) }()
 	conn, err := grpc.NewClient(ownTarget,
@@ -96,11 +119,15 @@ func (r *Reader) Overview(ctx context.Context) (view.ChannelzOverview, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var o view.ChannelzOverview
-	servers, err := r.client.GetServers(ctx, &channelzpb.GetServersRequest{MaxResults: maxEntities})
+	servers, notShown, err := list(r.max.servers, func(start int64) ([]*channelzpb.Server, bool, error) {
+		resp, err := r.client.GetServers(ctx, &channelzpb.GetServersRequest{StartServerId: start, MaxResults: pageSize})
+		return resp.GetServer(), resp.GetEnd(), err
+	}, func(s *channelzpb.Server) int64 { return s.GetRef().GetServerId() }, nil)
 	if err != nil {
 		return o, fmt.Errorf("debugz/channelz: servers: %w", err)
 	}
-	for _, s := range servers.GetServer() {
+	o.ServersNotShown = notShown
+	for _, s := range servers {
 		ws := view.ChannelzServer{ID: s.GetRef().GetServerId(), Calls: calls(s.GetData().GetCallsStarted(), s.GetData().GetCallsSucceeded(),
 			s.GetData().GetCallsFailed(), s.GetData().GetLastCallStartedTimestamp())}
 		for _, l := range s.GetListenSocket() {
@@ -112,22 +139,29 @@ func (r *Reader) Overview(ctx context.Context) (view.ChannelzOverview, error) {
 		if len(ws.Listen) == 0 {
 			continue // no TCP or Unix listener: the in-memory server debugz reads channelz from
 		}
-		ss, err := r.client.GetServerSockets(ctx, &channelzpb.GetServerSocketsRequest{ServerId: ws.ID, MaxResults: maxSockets})
+		refs, notShown, err := list(r.max.sockets, func(start int64) ([]*channelzpb.SocketRef, bool, error) {
+			resp, err := r.client.GetServerSockets(ctx, &channelzpb.GetServerSocketsRequest{ServerId: ws.ID, StartSocketId: start, MaxResults: pageSize})
+			return resp.GetSocketRef(), resp.GetEnd(), err
+		}, (*channelzpb.SocketRef).GetSocketId, nil)
 		if err == nil {
-			for _, ref := range ss.GetSocketRef() {
-				ws.Sockets = r.appendSocket(ctx, ws.Sockets, ref.GetSocketId())
-			}
+			ws.Sockets, ws.SocketsNotShown = r.sockets(ctx, refs), notShown
 		}
 		o.Servers = append(o.Servers, ws)
 	}
-	channels, err := r.client.GetTopChannels(ctx, &channelzpb.GetTopChannelsRequest{MaxResults: maxEntities})
+	channels, notShown, err := list(r.max.channels, func(start int64) ([]*channelzpb.Channel, bool, error) {
+		resp, err := r.client.GetTopChannels(ctx, &channelzpb.GetTopChannelsRequest{StartChannelId: start, MaxResults: pageSize})
+		return resp.GetChannel(), resp.GetEnd(), err
+	}, func(c *channelzpb.Channel) int64 { return c.GetRef().GetChannelId() },
+		func(c *channelzpb.Channel) bool { return c.GetData().GetTarget() != ownTarget })
 	if err != nil {
 		return o, fmt.Errorf("debugz/channelz: channels: %w", err)
 	}
-	for _, c := range channels.GetChannel() {
-		if c.GetData().GetTarget() == ownTarget {
-			continue
-		}
+	o.ChannelsNotShown = notShown
+	if len(channels) > 0 {
+		o.Channels = make([]view.ChannelzChannel, len(channels))
+	}
+	each(len(channels), func(i int) {
+		c := channels[i]
 		wc := channel(c.GetRef().GetChannelId(), false, c.GetData())
 		for _, sc := range c.GetSubchannelRef() {
 			if sub, ok := r.subchannel(ctx, sc.GetSubchannelId()); ok {
@@ -135,9 +169,59 @@ func (r *Reader) Overview(ctx context.Context) (view.ChannelzOverview, error) {
 			}
 		}
 		wc.Events = nil // on the channel's own page
-		o.Channels = append(o.Channels, wc)
-	}
+		o.Channels[i] = wc
+	})
 	return o, nil
+}
+
+// each calls f(0) … f(n-1), up to parallel of them at once, and returns when
+// all have returned.
+func each(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallel)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i)
+		})
+	}
+	wg.Wait()
+}
+
+// list pages through a channelz list in ID order: get reads the page from
+// ID start on and says whether it is the last. It returns the first bound
+// entries that keep accepts (nil keeps all), and counts those after them up
+// to countFactor times bound; beyond, the count is a lower bound.
+func list[T any](bound int, get func(start int64) ([]T, bool, error), id func(T) int64, keep func(T) bool) ([]T, view.ChannelzNotShown, error) {
+	var (
+		shown    []T
+		notShown view.ChannelzNotShown
+		start    int64
+	)
+	for {
+		page, end, err := get(start)
+		if err != nil {
+			return shown, notShown, err
+		}
+		for _, e := range page {
+			start = id(e) + 1
+			switch {
+			case keep != nil && !keep(e):
+			case len(shown) < bound:
+				shown = append(shown, e)
+			default:
+				notShown.Count++
+			}
+		}
+		if end || len(page) == 0 {
+			return shown, notShown, nil
+		}
+		if notShown.Count >= countFactor*bound {
+			notShown.More = true
+			return shown, notShown, nil
+		}
+	}
 }
 
 // Channel implements view.Channelz: a channel, or else a subchannel, by ID.
@@ -151,6 +235,7 @@ func (r *Reader) Channel(ctx context.Context, id int64) (view.ChannelzChannel, b
 			if sub, ok := r.subchannel(ctx, sc.GetSubchannelId()); ok {
 				wc.Subchannels = append(wc.Subchannels, sub)
 				wc.Sockets = append(wc.Sockets, sub.Sockets...)
+				wc.SocketsNotShown.Count += sub.SocketsNotShown.Count
 			}
 		}
 		return wc, true, nil
@@ -171,12 +256,9 @@ func (r *Reader) subchannel(ctx context.Context, id int64) (view.ChannelzChannel
 		return view.ChannelzChannel{}, false
 	}
 	wc := channel(id, true, sc.GetSubchannel().GetData())
-	for i, ref := range sc.GetSubchannel().GetSocketRef() {
-		if i == maxSockets {
-			break
-		}
-		wc.Sockets = r.appendSocket(ctx, wc.Sockets, ref.GetSocketId())
-	}
+	refs := sc.GetSubchannel().GetSocketRef() // all of them: channelz does not page these
+	wc.Sockets = r.sockets(ctx, refs[:min(len(refs), r.max.sockets)])
+	wc.SocketsNotShown.Count = max(len(refs)-r.max.sockets, 0)
 	return wc, true
 }
 
@@ -193,12 +275,29 @@ func calls(started, succeeded, failed int64, last *timestamppb.Timestamp) view.C
 	return view.ChannelzCalls{Started: started, Succeeded: succeeded, Failed: failed, LastStarted: when(last)}
 }
 
-// appendSocket reads socket id and appends it to out; a socket closed
-// meanwhile is left out.
-func (r *Reader) appendSocket(ctx context.Context, out []view.ChannelzSocket, id int64) []view.ChannelzSocket {
+// sockets reads the sockets refs name, in their order; a socket closed
+// meanwhile is left out. None is nil.
+func (r *Reader) sockets(ctx context.Context, refs []*channelzpb.SocketRef) []view.ChannelzSocket {
+	if len(refs) == 0 {
+		return nil
+	}
+	out := make([]view.ChannelzSocket, len(refs))
+	found := make([]bool, len(refs))
+	each(len(refs), func(i int) { out[i], found[i] = r.socket(ctx, refs[i].GetSocketId()) })
+	kept := out[:0]
+	for i, s := range out {
+		if found[i] {
+			kept = append(kept, s)
+		}
+	}
+	return kept
+}
+
+// socket reads socket id, and false when it is gone.
+func (r *Reader) socket(ctx context.Context, id int64) (view.ChannelzSocket, bool) {
 	s, err := r.client.GetSocket(ctx, &channelzpb.GetSocketRequest{SocketId: id})
 	if err != nil {
-		return out
+		return view.ChannelzSocket{}, false
 	}
 	d := s.GetSocket().GetData()
 	ws := view.ChannelzSocket{ID: id, Local: address(s.GetSocket().GetLocal()), Remote: address(s.GetSocket().GetRemote()),
@@ -218,7 +317,7 @@ func (r *Reader) appendSocket(ctx context.Context, out []view.ChannelzSocket, id
 	case sec.GetOther() != nil:
 		ws.Security = sec.GetOther().GetName()
 	}
-	return append(out, ws)
+	return ws, true
 }
 
 // address formats a channelz address: host:port, a Unix socket's name, or

@@ -82,6 +82,18 @@ func (h *handler) apiChannelz(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, r, http.StatusOK, o)
 }
 
+// notShownText says how many entries of a list are not shown ("… and 50
+// more channels not shown"), or "" when all are.
+func notShownText(n view.ChannelzNotShown, noun string) string {
+	switch {
+	case n.More:
+		return "… and more than " + fmtInt(n.Count) + " more " + noun + " not shown"
+	case n.Count > 0:
+		return "… and " + fmtInt(n.Count) + " more " + noun + " not shown"
+	}
+	return ""
+}
+
 // flowWindow formats a flow-control window: bytes, or "–" when unknown.
 func flowWindow(n int64) string {
 	if n < 0 {
@@ -121,7 +133,8 @@ func onlyPeer(o view.ChannelzOverview, peer string) view.ChannelzOverview {
 		}
 		return out
 	}
-	var f view.ChannelzOverview
+	// The lists' cuts stay: the connection may be among what is not shown.
+	f := view.ChannelzOverview{ServersNotShown: o.ServersNotShown, ChannelsNotShown: o.ChannelsNotShown}
 	for _, s := range o.Servers {
 		if s.Sockets = keep(s.Sockets); len(s.Sockets) > 0 {
 			f.Servers = append(f.Servers, s)

@@ -76,10 +76,31 @@ func sortArrow(key string) string {
 	return "▼"
 }
 
-// setupSnippet is the setup the summary's empty state shows.
-const setupSnippet = `sp := debugz.NewSpanProcessor()
-tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
-srv := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp))))`
+// The summary's empty state: the snippets that connect each instrumentation
+// debugz counts to the TracerProvider its span processor is on.
+const (
+	processorSnippet = `sp := debugz.NewSpanProcessor()
+tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))`
+
+	otelgrpcSnippet = `// go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc
+srv := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp))))
+conn, err := grpc.NewClient(target, grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp))), …)`
+
+	grpcPluginSnippet = `// opentelemetry: google.golang.org/grpc/stats/opentelemetry
+// experimental: google.golang.org/grpc/experimental/opentelemetry
+srv := grpc.NewServer(
+	opentelemetry.ServerOption(opentelemetry.Options{
+		TraceOptions: experimental.TraceOptions{TracerProvider: tp, TextMapPropagator: propagation.TraceContext{}},
+	}),
+	grpc.StatsHandler(grpcstats.NewHandler()), // exact codes, and the method of server spans
+)
+conn, err := grpc.NewClient(target, opentelemetry.DialOption(opentelemetry.Options{TraceOptions: …}), …)`
+
+	otelconnectSnippet = `// connectrpc.com/otelconnect
+interceptor, err := otelconnect.NewInterceptor(otelconnect.WithTracerProvider(tp))
+…
+path, h := greetv1connect.NewGreetServiceHandler(svc, connect.WithInterceptors(interceptor))`
+)
 
 // methodGroup is the summary rows of one kind.
 type methodGroup struct {

@@ -50,3 +50,26 @@ func TestSortErrorsPutsFaultsFirst(t *testing.T) {
 		t.Errorf("errorRate of no calls = %q; want –", got)
 	}
 }
+
+// TestSummaryEmptyNamesEachInstrumentation: with no RPC seen, the summary
+// says how each supported instrumentation is given the TracerProvider,
+// and the causes common to all: the sampler, the ignored methods.
+func TestSummaryEmptyNamesEachInstrumentation(t *testing.T) {
+	var b strings.Builder
+	if err := summaryView(summaryPage{page: page{Base: "./"}}).Render(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{
+		"debugz.NewSpanProcessor()", "sdktrace.WithSpanProcessor(sp)",
+		"grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp)))",
+		"opentelemetry.ServerOption(opentelemetry.Options{", "TracerProvider: tp, TextMapPropagator:",
+		"grpc v1.72 or later", "v1.72.x also needs a MeterProvider", "v1.73 to v1.83", "grpcstats.NewHandler()",
+		"otelconnect.NewInterceptor(otelconnect.WithTracerProvider(tp))", "connect.WithInterceptors(interceptor)",
+		"debugz.RecordAll(sampler)", "grpc.health.v1.Health",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the empty summary does not say %q", want)
+		}
+	}
+}

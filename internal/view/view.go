@@ -308,8 +308,17 @@ type Channelz interface {
 
 // ChannelzOverview is every server and top channel of the process.
 type ChannelzOverview struct {
-	Servers  []ChannelzServer  `json:"servers"`
-	Channels []ChannelzChannel `json:"channels"`
+	Servers          []ChannelzServer  `json:"servers"`
+	Channels         []ChannelzChannel `json:"channels"`
+	ServersNotShown  ChannelzNotShown  `json:"servers_not_shown,omitzero"`  // beyond the bound on servers
+	ChannelsNotShown ChannelzNotShown  `json:"channels_not_shown,omitzero"` // beyond the bound on channels
+}
+
+// ChannelzNotShown counts the entries of a list that are not shown: those
+// after the first ones by ID, up to a bound (see package channelz).
+type ChannelzNotShown struct {
+	Count int  `json:"count"` // entries not shown
+	More  bool `json:"more"`  // counting stopped too: more than Count are not shown
 }
 
 // ChannelzCalls counts a server's or a channel's calls.
@@ -326,6 +335,8 @@ type ChannelzServer struct {
 	Listen  []string         `json:"listen"` // listen addresses
 	Calls   ChannelzCalls    `json:"calls"`
 	Sockets []ChannelzSocket `json:"sockets"` // its connections
+	// SocketsNotShown are its connections beyond the bound on sockets.
+	SocketsNotShown ChannelzNotShown `json:"sockets_not_shown,omitzero"`
 }
 
 // ChannelzChannel is a client channel, or one of its subchannels.
@@ -337,7 +348,10 @@ type ChannelzChannel struct {
 	Calls       ChannelzCalls     `json:"calls"`
 	Subchannels []ChannelzChannel `json:"subchannels,omitempty"` // of a top channel, with their sockets
 	Sockets     []ChannelzSocket  `json:"sockets,omitempty"`
-	Events      []ChannelzEvent   `json:"events,omitempty"` // its trace: state changes, resolver and balancer updates
+	// SocketsNotShown are a subchannel's sockets beyond the bound on sockets;
+	// on a channel's own page, its subchannels' together.
+	SocketsNotShown ChannelzNotShown `json:"sockets_not_shown,omitzero"`
+	Events          []ChannelzEvent  `json:"events,omitempty"` // its trace: state changes, resolver and balancer updates
 }
 
 // ChannelzSocket is a connection: what flowed over it, and when.
