@@ -221,3 +221,40 @@ func BenchmarkLogRecord(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOnStartOnEndChild measures what a handler's own span (neither
+// server nor client) costs the processor, under an RPC: without a
+// LogHandler, nothing but the kind check; with one, noting it under its
+// RPC in the child table and forgetting it at its end.
+func BenchmarkOnStartOnEndChild(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		logs bool
+	}{{"nologs", false}, {"loghandler", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			sp := NewSpanProcessor()
+			if bc.logs {
+				sp.LogHandler(slog.NewTextHandler(io.Discard, nil))
+			}
+			tp := sdktrace.NewTracerProvider() // spans made beforehand, without the processor
+			ctx, rpc := tp.Tracer("b").Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer))
+			sp.OnStart(context.Background(), rpc.(sdktrace.ReadWriteSpan))
+			ctx, child := tp.Tracer("b").Start(ctx, "child")
+			sp.OnStart(ctx, child.(sdktrace.ReadWriteSpan))
+			spans := make([]sdktrace.ReadWriteSpan, 1024)
+			for i := range spans {
+				_, s := tp.Tracer("b").Start(ctx, "grandchild")
+				s.End()
+				spans[i] = s.(sdktrace.ReadWriteSpan)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				s := spans[i%len(spans)]
+				sp.OnStart(ctx, s)
+				sp.OnEnd(s)
+				i++
+			}
+		})
+	}
+}

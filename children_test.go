@@ -1,0 +1,111 @@
+package debugz
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"unsafe"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// TestChildTableFloodStaysBounded: a flood of spans under RPCs that never
+// end (3 times the table's slots) leaves the table its fixed size, and a
+// line logged three spans under an RPC started after the flood still
+// reaches that RPC: new spans push out the oldest entries, never their own.
+func TestChildTableFloodStaysBounded(t *testing.T) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	log := slog.New(sp.LogHandler(slog.DiscardHandler))
+	tr := tp.Tracer("test")
+	table := sp.children.Load()
+
+	ctx, leaky := tr.Start(context.Background(), "a.S/Leak", trace.WithSpanKind(trace.SpanKindServer))
+	for range 3 * childSlots {
+		tr.Start(ctx, "never ended")
+	}
+	if size := unsafe.Sizeof(*table); size != childSlots*unsafe.Sizeof(childSlot{}) || sp.children.Load() != table {
+		t.Errorf("child table = %d bytes; want its fixed %d", size, childSlots*unsafe.Sizeof(childSlot{}))
+	}
+	if n := table.used(); n > childSlots {
+		t.Errorf("child table holds %d entries; want at most %d", n, childSlots)
+	}
+	leaky.End()
+
+	ctx, rpc := tr.Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer))
+	var spans []trace.Span
+	for _, name := range []string{"child", "grandchild", "great-grandchild"} {
+		var s trace.Span
+		ctx, s = tr.Start(ctx, name)
+		spans = append(spans, s)
+	}
+	log.InfoContext(ctx, "after the flood")
+	for i := len(spans) - 1; i >= 0; i-- {
+		spans[i].End()
+	}
+	rpc.End()
+	if got, _ := sp.Span(rpc.SpanContext().SpanID()); len(got.Logs) != 1 || got.Logs[0].SpanName != "great-grandchild" {
+		t.Errorf("Span(rpc).Logs = %+v; want the line logged three spans down", got.Logs)
+	}
+}
+
+// TestChildTableEndForgets: spans that end leave the table, which then
+// holds nothing; starting and ending allocates nothing.
+func TestChildTableEndForgets(t *testing.T) {
+	var table childTable
+	allocs := testing.AllocsPerRun(100, func() {
+		for k := uint64(1); k <= 1000; k++ {
+			table.start(k<<20|7, 7)
+		}
+		for k := uint64(1); k <= 1000; k++ {
+			if got := table.rpcOf(k<<20 | 7); got != 7 && got != 0 {
+				t.Fatalf("rpcOf(%d) = %d; want 7 or 0 (pushed out)", k<<20|7, got)
+			}
+			table.end(k<<20 | 7)
+		}
+	})
+	if n := table.used(); n != 0 || allocs != 0 {
+		t.Errorf("after every span ended: %d entries, %v allocations; want 0 and 0", n, allocs)
+	}
+}
+
+// TestChildTableConcurrentSafe hammers the table from several goroutines:
+// chains of spans start, are looked up and end, each goroutine with keys of
+// its own; every lookup names the chain's RPC or nothing, never another's.
+func TestChildTableConcurrentSafe(t *testing.T) {
+	var table childTable
+	var wg sync.WaitGroup
+	for g := range uint64(8) {
+		wg.Go(func() {
+			for i := range uint64(2000) {
+				rpc := g<<48 | i<<8 | 1
+				a, b, c := rpc+1, rpc+2, rpc+3
+				table.start(a, rpc)
+				table.start(b, a)
+				table.start(c, b)
+				if got := table.rpcOf(c); got != rpc && got != b && got != a && got != 0 {
+					t.Errorf("rpcOf(%d) = %d; want %d (or its parent's, if pushed out)", c, got, rpc)
+					return
+				}
+				table.end(c)
+				table.end(b)
+				table.end(a)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// used counts the table's entries; for tests.
+func (t *childTable) used() int {
+	n := 0
+	for i := range t.slots {
+		if t.slots[i].child.Load() != 0 {
+			n++
+		}
+	}
+	return n
+}
