@@ -51,7 +51,7 @@ import (
 //     OnStart before the lock and kept in the entry.
 //
 // Everything else the hot path touches is atomic (stopped, dropped, fault,
-// resource, the evicted counters).
+// resource, the evicted counters, the child table's seqlocked slots).
 type SpanProcessor struct {
 	cfg     config
 	started time.Time
@@ -69,11 +69,14 @@ type SpanProcessor struct {
 	recentLogsOnce sync.Once
 	feed           slog.Handler // behind Log, made by its first call
 	feedOnce       sync.Once
-	children       atomic.Pointer[childTable] // spans under RPCs → their RPC, made with recentLogs
-	other          *ringbuffer.Ring[record]   // non-gRPC spans
+	other          *ringbuffer.Ring[record] // non-gRPC spans
 	rows           rowTable
 	active         activeTable
 	names          methodNames // grpc-go's plugin's span names to methods
+
+	// children map the spans under RPCs to their RPC (childTable), made
+	// with recentLogs.
+	children atomic.Pointer[childTable]
 }
 
 var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)
