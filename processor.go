@@ -51,7 +51,7 @@ import (
 //     OnStart before the lock and kept in the entry.
 //
 // Everything else the hot path touches is atomic (stopped, dropped, fault,
-// resource, the evicted counters, the child table's seqlocked slots).
+// resource, the evicted counters, the child table's slots).
 type SpanProcessor struct {
 	cfg     config
 	started time.Time
