@@ -239,16 +239,19 @@ func (t *activeTable) update(key uint64, f func(*activeEntry)) bool {
 }
 
 // addLog has fill write a log line kept with the tracked span key, and
-// reports whether the span is tracked.
-func (t *activeTable) addLog(key uint64, fill func(*LogLine)) bool {
-	return t.update(key, func(e *activeEntry) {
+// returns that span, or nil if it is not tracked.
+func (t *activeTable) addLog(key uint64, fill func(*LogLine)) sdktrace.ReadWriteSpan {
+	var s sdktrace.ReadWriteSpan
+	t.update(key, func(e *activeEntry) {
 		if e.logs == nil {
 			e.logs = &spanLogs{}
 		}
 		line := e.logs.slot()
 		fill(line)
 		e.logs.count(line.Level)
+		s = e.span
 	})
+	return s
 }
 
 // setProgress attaches p to the tracked span key, if it is tracked.

@@ -30,8 +30,12 @@ type LogLine struct {
 	Time    time.Time
 	Level   slog.Level
 	Message string
-	Attrs   []slog.Attr  // at most 8, values cut to 256 bytes
-	SpanID  trace.SpanID // the span in whose context it was logged: the RPC's, or a child's
+	Attrs   []slog.Attr // at most 8, values cut to 256 bytes
+	// Span is the span in whose context it was logged (its trace and span
+	// IDs): the RPC's, or one under it at any depth; invalid outside any
+	// span. SpanName is that span's name.
+	Span     trace.SpanContext
+	SpanName string
 }
 
 // spanLogs are the log lines of one RPC: the first maxLogLines, and the
@@ -87,16 +91,21 @@ func (l *spanLogs) lines() ([]LogLine, int) {
 }
 
 // LogHandler returns a [slog.Handler] that passes every record to next,
-// unchanged, and keeps those logged in the context of an RPC's span (or of a
-// span directly under it) with that RPC, for its page and its JSON: the
-// handler's own log lines, beside the call. Each RPC keeps its first and
+// unchanged, and keeps those logged in the context of an RPC's span, or of
+// a span under it at any depth, with that RPC, for its page and its JSON:
+// the handler's own log lines, beside the call. (From its first call on,
+// the processor notes which RPC each span starts under; a span started
+// before then reaches its RPC only if it is directly under it.) Each RPC keeps its first and
 // last 8 records, from Info up even when next logs only warnings; a record
 // logged outside any RPC is only passed on, as next would have it. Keeping
 // a record costs a copy of it under the in-flight table's lock and no
 // allocation once a call has 16 (BenchmarkLogRecord); it never waits for a
 // reader.
 func (sp *SpanProcessor) LogHandler(next slog.Handler) slog.Handler {
-	sp.recentLogsOnce.Do(func() { sp.recentLogs.Store(ringbuffer.New[recentLog](maxRecentLogs)) })
+	sp.recentLogsOnce.Do(func() {
+		sp.children.Store(new(childTable))
+		sp.recentLogs.Store(ringbuffer.New[recentLog](maxRecentLogs))
+	})
 	return &logHandler{sp: sp, next: next, recentLogs: sp.recentLogs.Load()}
 }
 
@@ -137,13 +146,15 @@ func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.next.Handle(ctx, r)
 }
 
-// record is r as kept, bounded, with the span it was logged in.
+// record is r as kept, bounded, with the span it was logged in, filed
+// under that span's name until keep finds its RPC.
 func (h *logHandler) record(s trace.Span, r slog.Record) recentLog {
 	e := recentLog{time: r.Time, level: r.Level, message: textcut.Ellipsis(r.Message, maxLogMessage)}
 	if sc := s.SpanContext(); sc.IsValid() {
 		e.traceID, e.spanID = sc.TraceID(), sc.SpanID()
 		if ro, ok := s.(sdktrace.ReadOnlySpan); ok {
-			e.method = cut(strings.TrimPrefix(ro.Name(), "/"), maxMethodLen)
+			e.spanName = cut(ro.Name(), maxMethodLen)
+			e.method = strings.TrimPrefix(e.spanName, "/")
 		}
 	}
 	add := func(a slog.Attr) bool {
@@ -174,18 +185,34 @@ func (h *logHandler) bound(a slog.Attr) slog.Attr {
 	return a
 }
 
-// keep copies e to the in-flight entry of span s, or of its parent: a span
-// under the RPC's.
+// keep copies e to the in-flight entry of the RPC that span s runs under,
+// and files e under that RPC's method. The child table names the RPC of a
+// span under one, at any depth, in one probe; a span not in it is the RPC
+// itself, or, started before the table was made or pushed out of it,
+// perhaps directly under the RPC. Either way at most two in-flight entries
+// are looked up, whatever the depth.
 func (h *logHandler) keep(s trace.Span, e *recentLog) {
 	fill := func(line *LogLine) {
-		line.Time, line.Level, line.Message, line.SpanID = e.time, e.level, e.message, e.spanID
+		line.Time, line.Level, line.Message = e.time, e.level, e.message
+		line.Span = trace.NewSpanContext(trace.SpanContextConfig{TraceID: e.traceID, SpanID: e.spanID})
+		line.SpanName = e.spanName
 		line.Attrs = append(line.Attrs[:0], e.attrs[:e.nattrs]...)
 	}
-	if h.sp.active.addLog(activeKey(s.SpanContext()), fill) {
-		return
+	key := activeKey(s.SpanContext())
+	var rpc sdktrace.ReadWriteSpan
+	if to := h.sp.children.Load().rpcOf(key); to != 0 {
+		rpc = h.sp.active.addLog(to, fill)
+	} else if rpc = h.sp.active.addLog(key, fill); rpc == nil {
+		if ro, ok := s.(sdktrace.ReadOnlySpan); ok {
+			rpc = h.sp.active.addLog(activeKey(ro.Parent()), fill)
+		}
 	}
-	if ro, ok := s.(sdktrace.ReadOnlySpan); ok {
-		h.sp.active.addLog(activeKey(ro.Parent()), fill)
+	if rpc != nil { // its own lock, now that the in-flight table's is released
+		method, ok := rpcSpan(rpc.SpanKind(), rpc.Name(), rpc.InstrumentationScope().Name, "", &h.sp.names)
+		if !ok {
+			method = strings.TrimPrefix(rpc.Name(), "/")
+		}
+		e.method = cut(method, maxMethodLen)
 	}
 }
 
@@ -213,21 +240,24 @@ const maxRecentLogs = 2048
 
 // recentLog is a record in the ring of the latest ones.
 type recentLog struct {
-	time    time.Time
-	level   slog.Level
-	message string
-	attrs   [maxLogAttrs]slog.Attr
-	nattrs  int
-	traceID trace.TraceID
-	spanID  trace.SpanID
-	method  string // the span's name when logged in a span, "" outside
+	time     time.Time
+	level    slog.Level
+	message  string
+	attrs    [maxLogAttrs]slog.Attr
+	nattrs   int
+	traceID  trace.TraceID
+	spanID   trace.SpanID
+	spanName string // of the span it was logged in; "" outside
+	method   string // of the RPC it ran under, else the span's name; "" outside
 }
 
 // LogRecord is one of the latest log records, RPC or not.
 type LogRecord struct {
 	LogLine
-	TraceID trace.TraceID // zero outside any span
-	Method  string        // the name of the span it was logged in; "" outside
+	// Method is the method of the RPC it was logged under, at any depth
+	// below the RPC's span; outside any RPC, the name of the span it was
+	// logged in; "" outside any span.
+	Method string
 }
 
 // LogFilter selects records for [SpanProcessor.Logs]. The zero LogFilter
@@ -267,8 +297,11 @@ func (f *LogFilter) matches(r *recentLog) bool {
 
 // record is a copy of r that a caller may keep and change.
 func (r *recentLog) record() LogRecord {
-	return LogRecord{LogLine: LogLine{Time: r.time, Level: r.level, Message: r.message,
-		Attrs: slices.Clone(r.attrs[:r.nattrs]), SpanID: r.spanID}, TraceID: r.traceID, Method: r.method}
+	l := LogLine{Time: r.time, Level: r.level, Message: r.message, Attrs: slices.Clone(r.attrs[:r.nattrs]), SpanName: r.spanName}
+	if r.spanID.IsValid() {
+		l.Span = trace.NewSpanContext(trace.SpanContextConfig{TraceID: r.traceID, SpanID: r.spanID})
+	}
+	return LogRecord{LogLine: l, Method: r.method}
 }
 
 // slogAttr is a log attribute as a span attribute, for the pages' formatting

@@ -225,3 +225,87 @@ func TestFollowLogsReportsWhatItSkips(t *testing.T) {
 		t.Errorf("FollowLogs after 3000 = %d records, skipped %d; want the latest 2048 and 952 skipped", len(recs), skipped)
 	}
 }
+
+// TestLogsThreeSpansUnderTheRPC: a line logged in a span three levels under
+// a server span (server → child → grandchild → great-grandchild, each
+// started with the processor's tracer) is kept with the RPC, and the logs
+// page files it under the RPC's method, with the span it was logged in.
+func TestLogsThreeSpansUnderTheRPC(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	log := slog.New(sp.LogHandler(slog.DiscardHandler))
+	tr := tp.Tracer("test")
+
+	ctx, rpc := tr.Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer))
+	ctx, child := tr.Start(ctx, "child")
+	ctx, grandchild := tr.Start(ctx, "grandchild")
+	ctx, deep := tr.Start(ctx, "great-grandchild")
+	log.InfoContext(ctx, "deep down", "req", 10)
+	deep.End()
+	grandchild.End()
+	child.End()
+	rpc.End()
+
+	got, ok := sp.Span(rpc.SpanContext().SpanID())
+	if !ok {
+		t.Fatal("Span(rpc) not retained")
+	}
+	if len(got.Logs) != 1 || got.Logs[0].Message != "deep down" || got.Logs[0].Span.SpanID() != deep.SpanContext().SpanID() ||
+		got.Logs[0].SpanName != "great-grandchild" {
+		t.Errorf("Span(rpc).Logs = %+v; want the line logged in great-grandchild", got.Logs)
+	}
+	recs := sp.Logs(debugz.LogFilter{Method: "a.S/M"})
+	if len(recs) != 1 || recs[0].Method != "a.S/M" || recs[0].SpanName != "great-grandchild" ||
+		recs[0].Span.SpanID() != deep.SpanContext().SpanID() || recs[0].Span.TraceID() != rpc.SpanContext().TraceID() {
+		t.Errorf("Logs(Method: a.S/M) = %+v; want the line, under a.S/M, logged in great-grandchild", recs)
+	}
+	h := debugz.NewHandler(sp)
+	code, body := grpctest.Get(t, h, "/api/logs?method=a.S/M")
+	want := fmt.Sprintf(`"span_id":%q,"span_name":"great-grandchild","method":"a.S/M"`, deep.SpanContext().SpanID())
+	if code != 200 || !strings.Contains(body, want) || !strings.Contains(body, `"req":10`) {
+		t.Errorf("/api/logs?method=a.S/M = %d %s; want %s", code, body, want)
+	}
+	if code, page := grpctest.Get(t, h, "/logs?method=a.S/M"); code != 200 || !strings.Contains(page, "great-grandchild") {
+		t.Errorf("/logs?method=a.S/M = %d; want the line with the span it was logged in", code)
+	}
+}
+
+// TestLogsUnderAClientUnderTheServer: a line logged under an outgoing call
+// made inside a server call belongs to the outgoing call, the nearest RPC
+// around it; one logged between the two belongs to the server call.
+func TestLogsUnderAClientUnderTheServer(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	log := slog.New(sp.LogHandler(slog.DiscardHandler))
+	tr := tp.Tracer("test")
+
+	ctx, server := tr.Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer))
+	ctx, work := tr.Start(ctx, "work")
+	log.InfoContext(ctx, "between")
+	cctx, client := tr.Start(ctx, "b.T/N", trace.WithSpanKind(trace.SpanKindClient))
+	cctx, retry := tr.Start(cctx, "retry")
+	cctx, encode := tr.Start(cctx, "encode")
+	log.InfoContext(cctx, "under the client")
+	for _, s := range []trace.Span{encode, retry, client, work, server} {
+		s.End()
+	}
+	for _, tc := range []struct {
+		name   string
+		span   trace.Span
+		method string
+		want   string
+	}{
+		{"server", server, "a.S/M", "between"},
+		{"client", client, "b.T/N", "under the client"},
+	} {
+		got, _ := sp.Span(tc.span.SpanContext().SpanID())
+		if len(got.Logs) != 1 || got.Logs[0].Message != tc.want {
+			t.Errorf("%s: Span.Logs = %+v; want only %q", tc.name, got.Logs, tc.want)
+		}
+		if recs := sp.Logs(debugz.LogFilter{Method: tc.method}); len(recs) != 1 || recs[0].Message != tc.want {
+			t.Errorf("%s: Logs(Method: %s) = %+v; want only %q", tc.name, tc.method, recs, tc.want)
+		}
+	}
+}

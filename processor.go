@@ -51,7 +51,7 @@ import (
 //     OnStart before the lock and kept in the entry.
 //
 // Everything else the hot path touches is atomic (stopped, dropped, fault,
-// resource, the evicted counters).
+// resource, the evicted counters, the child table's slots).
 type SpanProcessor struct {
 	cfg     config
 	started time.Time
@@ -73,6 +73,10 @@ type SpanProcessor struct {
 	rows           rowTable
 	active         activeTable
 	names          methodNames // grpc-go's plugin's span names to methods
+
+	// children map the spans under RPCs to their RPC (childTable), made
+	// with recentLogs.
+	children atomic.Pointer[childTable]
 }
 
 var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)
@@ -115,6 +119,8 @@ func NewSpanProcessor(opts ...Option) *SpanProcessor {
 // are gRPC calls is sorted out when they are read ([SpanProcessor.Active]).
 // A span whose name is longer than any method debugz keeps is not tracked:
 // holding it would hold its name, and a caller's unknown method never ends.
+// Once LogHandler has been called, any other span is noted under its RPC,
+// lock-free, so that its log lines reach that RPC (childTable).
 // It does not allocate in steady state. It is called by the SDK and is safe
 // for concurrent use.
 func (sp *SpanProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
@@ -128,6 +134,8 @@ func (sp *SpanProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
 		if sp.stopped.Load() { // Shutdown ran meanwhile: nothing will end it now
 			sp.active.remove(key)
 		}
+	} else if k != trace.SpanKindServer && k != trace.SpanKindClient {
+		sp.startChild(s) // under which RPC, for LogHandler: nothing before its first call
 	}
 }
 
@@ -147,6 +155,8 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	var ended activeEntry
 	if rpcKind {
 		ended = sp.active.remove(activeKey(sc))
+	} else if t := sp.children.Load(); t != nil {
+		t.end(activeKey(sc))
 	}
 	if sp.resource.Load() == nil {
 		sp.resource.Store(s.Resource())

@@ -105,8 +105,8 @@ func (s *source) Active() []view.Active {
 // logLine is a log record for the pages, redacted.
 func (s *source) logLine(l *LogLine) view.LogLine {
 	wl := view.LogLine{Time: l.Time, Level: l.Level.String(), Message: s.red.String(l.Message)}
-	if l.SpanID.IsValid() {
-		wl.SpanID = l.SpanID.String()
+	if l.Span.IsValid() {
+		wl.SpanID = l.Span.SpanID().String()
 	}
 	kvs := make([]attribute.KeyValue, len(l.Attrs))
 	for i, a := range l.Attrs {
@@ -146,9 +146,10 @@ func (s *source) logFilter(q view.LogQuery) LogFilter {
 func (s *source) logEntries(recs []LogRecord) []view.LogEntry {
 	out := make([]view.LogEntry, len(recs))
 	for i := range recs {
-		out[i] = view.LogEntry{LogLine: s.logLine(&recs[i].LogLine), Method: s.red.String(recs[i].Method)}
-		if recs[i].TraceID.IsValid() {
-			out[i].TraceID = recs[i].TraceID.String()
+		out[i] = view.LogEntry{LogLine: s.logLine(&recs[i].LogLine), Method: s.red.String(recs[i].Method),
+			SpanName: s.red.String(recs[i].SpanName)}
+		if sc := recs[i].Span; sc.IsValid() {
+			out[i].TraceID = sc.TraceID().String()
 		}
 	}
 	return out

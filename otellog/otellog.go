@@ -36,7 +36,9 @@ func NewProcessor(sp *debugz.SpanProcessor) *Processor {
 }
 
 // OnEmit keeps r: its time, severity, body as the message and its
-// attributes. The record itself is not changed, so processors after this
+// attributes, of their types: ints, floats and bools stay numbers and
+// booleans; slices and maps read as JSON, bytes as base64 (OTel's own text
+// for them). The record itself is not changed, so processors after this
 // one see it as it was.
 func (p *Processor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	t := r.Timestamp()
@@ -45,7 +47,7 @@ func (p *Processor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	}
 	rec := slog.NewRecord(t, level(r.Severity()), r.Body().String(), 0)
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		rec.AddAttrs(slog.String(string(kv.Key), kv.Value.String()))
+		rec.AddAttrs(slog.Attr{Key: string(kv.Key), Value: value(kv.Value)})
 		return true
 	})
 	p.sp.Log(ctx, rec)
@@ -79,3 +81,19 @@ func (p *Processor) Shutdown(context.Context) error { return nil }
 
 // ForceFlush does nothing: nothing is buffered.
 func (p *Processor) ForceFlush(context.Context) error { return nil }
+
+// value is v as a slog value of the same type where slog has one, and as
+// OTel's text for it otherwise: JSON for slices and maps, base64 for bytes.
+func value(v attribute.Value) slog.Value {
+	switch v.Type() {
+	case attribute.BOOL:
+		return slog.BoolValue(v.AsBool())
+	case attribute.INT64:
+		return slog.Int64Value(v.AsInt64())
+	case attribute.FLOAT64:
+		return slog.Float64Value(v.AsFloat64())
+	case attribute.STRING:
+		return slog.StringValue(v.AsString())
+	}
+	return slog.StringValue(v.Emit())
+}

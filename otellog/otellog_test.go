@@ -2,6 +2,9 @@ package otellog_test
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/debugz/debugz"
@@ -47,7 +50,57 @@ func TestRecordsReachTheRPC(t *testing.T) {
 		t.Errorf("the span's logs = %+v; want cache miss (WARN) and payment declined (ERROR+1, user.id=42)", got.Logs)
 	}
 	all := sp.Logs(debugz.LogFilter{})
-	if len(all) != 3 || all[2].Message != "outside any call" || all[2].TraceID.IsValid() {
+	if len(all) != 3 || all[2].Message != "outside any call" || all[2].Span.IsValid() {
 		t.Errorf("the latest records = %+v; want all 3, the first outside any span", all)
+	}
+}
+
+// TestTypedAttributesKeepTheirTypes: an OTel record's int, float and bool
+// attributes stay numbers and booleans through /api/logs, and slices, maps
+// and bytes read as JSON-like text rather than Go's %v.
+func TestTypedAttributesKeepTheirTypes(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(otellog.NewProcessor(sp)))
+	defer func() { _ = lp.Shutdown(context.Background()) }()
+	var r log.Record
+	r.SetSeverity(log.SeverityInfo)
+	r.SetBody(attribute.StringValue("typed"))
+	r.AddAttributes(attribute.Int("req", 10), attribute.Float64("ratio", 0.5), attribute.Bool("ok", true),
+		attribute.String("user", "ann"), attribute.StringSlice("tags", []string{"a", "b"}),
+		attribute.Int64Slice("ids", []int64{1, 2}), attribute.Map("m", attribute.Int("k", 1)), attribute.ByteSlice("raw", []byte{0xca, 0xfe}))
+	lp.Logger("test").Emit(context.Background(), r)
+
+	recs := sp.Logs(debugz.LogFilter{})
+	if len(recs) != 1 {
+		t.Fatalf("Logs() = %d records; want 1", len(recs))
+	}
+	kinds := map[string]slog.Kind{}
+	for _, a := range recs[0].Attrs {
+		kinds[a.Key] = a.Value.Kind()
+	}
+	for key, want := range map[string]slog.Kind{"req": slog.KindInt64, "ratio": slog.KindFloat64, "ok": slog.KindBool, "user": slog.KindString} {
+		if kinds[key] != want {
+			t.Errorf("Logs()[0] attribute %s is a %v; want %v", key, kinds[key], want)
+		}
+	}
+
+	req := httptest.NewRequest("GET", "http://localhost/api/logs", nil)
+	req.RemoteAddr = "127.0.0.1:1234"
+	rec := httptest.NewRecorder()
+	debugz.NewHandler(sp).ServeHTTP(rec, req)
+	var out struct {
+		Logs []struct {
+			Attributes map[string]any `json:"attributes"`
+		} `json:"logs"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || len(out.Logs) != 1 {
+		t.Fatalf("/api/logs = %d %s (%v); want 1 record", rec.Code, rec.Body, err)
+	}
+	got := out.Logs[0].Attributes
+	for key, want := range map[string]any{"req": 10.0, "ratio": 0.5, "ok": true, "user": "ann",
+		"tags": `["a","b"]`, "ids": "[1,2]", "m": `{"k":1}`, "raw": "yv4="} {
+		if got[key] != want {
+			t.Errorf("/api/logs attribute %s = %#v; want %#v", key, got[key], want)
+		}
 	}
 }

@@ -112,10 +112,20 @@ type entryJSON struct {
 	Attributes map[string]any `json:"attributes"`
 	TraceID    string         `json:"trace_id,omitempty"`
 	SpanID     string         `json:"span_id,omitempty"`
+	SpanName   string         `json:"span_name,omitempty"`
 	Method     string         `json:"method,omitempty"`
 }
 
 func toEntryJSON(l view.LogEntry) entryJSON {
 	return entryJSON{Time: l.Time, Level: l.Level, Message: l.Message, Attributes: attrsJSON(l.Attrs),
-		TraceID: l.TraceID, SpanID: l.SpanID, Method: l.Method}
+		TraceID: l.TraceID, SpanID: l.SpanID, SpanName: l.SpanName, Method: l.Method}
+}
+
+// loggedIn is the name of the span a record was logged in, to show beside
+// its call's method; "" when it is the call's own span (or outside any).
+func loggedIn(l view.LogEntry) string {
+	if strings.TrimPrefix(l.SpanName, "/") == l.Method {
+		return ""
+	}
+	return l.SpanName
 }

@@ -425,8 +425,9 @@ type LogQuery struct {
 // LogEntry is one of the latest log records.
 type LogEntry struct {
 	LogLine
-	TraceID string // "" outside any span
-	Method  string // the span it was logged in; "" outside
+	TraceID  string // "" outside any span
+	Method   string // the RPC it was logged under, else the span it was logged in; "" outside
+	SpanName string // the name of the span it was logged in (SpanID); "" outside
 }
 
 // ErrProfiling is the error of [Source.CPUByMethod] while another CPU
