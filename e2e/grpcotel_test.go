@@ -48,49 +48,18 @@ func startPlugin(t *testing.T, srv testpb.TestServiceServer, opts ...grpc.DialOp
 	return sp, testpb.NewTestServiceClient(conn)
 }
 
-// unary makes n UnaryCalls asking for code c and checks that each ends
-// with it.
-func unary(t *testing.T, client testpb.TestServiceClient, n int, c codes.Code, timeout time.Duration) {
-	t.Helper()
-	for range n {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		_, err := client.UnaryCall(ctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(c), Message: "asked for"}})
-		cancel()
-		if got := status.Code(err); got != c {
-			t.Fatalf("UnaryCall asking for %v = %v; want %v", c, err, c)
-		}
-	}
-}
-
-// serverStream makes a StreamingOutputCall of msgs answers and reads them all.
-func serverStream(t *testing.T, client testpb.TestServiceClient, msgs int) {
-	t.Helper()
-	stream, err := client.StreamingOutputCall(context.Background(), &testpb.StreamingOutputCallRequest{ResponseParameters: make([]*testpb.ResponseParameters, msgs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; ; i++ {
-		if _, err := stream.Recv(); err != nil {
-			if i != msgs {
-				t.Fatalf("stream ended after %d messages with %v; want %d", i, err, msgs)
-			}
-			return
-		}
-	}
-}
-
 // TestGRPCPluginRows: grpc-go's plugin records no status code, only the
 // span status, so debugz counts its failed calls as errors with code
 // UNKNOWN (the calls and their errors exactly, OK exactly); a
 // DEADLINE_EXCEEDED call is one of them on both sides.
 func TestGRPCPluginRows(t *testing.T) {
 	sp, client := startPlugin(t, grpctest.Service{})
-	unary(t, client, 10, codes.OK, 10*time.Second)
-	unary(t, client, 5, codes.NotFound, 10*time.Second)
-	unary(t, client, 3, codes.Internal, 10*time.Second)
-	unary(t, client, 1, codes.DeadlineExceeded, 50*time.Millisecond)
-	serverStream(t, client, 3)
-	serverStream(t, client, 0)
+	grpctest.Unary(t, client, 10, codes.OK, 10*time.Second)
+	grpctest.Unary(t, client, 5, codes.NotFound, 10*time.Second)
+	grpctest.Unary(t, client, 3, codes.Internal, 10*time.Second)
+	grpctest.Unary(t, client, 1, codes.DeadlineExceeded, 50*time.Millisecond)
+	grpctest.ServerStream(t, client, 3)
+	grpctest.ServerStream(t, client, 0)
 
 	unaryRow := rowtest.Row{Count: 19, Errors: 9, Codes: map[string]uint64{"OK": 10, "UNKNOWN": 9}}
 	streamRow := rowtest.Row{Count: 2, Codes: map[string]uint64{"OK": 2}}
@@ -208,4 +177,29 @@ func TestGRPCPluginInFlight(t *testing.T) {
 	if a := sp.Active(); len(a) != 0 {
 		t.Errorf("Active() after the call = %d calls; want none", len(a))
 	}
+}
+
+// TestOtelgrpcRows: the same calls through otelgrpc (the newest, whose
+// codes are canonical names in rpc.response.status_code) are counted with
+// their codes exactly; the server answers the call past its deadline
+// CANCELLED (see grpctest.Service).
+func TestOtelgrpcRows(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	client := grpctest.Start(t, tp, nil, nil)
+	grpctest.Unary(t, client, 10, codes.OK, 10*time.Second)
+	grpctest.Unary(t, client, 5, codes.NotFound, 10*time.Second)
+	grpctest.Unary(t, client, 3, codes.Internal, 10*time.Second)
+	grpctest.Unary(t, client, 1, codes.DeadlineExceeded, 50*time.Millisecond)
+	grpctest.ServerStream(t, client, 3)
+	grpctest.ServerStream(t, client, 0)
+
+	streamRow := rowtest.Row{Count: 2, Codes: map[string]uint64{"OK": 2}}
+	rowtest.Wait(t, sp, map[rowtest.Key]rowtest.Row{
+		rowtest.Server(grpctest.Method + "UnaryCall"):           {Count: 19, Errors: 9, Codes: map[string]uint64{"OK": 10, "NOT_FOUND": 5, "INTERNAL": 3, "CANCELLED": 1}},
+		rowtest.Client(grpctest.Method + "UnaryCall"):           {Count: 19, Errors: 9, Codes: map[string]uint64{"OK": 10, "NOT_FOUND": 5, "INTERNAL": 3, "DEADLINE_EXCEEDED": 1}},
+		rowtest.Server(grpctest.Method + "StreamingOutputCall"): streamRow,
+		rowtest.Client(grpctest.Method + "StreamingOutputCall"): streamRow,
+	})
 }
