@@ -21,6 +21,7 @@ import (
 	"github.com/debugz/debugz/internal/rowtest"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -68,13 +69,15 @@ type server struct {
 	srv  *httptest.Server
 	icpt connect.Interceptor
 
+	arrived, release chan struct{} // a Get of "hold" says it arrived, then waits for release
+
 	mu     sync.Mutex
 	protos map[string]int // HTTP versions of the requests served
 }
 
 func start(t *testing.T) *server {
 	t.Helper()
-	s := &server{sp: debugz.NewSpanProcessor(), protos: map[string]int{}}
+	s := &server{sp: debugz.NewSpanProcessor(), protos: map[string]int{}, arrived: make(chan struct{}), release: make(chan struct{})}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(s.sp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	icpt, err := otelconnect.NewInterceptor(otelconnect.WithTracerProvider(tp), otelconnect.WithPropagator(propagation.TraceContext{}), otelconnect.WithoutMetrics())
@@ -85,6 +88,11 @@ func start(t *testing.T) *server {
 	mux := http.NewServeMux()
 	mux.Handle("/"+get, connect.NewUnaryHandler("/"+get,
 		func(_ context.Context, r *connect.Request[wrapperspb.StringValue]) (*connect.Response[wrapperspb.StringValue], error) {
+			if r.Msg.GetValue() == "hold" {
+				s.arrived <- struct{}{}
+				<-s.release
+				return connect.NewResponse(wrapperspb.String("ada")), nil
+			}
 			if err := errFor(r.Msg); err != nil {
 				return nil, err
 			}
@@ -199,6 +207,54 @@ func TestConnectOneRowPerMethod(t *testing.T) {
 		s.calls(t, p, 1<<i) // 1, 2, 4
 	}
 	rowtest.Wait(t, s.sp, rows(7))
+}
+
+// TestConnectInFlight: while a call runs, Active lists it on both sides
+// with its method and the rows say one in flight; once it ends, Active is
+// empty and the rows count it.
+func TestConnectInFlight(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			s := start(t)
+			opts := append([]connect.ClientOption{connect.WithInterceptors(s.icpt)}, p.opts...)
+			getter := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](s.client(p), s.srv.URL+"/"+get, opts...)
+			done := make(chan error, 1)
+			go func() {
+				_, err := getter.CallUnary(context.Background(), connect.NewRequest(wrapperspb.String("hold")))
+				done <- err
+			}()
+			<-s.arrived
+			active := s.sp.Active()
+			kinds := map[trace.SpanKind]int{}
+			for _, a := range active {
+				if a.Method != get {
+					t.Errorf("Active() has %s %s; want only %s", a.Kind, a.Method, get)
+				}
+				kinds[a.Kind]++
+			}
+			if len(active) != 2 || kinds[trace.SpanKindServer] != 1 || kinds[trace.SpanKindClient] != 1 {
+				t.Errorf("Active() = %d calls %v; want one server and one client", len(active), kinds)
+			}
+			rows := s.sp.Summary().Methods
+			if len(rows) != 2 {
+				t.Errorf("Summary() in flight has %d rows; want 2 (server and client)", len(rows))
+			}
+			for _, m := range rows {
+				if m.Active != 1 || m.Count != 0 || m.Method != get {
+					t.Errorf("row %s %s in flight: active %d count %d; want %s active 1 count 0", m.Method, m.Kind, m.Active, m.Count, get)
+				}
+			}
+			close(s.release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			ok := rowtest.Row{Count: 1, Codes: map[string]uint64{"OK": 1}}
+			rowtest.Wait(t, s.sp, map[rowtest.Key]rowtest.Row{rowtest.Server(get): ok, rowtest.Client(get): ok})
+			if a := s.sp.Active(); len(a) != 0 {
+				t.Errorf("Active() after the call = %d calls; want none", len(a))
+			}
+		})
+	}
 }
 
 // spoken returns the RPC systems and the status code keys the spans of
