@@ -237,6 +237,41 @@ type hiddenDeadline struct{ context.Context }
 
 func (hiddenDeadline) Deadline() (time.Time, bool) { return time.Time{}, false }
 
+// Unary makes n UnaryCalls asking for code c and checks that each ends
+// with it. Only a call asking for DEADLINE_EXCEEDED gets the timeout as its
+// deadline: Service answers a call with a deadline when 90% of it is used.
+func Unary(t testing.TB, client testpb.TestServiceClient, n int, c codes.Code, timeout time.Duration) {
+	t.Helper()
+	for range n {
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if c == codes.DeadlineExceeded {
+			ctx, cancel = context.WithTimeout(context.Background(), timeout)
+		}
+		_, err := client.UnaryCall(ctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(c), Message: "asked for"}})
+		cancel()
+		if got := status.Code(err); got != c {
+			t.Fatalf("UnaryCall asking for %v = %v; want %v", c, err, c)
+		}
+	}
+}
+
+// ServerStream makes a StreamingOutputCall of msgs answers and reads them all.
+func ServerStream(t testing.TB, client testpb.TestServiceClient, msgs int) {
+	t.Helper()
+	stream, err := client.StreamingOutputCall(context.Background(), &testpb.StreamingOutputCallRequest{ResponseParameters: make([]*testpb.ResponseParameters, msgs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if _, err := stream.Recv(); err != nil {
+			if i != msgs {
+				t.Fatalf("stream ended after %d messages with %v; want %d", i, err, msgs)
+			}
+			return
+		}
+	}
+}
+
 // WaitFor polls until cond holds, failing the test after 10 seconds: server
 // spans end just after the client sees the response, so the last server
 // span may land a moment later.

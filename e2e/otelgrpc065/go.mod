@@ -1,0 +1,31 @@
+module github.com/debugz/debugz/e2e/otelgrpc065
+
+go 1.26.0
+
+require (
+	github.com/debugz/debugz v0.0.0
+	go.opentelemetry.io/otel/sdk v1.45.0
+	google.golang.org/grpc v1.78.0
+)
+
+require (
+	github.com/a-h/templ v0.3.977 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/go-chi/chi/v5 v5.2.0 // indirect
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.65.0 // indirect
+	go.opentelemetry.io/otel v1.45.0 // indirect
+	go.opentelemetry.io/otel/metric v1.45.0 // indirect
+	go.opentelemetry.io/otel/trace v1.45.0 // indirect
+	go.opentelemetry.io/proto/otlp v1.3.1 // indirect
+	golang.org/x/net v0.49.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/text v0.33.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260128011058-8636f8732409 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
+)
+
+replace github.com/debugz/debugz => ../..

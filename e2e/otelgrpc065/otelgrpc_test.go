@@ -1,0 +1,62 @@
+// Tests of debugz's rows against a real gRPC server and client
+// instrumented with otelgrpc v0.65, the one generation that spells the
+// code in rpc.response.status_code as grpc-go does ("NotFound"): v0.64 and
+// before give a number in rpc.grpc.status_code (the root module's tests,
+// on v0.46.1), v0.66 and after the canonical name (e2e's, on the newest).
+package otelgrpce2e_test
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/internal/grpctest"
+	"github.com/debugz/debugz/internal/rowtest"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc/codes"
+)
+
+// TestOtelgrpcRows: the calls are counted with their codes exactly (the
+// server answers the call past its deadline CANCELLED: see
+// grpctest.Service), from the Go spellings the spans carry. The workspace
+// (go.work) builds this module on e2e's newest otelgrpc: there the test
+// skips; .ci/run runs this module with GOWORK=off, on v0.65.
+func TestOtelgrpcRows(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	client := grpctest.Start(t, tp, nil, nil)
+	grpctest.Unary(t, client, 10, codes.OK, 10*time.Second)
+	grpctest.Unary(t, client, 5, codes.NotFound, 10*time.Second)
+	grpctest.Unary(t, client, 3, codes.Internal, 10*time.Second)
+	grpctest.Unary(t, client, 1, codes.DeadlineExceeded, 50*time.Millisecond)
+	grpctest.ServerStream(t, client, 3)
+	grpctest.ServerStream(t, client, 0)
+
+	streamRow := rowtest.Row{Count: 2, Codes: map[string]uint64{"OK": 2}}
+	rowtest.Wait(t, sp, map[rowtest.Key]rowtest.Row{
+		rowtest.Server(grpctest.Method + "UnaryCall"):           {Count: 19, Errors: 9, Codes: map[string]uint64{"OK": 10, "NOT_FOUND": 5, "INTERNAL": 3, "CANCELLED": 1}},
+		rowtest.Client(grpctest.Method + "UnaryCall"):           {Count: 19, Errors: 9, Codes: map[string]uint64{"OK": 10, "NOT_FOUND": 5, "INTERNAL": 3, "DEADLINE_EXCEEDED": 1}},
+		rowtest.Server(grpctest.Method + "StreamingOutputCall"): streamRow,
+		rowtest.Client(grpctest.Method + "StreamingOutputCall"): streamRow,
+	})
+
+	spelled := map[string]bool{}
+	for _, s := range sp.Spans(debugz.Filter{}) {
+		for _, kv := range s.Attributes {
+			if kv.Key == "rpc.response.status_code" {
+				spelled[kv.Value.AsString()] = true
+			}
+		}
+	}
+	got := slices.Sorted(maps.Keys(spelled))
+	if spelled["NOT_FOUND"] {
+		t.Skipf("spans spell the codes %q: the workspace picked a newer otelgrpc; run with GOWORK=off", got)
+	}
+	if want := []string{"Canceled", "DeadlineExceeded", "Internal", "NotFound", "OK"}; !slices.Equal(got, want) {
+		t.Errorf("rpc.response.status_code values = %q; want %q (otelgrpc v0.65's spelling)", got, want)
+	}
+}

@@ -1,0 +1,111 @@
+// Package rowtest compares a processor's rows with what a test's calls did,
+// for the end-to-end tests of every instrumentation (e2e and its modules).
+// It imports nothing but debugz and the OpenTelemetry trace API, so that a
+// module testing connect-go does not pull grpc-go's test service in.
+package rowtest
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/debugz/debugz"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Key names a row: a method and a span kind.
+type Key struct {
+	Method string
+	Kind   trace.SpanKind
+}
+
+// Server and Client are the keys of a method's two rows.
+func Server(method string) Key { return Key{method, trace.SpanKindServer} }
+func Client(method string) Key { return Key{method, trace.SpanKindClient} }
+
+// Row is what a test expects of one row once every call has ended.
+type Row struct {
+	Count, Errors, Retried uint64
+	Codes                  map[string]uint64
+}
+
+func (r Row) String() string {
+	codes := slices.Sorted(maps.Keys(r.Codes))
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%s:%d", c, r.Codes[c])
+	}
+	return fmt.Sprintf("count=%d errors=%d retried=%d codes={%s}", r.Count, r.Errors, r.Retried, strings.Join(parts, " "))
+}
+
+// Rows returns the rows of a summary as Rows, keyed by method and kind, and
+// the number of calls its rows say are still in flight.
+func Rows(sum debugz.Summary) (rows map[Key]Row, active int) {
+	rows = map[Key]Row{}
+	for _, m := range sum.Methods {
+		rows[Key{m.Method, m.Kind}] = Row{Count: m.Count, Errors: m.Errors, Retried: m.Retried, Codes: maps.Clone(m.Codes)}
+		active += m.Active
+	}
+	return rows, active
+}
+
+// Wait waits until the processor's rows are exactly want, with no call in
+// flight (a server span ends a moment after its client has the answer), and
+// fails the test after 10 seconds with every row that differs.
+func Wait(t testing.TB, sp *debugz.SpanProcessor, want map[Key]Row) {
+	t.Helper()
+	var got map[Key]Row
+	var active int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		got, active = Rows(sp.Summary())
+		if active == 0 && equal(got, want) {
+			return
+		}
+	}
+	if active != 0 {
+		t.Errorf("%d calls still in flight; want none", active)
+	}
+	for _, k := range keys(got, want) {
+		g, gok := got[k]
+		w, wok := want[k]
+		switch {
+		case !wok:
+			t.Errorf("row %s %s = %v; want no such row", k.Method, k.Kind, g)
+		case !gok:
+			t.Errorf("row %s %s missing; want %v", k.Method, k.Kind, w)
+		case g.String() != w.String():
+			t.Errorf("row %s %s = %v; want %v", k.Method, k.Kind, g, w)
+		}
+	}
+}
+
+func equal(got, want map[Key]Row) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g.String() != w.String() {
+			return false
+		}
+	}
+	return true
+}
+
+func keys(a, b map[Key]Row) []Key {
+	all := slices.Collect(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			all = append(all, k)
+		}
+	}
+	slices.SortFunc(all, func(x, y Key) int {
+		if x.Method != y.Method {
+			return strings.Compare(x.Method, y.Method)
+		}
+		return int(x.Kind) - int(y.Kind)
+	})
+	return all
+}
