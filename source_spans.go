@@ -186,9 +186,9 @@ func (s *source) statusDetail(kvs []attribute.KeyValue) view.StatusDetail {
 	for _, kv := range kvs {
 		switch kv.Key {
 		case semconv.StatusDetailType:
-			d.Type = s.red.String(kv.Value.Emit())
+			d.Type = s.red.String(kv.Value.String())
 		case semconv.StatusDetailText:
-			d.Text = s.red.String(kv.Value.Emit())
+			d.Text = s.red.String(kv.Value.String())
 		}
 	}
 	return d

@@ -45,7 +45,7 @@ func TestNewHandlerBesideOtelgrpc(t *testing.T) {
 					semconv.RPCResponseStatusCode: tt.want,
 				} {
 					if v, _ := attr(s, key); v.AsString() != want {
-						t.Errorf("%s span: %s = %q; want %q", kind, key, v.Emit(), want)
+						t.Errorf("%s span: %s = %q; want %q", kind, key, v.String(), want)
 					}
 				}
 				if got := intAttr(t, s, semconv.MessagesReceived) + intAttr(t, s, semconv.MessagesSent); tt.code == codes.OK && got != 2 {
@@ -57,7 +57,7 @@ func TestNewHandlerBesideOtelgrpc(t *testing.T) {
 					}
 				}
 				if v, _ := attr(s, semconv.StatusMessage); tt.code != codes.OK && v.AsString() != "no" {
-					t.Errorf("%s span: %s = %q; want %q", kind, semconv.StatusMessage, v.Emit(), "no")
+					t.Errorf("%s span: %s = %q; want %q", kind, semconv.StatusMessage, v.String(), "no")
 				}
 			}
 		})

@@ -95,5 +95,5 @@ func value(v attribute.Value) slog.Value {
 	case attribute.STRING:
 		return slog.StringValue(v.AsString())
 	}
-	return slog.StringValue(v.Emit())
+	return slog.StringValue(v.String())
 }
