@@ -150,7 +150,8 @@ func (h *handler) report(err error) {
 }
 
 // base returns the relative path from the page being served to the mount
-// point: "./" for pages one level down, "../" for /spans/{id} and the like.
+// point: "./" for pages one level down, "../" for /spans/{id} and the like,
+// "../../" for /channelz/channels/{id}: one "../" per "/" after the first.
 // A live fragment (/live/…) is swapped into its page, one level down, so its
 // links are relative to the page, not to the stream.
 func base(r *http.Request) string {
@@ -161,8 +162,8 @@ func base(r *http.Request) string {
 	if p == "" {
 		p = r.URL.Path
 	}
-	if !strings.HasPrefix(p, "/live/") && strings.Count(strings.Trim(p, "/"), "/") >= 1 {
-		return "../"
+	if depth := strings.Count(strings.TrimPrefix(p, "/"), "/"); depth > 0 && !strings.HasPrefix(p, "/live/") {
+		return strings.Repeat("../", depth)
 	}
 	return "./"
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -60,5 +61,24 @@ func TestTraceIDsLinkToTemplate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Every page's links reach the mount point, however deep the page: the
+// channel page, two levels down, lost its CSS, JS and links when they were
+// one level too shallow.
+func TestBaseClimbsToTheMount(t *testing.T) {
+	for _, tt := range []struct{ path, want string }{
+		{"/", "./"},
+		{"/spans", "./"},
+		{"/spans/", "../"},
+		{"/spans/00f067aa0ba902b7", "../"},
+		{"/channelz/channels/5", "../../"},
+		{"/live/spans", "./"},
+	} {
+		r := httptest.NewRequest("GET", tt.path, nil)
+		if got := base(r); got != tt.want {
+			t.Errorf("base(%q) = %q; want %q", tt.path, got, tt.want)
+		}
 	}
 }
