@@ -79,6 +79,11 @@ func sortURL(base, key string) templ.SafeURL {
 	return templ.SafeURL(base + query("sort", key))
 }
 
+// logsURL is the logs page of one method's records at level and above.
+func logsURL(base, level, method string) templ.SafeURL {
+	return templ.SafeURL(base + "logs" + query("level", level) + "&method=" + url.QueryEscape(method))
+}
+
 // withQuery adds key=value to the query of u, a URL built here.
 func withQuery(u templ.SafeURL, key, value string) templ.SafeURL {
 	sep := "?"
