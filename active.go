@@ -70,10 +70,8 @@ func (t *activeTable) shard(key uint64) *activeShard { return &t.shards[key%acti
 // home is the slot where a key's probe starts (Fibonacci hashing).
 func (sh *activeShard) home(key uint64) int { return int((key * 0x9E3779B97F4A7C15) >> sh.shift) }
 
-// add tracks s, which started at start (unix ns), under key. The caller
-// reads start from the span before: the span's own lock is never taken
-// under a shard's.
-func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan, start int64) {
+// add tracks s under key.
+func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan) {
 	if key == 0 {
 		return
 	}
@@ -93,7 +91,7 @@ func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan, start int64) {
 		sh.n++
 		sh.link(int32(i))
 	}
-	sh.keys[i], sh.spans[i] = key, activeEntry{span: s, start: start}
+	sh.keys[i], sh.spans[i] = key, activeEntry{span: s}
 }
 
 // link puts slot i at the tail of the list; the caller holds sh.mu.
@@ -184,30 +182,33 @@ func (sh *activeShard) delete(i int) {
 
 // spans returns the tracked in-flight spans, each shard's oldest first,
 // first forgetting those that started before ageOut (unix ns; 0 keeps all)
-// and counting them as evicted. It reads no span: only the entries' own
-// fields, under the shards' locks.
+// and counting them as evicted. The shards' locks are held only to copy the
+// entries: the spans' start times (which take each span's own lock) are read
+// after, and an old span is then removed if it is still tracked.
 func (t *activeTable) spans(ageOut int64) []activeEntry {
 	var out []activeEntry
 	for i := range t.shards {
-		out = t.shards[i].appendSpans(out, ageOut, &t.evicted)
+		out = t.shards[i].appendSpans(out)
 	}
-	return out
-}
-
-func (sh *activeShard) appendSpans(out []activeEntry, ageOut int64, evicted *atomic.Uint64) []activeEntry {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	var old []uint64
-	for i := sh.head; i >= 0; i = sh.next[i] {
-		if ageOut != 0 && sh.spans[i].start < ageOut {
-			old = append(old, sh.keys[i])
-		} else {
-			out = append(out, sh.spans[i])
+	if ageOut == 0 {
+		return out
+	}
+	kept := out[:0]
+	for _, e := range out {
+		if e.span.StartTime().UnixNano() >= ageOut {
+			kept = append(kept, e)
+		} else if t.remove(activeKey(e.span.SpanContext())).span != nil { // not ended meanwhile
+			t.evicted.Add(1)
 		}
 	}
-	for _, k := range old { // deleting moves entries: not while walking
-		sh.delete(sh.find(k))
-		evicted.Add(1)
+	return kept
+}
+
+func (sh *activeShard) appendSpans(out []activeEntry) []activeEntry {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for i := sh.head; i >= 0; i = sh.next[i] {
+		out = append(out, sh.spans[i])
 	}
 	return out
 }
@@ -216,7 +217,6 @@ func (sh *activeShard) appendSpans(out []activeEntry, ageOut int64, evicted *ato
 // says of its progress when it is told to (grpcstats.WithProgress).
 type activeEntry struct {
 	span     sdktrace.ReadWriteSpan
-	start    int64 // the span's start time, unix ns
 	progress grpcstats.Progress
 	logs     *spanLogs // logged while it ran (SpanProcessor.LogHandler); nil if none
 	attempts uint16    // its attempts that ended (grpc-go's plugin: attemptOf)
@@ -360,7 +360,7 @@ func (sp *SpanProcessor) eachActive(f func(s sdktrace.ReadWriteSpan, method stri
 		if !s.EndTime().IsZero() {
 			continue // ending now: OnEnd has it
 		}
-		if method, ok := rpcSpan(s.SpanKind(), s.Name(), s.InstrumentationScope().Name, "", &sp.names); ok && !sp.cfg.ignores(method) {
+		if method, ok := rpcSpan(s.SpanKind(), s.Name(), func() string { return s.InstrumentationScope().Name }, "", &sp.names); ok && !sp.cfg.ignores(method) {
 			f(s, cut(method, maxMethodLen), e.progress)
 		}
 	}

@@ -21,12 +21,12 @@ func BenchmarkActiveTableFull(b *testing.B) {
 	var table activeTable
 	table.init(defaultMaxActive)
 	for _, s := range spans[:defaultMaxActive*2] {
-		table.add(activeKey(s.SpanContext()), s, 0)
+		table.add(activeKey(s.SpanContext()), s)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		s := spans[i%len(spans)]
-		table.add(activeKey(s.SpanContext()), s, 0)
+		table.add(activeKey(s.SpanContext()), s)
 	}
 }

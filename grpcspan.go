@@ -53,6 +53,9 @@ const nearDeadline = 0.8
 func readAttributes(attrs []attribute.KeyValue) (info grpcInfo) {
 	for i := range attrs {
 		kv := &attrs[i]
+		if info.size += attrSize(kv); kv.Value.Type() > attribute.STRING {
+			info.size += compositeSize(kv)
+		}
 		k := string(kv.Key)
 		if len(k) > len(semconv.DebugzPrefix) && k[:len(semconv.DebugzPrefix)] == semconv.DebugzPrefix {
 			info.msgs.read(k, kv.Value)
@@ -72,7 +75,6 @@ func readAttributes(attrs []attribute.KeyValue) (info grpcInfo) {
 			info.code, info.hasCode = attrCode(kv.Value), true
 		}
 	}
-	info.size = attrsSize(attrs)
 	return info
 }
 
@@ -144,16 +146,23 @@ func fullMethod(name, service, method string) string {
 // method whose attributes name another RPC system (apache_dubbo) shows in
 // flight but is not counted.
 //
-// names turns the plugin's dotted names into methods without allocating
-// for a name seen before.
-func rpcSpan(kind trace.SpanKind, name, scope, system string, names *methodNames) (method string, ok bool) {
+// scope is called only when the name leaves it open. names turns the
+// plugin's dotted names into methods without allocating for a name seen
+// before.
+func rpcSpan(kind trace.SpanKind, name string, scope func() string, system string, names *methodNames) (method string, ok bool) {
 	if kind != trace.SpanKindServer && kind != trace.SpanKindClient {
 		return "", false
 	}
 	if system != "" && !rpcSystem(system) {
 		return "", false
 	}
-	if scope == semconv.GRPCGoScope || scope == semconv.GRPCGoScopeV171 {
+	trimmed := strings.TrimPrefix(name, "/")
+	if i := strings.IndexByte(trimmed, '/'); i > 0 && i < len(trimmed)-1 && strings.IndexByte(trimmed[i+1:], '/') < 0 &&
+		strings.IndexByte(trimmed, ' ') < 0 {
+		return trimmed, true // named like a method: no plugin span is (their names have no slash)
+	}
+	switch sc := scope(); {
+	case sc == semconv.GRPCGoScope || sc == semconv.GRPCGoScopeV171:
 		prefix := semconv.GRPCGoServerPrefix
 		if kind == trace.SpanKindClient {
 			prefix = semconv.GRPCGoClientPrefix
@@ -163,13 +172,9 @@ func rpcSpan(kind trace.SpanKind, name, scope, system string, names *methodNames
 			return unknownMethod, true
 		}
 		return names.of(dotted), true
+	default:
+		return trimmed, sc == otelgrpcScope || system != ""
 	}
-	name = strings.TrimPrefix(name, "/")
-	i := strings.IndexByte(name, '/')
-	if i > 0 && i < len(name)-1 && strings.IndexByte(name[i+1:], '/') < 0 && strings.IndexByte(name, ' ') < 0 {
-		return name, true
-	}
-	return name, scope == otelgrpcScope || system != ""
 }
 
 // rpcSystem reports whether an rpc.system (or rpc.system.name) value is one
@@ -186,9 +191,12 @@ func rpcSystem(system string) bool {
 // attemptOf reports whether a span is an attempt of a call made through
 // grpc-go's plugin ("Attempt.pkg.Service.Method", internal, the child of
 // the call's "Sent." span).
-func attemptOf(kind trace.SpanKind, name, scope string) bool {
-	return kind == trace.SpanKindInternal && strings.HasPrefix(name, semconv.GRPCGoAttemptPrefix) &&
-		(scope == semconv.GRPCGoScope || scope == semconv.GRPCGoScopeV171)
+func attemptOf(kind trace.SpanKind, name string, scope func() string) bool {
+	if kind != trace.SpanKindInternal || !strings.HasPrefix(name, semconv.GRPCGoAttemptPrefix) {
+		return false
+	}
+	sc := scope()
+	return sc == semconv.GRPCGoScope || sc == semconv.GRPCGoScopeV171
 }
 
 // peer returns the address of the other side of an RPC, from the attributes

@@ -208,7 +208,7 @@ func (h *logHandler) keep(s trace.Span, e *recentLog) {
 		}
 	}
 	if rpc != nil { // its own lock, now that the in-flight table's is released
-		method, ok := rpcSpan(rpc.SpanKind(), rpc.Name(), rpc.InstrumentationScope().Name, "", &h.sp.names)
+		method, ok := rpcSpan(rpc.SpanKind(), rpc.Name(), func() string { return rpc.InstrumentationScope().Name }, "", &h.sp.names)
 		if !ok {
 			method = strings.TrimPrefix(rpc.Name(), "/")
 		}

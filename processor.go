@@ -47,8 +47,8 @@ import (
 //     take their span's shard's to add or remove it (a constant amount of
 //     work, even when the shard is full: the oldest is the head of a list);
 //     LogHandler takes it to keep a line with its call; readers take each
-//     shard's in turn to copy the entries. The span's start time is read in
-//     OnStart before the lock and kept in the entry.
+//     shard's in turn to copy the entries, and read the spans' start times
+//     (to age them out) after releasing it.
 //
 // Everything else the hot path touches is atomic (stopped, dropped, fault,
 // resource, the evicted counters, the child table's slots).
@@ -130,7 +130,7 @@ func (sp *SpanProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
 			return
 		}
 		key := activeKey(s.SpanContext())
-		sp.active.add(key, s, s.StartTime().UnixNano())
+		sp.active.add(key, s)
 		if sp.stopped.Load() { // Shutdown ran meanwhile: nothing will end it now
 			sp.active.remove(key)
 		}
@@ -162,8 +162,8 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 		sp.resource.Store(s.Resource())
 	}
 	name := s.Name()
-	scope := s.InstrumentationScope().Name
-	if kind == trace.SpanKindInternal && attemptOf(kind, name, scope) {
+	scope := func() string { return s.InstrumentationScope().Name }
+	if attemptOf(kind, name, scope) {
 		sp.active.update(activeKey(s.Parent()), func(e *activeEntry) { e.attempts++ })
 	}
 	info := readAttributes(s.Attributes())

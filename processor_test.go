@@ -508,7 +508,7 @@ func TestActiveTableMatchesMap(t *testing.T) {
 		key := activeKey(s.SpanContext())
 		shard := int(key % activeShards)
 		if rng.IntN(2) == 0 {
-			table.add(key, s, s.StartTime().UnixNano())
+			table.add(key, s)
 			if _, ok := model[id]; !ok {
 				if perShard[shard] == table.perShard { // full: the shard's oldest goes
 					oldest, oldestID := step, trace.SpanID{}
