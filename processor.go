@@ -124,18 +124,21 @@ func NewSpanProcessor(opts ...Option) *SpanProcessor {
 // It does not allocate in steady state. It is called by the SDK and is safe
 // for concurrent use.
 func (sp *SpanProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
-	if k := s.SpanKind(); (k == trace.SpanKindServer || k == trace.SpanKindClient) && !sp.stopped.Load() {
-		defer sp.survive()
-		if len(s.Name()) > maxMethodLen+1 { // "/" + method
-			return
-		}
-		key := activeKey(s.SpanContext())
-		sp.active.add(key, s)
-		if sp.stopped.Load() { // Shutdown ran meanwhile: nothing will end it now
-			sp.active.remove(key)
-		}
-	} else if k != trace.SpanKindServer && k != trace.SpanKindClient {
+	if k := s.SpanKind(); k != trace.SpanKindServer && k != trace.SpanKindClient {
 		sp.startChild(s) // under which RPC, for LogHandler: nothing before its first call
+		return
+	}
+	if sp.stopped.Load() {
+		return
+	}
+	defer sp.survive()
+	if len(s.Name()) > maxMethodLen+1 { // "/" + method
+		return
+	}
+	key := activeKey(s.SpanContext())
+	sp.active.add(key, s)
+	if sp.stopped.Load() { // Shutdown ran meanwhile: nothing will end it now
+		sp.active.remove(key)
 	}
 }
 

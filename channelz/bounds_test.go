@@ -83,18 +83,25 @@ func readOverview(t *testing.T, h http.Handler, addr string) (o overview, channe
 	return o, channels, sockets, o.ChannelsNotShown, socketsCut
 }
 
-// TestOverviewPagesThroughAll: with 150 client channels and 150 server
-// sockets, more than one page of channelz's each, /api/channelz lists all
-// of them and says nothing is left out.
-func TestOverviewPagesThroughAll(t *testing.T) {
+// servedConnections opens n client channels to one server (manyConnections)
+// and returns a channelz reader and the handler that shows it.
+func servedConnections(t *testing.T, n int) (*channelz.Reader, http.Handler, string) {
+	t.Helper()
 	cz, err := channelz.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cz.Close()
-	const n = 150
+	t.Cleanup(func() { _ = cz.Close() })
 	addr := manyConnections(t, n)
-	h := debugz.NewHandler(debugz.NewSpanProcessor(), cz.Option())
+	return cz, debugz.NewHandler(debugz.NewSpanProcessor(), cz.Option()), addr
+}
+
+// TestOverviewPagesThroughAll: with 150 client channels and 150 server
+// sockets, more than one page of channelz's each, /api/channelz lists all
+// of them and says nothing is left out.
+func TestOverviewPagesThroughAll(t *testing.T) {
+	const n = 150
+	_, h, addr := servedConnections(t, n)
 	o, channels, sockets, channelsCut, socketsCut := readOverview(t, h, addr)
 	if channels != n || sockets != n {
 		t.Errorf("/api/channelz lists %d channels to the server and %d of its sockets; want %d of each", channels, sockets, n)
@@ -112,14 +119,8 @@ func TestOverviewPagesThroughAll(t *testing.T) {
 // does not list, and so does /channelz; where counting stops too (at ten
 // times the bound), it says "more than".
 func TestOverviewBounds(t *testing.T) {
-	cz, err := channelz.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cz.Close()
 	const n = 150
-	addr := manyConnections(t, n)
-	h := debugz.NewHandler(debugz.NewSpanProcessor(), cz.Option())
+	cz, h, addr := servedConnections(t, n)
 
 	channelz.SetBounds(cz, 1000, 40, 40)
 	o, channels, sockets, channelsCut, socketsCut := readOverview(t, h, addr)

@@ -5,7 +5,6 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/debugz/debugz"
 	"github.com/debugz/debugz/internal/grpctest"
@@ -54,21 +53,10 @@ func startPlugin(t *testing.T, srv testpb.TestServiceServer, opts ...grpc.DialOp
 // DEADLINE_EXCEEDED call is one of them on both sides.
 func TestGRPCPluginRows(t *testing.T) {
 	sp, client := startPlugin(t, grpctest.Service{})
-	grpctest.Unary(t, client, 10, codes.OK, 10*time.Second)
-	grpctest.Unary(t, client, 5, codes.NotFound, 10*time.Second)
-	grpctest.Unary(t, client, 3, codes.Internal, 10*time.Second)
-	grpctest.Unary(t, client, 1, codes.DeadlineExceeded, 50*time.Millisecond)
-	grpctest.ServerStream(t, client, 3)
-	grpctest.ServerStream(t, client, 0)
+	grpctest.DriveCodes(t, client)
 
-	unaryRow := rowtest.Row{Count: 19, Errors: 9, Codes: map[string]uint64{"OK": 10, "UNKNOWN": 9}}
-	streamRow := rowtest.Row{Count: 2, Codes: map[string]uint64{"OK": 2}}
-	rowtest.Wait(t, sp, map[rowtest.Key]rowtest.Row{
-		rowtest.Server(grpctest.Method + "UnaryCall"):           unaryRow,
-		rowtest.Client(grpctest.Method + "UnaryCall"):           unaryRow,
-		rowtest.Server(grpctest.Method + "StreamingOutputCall"): streamRow,
-		rowtest.Client(grpctest.Method + "StreamingOutputCall"): streamRow,
-	})
+	failed := map[string]uint64{"OK": 10, "UNKNOWN": 9}
+	rowtest.Wait(t, sp, rowtest.DrivenCodes(grpctest.Method, failed, failed))
 }
 
 // flaky fails its first fails UnaryCalls with UNAVAILABLE.
@@ -188,18 +176,9 @@ func TestOtelgrpcRows(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	client := grpctest.Start(t, tp, nil, nil)
-	grpctest.Unary(t, client, 10, codes.OK, 10*time.Second)
-	grpctest.Unary(t, client, 5, codes.NotFound, 10*time.Second)
-	grpctest.Unary(t, client, 3, codes.Internal, 10*time.Second)
-	grpctest.Unary(t, client, 1, codes.DeadlineExceeded, 50*time.Millisecond)
-	grpctest.ServerStream(t, client, 3)
-	grpctest.ServerStream(t, client, 0)
+	grpctest.DriveCodes(t, client)
 
-	streamRow := rowtest.Row{Count: 2, Codes: map[string]uint64{"OK": 2}}
-	rowtest.Wait(t, sp, map[rowtest.Key]rowtest.Row{
-		rowtest.Server(grpctest.Method + "UnaryCall"):           {Count: 19, Errors: 9, Codes: map[string]uint64{"OK": 10, "NOT_FOUND": 5, "INTERNAL": 3, "CANCELLED": 1}},
-		rowtest.Client(grpctest.Method + "UnaryCall"):           {Count: 19, Errors: 9, Codes: map[string]uint64{"OK": 10, "NOT_FOUND": 5, "INTERNAL": 3, "DEADLINE_EXCEEDED": 1}},
-		rowtest.Server(grpctest.Method + "StreamingOutputCall"): streamRow,
-		rowtest.Client(grpctest.Method + "StreamingOutputCall"): streamRow,
-	})
+	rowtest.Wait(t, sp, rowtest.DrivenCodes(grpctest.Method,
+		map[string]uint64{"OK": 10, "NOT_FOUND": 5, "INTERNAL": 3, "CANCELLED": 1},
+		map[string]uint64{"OK": 10, "NOT_FOUND": 5, "INTERNAL": 3, "DEADLINE_EXCEEDED": 1}))
 }

@@ -237,12 +237,12 @@ type hiddenDeadline struct{ context.Context }
 
 func (hiddenDeadline) Deadline() (time.Time, bool) { return time.Time{}, false }
 
-// Unary makes n UnaryCalls asking for code c and checks that each ends
+// unary makes n UnaryCalls asking for code c and checks that each ends
 // with it. Only a call asking for DEADLINE_EXCEEDED gets the timeout as its
 // deadline (Service answers a call with a deadline when 90% of it is used),
 // hidden from grpc as DriveAllKinds hides it, so that the caller's own
 // timer ends the call.
-func Unary(t testing.TB, client testpb.TestServiceClient, n int, c codes.Code, timeout time.Duration) {
+func unary(t testing.TB, client testpb.TestServiceClient, n int, c codes.Code, timeout time.Duration) {
 	t.Helper()
 	for range n {
 		var ctx context.Context = context.Background()
@@ -260,8 +260,8 @@ func Unary(t testing.TB, client testpb.TestServiceClient, n int, c codes.Code, t
 	}
 }
 
-// ServerStream makes a StreamingOutputCall of msgs answers and reads them all.
-func ServerStream(t testing.TB, client testpb.TestServiceClient, msgs int) {
+// serverStream makes a StreamingOutputCall of msgs answers and reads them all.
+func serverStream(t testing.TB, client testpb.TestServiceClient, msgs int) {
 	t.Helper()
 	stream, err := client.StreamingOutputCall(context.Background(), &testpb.StreamingOutputCallRequest{ResponseParameters: make([]*testpb.ResponseParameters, msgs)})
 	if err != nil {
@@ -405,4 +405,17 @@ func (hs Handlers) HandleConn(ctx context.Context, s stats.ConnStats) {
 	for _, h := range hs {
 		h.HandleConn(ctx, s)
 	}
+}
+
+// DriveCodes makes, through client, the calls the end-to-end row tests
+// count: 10 unary calls answered OK, 5 NOT_FOUND, 3 INTERNAL, 1 past its
+// 50 ms deadline, and two server streams, of 3 messages and of none.
+func DriveCodes(t testing.TB, client testpb.TestServiceClient) {
+	t.Helper()
+	unary(t, client, 10, codes.OK, 0)
+	unary(t, client, 5, codes.NotFound, 0)
+	unary(t, client, 3, codes.Internal, 0)
+	unary(t, client, 1, codes.DeadlineExceeded, 50*time.Millisecond)
+	serverStream(t, client, 3)
+	serverStream(t, client, 0)
 }

@@ -109,3 +109,25 @@ func keys(a, b map[Key]Row) []Key {
 	})
 	return all
 }
+
+// DrivenCodes are the rows grpctest.DriveCodes makes on service (its
+// methods' prefix, grpctest.Method), the unary calls' codes as each side's
+// instrumentation reports them: four rows, the streams' all OK.
+func DrivenCodes(service string, server, client map[string]uint64) map[Key]Row {
+	unary := func(codes map[string]uint64) Row {
+		r := Row{Codes: codes}
+		for c, n := range codes {
+			if r.Count += n; c != "OK" {
+				r.Errors += n
+			}
+		}
+		return r
+	}
+	stream := Row{Count: 2, Codes: map[string]uint64{"OK": 2}}
+	return map[Key]Row{
+		Server(service + "UnaryCall"):           unary(server),
+		Client(service + "UnaryCall"):           unary(client),
+		Server(service + "StreamingOutputCall"): stream,
+		Client(service + "StreamingOutputCall"): stream,
+	}
+}
