@@ -67,6 +67,29 @@
 //	rpc.response.status_code    string   the code's canonical name, "OK", "NOT_FOUND" (NewHandler only:
 //	                                     grpc-go's plugin records no code)
 //
+// The attempts of a call that grpc retries (a retryPolicy in the service
+// config, or a transparent retry) are told apart, so that the call counts
+// once, by its last attempt: otelgrpc makes one client span per attempt and
+// says nothing of retries. A client attempt span gets these when it failed
+// (grpc may retry it) or was not its call's first; a first attempt that
+// succeeded gets none. The handler knows the attempts of one call by their
+// context, which grpc derives from the call's for each attempt, and keeps,
+// for at most 4096 calls whose last attempt failed, its number, start and
+// span (no goroutine, no timer; forgotten when an attempt succeeds or the
+// call's context is done). A server span gets the attempts before it.
+//
+//	debugz.attempt.number             int64   the attempt's 1-based number within its call
+//	debugz.attempt.transparent        bool    true when grpc made it as a transparent retry
+//	debugz.attempt.previous_span_id   string  the hex span ID of the call's previous attempt (from the 2nd)
+//	debugz.attempt.offset_ns          int64   time from the start of the call's first attempt to this one's
+//	                                          (from the 2nd): the caller waited this much more
+//	debugz.attempt.previous_attempts  int64   server: the client's attempts before this one
+//	                                          (grpc-previous-rpc-attempts), when there were any
+//
+// With grpc-go's plugin, whose call span holds its attempts' spans,
+// NewHandler adds none of them to the call's span: the plugin's own attempt
+// spans count.
+//
 // The events:
 //
 //	message                     one message of the timeline, in the shape of otelgrpc's message events

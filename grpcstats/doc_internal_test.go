@@ -22,10 +22,16 @@ func TestDocListsEveryKey(t *testing.T) {
 		semconv.BytesSentWire, semconv.BytesReceivedWire, semconv.DeadlineBudget, semconv.DeadlineUsed,
 		semconv.Compressor, semconv.StatusMessage, semconv.EventStack, semconv.StackText,
 		semconv.EventStatusDetail, semconv.StatusDetailType, semconv.StatusDetailText,
+		semconv.AttemptNumber, semconv.AttemptTransparent, semconv.AttemptPrevious, semconv.AttemptOffset,
+		semconv.AttemptPreviousAttempts,
 	}
 	for _, key := range own {
 		if !strings.HasPrefix(key, semconv.DebugzPrefix) {
 			t.Errorf("attribute %q; want the prefix %q", key, semconv.DebugzPrefix)
+		}
+		// the engine tells the attempt keys from the others by one byte
+		if attempt := strings.HasPrefix(key, semconv.AttemptPrefix); attempt != (key[len(semconv.DebugzPrefix)] == 'a') {
+			t.Errorf("attribute %q: an attempt key is one whose first byte after %q is 'a'; this one is not, or the other way round", key, semconv.DebugzPrefix)
 		}
 	}
 	written := append(own, semconv.NetworkPeerAddress, semconv.NetworkPeerPort, semconv.EventMessage,

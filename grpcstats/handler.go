@@ -35,6 +35,10 @@ type handler struct {
 	// peerState says whether the instrumentation puts a peer address on its
 	// spans (see peer.go).
 	peerState atomic.Int32
+
+	// calls remembers, on a client, the calls whose last attempt failed,
+	// to number their next attempt (attempts.go).
+	calls callTable
 }
 
 // wrapper is the [stats.Handler] that [WrapHandler] returns: the debugz
@@ -213,11 +217,17 @@ func (h *handler) handle(ctx context.Context, st *rpcState, rs stats.RPCStats) {
 		st.message(received, rs.Payload, rs.Length, rs.CompressedLength, rs.WireLength, rs.RecvTime)
 	case *stats.Begin:
 		st.begin(h.cfg.timeline, rs)
+		if rs.Client {
+			h.beginAttempt(st, rs)
+		}
 		if span, ok := st.rpcSpan(); ok && h.cfg.labels {
 			st.label(rs, span)
 		}
 	case *stats.InHeader: // its RemoteAddr is set on a server only
 		st.header(rs.Compression, rs.RemoteAddr, !rs.Client)
+		if !rs.Client {
+			st.previousAttempts(rs)
+		}
 	case *stats.OutHeader: // its RemoteAddr is set on a client only
 		st.header(rs.Compression, rs.RemoteAddr, rs.Client)
 	case *stats.End:
@@ -237,7 +247,7 @@ func (h *handler) handle(ctx context.Context, st *rpcState, rs stats.RPCStats) {
 // the events' options are read (and copied) by the span, so one attribute
 // and one option buffer serve every event.
 type endBuffers struct {
-	attrs [17]attribute.KeyValue
+	attrs [21]attribute.KeyValue
 	kvs   [5]attribute.KeyValue
 	opts  [2]trace.EventOption
 }
@@ -291,6 +301,7 @@ func (h *handler) end(st *rpcState, span trace.Span, end time.Time, err error) {
 	if remote, _ := st.remote.Load().(net.Addr); remote != nil && h.addsPeer(span) {
 		attrs = appendPeer(attrs, remote)
 	}
+	attrs = h.endAttempt(attrs, st, span, s != nil && s.Code() != codes.OK)
 	span.SetAttributes(attrs...)
 	st.addEvents(span, buf)
 	addDetails(span, s, end, buf)

@@ -32,6 +32,12 @@ type rpcState struct {
 	unlabeled   context.Context // the labels to restore at the end; nil when not labelled
 	slowTimer   *time.Timer     // captures the stacks past WithSlowStacks' threshold; nil without
 	slowStack   atomic.Pointer[capturedStack]
+	attempt     attempt // set at Begin (client) or at the request's header (server), read at End
+
+	// callSpan is true when the RPC's span is its call's and not the
+	// attempt's (NewHandler beside grpc-go's plugin, see find); set before
+	// spanKnown turns true.
+	callSpan bool
 
 	// span is the RPC's span, set once before spanKnown turns true: in
 	// TagRPC by WrapHandler, when found in the context by NewHandler (the
@@ -137,14 +143,16 @@ func (st *rpcState) find(ctx context.Context) {
 	if span.SpanContext().SpanID() == tagged.SpanID() {
 		return
 	}
+	callSpan := false
 	if k, ok := span.(interface{ SpanKind() trace.SpanKind }); ok && k.SpanKind() == trace.SpanKindInternal {
 		p, ok := span.(interface{ Parent() trace.SpanContext })
 		if !ok || !tagged.IsValid() || p.Parent().SpanID() != tagged.SpanID() {
 			return
 		}
-		span = st.tagged // the attempt's call
+		span, callSpan = st.tagged, true // the attempt's call
 	}
 	if st.finding.CompareAndSwap(false, true) {
+		st.callSpan = callSpan
 		st.found(span)
 	}
 }

@@ -158,6 +158,38 @@ const (
 	StatusMessage = "debugz.status.message"
 )
 
+// Span attributes that grpcstats sets on the attempts of a call that grpc
+// retries (a retry policy in the service config, or a transparent retry),
+// so that a call is counted once, by its last attempt: otelgrpc makes one
+// client span per attempt, siblings, and says nothing of retries. They all
+// start with AttemptPrefix.
+const (
+	// AttemptPrefix starts every attempt attribute: after DebugzPrefix, no
+	// other key of debugz's starts with an "a".
+	AttemptPrefix = "debugz.attempt."
+	// AttemptNumber is the 1-based number of a client attempt within its
+	// call (int64). It is set on every attempt of a call that made more than
+	// one, and on a failed first attempt (grpc may retry it); a first
+	// attempt that succeeded, a call like any other, gets none.
+	AttemptNumber = "debugz.attempt.number"
+	// AttemptTransparent is true on a client attempt that grpc made as a
+	// transparent retry (stats.Begin.IsTransparentRetryAttempt: the previous
+	// attempt never reached the server's handler); absent otherwise.
+	AttemptTransparent = "debugz.attempt.transparent"
+	// AttemptPrevious is the hex span ID of the previous attempt of the
+	// same call (string), on a client attempt after the first.
+	AttemptPrevious = "debugz.attempt.previous_span_id"
+	// AttemptOffset is the time from the start of the call's first attempt
+	// to the start of this one, in nanoseconds (int64), on a client attempt
+	// after the first: the call as its caller saw it took this much more
+	// than its last attempt.
+	AttemptOffset = "debugz.attempt.offset_ns"
+	// AttemptPreviousAttempts is, on a server span, how many attempts of
+	// the same call the client made before this one, from the request's
+	// grpc-previous-rpc-attempts header (int64); absent on a first attempt.
+	AttemptPreviousAttempts = "debugz.attempt.previous_attempts"
+)
+
 // Event attributes and events that grpcstats adds beside the message
 // timeline.
 const (

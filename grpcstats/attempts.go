@@ -1,0 +1,182 @@
+package grpcstats
+
+import (
+	"encoding/hex"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/debugz/debugz/internal/semconv"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/stats"
+)
+
+// With a retry policy, grpc calls a client's stats handler once per attempt
+// of a call (TagRPC, Begin … End), each time with a context derived from the
+// call's own, which grpc makes with context.WithCancel and cancels when the
+// call ends: ctx.Done() is one channel per call, shared by its attempts. An
+// instrumentation such as otelgrpc makes one span per attempt, siblings, and
+// says nothing of retries; so the handler remembers, for the calls whose
+// last attempt failed (only those can be retried), which attempt that was,
+// and numbers the next one (semconv.AttemptNumber and the others, listed in
+// the package documentation).
+
+// maxCalls bounds the calls a handler remembers at once; minSweep is the
+// size at which it first looks for ended calls to forget.
+const (
+	maxCalls = 4096
+	minSweep = 64
+)
+
+// callTable is what a client handler remembers of the calls whose last
+// attempt failed, keyed by the Done channel of the call's context. It holds
+// no goroutine and no timer: an entry goes when an attempt of its call
+// succeeds, and otherwise when a sweep finds its channel closed (the call
+// ended). A sweep runs when an insert finds the table at its sweep mark,
+// which then doubles the number of entries left, so its cost is amortised
+// over the inserts; a table of maxCalls calls all still running takes no
+// more, and their later attempts go unnumbered (each counted as a call).
+type callTable struct {
+	n       atomic.Int32 // entries, read without the lock by every attempt's Begin
+	mu      sync.Mutex
+	m       map[<-chan struct{}]callEntry
+	sweepAt int
+}
+
+// callEntry is what the table keeps of one call.
+type callEntry struct {
+	attempts int          // attempts made so far, the last of them failed
+	start    time.Time    // when the call's first attempt started
+	last     trace.SpanID // the span of its last attempt
+}
+
+// lookup returns the entry of the call whose context's Done channel is
+// done. It takes no lock while the table is empty.
+func (t *callTable) lookup(done <-chan struct{}) (callEntry, bool) {
+	if done == nil || t.n.Load() == 0 {
+		return callEntry{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.m[done]
+	return e, ok
+}
+
+// failed remembers that attempt e.attempts of the call done failed.
+func (t *callTable) failed(done <-chan struct{}, e callEntry) {
+	if done == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.m[done]; !ok {
+		if len(t.m) >= t.sweepAt {
+			t.sweep()
+		}
+		if len(t.m) >= maxCalls {
+			return
+		}
+	}
+	if t.m == nil {
+		t.m = make(map[<-chan struct{}]callEntry)
+	}
+	t.m[done] = e
+	t.n.Store(int32(len(t.m)))
+}
+
+// forget drops the call done: one of its attempts succeeded.
+func (t *callTable) forget(done <-chan struct{}) {
+	if done == nil || t.n.Load() == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.m, done)
+	t.n.Store(int32(len(t.m)))
+}
+
+// sweep drops the calls that have ended and sets the next sweep mark.
+func (t *callTable) sweep() {
+	for done := range t.m {
+		select {
+		case <-done:
+			delete(t.m, done)
+		default:
+		}
+	}
+	t.sweepAt = min(max(minSweep, 2*len(t.m)), maxCalls)
+}
+
+// len returns how many calls the table holds.
+func (t *callTable) len() int { return int(t.n.Load()) }
+
+// attempt is what an RPC's state knows of it as an attempt: on a client,
+// its number within its call and the call's earlier attempts (from the
+// callTable); on a server, the attempts its client made before it.
+type attempt struct {
+	client      bool
+	transparent bool         // grpc made it as a transparent retry
+	number      int          // 1-based; 0 until Begin
+	callStart   time.Time    // start of the call's first attempt; its own on the first
+	previous    trace.SpanID // the previous attempt's span; zero on the first
+	before      int          // server: grpc-previous-rpc-attempts
+}
+
+// beginAttempt numbers a client attempt at its Begin, from the calls table.
+func (h *handler) beginAttempt(st *rpcState, rs *stats.Begin) {
+	a := &st.attempt
+	a.client, a.transparent, a.number, a.callStart = true, rs.IsTransparentRetryAttempt, 1, st.start
+	if e, ok := h.calls.lookup(st.Done()); ok {
+		a.number, a.callStart, a.previous = e.attempts+1, e.start, e.last
+	}
+}
+
+// previousAttempts reads a server call's grpc-previous-rpc-attempts header.
+func (st *rpcState) previousAttempts(in *stats.InHeader) {
+	if v := in.Header[previousAttemptsHeader]; len(v) > 0 {
+		if n, err := strconv.Atoi(v[0]); err == nil && n > 0 {
+			st.attempt.before = n
+		}
+	}
+}
+
+const previousAttemptsHeader = "grpc-previous-rpc-attempts"
+
+// endAttempt appends the attempt attributes of the RPC, whose span is span,
+// to attrs, and tells the calls table how the attempt ended. A client
+// attempt is marked when it failed (grpc may retry it) or was not its
+// call's first; a first attempt that succeeded, as most calls are, gets
+// nothing and costs nothing more.
+func (h *handler) endAttempt(attrs []attribute.KeyValue, st *rpcState, span trace.Span, failed bool) []attribute.KeyValue {
+	a := &st.attempt
+	if !a.client {
+		if a.before > 0 {
+			attrs = append(attrs, attribute.Int64(semconv.AttemptPreviousAttempts, int64(a.before)))
+		}
+		return attrs
+	}
+	if st.callSpan || a.number == 0 {
+		return attrs // the span is the call's, not the attempt's (grpc-go's plugin): it counts its attempts itself
+	}
+	if !failed {
+		if a.number == 1 {
+			return attrs
+		}
+		h.calls.forget(st.Done())
+	} else {
+		h.calls.failed(st.Done(), callEntry{attempts: a.number, start: a.callStart, last: span.SpanContext().SpanID()})
+	}
+	attrs = append(attrs, attribute.Int64(semconv.AttemptNumber, int64(a.number)))
+	if a.transparent {
+		attrs = append(attrs, attribute.Bool(semconv.AttemptTransparent, true))
+	}
+	if a.number > 1 {
+		var id [16]byte
+		hex.Encode(id[:], a.previous[:])
+		attrs = append(attrs, attribute.String(semconv.AttemptPrevious, string(id[:])),
+			attribute.Int64(semconv.AttemptOffset, int64(st.start.Sub(a.callStart))))
+	}
+	return attrs
+}
