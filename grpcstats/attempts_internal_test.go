@@ -85,8 +85,10 @@ func TestCallTableForgetsOnSuccess(t *testing.T) {
 // TagRPC, ended at End.
 type spanPerAttempt struct{ tr trace.Tracer }
 
-func (s spanPerAttempt) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
-func (s spanPerAttempt) HandleConn(context.Context, stats.ConnStats)                       {}
+func (s spanPerAttempt) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (s spanPerAttempt) HandleConn(context.Context, stats.ConnStats) {}
 func (s spanPerAttempt) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	ctx, _ = s.tr.Start(ctx, info.FullMethodName, trace.WithSpanKind(trace.SpanKindClient))
 	return ctx
