@@ -18,7 +18,7 @@ import (
 func (sp *SpanProcessor) follow(f Filter, pos uint64) (spans []Span, next, skipped uint64) {
 	recs, next, skipped := since(sp.recent, pos, f.Limit, func(seq uint64, r *record) bool {
 		r.seq = seq
-		return f.match(r, sp.cfg.bounds)
+		return f.match(r, sp.cfg.bounds) && sp.isCall(seq, r)
 	})
 	spans = make([]Span, len(recs))
 	for i := range recs {

@@ -38,6 +38,7 @@ type grpcInfo struct {
 	hasCode bool
 	size    int // estimated bytes of attribute data
 	msgs    messageStats
+	attempt attemptInfo // what grpcstats says of a client attempt (retries.go)
 }
 
 // nearDeadline is the share of its deadline beyond which a call is flagged.
@@ -58,7 +59,11 @@ func readAttributes(attrs []attribute.KeyValue) (info grpcInfo) {
 		}
 		k := string(kv.Key)
 		if len(k) > len(semconv.DebugzPrefix) && k[:len(semconv.DebugzPrefix)] == semconv.DebugzPrefix {
-			info.msgs.read(k, kv.Value)
+			if k[len(semconv.DebugzPrefix)] == 'a' { // semconv.AttemptPrefix
+				info.attempt.read(k, kv.Value)
+			} else {
+				info.msgs.read(k, kv.Value)
+			}
 			continue
 		}
 		if len(k) < 10 || k[:4] != "rpc." {

@@ -73,6 +73,7 @@ type SpanProcessor struct {
 	rows           rowTable
 	active         activeTable
 	names          methodNames // grpc-go's plugin's span names to methods
+	retries        retryTable  // otelgrpc's failed attempts that a retry may replace
 
 	// children map the spans under RPCs to their RPC (childTable), made
 	// with recentLogs.
@@ -96,7 +97,7 @@ type record struct {
 	code      codes.Code
 	truncated bool
 	near      bool      // used more than 80% of its deadline
-	attempts  uint16    // attempts of a client call, where told (attemptOf); 0 otherwise
+	attempts  uint16    // attempts of a client call, where told (attemptOf, countAttempt); 0 otherwise
 	logs      *spanLogs // logged while it ran (LogHandler); nil if none
 }
 
@@ -201,6 +202,10 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	rec.method, rec.code, rec.near = method, info.code, info.msgs.deadlineUsed > nearDeadline
 	rec.row = sp.rows.get(method, kind)
+	if info.attempt.number != 0 && kind == trace.SpanKindClient {
+		sp.countAttempt(&rec, &info) // an attempt of a call grpc may retry (retries.go)
+		return
+	}
 	rec.seq = sp.recent.Push(rec)
 	rec.row.add(&rec, &info.msgs, sp.cfg.bounds)
 }

@@ -128,8 +128,8 @@ func (f *Filter) matchPeer(r *record) bool {
 // fields match (to check their peer outside the rows' locks).
 func (sp *SpanProcessor) Count(f Filter) int {
 	n := 0
-	for _, r := range sp.recent.Newest() {
-		if f.match(&r, sp.cfg.bounds) {
+	for seq, r := range sp.recent.Newest() {
+		if f.match(&r, sp.cfg.bounds) && sp.isCall(seq, &r) {
 			n++
 		}
 	}
@@ -187,7 +187,7 @@ func (sp *SpanProcessor) Spans(f Filter) []Span {
 	}
 	var recs []record
 	for seq, r := range sp.recent.Newest() {
-		if f.match(&r, sp.cfg.bounds) {
+		if f.match(&r, sp.cfg.bounds) && sp.isCall(seq, &r) {
 			r.seq = seq
 			recs = append(recs, r)
 			if len(recs) == limit {
@@ -263,8 +263,11 @@ func (m idMatch) ok(r *record) bool {
 // spans that the recent ring no longer holds.
 func (sp *SpanProcessor) scan(match idMatch, found *[]record, limit int) {
 	for _, ring := range []*ringbuffer.Ring[record]{sp.recent, sp.other} {
-		for _, r := range ring.Newest() {
+		for seq, r := range ring.Newest() {
 			if match.ok(&r) {
+				if ring == sp.recent {
+					sp.isCall(seq, &r)
+				}
 				if *found = append(*found, r); len(*found) >= limit {
 					return
 				}
