@@ -148,6 +148,9 @@ func (s *source) span(sp *Span) view.Span {
 	if sp.Parent.SpanID().IsValid() {
 		ws.ParentSpanID = sp.Parent.SpanID().String()
 	}
+	if d := sp.End.Sub(sp.Start); sp.Attempts > 1 && !sp.End.IsZero() && sp.Duration > d {
+		ws.Start = sp.End.Add(-sp.Duration) // otelgrpc's last attempt, as the call its caller saw (Span.Attempts)
+	}
 	if sp.Method != "" {
 		ws.Code, ws.CodeNum = rpccode.Name(int(sp.Code)), int(sp.Code)
 	}

@@ -18,7 +18,8 @@ import (
 )
 
 // Span is a copy of one retained span. Method is empty for a span that is not
-// a gRPC call (a handler's own child span); Code is then OK.
+// a gRPC call (a handler's own child span, an attempt of a call that a later
+// attempt replaced); Code is then OK.
 type Span struct {
 	TraceID       trace.TraceID
 	SpanID        trace.SpanID
@@ -51,7 +52,11 @@ type Span struct {
 	DeadlineUsed float64
 	// Attempts is how many attempts a client call made, where its
 	// instrumentation says (grpc-go's plugin: one "Attempt." span each); 0
-	// where it does not.
+	// where it does not. With otelgrpc, which makes a span per attempt,
+	// and grpcstats on the client, a call that was retried or failed is the
+	// span of its last attempt, Attempts its number, Duration the call's
+	// from the start of its first attempt (Start stays the span's own); its
+	// earlier attempts are spans of its trace that are no calls.
 	Attempts int
 
 	DroppedAttributes, DroppedEvents, DroppedLinks int

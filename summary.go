@@ -62,7 +62,9 @@ type MethodStats struct {
 	BytesSent, BytesReceived       uint64
 	NearDeadline                   uint64 // calls that used more than 80% of their deadline
 	// Retried counts the client calls that made more than one attempt,
-	// where the instrumentation says (grpc-go's plugin: see Span.Attempts).
+	// where the instrumentation says (grpc-go's plugin, otelgrpc with
+	// grpcstats: see Span.Attempts); such a call counts once in the row, by
+	// how it ended.
 	Retried uint64
 
 	// LogWarnings and LogErrors count the records at Warn and at Error or

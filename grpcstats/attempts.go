@@ -119,7 +119,7 @@ type attempt struct {
 	client      bool
 	transparent bool         // grpc made it as a transparent retry
 	number      int          // 1-based; 0 until Begin
-	callStart   time.Time    // start of the call's first attempt; its own on the first
+	callStart   time.Time    // start of the call's first attempt's span; zero on the first
 	previous    trace.SpanID // the previous attempt's span; zero on the first
 	before      int          // server: grpc-previous-rpc-attempts
 }
@@ -127,7 +127,7 @@ type attempt struct {
 // beginAttempt numbers a client attempt at its Begin, from the calls table.
 func (h *handler) beginAttempt(st *rpcState, rs *stats.Begin) {
 	a := &st.attempt
-	a.client, a.transparent, a.number, a.callStart = true, rs.IsTransparentRetryAttempt, 1, st.start
+	a.client, a.transparent, a.number = true, rs.IsTransparentRetryAttempt, 1
 	if e, ok := h.calls.lookup(st.Done()); ok {
 		a.number, a.callStart, a.previous = e.attempts+1, e.start, e.last
 	}
@@ -160,13 +160,17 @@ func (h *handler) endAttempt(attrs []attribute.KeyValue, st *rpcState, span trac
 	if st.callSpan || a.number == 0 {
 		return attrs // the span is the call's, not the attempt's (grpc-go's plugin): it counts its attempts itself
 	}
-	if !failed {
-		if a.number == 1 {
-			return attrs
-		}
-		h.calls.forget(st.Done())
-	} else {
+	if !failed && a.number == 1 {
+		return attrs
+	}
+	start := spanStart(span, st.start)
+	if a.number == 1 {
+		a.callStart = start
+	}
+	if failed {
 		h.calls.failed(st.Done(), callEntry{attempts: a.number, start: a.callStart, last: span.SpanContext().SpanID()})
+	} else {
+		h.calls.forget(st.Done())
 	}
 	attrs = append(attrs, attribute.Int64(semconv.AttemptNumber, int64(a.number)))
 	if a.transparent {
@@ -176,7 +180,19 @@ func (h *handler) endAttempt(attrs []attribute.KeyValue, st *rpcState, span trac
 		var id [16]byte
 		hex.Encode(id[:], a.previous[:])
 		attrs = append(attrs, attribute.String(semconv.AttemptPrevious, string(id[:])),
-			attribute.Int64(semconv.AttemptOffset, int64(st.start.Sub(a.callStart))))
+			attribute.Int64(semconv.AttemptOffset, int64(start.Sub(a.callStart))))
 	}
 	return attrs
+}
+
+// spanStart returns when span started, as the OpenTelemetry SDK's spans
+// say, so that the offset of an attempt is the distance between the starts
+// of the spans a reader sees; else when the RPC's state was made.
+func spanStart(span trace.Span, made time.Time) time.Time {
+	if s, ok := span.(interface{ StartTime() time.Time }); ok {
+		if t := s.StartTime(); !t.IsZero() {
+			return t
+		}
+	}
+	return made
 }

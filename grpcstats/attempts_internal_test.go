@@ -152,8 +152,8 @@ func TestAttemptsOfOneCall(t *testing.T) {
 		if p := spans[i-1].SpanContext().SpanID(); prev.AsString() != hex.EncodeToString(p[:]) {
 			t.Errorf("span %d: %s = %q; want the previous attempt's %s", i, semconv.AttemptPrevious, prev.AsString(), p)
 		}
-		if o := offset.AsInt64(); o < spans[i].StartTime().Sub(spans[0].StartTime()).Nanoseconds()/2 || o < 0 {
-			t.Errorf("span %d: %s = %d; want about its start's distance from the first attempt's", i, semconv.AttemptOffset, o)
+		if o, want := offset.AsInt64(), spans[i].StartTime().Sub(spans[0].StartTime()).Nanoseconds(); o != want {
+			t.Errorf("span %d: %s = %d; want %d, its start's distance from the first attempt's", i, semconv.AttemptOffset, o, want)
 		}
 	}
 	if n := h.calls.len(); n != 0 {

@@ -81,8 +81,8 @@
 //	debugz.attempt.number             int64   the attempt's 1-based number within its call
 //	debugz.attempt.transparent        bool    true when grpc made it as a transparent retry
 //	debugz.attempt.previous_span_id   string  the hex span ID of the call's previous attempt (from the 2nd)
-//	debugz.attempt.offset_ns          int64   time from the start of the call's first attempt to this one's
-//	                                          (from the 2nd): the caller waited this much more
+//	debugz.attempt.offset_ns          int64   time from the start of the span of the call's first attempt to
+//	                                          this one's (from the 2nd): the caller waited this much more
 //	debugz.attempt.previous_attempts  int64   server: the client's attempts before this one
 //	                                          (grpc-previous-rpc-attempts), when there were any
 //

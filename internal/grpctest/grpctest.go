@@ -133,16 +133,16 @@ func Start(t testing.TB, tp trace.TracerProvider, wrap Wrap, srv testpb.TestServ
 
 // Serve serves what register registers on 127.0.0.1, with the stats handler
 // sh (none when nil), and returns a connection to it with the stats handler
-// ch (none when nil); its Target is the server's address. Everything stops
-// when the test ends.
-func Serve(t testing.TB, sh, ch stats.Handler, register func(*grpc.Server)) *grpc.ClientConn {
+// ch (none when nil) and opts; its Target is the server's address.
+// Everything stops when the test ends.
+func Serve(t testing.TB, sh, ch stats.Handler, register func(*grpc.Server), opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var srvOpts []grpc.ServerOption
-	cliOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	cliOpts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
 	if sh != nil {
 		srvOpts = append(srvOpts, grpc.StatsHandler(sh))
 	}

@@ -110,6 +110,19 @@ func keys(a, b map[Key]Row) []Key {
 	return all
 }
 
+// Retried are the rows grpctest.DriveRetries makes on service: the server's
+// count every attempt, by the code each side's instrumentation reports; the
+// client's count each call once, by the code its caller saw, 4 retried.
+func Retried(service string, server, client map[string]uint64) map[Key]Row {
+	rows := DrivenCodes(service, server, client)
+	delete(rows, Server(service+"StreamingOutputCall"))
+	delete(rows, Client(service+"StreamingOutputCall"))
+	c := rows[Client(service+"UnaryCall")]
+	c.Retried = 4
+	rows[Client(service+"UnaryCall")] = c
+	return rows
+}
+
 // DrivenCodes are the rows grpctest.DriveCodes makes on service (its
 // methods' prefix, grpctest.Method), the unary calls' codes as each side's
 // instrumentation reports them: four rows, the streams' all OK.

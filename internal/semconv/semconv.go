@@ -179,10 +179,10 @@ const (
 	// AttemptPrevious is the hex span ID of the previous attempt of the
 	// same call (string), on a client attempt after the first.
 	AttemptPrevious = "debugz.attempt.previous_span_id"
-	// AttemptOffset is the time from the start of the call's first attempt
-	// to the start of this one, in nanoseconds (int64), on a client attempt
-	// after the first: the call as its caller saw it took this much more
-	// than its last attempt.
+	// AttemptOffset is the time from the start of the span of the call's
+	// first attempt to the start of this one's, in nanoseconds (int64), on
+	// a client attempt after the first: the call as its caller saw it took
+	// this much more than its last attempt.
 	AttemptOffset = "debugz.attempt.offset_ns"
 	// AttemptPreviousAttempts is, on a server span, how many attempts of
 	// the same call the client made before this one, from the request's
