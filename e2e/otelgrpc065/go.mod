@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/debugz/debugz v0.0.0
 	go.opentelemetry.io/otel/sdk v1.45.0
+	google.golang.org/grpc v1.78.0
 )
 
 require (
@@ -24,7 +25,6 @@ require (
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.33.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260128011058-8636f8732409 // indirect
-	google.golang.org/grpc v1.78.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
 

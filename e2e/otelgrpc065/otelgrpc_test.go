@@ -12,9 +12,11 @@ import (
 	"testing"
 
 	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/grpctest"
 	"github.com/debugz/debugz/internal/rowtest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc/stats"
 )
 
 // TestOtelgrpcRows: the calls are counted with their codes exactly (the
@@ -48,4 +50,18 @@ func TestOtelgrpcRows(t *testing.T) {
 	if want := []string{"Canceled", "DeadlineExceeded", "Internal", "NotFound", "OK"}; !slices.Equal(got, want) {
 		t.Errorf("rpc.response.status_code values = %q; want %q (otelgrpc v0.65's spelling)", got, want)
 	}
+}
+
+// TestOtelgrpcRetries: a call that grpc retried counts once in the
+// client's row, by the code its caller saw, with grpcstats.WrapHandler on
+// v0.65 as on the newest (e2e's TestOtelgrpcRetries says more).
+func TestOtelgrpcRetries(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	client := grpctest.StartRetrying(t, tp, func(h stats.Handler) stats.Handler { return grpcstats.WrapHandler(h) })
+	grpctest.DriveRetries(t, tp, client)
+	rowtest.Wait(t, sp, rowtest.Retried(grpctest.Method,
+		map[string]uint64{"OK": 3, "UNAVAILABLE": 9, "NOT_FOUND": 2},
+		map[string]uint64{"OK": 3, "UNAVAILABLE": 1, "NOT_FOUND": 2}))
 }
