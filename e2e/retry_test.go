@@ -45,9 +45,22 @@ func startRetrying(t *testing.T, wrap grpctest.Wrap) (*debugz.SpanProcessor, *sd
 // Retried when it took more than one attempt, and is listed once, with its
 // attempts and the latency its caller saw; its earlier attempts are in its
 // trace, as spans that are no calls, numbered; the server's row counts
-// every attempt it answered, and marks the retries.
+// every attempt it answered, and marks the retries. grpcstats.NewHandler
+// before otelgrpc does the same.
 func TestOtelgrpcRetries(t *testing.T) {
-	sp, tp, client := startRetrying(t, func(h stats.Handler) stats.Handler { return grpcstats.WrapHandler(h) })
+	for _, c := range []struct {
+		name string
+		wrap grpctest.Wrap
+	}{
+		{"WrapHandler", func(h stats.Handler) stats.Handler { return grpcstats.WrapHandler(h) }},
+		{"NewHandler beside", func(h stats.Handler) stats.Handler { return grpctest.InOrder(false, grpcstats.NewHandler(), h) }},
+	} {
+		t.Run(c.name, func(t *testing.T) { testOtelgrpcRetries(t, c.wrap) })
+	}
+}
+
+func testOtelgrpcRetries(t *testing.T, wrap grpctest.Wrap) {
+	sp, tp, client := startRetrying(t, wrap)
 	traces, took := grpctest.DriveRetries(t, tp, client)
 	rowtest.Wait(t, sp, rowtest.Retried(grpctest.Method, attemptCodes, callCodes))
 
