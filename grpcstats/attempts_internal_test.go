@@ -175,10 +175,10 @@ func TestServerAttemptOfRetriedCall(t *testing.T) {
 	}
 	spans := rec.Ended()
 	if v, ok := attrMap(spans[0].Attributes())[semconv.AttemptPreviousAttempts]; ok {
-		t.Errorf("first attempt: %s = %v; want none", semconv.AttemptPreviousAttempts, v.Emit())
+		t.Errorf("first attempt: %s = %v; want none", semconv.AttemptPreviousAttempts, v.AsInt64())
 	}
 	if v := attrMap(spans[1].Attributes())[semconv.AttemptPreviousAttempts]; v.AsInt64() != 3 {
-		t.Errorf("fourth attempt: %s = %v; want 3", semconv.AttemptPreviousAttempts, v.Emit())
+		t.Errorf("fourth attempt: %s = %v; want 3", semconv.AttemptPreviousAttempts, v.AsInt64())
 	}
 }
 
