@@ -47,7 +47,7 @@ type callTable struct {
 
 // callEntry is what the table keeps of one call.
 type callEntry struct {
-	attempts int          // attempts made so far, the last of them failed
+	attempts int32        // attempts made so far, the last of them failed
 	start    time.Time    // when the call's first attempt started
 	last     trace.SpanID // the span of its last attempt
 }
@@ -116,12 +116,12 @@ func (t *callTable) len() int { return int(t.n.Load()) }
 // its number within its call and the call's earlier attempts (from the
 // callTable); on a server, the attempts its client made before it.
 type attempt struct {
-	client      bool
-	transparent bool         // grpc made it as a transparent retry
-	number      int          // 1-based; 0 until Begin
 	callStart   time.Time    // start of the call's first attempt's span; zero on the first
 	previous    trace.SpanID // the previous attempt's span; zero on the first
-	before      int          // server: grpc-previous-rpc-attempts
+	number      int32        // 1-based; 0 until Begin
+	before      int32        // server: grpc-previous-rpc-attempts
+	client      bool
+	transparent bool // grpc made it as a transparent retry
 }
 
 // beginAttempt numbers a client attempt at its Begin, from the calls table.
@@ -136,8 +136,8 @@ func (h *handler) beginAttempt(st *rpcState, rs *stats.Begin) {
 // previousAttempts reads a server call's grpc-previous-rpc-attempts header.
 func (st *rpcState) previousAttempts(in *stats.InHeader) {
 	if v := in.Header[previousAttemptsHeader]; len(v) > 0 {
-		if n, err := strconv.Atoi(v[0]); err == nil && n > 0 {
-			st.attempt.before = n
+		if n, err := strconv.ParseInt(v[0], 10, 32); err == nil && n > 0 {
+			st.attempt.before = int32(n)
 		}
 	}
 }

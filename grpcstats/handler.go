@@ -113,7 +113,7 @@ func NewHandler(opts ...Option) stats.Handler {
 // whose span is not recording, or for which h started no span, are passed
 // through untouched.
 //
-// Memory and cost: a state of about 350 bytes per in-flight RPC, plus, for a
+// Memory and cost: a state of about 450 bytes per in-flight RPC, plus, for a
 // streaming RPC, its timeline slots: 2n small structs per streaming direction
 // ([WithMessageTimeline]). Nothing is allocated per message unless
 // [WithMessageCapture] lists the method. Counters are atomic and no lock is

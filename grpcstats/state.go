@@ -19,7 +19,9 @@ const (
 // rpcState is what one RPC (one attempt, on a client) has seen so far. It is
 // also the RPC's context, the one TagRPC returns, which saves a
 // context.WithValue. Fields above the atomics are set in TagRPC and read-only
-// afterwards.
+// afterwards, but for callSpan (set with span) and attempt (set at Begin on
+// a client, at the request's header on a server, before grpc reports the
+// RPC's end).
 type rpcState struct {
 	context.Context
 	owner       *handler
@@ -27,17 +29,13 @@ type rpcState struct {
 	start       time.Time
 	budget      time.Duration
 	hasDeadline bool
+	callSpan    bool            // the span is the call's, not the attempt's (find); set before spanKnown turns true
 	capture     *capture        // nil unless the method is captured
 	method      string          // the full method, "/pkg.Service/Method"
 	unlabeled   context.Context // the labels to restore at the end; nil when not labelled
 	slowTimer   *time.Timer     // captures the stacks past WithSlowStacks' threshold; nil without
 	slowStack   atomic.Pointer[capturedStack]
 	attempt     attempt // set at Begin (client) or at the request's header (server), read at End
-
-	// callSpan is true when the RPC's span is its call's and not the
-	// attempt's (NewHandler beside grpc-go's plugin, see find); set before
-	// spanKnown turns true.
-	callSpan bool
 
 	// span is the RPC's span, set once before spanKnown turns true: in
 	// TagRPC by WrapHandler, when found in the context by NewHandler (the
