@@ -40,7 +40,7 @@ const (
 // more, and their later attempts go unnumbered (each counted as a call).
 type callTable struct {
 	n       atomic.Int32 // entries, read without the lock by every attempt's Begin
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	m       map[<-chan struct{}]callEntry
 	sweepAt int
 }
@@ -58,8 +58,8 @@ func (t *callTable) lookup(done <-chan struct{}) (callEntry, bool) {
 	if done == nil || t.n.Load() == 0 {
 		return callEntry{}, false
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	e, ok := t.m[done]
 	return e, ok
 }

@@ -135,7 +135,8 @@
 // 2n timeline slots of 24 bytes per streaming direction (n = 8 by default).
 // A client handler also remembers its calls whose last attempt failed, at
 // most 4096, about 100 bytes each, until they end (see the attempts above);
-// a call that fails takes its lock twice, one that succeeds at once never.
+// an attempt's start reads it under a read lock while it holds any call, a
+// failed attempt writes it.
 // Nothing is allocated per message and no lock is taken per message, unless
 // the method is captured, when every message is formatted as it passes. On
 // a unary call over loopback the wrapper adds about 12 allocations; see
