@@ -1,6 +1,7 @@
 package grpcstats
 
 import (
+	"context"
 	"encoding/hex"
 	"strconv"
 	"sync"
@@ -52,10 +53,14 @@ type callEntry struct {
 	last     trace.SpanID // the span of its last attempt
 }
 
-// lookup returns the entry of the call whose context's Done channel is
-// done. It takes no lock while the table is empty.
-func (t *callTable) lookup(done <-chan struct{}) (callEntry, bool) {
-	if done == nil || t.n.Load() == 0 {
+// lookup returns the entry of the call of ctx, an attempt's context. It
+// reads nothing of ctx and takes no lock while the table is empty.
+func (t *callTable) lookup(ctx context.Context) (callEntry, bool) {
+	if t.n.Load() == 0 {
+		return callEntry{}, false
+	}
+	done := ctx.Done()
+	if done == nil {
 		return callEntry{}, false
 	}
 	t.mu.RLock()
@@ -86,9 +91,14 @@ func (t *callTable) failed(done <-chan struct{}, e callEntry) {
 	t.n.Store(int32(len(t.m)))
 }
 
-// forget drops the call done: one of its attempts succeeded.
-func (t *callTable) forget(done <-chan struct{}) {
-	if done == nil || t.n.Load() == 0 {
+// forget drops the call of ctx, an attempt's context: that attempt
+// succeeded.
+func (t *callTable) forget(ctx context.Context) {
+	if t.n.Load() == 0 {
+		return
+	}
+	done := ctx.Done()
+	if done == nil {
 		return
 	}
 	t.mu.Lock()
@@ -128,7 +138,7 @@ type attempt struct {
 func (h *handler) beginAttempt(st *rpcState, rs *stats.Begin) {
 	a := &st.attempt
 	a.client, a.transparent, a.number = true, rs.IsTransparentRetryAttempt, 1
-	if e, ok := h.calls.lookup(st.Done()); ok {
+	if e, ok := h.calls.lookup(st); ok {
 		a.number, a.callStart, a.previous = e.attempts+1, e.start, e.last
 	}
 }
@@ -170,7 +180,7 @@ func (h *handler) endAttempt(attrs []attribute.KeyValue, st *rpcState, span trac
 	if failed {
 		h.calls.failed(st.Done(), callEntry{attempts: a.number, start: a.callStart, last: span.SpanContext().SpanID()})
 	} else {
-		h.calls.forget(st.Done())
+		h.calls.forget(st)
 	}
 	attrs = append(attrs, attribute.Int64(semconv.AttemptNumber, int64(a.number)))
 	if a.transparent {

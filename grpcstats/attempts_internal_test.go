@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"testing"
+	"time"
 
 	"github.com/debugz/debugz/internal/semconv"
 	"go.opentelemetry.io/otel/attribute"
@@ -29,7 +30,7 @@ func TestCallTableBounded(t *testing.T) {
 	if n := tab.len(); n != maxCalls {
 		t.Fatalf("after %d calls the table holds %d; want %d", len(chans), n, maxCalls)
 	}
-	if _, ok := tab.lookup(chans[maxCalls]); ok {
+	if _, ok := tab.lookup(doneCtx(chans[maxCalls])); ok {
 		t.Errorf("the call past the bound is kept")
 	}
 	for _, c := range chans[:maxCalls/2] {
@@ -40,10 +41,10 @@ func TestCallTableBounded(t *testing.T) {
 	if n := tab.len(); n != maxCalls/2+1 {
 		t.Errorf("after half the calls ended and one more failed, the table holds %d; want %d", n, maxCalls/2+1)
 	}
-	if _, ok := tab.lookup(extra); !ok {
+	if _, ok := tab.lookup(doneCtx(extra)); !ok {
 		t.Errorf("the new call is not kept though the ended ones made room")
 	}
-	if _, ok := tab.lookup(chans[0]); ok {
+	if _, ok := tab.lookup(doneCtx(chans[0])); ok {
 		t.Errorf("an ended call is still kept")
 	}
 }
@@ -68,11 +69,11 @@ func TestCallTableForgetsOnSuccess(t *testing.T) {
 	var tab callTable
 	c := make(chan struct{})
 	tab.failed(c, callEntry{attempts: 2})
-	if e, ok := tab.lookup(c); !ok || e.attempts != 2 {
+	if e, ok := tab.lookup(doneCtx(c)); !ok || e.attempts != 2 {
 		t.Fatalf("lookup = %+v, %v; want 2 attempts", e, ok)
 	}
-	tab.forget(c)
-	if _, ok := tab.lookup(c); ok || tab.len() != 0 {
+	tab.forget(doneCtx(c))
+	if _, ok := tab.lookup(doneCtx(c)); ok || tab.len() != 0 {
 		t.Errorf("after success the table holds %d calls; want none", tab.len())
 	}
 	tab.failed(nil, callEntry{}) // a context that is never done: nothing to key on
@@ -80,6 +81,14 @@ func TestCallTableForgetsOnSuccess(t *testing.T) {
 		t.Errorf("a call without a Done channel is kept")
 	}
 }
+
+// doneCtx is a context whose Done channel is done.
+type doneCtx chan struct{}
+
+func (c doneCtx) Done() <-chan struct{}                 { return c }
+func (doneCtx) Deadline() (deadline time.Time, ok bool) { return time.Time{}, false }
+func (doneCtx) Err() error                              { return nil }
+func (doneCtx) Value(any) any                           { return nil }
 
 // spanPerAttempt is an instrumentation like otelgrpc: a client span per
 // TagRPC, ended at End.
