@@ -123,13 +123,12 @@ func (t *callTable) sweep() {
 func (t *callTable) len() int { return int(t.n.Load()) }
 
 // attempt is what an RPC's state knows of it as an attempt: on a client,
-// its number within its call and the call's earlier attempts (from the
-// callTable); on a server, the attempts its client made before it.
+// its number within its call (the call's earlier attempts are in the
+// callTable, read again at the end of a later attempt: the state of every
+// RPC stays small); on a server, the attempts its client made before it.
 type attempt struct {
-	callStart   time.Time    // start of the call's first attempt's span; zero on the first
-	previous    trace.SpanID // the previous attempt's span; zero on the first
-	number      int32        // 1-based; 0 until Begin
-	before      int32        // server: grpc-previous-rpc-attempts
+	number      int32 // 1-based; 0 until Begin
+	before      int32 // server: grpc-previous-rpc-attempts
 	client      bool
 	transparent bool // grpc made it as a transparent retry
 }
@@ -139,7 +138,7 @@ func (h *handler) beginAttempt(st *rpcState, rs *stats.Begin) {
 	a := &st.attempt
 	a.client, a.transparent, a.number = true, rs.IsTransparentRetryAttempt, 1
 	if e, ok := h.calls.lookup(st); ok {
-		a.number, a.callStart, a.previous = e.attempts+1, e.start, e.last
+		a.number = e.attempts + 1
 	}
 }
 
@@ -174,11 +173,12 @@ func (h *handler) endAttempt(attrs []attribute.KeyValue, st *rpcState, span trac
 		return attrs
 	}
 	start := spanStart(span, st.start)
-	if a.number == 1 {
-		a.callStart = start
+	call := callEntry{start: start} // the call so far, this attempt its first
+	if a.number > 1 {
+		call, _ = h.calls.lookup(st) // there since Begin: only this call's attempts change it, one after another
 	}
 	if failed {
-		h.calls.failed(st.Done(), callEntry{attempts: a.number, start: a.callStart, last: span.SpanContext().SpanID()})
+		h.calls.failed(st.Done(), callEntry{attempts: a.number, start: call.start, last: span.SpanContext().SpanID()})
 	} else {
 		h.calls.forget(st)
 	}
@@ -186,11 +186,11 @@ func (h *handler) endAttempt(attrs []attribute.KeyValue, st *rpcState, span trac
 	if a.transparent {
 		attrs = append(attrs, attribute.Bool(semconv.AttemptTransparent, true))
 	}
-	if a.number > 1 {
+	if a.number > 1 && !call.start.IsZero() {
 		var id [16]byte
-		hex.Encode(id[:], a.previous[:])
+		hex.Encode(id[:], call.last[:])
 		attrs = append(attrs, attribute.String(semconv.AttemptPrevious, string(id[:])),
-			attribute.Int64(semconv.AttemptOffset, int64(start.Sub(a.callStart))))
+			attribute.Int64(semconv.AttemptOffset, int64(start.Sub(call.start))))
 	}
 	return attrs
 }

@@ -131,7 +131,7 @@
 //
 // # Memory and cost
 //
-// An in-flight call holds a state of about 450 bytes, plus, for a stream,
+// An in-flight call holds a state of about 400 bytes, plus, for a stream,
 // 2n timeline slots of 24 bytes per streaming direction (n = 8 by default).
 // A client handler also remembers its calls whose last attempt failed, at
 // most 4096, about 100 bytes each, until they end (see the attempts above);
