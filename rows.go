@@ -142,6 +142,7 @@ type row struct {
 	rate     [rateWindow]tally    // by second, for the rate and the last minute
 	minutes  [windowMinutes]tally // by minute, for the last 10 minutes
 	hist     histogram
+	histSet  bucketSet     // the buckets of hist counted in
 	recent   [2]minuteHist // this minute and the one before, by minute parity
 
 	// Messages, for the calls whose spans said (see messageStats).
@@ -190,7 +191,8 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	r.count++
 	r.codes[rec.code]++
 	r.buckets[b]++
-	r.hist.record(hi)
+	r.hist[hi]++
+	r.histSet.add(hi)
 	r.recent[minute&1].record(minute, hi, rec.dur)
 	r.max = max(r.max, rec.dur)
 	r.lastSeen = max(r.lastSeen, rec.end)
@@ -224,31 +226,48 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	}
 }
 
-// rowCopy is what a reader copies out of a row under its lock, to compute
-// quantiles from after unlocking: OnEnd waits on a reader for no longer
-// than this copy.
+// rowCopy is what a reader reads out of a row under its lock: its counters,
+// and what its histograms and tallies say at a given time, worked out under
+// the lock over the buckets counted in (see bucketSet; where copying
+// the histograms and tallies out was 12 KiB a row, and walking them most
+// of a summary). OnEnd waits on a reader for no longer than that.
 type rowCopy struct {
 	count, nearDeadline, retried   uint64
 	codes                          [maxCode + 1]uint64
 	buckets                        []uint64
 	max, lastSeen                  int64
-	rate                           [rateWindow]tally
-	minutes                        [windowMinutes]tally
-	hist                           histogram
-	recent                         [2]minuteHist
+	quantiles                      [3]time.Duration // of quantileLevels, since start
+	recent                         RecentLatency
+	last1m, last10m                Window
 	msgCalls, msgSent, msgReceived uint64
 	bytesSent, bytesReceived       uint64
 	logWarnings, logErrors         uint64
 }
 
-// copyTo copies the row's statistics into c, reusing c's buckets slice.
-func (r *row) copyTo(c *rowCopy) {
+// copyTo reads the row's statistics at nowSec into c, reusing c's buckets
+// slice.
+func (r *row) copyTo(c *rowCopy, nowSec int64) {
+	nowMin := nowSec / 60
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c.count, c.nearDeadline, c.retried, c.codes = r.count, r.nearDeadline, r.retried, r.codes
 	c.buckets = append(c.buckets[:0], r.buckets...)
-	c.max, c.lastSeen, c.rate, c.minutes = r.max, r.lastSeen, r.rate, r.minutes
-	c.hist, c.recent = r.hist, r.recent
+	c.max, c.lastSeen = r.max, r.lastSeen
+	c.quantiles = [3]time.Duration{}
+	quantiles(&r.histSet, func(i int) uint64 { return r.hist[i] }, r.count, time.Duration(r.max), quantileLevels, c.quantiles[:])
+	c.recent = recentLatency(&r.recent, nowMin)
+	c.last1m, c.last10m = Window{}, Window{}
+	lastSec := r.lastSeen / int64(time.Second) // a row idle for a minute or more skips its tallies' 35 cache lines
+	for i := 0; lastSec > nowSec-rateWindow && i < len(r.rate); i++ {
+		if t := &r.rate[i]; t.at > nowSec-rateWindow && t.at <= nowSec {
+			c.last1m.add(t)
+		}
+	}
+	for i := 0; lastSec/60 > nowMin-windowMinutes && i < len(r.minutes); i++ {
+		if t := &r.minutes[i]; t.at > nowMin-windowMinutes && t.at <= nowMin {
+			c.last10m.add(t)
+		}
+	}
 	c.msgCalls, c.msgSent, c.msgReceived = r.msgCalls, r.msgSent, r.msgReceived
 	c.bytesSent, c.bytesReceived = r.bytesSent, r.bytesReceived
 	c.logWarnings, c.logErrors = r.logWarnings, r.logErrors
