@@ -40,9 +40,10 @@ import (
 //     on the copies.
 //   - rowTable.mu: serialises the rare writer that adds a row; readers and
 //     OnEnd load the immutable row map without it.
-//   - ringbuffer slot locks, one per slot of the recent, other and log
-//     rings: a push holds its slot's to store one record, a reader its
-//     slot's to copy one record out. The push counter is an atomic.
+//   - ring slot locks, one per slot of the recent, other (recordRing) and
+//     log rings: a push holds its slot's to store one record, a reader its
+//     slot's to copy one record out. The push counter and the heads of the
+//     chains through the records (by span ID, trace ID, row) are atomics.
 //   - activeShard.mu, one per shard of the in-flight table: OnStart and OnEnd
 //     take their span's shard's to add or remove it (a constant amount of
 //     work, even when the shard is full: the oldest is the head of a list);
@@ -62,14 +63,14 @@ type SpanProcessor struct {
 	fault    atomic.Pointer[Fault]             // the first such panic
 	resource atomic.Pointer[resource.Resource] // of the first span ended, for the pages' header
 
-	recent *ringbuffer.Ring[record] // gRPC spans, newest last
+	recent *recordRing // gRPC spans, newest last
 	// recentLogs are the latest records written through LogHandler, made
 	// by its first call: a processor whose user logs nothing holds none.
 	recentLogs     atomic.Pointer[ringbuffer.Ring[recentLog]]
 	recentLogsOnce sync.Once
 	feed           slog.Handler // behind Log, made by its first call
 	feedOnce       sync.Once
-	other          *ringbuffer.Ring[record] // non-gRPC spans
+	other          *recordRing // non-gRPC spans
 	rows           rowTable
 	active         activeTable
 	names          methodNames // grpc-go's plugin's span names to methods
@@ -85,19 +86,22 @@ var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)
 // copy, and what OnEnd already worked out about it, so that queries compare
 // fields instead of calling the span's methods.
 type record struct {
-	span      sdktrace.ReadOnlySpan
-	row       *row   // nil for a non-gRPC span
-	method    string // "" for a non-gRPC span
-	traceID   trace.TraceID
-	spanID    trace.SpanID
-	seq       uint64 // push number in its ring (recent or other)
-	end       int64  // unix ns
-	dur       int64  // ns
-	code      codes.Code
-	truncated bool
-	near      bool      // used more than 80% of its deadline
-	attempts  uint16    // attempts of a client call, where told (attemptOf); 0 otherwise
-	logs      *spanLogs // logged while it ran (LogHandler); nil if none
+	span    sdktrace.ReadOnlySpan
+	row     *row   // nil for a non-gRPC span
+	method  string // "" for a non-gRPC span
+	traceID trace.TraceID
+	spanID  trace.SpanID
+	seq     uint64 // push number in its ring (recent or other)
+	// The pushes before it on its chains (recordRing): of its span ID's
+	// and its trace ID's hash buckets, and of its row; 0 ends a chain.
+	prevSpan, prevTrace, prevRow uint64
+	end                          int64 // unix ns
+	dur                          int64 // ns
+	code                         codes.Code
+	truncated                    bool
+	near                         bool      // used more than 80% of its deadline
+	attempts                     uint16    // attempts of a client call, where told (attemptOf); 0 otherwise
+	logs                         *spanLogs // logged while it ran (LogHandler); nil if none
 }
 
 // NewSpanProcessor returns a SpanProcessor configured by opts. Zero or
@@ -107,8 +111,8 @@ func NewSpanProcessor(opts ...Option) *SpanProcessor {
 	sp := &SpanProcessor{
 		cfg:     cfg,
 		started: time.Now(),
-		recent:  ringbuffer.New[record](cfg.capacity),
-		other:   ringbuffer.New[record](cfg.otherCapacity),
+		recent:  newRecordRing(cfg.capacity),
+		other:   newRecordRing(cfg.otherCapacity),
 	}
 	sp.rows.init(&sp.cfg)
 	sp.active.init(cfg.maxActive)
@@ -190,7 +194,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 		rec.span, rec.truncated = truncate(s, sp.cfg.maxSpanBytes), true
 	}
 	if !isGRPC {
-		sp.other.Push(rec)
+		sp.other.push(&rec, nil)
 		return
 	}
 	if len(method) > maxMethodLen { // a caller's name, kept in rows and spans
@@ -201,7 +205,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	rec.method, rec.code, rec.near = method, info.code, info.msgs.deadlineUsed > nearDeadline
 	rec.row = sp.rows.get(method, kind)
-	rec.seq = sp.recent.Push(rec)
+	sp.recent.push(&rec, &rec.row.last)
 	rec.row.add(&rec, &info.msgs, sp.cfg.bounds)
 }
 

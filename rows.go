@@ -155,6 +155,8 @@ type row struct {
 	byBucket []reservoir             // one per latency bucket
 	byCode   [maxCode + 1]*reservoir // non-OK codes, made on first use
 	resSize  int
+	ids      resIndex      // the reservoirs' records by span and trace ID
+	last     atomic.Uint64 // the row's newest push in the recent ring: its chain (recordRing)
 }
 
 func newRow(key rowKey, cfg *config) *row {
@@ -163,6 +165,7 @@ func newRow(key rowKey, cfg *config) *row {
 	for i := range r.byBucket {
 		r.byBucket[i].items = make([]record, cfg.reservoirSize)
 	}
+	r.reindex()
 	return r
 }
 
@@ -215,14 +218,15 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 		r.logWarnings += rec.logs.warnings
 		r.logErrors += rec.logs.errors
 	}
-	r.byBucket[b].push(rec)
+	r.keep(b, &r.byBucket[b], rec)
 	if rec.code != codes.OK {
 		res := r.byCode[rec.code]
 		if res == nil {
 			res = &reservoir{items: make([]record, r.resSize)}
 			r.byCode[rec.code] = res
+			r.reindex()
 		}
-		res.push(rec)
+		r.keep(len(r.byBucket)+int(rec.code), res, rec)
 	}
 }
 

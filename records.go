@@ -1,0 +1,154 @@
+package debugz
+
+import (
+	"encoding/binary"
+	"iter"
+	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// recordRing is the ring of retained records (the recent gRPC spans, the
+// other spans): [ringbuffer.Ring]'s design (a claimed push number, a lock
+// per slot) with what its readers need to skip the scan of every slot. Each
+// push is threaded on three chains, newest first, through the records
+// themselves: its span ID's and its trace ID's (by hash bucket, shared by
+// the IDs that collide) and, in the recent ring, its row's. A chain's head
+// is an atomic swapped by the push, so threading costs no lock and no
+// allocation, and nothing is removed: a chain ends at its first record the
+// ring has overwritten, all older ones being overwritten too. Span(id) and
+// Trace(id) read a chain or two, Spans of a method that method's records.
+type recordRing struct {
+	next    atomic.Uint64 // number of pushes claimed so far
+	slots   []recordSlot
+	bySpan  chainHeads
+	byTrace chainHeads
+}
+
+type recordSlot struct {
+	mu  sync.Mutex
+	seq uint64 // push number of the record held in v; 0 if empty
+	v   record
+}
+
+// chainHeads holds the newest push of each hash bucket of IDs.
+type chainHeads struct {
+	heads []atomic.Uint64
+	shift uint // 64 - log2(len(heads))
+}
+
+func (h *chainHeads) init(capacity int) {
+	size := 1 << bits.Len(uint(2*capacity-1)) // a power of two ≥ 2·capacity: chains of ~0.5 held records
+	h.heads = make([]atomic.Uint64, size)
+	h.shift = uint(64 - bits.TrailingZeros(uint(size)))
+}
+
+func (h *chainHeads) head(key uint64) *atomic.Uint64 {
+	return &h.heads[(key*0x9E3779B97F4A7C15)>>h.shift] // Fibonacci hashing
+}
+
+func spanKey(id trace.SpanID) uint64 { return binary.LittleEndian.Uint64(id[:]) }
+
+func traceKey(id trace.TraceID) uint64 {
+	return binary.LittleEndian.Uint64(id[:8]) ^ binary.LittleEndian.Uint64(id[8:])
+}
+
+func newRecordRing(capacity int) *recordRing {
+	r := &recordRing{slots: make([]recordSlot, capacity)}
+	r.bySpan.init(capacity)
+	r.byTrace.init(capacity)
+	return r
+}
+
+// push stores rec with its push number (rec.seq, from 1) and threads it on
+// its chains: its row's too when rowHead is not nil. The newest record of a
+// chain may be a push not yet stored; a reader that meets it retries (see
+// chain).
+func (r *recordRing) push(rec *record, rowHead *atomic.Uint64) uint64 {
+	seq := r.next.Add(1)
+	rec.seq = seq
+	rec.prevSpan = r.bySpan.head(spanKey(rec.spanID)).Swap(seq)
+	rec.prevTrace = r.byTrace.head(traceKey(rec.traceID)).Swap(seq)
+	if rowHead != nil {
+		rec.prevRow = rowHead.Swap(seq)
+	}
+	s := &r.slots[(seq-1)%uint64(len(r.slots))]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// A slow push may reach its slot after a newer one has claimed it; the
+	// newer record wins and this one counts as already overwritten.
+	if s.seq < seq {
+		s.seq, s.v = seq, *rec
+	}
+	return seq
+}
+
+// at returns push seq if the ring still holds it; stored is false while
+// that push is in progress (its slot holds an older record).
+func (r *recordRing) at(seq uint64) (rec record, ok, stored bool) {
+	s := &r.slots[(seq-1)%uint64(len(r.slots))]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq == seq {
+		return s.v, true, true
+	}
+	return rec, false, s.seq > seq
+}
+
+// chain calls f with each record of the chain that starts at push seq,
+// newest first, following prev, until f returns false or the chain leaves
+// the ring. It returns false if it could not follow the chain: a push in
+// progress for longer than a few yields (its thread descheduled); the
+// caller then reads the ring through Newest.
+func (r *recordRing) chain(seq uint64, prev func(*record) uint64, f func(*record) bool) bool {
+	for seq != 0 && seq > r.overwritten() {
+		rec, ok, stored := r.at(seq)
+		for try := 0; !stored && try < 8; try++ {
+			runtime.Gosched()
+			rec, ok, stored = r.at(seq)
+		}
+		if !stored {
+			return false
+		}
+		if !ok || !f(&rec) {
+			return true // overwritten: so is the rest of the chain
+		}
+		seq = prev(&rec)
+	}
+	return true
+}
+
+func prevSpan(r *record) uint64  { return r.prevSpan }
+func prevTrace(r *record) uint64 { return r.prevTrace }
+func prevRow(r *record) uint64   { return r.prevRow }
+
+// Newest yields the records held with their push numbers, newest first,
+// copying each out of its slot, as [ringbuffer.Ring.Newest] does.
+func (r *recordRing) Newest() iter.Seq2[uint64, record] {
+	return func(yield func(uint64, record) bool) {
+		next := r.next.Load()
+		for i := next; i > next-min(next, uint64(len(r.slots))); i-- {
+			if v, ok, _ := r.at(i); ok && !yield(i, v) {
+				return
+			}
+		}
+	}
+}
+
+// Pushed is the number of pushes so far, Cap the ring's capacity, Len the
+// records held: min(Pushed, Cap).
+func (r *recordRing) Pushed() uint64 { return r.next.Load() }
+func (r *recordRing) Cap() int       { return len(r.slots) }
+func (r *recordRing) Len() int       { return int(min(r.Pushed(), uint64(len(r.slots)))) }
+
+// Overwritten is how many records the ring has overwritten: push numbers
+// up to it are gone.
+func (r *recordRing) Overwritten() uint64 { return r.overwritten() }
+
+func (r *recordRing) overwritten() uint64 {
+	next := r.next.Load()
+	return next - min(next, uint64(len(r.slots)))
+}
