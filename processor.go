@@ -86,22 +86,23 @@ var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)
 // copy, and what OnEnd already worked out about it, so that queries compare
 // fields instead of calling the span's methods.
 type record struct {
-	span    sdktrace.ReadOnlySpan
-	row     *row   // nil for a non-gRPC span
-	method  string // "" for a non-gRPC span
-	traceID trace.TraceID
-	spanID  trace.SpanID
-	seq     uint64 // push number in its ring (recent or other)
-	// The pushes before it on its chains (recordRing): of its span ID's
-	// and its trace ID's hash buckets, and of its row; 0 ends a chain.
-	prevSpan, prevTrace, prevRow uint64
-	end                          int64 // unix ns
-	dur                          int64 // ns
-	code                         codes.Code
-	truncated                    bool
-	near                         bool      // used more than 80% of its deadline
-	attempts                     uint16    // attempts of a client call, where told (attemptOf); 0 otherwise
-	logs                         *spanLogs // logged while it ran (LogHandler); nil if none
+	span      sdktrace.ReadOnlySpan
+	row       *row   // nil for a non-gRPC span
+	method    string // "" for a non-gRPC span
+	traceID   trace.TraceID
+	spanID    trace.SpanID
+	seq       uint64 // push number in its ring (recent or other)
+	end       int64  // unix ns
+	dur       int64  // ns
+	code      codes.Code
+	truncated bool
+	near      bool      // used more than 80% of its deadline
+	attempts  uint16    // attempts of a client call, where told (attemptOf); 0 otherwise
+	logs      *spanLogs // logged while it ran (LogHandler); nil if none
+	// How many pushes back the one before it on each of its chains is
+	// (recordRing): its span ID's and its trace ID's hash bucket's, its
+	// row's; 0 ends a chain. 32 bits keep a ring slot at two cache lines.
+	prevSpan, prevTrace, prevRow uint32
 }
 
 // NewSpanProcessor returns a SpanProcessor configured by opts. Zero or

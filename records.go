@@ -28,10 +28,11 @@ type recordRing struct {
 	byTrace chainHeads
 }
 
+// recordSlot is two cache lines: the record's push number is its seq (0
+// when empty).
 type recordSlot struct {
-	mu  sync.Mutex
-	seq uint64 // push number of the record held in v; 0 if empty
-	v   record
+	mu sync.Mutex
+	v  record
 }
 
 // chainHeads holds the newest push of each hash bucket of IDs.
@@ -41,7 +42,7 @@ type chainHeads struct {
 }
 
 func (h *chainHeads) init(capacity int) {
-	size := 1 << bits.Len(uint(2*capacity-1)) // a power of two ≥ 2·capacity: chains of ~0.5 held records
+	size := 1 << bits.Len(uint(capacity-1)) // a power of two ≥ capacity: chains of ≤ 1 held record on average
 	h.heads = make([]atomic.Uint64, size)
 	h.shift = uint(64 - bits.TrailingZeros(uint(size)))
 }
@@ -70,20 +71,29 @@ func newRecordRing(capacity int) *recordRing {
 func (r *recordRing) push(rec *record, rowHead *atomic.Uint64) uint64 {
 	seq := r.next.Add(1)
 	rec.seq = seq
-	rec.prevSpan = r.bySpan.head(spanKey(rec.spanID)).Swap(seq)
-	rec.prevTrace = r.byTrace.head(traceKey(rec.traceID)).Swap(seq)
+	rec.prevSpan = back(seq, r.bySpan.head(spanKey(rec.spanID)).Swap(seq))
+	rec.prevTrace = back(seq, r.byTrace.head(traceKey(rec.traceID)).Swap(seq))
 	if rowHead != nil {
-		rec.prevRow = rowHead.Swap(seq)
+		rec.prevRow = back(seq, rowHead.Swap(seq))
 	}
 	s := &r.slots[(seq-1)%uint64(len(r.slots))]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A slow push may reach its slot after a newer one has claimed it; the
 	// newer record wins and this one counts as already overwritten.
-	if s.seq < seq {
-		s.seq, s.v = seq, *rec
+	if s.v.seq < seq {
+		s.v = *rec
 	}
 	return seq
+}
+
+// back is how far back push prev is from push seq, 0 for none (or one
+// that far back, long overwritten).
+func back(seq, prev uint64) uint32 {
+	if prev == 0 || seq-prev > 1<<32-1 {
+		return 0
+	}
+	return uint32(seq - prev)
 }
 
 // at returns push seq if the ring still holds it; stored is false while
@@ -92,10 +102,10 @@ func (r *recordRing) at(seq uint64) (rec record, ok, stored bool) {
 	s := &r.slots[(seq-1)%uint64(len(r.slots))]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.seq == seq {
+	if s.v.seq == seq {
 		return s.v, true, true
 	}
-	return rec, false, s.seq > seq
+	return rec, false, s.v.seq > seq
 }
 
 // chain calls f with each record of the chain that starts at push seq,
@@ -103,7 +113,7 @@ func (r *recordRing) at(seq uint64) (rec record, ok, stored bool) {
 // the ring. It returns false if it could not follow the chain: a push in
 // progress for longer than a few yields (its thread descheduled); the
 // caller then reads the ring through Newest.
-func (r *recordRing) chain(seq uint64, prev func(*record) uint64, f func(*record) bool) bool {
+func (r *recordRing) chain(seq uint64, prev func(*record) uint32, f func(*record) bool) bool {
 	for seq != 0 && seq > r.overwritten() {
 		rec, ok, stored := r.at(seq)
 		for try := 0; !stored && try < 8; try++ {
@@ -116,14 +126,18 @@ func (r *recordRing) chain(seq uint64, prev func(*record) uint64, f func(*record
 		if !ok || !f(&rec) {
 			return true // overwritten: so is the rest of the chain
 		}
-		seq = prev(&rec)
+		if d := uint64(prev(&rec)); d != 0 {
+			seq -= d
+		} else {
+			seq = 0
+		}
 	}
 	return true
 }
 
-func prevSpan(r *record) uint64  { return r.prevSpan }
-func prevTrace(r *record) uint64 { return r.prevTrace }
-func prevRow(r *record) uint64   { return r.prevRow }
+func prevSpan(r *record) uint32  { return r.prevSpan }
+func prevTrace(r *record) uint32 { return r.prevTrace }
+func prevRow(r *record) uint32   { return r.prevRow }
 
 // Newest yields the records held with their push numbers, newest first,
 // copying each out of its slot, as [ringbuffer.Ring.Newest] does.
