@@ -33,8 +33,8 @@ import (
 // its own: not the SDK span's methods (StartTime, Attributes, EndTime… lock
 // the live span), not a user's handler, not a render.
 //
-//   - row.mu (rows.go), one per (method, kind): its counters, histograms and
-//     reservoirs. OnEnd takes its row's once per span. Readers take it to
+//   - row.mu (rows.go), one per (method, kind): its counters, histograms,
+//     reservoirs and their index by ID (resIndex). OnEnd takes its row's once per span. Readers take it to
 //     copy the counters (Summary) or to compare reservoir records' fields
 //     (Spans, Count, Span, Trace), never to read a span: a peer filter runs
 //     on the copies.
