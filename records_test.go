@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -115,5 +116,19 @@ func TestLookupsByIndex(t *testing.T) {
 				t.Errorf("Spans(method %q, limit %d) = %v; want %v", m, limit, got, want)
 			}
 		}
+	}
+}
+
+// TestLookupsInvalidIDs: spans without valid IDs (a test's stubs) pass
+// through the rings and reservoirs, many times over, without filling the
+// reservoirs' index (whose insert would then never end).
+func TestLookupsInvalidIDs(t *testing.T) {
+	sp := NewSpanProcessor(WithMaxSpans(8), WithMaxSpansPerBucket(2))
+	for range 1000 {
+		sp.OnEnd(tracetest.SpanStub{Name: "a.S/M", SpanKind: trace.SpanKindServer,
+			Attributes: []attribute.KeyValue{attribute.String("rpc.system", "grpc")}}.Snapshot())
+	}
+	if n := len(sp.Spans(Filter{Method: "a.S/M"})); n == 0 {
+		t.Error("Spans(a.S/M) found none of the spans without IDs")
 	}
 }

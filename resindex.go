@@ -43,7 +43,10 @@ func (x *resIndex) home(h uint32) int { return int(h >> x.shift) }
 func (x *resIndex) insert(table []resEntry, h uint32, slot int) {
 	mask := len(table) - 1
 	i := x.home(h)
-	for table[i].slot != 0 {
+	for n := 0; table[i].slot != 0; n++ {
+		if n == len(table) {
+			return // full, which keep's removals rule out: never loop in OnEnd
+		}
 		i = (i + 1) & mask
 	}
 	table[i] = resEntry{h, uint32(slot) + 1}
@@ -98,8 +101,10 @@ func (r *row) keep(res int, s *reservoir, rec *record) {
 		r.ids.remove(r.ids.trace, idHash(traceKey(old.traceID)), slot)
 	}
 	s.push(rec)
-	r.ids.insert(r.ids.span, idHash(spanKey(rec.spanID)), slot)
-	r.ids.insert(r.ids.trace, idHash(traceKey(rec.traceID)), slot)
+	if rec.spanID.IsValid() { // as removal above: an entry never removed would fill the table
+		r.ids.insert(r.ids.span, idHash(spanKey(rec.spanID)), slot)
+		r.ids.insert(r.ids.trace, idHash(traceKey(rec.traceID)), slot)
+	}
 }
 
 // reindex sizes the index for the reservoirs the row has now, and indexes
