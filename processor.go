@@ -100,9 +100,9 @@ type record struct {
 	attempts  uint16    // attempts of a client call, where told (attemptOf); 0 otherwise
 	logs      *spanLogs // logged while it ran (LogHandler); nil if none
 	// How many pushes back the one before it on each of its chains is
-	// (recordRing): its span ID's and its trace ID's hash bucket's, its
-	// row's; 0 ends a chain. 32 bits keep a ring slot at two cache lines.
-	prevSpan, prevTrace, prevRow uint32
+	// (recordRing, back): its span ID's and its trace ID's hash bucket's,
+	// its row's; 0 ends a chain. 32 bits keep a ring slot at two cache lines.
+	prevSpan, prevTrace, prevRow int32
 }
 
 // NewSpanProcessor returns a SpanProcessor configured by opts. Zero or
@@ -195,7 +195,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 		rec.span, rec.truncated = truncate(s, sp.cfg.maxSpanBytes), true
 	}
 	if !isGRPC {
-		sp.other.push(&rec, nil)
+		sp.other.push(&rec)
 		return
 	}
 	if len(method) > maxMethodLen { // a caller's name, kept in rows and spans
@@ -206,8 +206,9 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	rec.method, rec.code, rec.near = method, info.code, info.msgs.deadlineUsed > nearDeadline
 	rec.row = sp.rows.get(method, kind)
-	sp.recent.push(&rec, &rec.row.last)
-	rec.row.add(&rec, &info.msgs, sp.cfg.bounds)
+	sp.recent.claim(&rec)
+	rec.row.add(&rec, &info.msgs, sp.cfg.bounds) // threads it on the row's chain
+	sp.recent.store(&rec)
 }
 
 // Fault is a panic inside debugz that OnStart or OnEnd recovered from: the

@@ -3,6 +3,7 @@ package debugz
 import (
 	"encoding/binary"
 	"iter"
+	"math"
 	"math/bits"
 	"runtime"
 	"sync"
@@ -17,7 +18,8 @@ import (
 // push is threaded on three chains, newest first, through the records
 // themselves: its span ID's and its trace ID's (by hash bucket, shared by
 // the IDs that collide) and, in the recent ring, its row's. A chain's head
-// is an atomic swapped by the push, so threading costs no lock and no
+// is an atomic swapped by the push (the row's, a field under the row's lock,
+// which OnEnd holds anyway), so threading costs no lock of its own and no
 // allocation, and nothing is removed: a chain ends at its first record the
 // ring has overwritten, all older ones being overwritten too. Span(id) and
 // Trace(id) read a chain or two, Spans of a method that method's records.
@@ -64,36 +66,62 @@ func newRecordRing(capacity int) *recordRing {
 	return r
 }
 
-// push stores rec with its push number (rec.seq, from 1) and threads it on
-// its chains: its row's too when rowHead is not nil. The newest record of a
-// chain may be a push not yet stored; a reader that meets it retries (see
-// chain).
-func (r *recordRing) push(rec *record, rowHead *atomic.Uint64) uint64 {
+// push stores rec with its push number and threads it on its span ID's and
+// trace ID's chains: claim, then store.
+func (r *recordRing) push(rec *record) {
+	r.claim(rec)
+	r.store(rec)
+}
+
+// claim gives rec its push number (rec.seq, from 1) and threads it on its
+// span ID's and its trace ID's chains; store then stores it. In between,
+// OnEnd threads it on its row's chain under the row's lock (row.thread),
+// which it takes anyway. The newest record of a chain may be a push not yet
+// stored; a reader that meets it retries (see chain).
+func (r *recordRing) claim(rec *record) {
 	seq := r.next.Add(1)
 	rec.seq = seq
 	rec.prevSpan = back(seq, r.bySpan.head(spanKey(rec.spanID)).Swap(seq))
 	rec.prevTrace = back(seq, r.byTrace.head(traceKey(rec.traceID)).Swap(seq))
-	if rowHead != nil {
-		rec.prevRow = back(seq, rowHead.Swap(seq))
-	}
-	s := &r.slots[(seq-1)%uint64(len(r.slots))]
+}
+
+// store stores a claimed record in its slot.
+func (r *recordRing) store(rec *record) {
+	s := &r.slots[(rec.seq-1)%uint64(len(r.slots))]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A slow push may reach its slot after a newer one has claimed it; the
 	// newer record wins and this one counts as already overwritten.
-	if s.v.seq < seq {
+	if s.v.seq < rec.seq {
 		s.v = *rec
 	}
-	return seq
+}
+
+// thread puts rec, claimed in the recent ring, at the head of the row's
+// chain. The caller holds r.mu.
+func (r *row) thread(rec *record) {
+	rec.prevRow = back(rec.seq, r.last)
+	r.last = rec.seq
+}
+
+// newest is the head of the row's chain.
+func (r *row) newest() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
 }
 
 // back is how far back push prev is from push seq, 0 for none (or one
-// that far back, long overwritten).
-func back(seq, prev uint64) uint32 {
-	if prev == 0 || seq-prev > 1<<32-1 {
+// that far away, long overwritten). It may be negative: a push claims its
+// number before it swaps a chain's head (or takes its row's lock), and a
+// concurrent one may do both in between, so a chain is in swap order, which
+// is push order but for such neighbours.
+func back(seq, prev uint64) int32 {
+	d := int64(seq - prev)
+	if prev == 0 || d > math.MaxInt32 || d < math.MinInt32 {
 		return 0
 	}
-	return uint32(seq - prev)
+	return int32(d)
 }
 
 // at returns push seq if the ring still holds it; stored is false while
@@ -113,7 +141,7 @@ func (r *recordRing) at(seq uint64) (rec record, ok, stored bool) {
 // the ring. It returns false if it could not follow the chain: a push in
 // progress for longer than a few yields (its thread descheduled); the
 // caller then reads the ring through Newest.
-func (r *recordRing) chain(seq uint64, prev func(*record) uint32, f func(*record) bool) bool {
+func (r *recordRing) chain(seq uint64, prev func(*record) int32, f func(*record) bool) bool {
 	for seq != 0 && seq > r.overwritten() {
 		rec, ok, stored := r.at(seq)
 		for try := 0; !stored && try < 8; try++ {
@@ -126,8 +154,8 @@ func (r *recordRing) chain(seq uint64, prev func(*record) uint32, f func(*record
 		if !ok || !f(&rec) {
 			return true // overwritten: so is the rest of the chain
 		}
-		if d := uint64(prev(&rec)); d != 0 {
-			seq -= d
+		if d := prev(&rec); d != 0 {
+			seq = uint64(int64(seq) - int64(d))
 		} else {
 			seq = 0
 		}
@@ -135,9 +163,9 @@ func (r *recordRing) chain(seq uint64, prev func(*record) uint32, f func(*record
 	return true
 }
 
-func prevSpan(r *record) uint32  { return r.prevSpan }
-func prevTrace(r *record) uint32 { return r.prevTrace }
-func prevRow(r *record) uint32   { return r.prevRow }
+func prevSpan(r *record) int32  { return r.prevSpan }
+func prevTrace(r *record) int32 { return r.prevTrace }
+func prevRow(r *record) int32   { return r.prevRow }
 
 // Newest yields the records held with their push numbers, newest first,
 // copying each out of its slot, as [ringbuffer.Ring.Newest] does.

@@ -3,6 +3,7 @@ package debugz
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,5 +131,35 @@ func TestLookupsInvalidIDs(t *testing.T) {
 	}
 	if n := len(sp.Spans(Filter{Method: "a.S/M"})); n == 0 {
 		t.Error("Spans(a.S/M) found none of the spans without IDs")
+	}
+}
+
+// TestLookupsConcurrent: spans of one trace and one method ended at once on
+// several goroutines, which claim push numbers in one order and swap the
+// chains' heads (or take the row's lock) in another, are all found.
+func TestLookupsConcurrent(t *testing.T) {
+	const workers, calls = 4, 300
+	sp := NewSpanProcessor(WithMaxSpans(workers * calls))
+	traces := make([]trace.TraceID, calls)
+	for i := range traces {
+		traces[i], _ = nextIDs()
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range calls {
+				sp.OnEnd(stub{name: "a.S/M", kind: trace.SpanKindServer, trace: traces[i],
+					attrs: []attribute.KeyValue{attribute.String("rpc.system", "grpc")}}.snapshot())
+			}
+		})
+	}
+	wg.Wait()
+	for _, tid := range traces {
+		if n := len(sp.Trace(tid)); n != workers {
+			t.Errorf("Trace(%v) has %d spans; want %d", tid, n, workers)
+		}
+	}
+	if n := len(sp.Spans(Filter{Method: "a.S/M"})); n != workers*calls {
+		t.Errorf("Spans(a.S/M) = %d spans; want %d", n, workers*calls)
 	}
 }

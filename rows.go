@@ -155,8 +155,8 @@ type row struct {
 	byBucket []reservoir             // one per latency bucket
 	byCode   [maxCode + 1]*reservoir // non-OK codes, made on first use
 	resSize  int
-	ids      resIndex      // the reservoirs' records by span and trace ID
-	last     atomic.Uint64 // the row's newest push in the recent ring: its chain (recordRing)
+	ids      resIndex // the reservoirs' records by span and trace ID
+	last     uint64   // the row's newest push in the recent ring: its chain (recordRing, row.thread)
 }
 
 func newRow(key rowKey, cfg *config) *row {
@@ -191,6 +191,7 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	hi := histIndex(rec.dur)
 	r.mu.Lock()
 	defer r.mu.Unlock() // a panic below must not leave the row locked
+	r.thread(rec)
 	r.count++
 	r.codes[rec.code]++
 	r.buckets[b]++

@@ -239,7 +239,7 @@ func (sp *SpanProcessor) newestOf(rows []*row, f *Filter, limit int) ([]record, 
 	var recs []record
 	for _, row := range rows {
 		from := len(recs)
-		ok := sp.recent.chain(row.last.Load(), prevRow, func(r *record) bool {
+		ok := sp.recent.chain(row.newest(), prevRow, func(r *record) bool {
 			if f.match(r, sp.cfg.bounds) {
 				recs = append(recs, *r)
 			}
@@ -249,10 +249,10 @@ func (sp *SpanProcessor) newestOf(rows []*row, f *Filter, limit int) ([]record, 
 			return nil, false
 		}
 	}
-	if len(rows) > 1 {
-		slices.SortFunc(recs, func(a, b record) int { return cmp.Compare(b.seq, a.seq) })
-		recs = recs[:min(len(recs), limit)]
-	}
+	// Rows' chains interleave, and a chain is in the order its row's lock
+	// was taken, which concurrent pushes may take out of push order.
+	slices.SortFunc(recs, func(a, b record) int { return cmp.Compare(b.seq, a.seq) })
+	recs = recs[:min(len(recs), limit)]
 	return recs, true
 }
 
