@@ -1,7 +1,9 @@
 package debugz
 
 import (
+	"cmp"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +38,35 @@ type rowTable struct {
 	n    int        // rows in m, guarded by mu
 	mu   sync.Mutex // serialises writers
 	over [2]*row    // overflow rows for server and client, made on first use
+	// sorted holds every row, overflow rows included, by method then kind:
+	// an immutable slice the writer replaces, so that Summary does not sort
+	// a thousand rows on every call.
+	sorted atomic.Pointer[[]*row]
+}
+
+// compareRows orders rows by method, then kind (server before client).
+func compareRows(a, b *row) int {
+	return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
+}
+
+// addSorted adds r to the sorted rows; the caller holds t.mu.
+func (t *rowTable) addSorted(r *row) {
+	var old []*row
+	if p := t.sorted.Load(); p != nil {
+		old = *p
+	}
+	i, _ := slices.BinarySearchFunc(old, r, compareRows)
+	rows := slices.Insert(slices.Clone(old), i, r)
+	t.sorted.Store(&rows)
+}
+
+// sortedRows returns every row, overflow rows included, by method then
+// kind. The slice is shared: callers must not change it.
+func (t *rowTable) sortedRows() []*row {
+	if p := t.sorted.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (t *rowTable) init(cfg *config) {
@@ -61,6 +92,7 @@ func (t *rowTable) get(method string, kind trace.SpanKind) *row {
 	if t.n >= t.cfg.maxMethods {
 		if t.over[k] == nil {
 			t.over[k] = newRow(rowKey{OverflowMethod, kind}, t.cfg)
+			t.addSorted(t.over[k])
 		}
 		return t.over[k]
 	}
@@ -70,6 +102,7 @@ func (t *rowTable) get(method string, kind trace.SpanKind) *row {
 	m[k][method] = r
 	t.n++
 	t.m.Store(&m)
+	t.addSorted(r)
 	return r
 }
 

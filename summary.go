@@ -100,12 +100,7 @@ func (sp *SpanProcessor) Summary() Summary {
 	})
 	sum.ActiveEvicted = sp.active.evicted.Load()
 	var c rowCopy
-	rows := sp.rows.all()
-	// Sorted as rows, pointers: sorting the MethodStats, of 400 bytes each,
-	// cost more than the rest of a summary of 1,000 methods.
-	slices.SortFunc(rows, func(a, b *row) int {
-		return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
-	})
+	rows := sp.rows.sortedRows() // sorting them, or the MethodStats, was a fifth of a summary of 1,000 rows
 	sum.Methods = make([]MethodStats, 0, len(rows))
 	for _, r := range rows {
 		m := MethodStats{Method: r.method, Kind: r.kind, Codes: map[string]uint64{}}
