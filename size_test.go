@@ -44,6 +44,13 @@ func TestHeapPerRetainedSpan(t *testing.T) {
 		{"1,300 small attributes", func(s trace.Span, i int) {
 			kvs := make([]attribute.KeyValue, 1300)
 			for j := range kvs {
+				kvs[j] = attribute.Bool(fmt.Sprintf("k%d", j), j%2 == 0)
+			}
+			s.SetAttributes(kvs...)
+		}},
+		{"1,300 attributes of one key", func(s trace.Span, i int) { // the SDK keeps one, in an array of 1,300
+			kvs := make([]attribute.KeyValue, 1300)
+			for j := range kvs {
 				kvs[j] = attribute.Bool("k", j%2 == 0)
 			}
 			s.SetAttributes(kvs...)
