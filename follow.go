@@ -1,8 +1,6 @@
 package debugz
 
-import (
-	"github.com/debugz/debugz/ringbuffer"
-)
+import "iter"
 
 // follow returns the retained gRPC spans matching f that entered the recent
 // ring since position pos, oldest first, with the position to pass next
@@ -27,6 +25,13 @@ func (sp *SpanProcessor) follow(f Filter, pos uint64) (spans []Span, next, skipp
 	return spans, next, skipped
 }
 
+// pushedRing is what since reads: a ringbuffer.Ring or a recordRing.
+type pushedRing[T any] interface {
+	Pushed() uint64
+	Cap() int
+	Newest() iter.Seq2[uint64, T]
+}
+
 // since reads what entered ring after position pos, newest first, keeping
 // the items keep accepts (it may change them), and returns them with the
 // position to read from next. A position is a push number plus one, never
@@ -35,7 +40,7 @@ func (sp *SpanProcessor) follow(f Filter, pos uint64) (spans []Span, next, skipp
 // with limit > 0, those older than the limit's kept items, which are not
 // read. Pushes still in progress are left for the next read, not lost. It
 // is follow's reader and followLogs'.
-func since[T any](ring *ringbuffer.Ring[T], pos uint64, limit int, keep func(seq uint64, v *T) bool) (kept []T, next, skipped uint64) {
+func since[T any](ring pushedRing[T], pos uint64, limit int, keep func(seq uint64, v *T) bool) (kept []T, next, skipped uint64) {
 	next = ring.Pushed()
 	defer func() { next++ }()
 	if pos == 0 || pos-1 >= next {

@@ -52,6 +52,7 @@ const nearDeadline = 0.8
 // [spanSize]. It does not allocate unless an attribute holds a slice or a
 // map.
 func readAttributes(attrs []attribute.KeyValue) (info grpcInfo) {
+	info.size = (cap(attrs) - len(attrs)) * attrOverhead // see attrsSize
 	for i := range attrs {
 		kv := &attrs[i]
 		if info.size += attrSize(kv); kv.Value.Type() > attribute.STRING {

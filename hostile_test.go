@@ -159,7 +159,7 @@ func TestHugeNamesStayWithinByteCap(t *testing.T) {
 			s := tt.span.snapshot()
 			sp.OnEnd(s)
 			var found []record
-			sp.scan(idMatch{spanID: s.SpanContext().SpanID()}, &found, 1)
+			sp.find(idMatch{spanID: s.SpanContext().SpanID()}, &found, 1)
 			if len(found) != 1 || !found[0].truncated {
 				t.Fatalf("OnEnd(%s): retained %d, truncated %v; want one truncated copy", tt.name, len(found), len(found) == 1 && found[0].truncated)
 			}

@@ -39,8 +39,33 @@ func (m *messageStats) read(key string, v attribute.Value) {
 // readMessageEvent counts a message event (see [messageEventOf]), for spans
 // that carry no counts of their own.
 func (m *messageStats) readMessageEvent(e *sdktrace.Event) {
-	me, ok := messageEventOf(e)
-	if !ok || me.typ == "" {
+	if me, ok := messageEventOf(e); ok {
+		m.count(&me)
+	}
+}
+
+// sizeEvent is readMessageEvent and the size of e's name and attributes
+// ([attrsSize]) in one pass: OnEnd reads each attribute once.
+func (m *messageStats) sizeEvent(e *sdktrace.Event) int {
+	n := len(e.Name)
+	me, ok, grpcGo := messageEventName(e.Name)
+	if !ok {
+		return n + attrsSize(e.Attributes)
+	}
+	for i := range e.Attributes {
+		kv := &e.Attributes[i]
+		if n += attrSize(kv); kv.Value.Type() > attribute.STRING {
+			n += compositeSize(kv)
+		}
+		me.read(kv, grpcGo)
+	}
+	m.count(&me)
+	return n
+}
+
+// count counts the message me describes, if it says its direction.
+func (m *messageStats) count(me *messageEvent) {
+	if me.typ == "" {
 		return
 	}
 	m.known = true
@@ -72,42 +97,49 @@ type messageEvent struct {
 // message", "Inbound message": 0-based sequence-number, message-size). ok is
 // false for any other event.
 func messageEventOf(e *sdktrace.Event) (me messageEvent, ok bool) {
-	switch e.Name {
-	case semconv.EventMessage:
-	case semconv.GRPCGoEventOutbound, semconv.GRPCGoEventOutboundOld:
-		return grpcGoMessageEvent(e, semconv.MessageTypeSent), true
-	case semconv.GRPCGoEventInbound, semconv.GRPCGoEventInboundOld:
-		return grpcGoMessageEvent(e, semconv.MessageTypeReceived), true
-	default:
+	me, ok, grpcGo := messageEventName(e.Name)
+	if !ok {
 		return me, false
 	}
 	for i := range e.Attributes {
-		kv := &e.Attributes[i]
-		switch kv.Key {
-		case semconv.MessageType, semconv.RPCMessageType:
-			if me.typ = kv.Value.AsString(); kv.Value.Type() != attribute.STRING {
-				me.typ = kv.Value.String()
-			}
-		case semconv.MessageID, semconv.RPCMessageID:
-			me.id = &kv.Value
-		case semconv.MessageUncompressedSize, semconv.RPCMessageUncompressedSize:
-			me.size = &kv.Value
-		}
+		me.read(&e.Attributes[i], grpcGo)
 	}
 	return me, true
 }
 
-// grpcGoMessageEvent reads a message event of grpc-go's plugin.
-func grpcGoMessageEvent(e *sdktrace.Event, typ string) messageEvent {
-	me := messageEvent{typ: typ}
-	for i := range e.Attributes {
-		kv := &e.Attributes[i]
+// messageEventName tells by its name whether an event is a message event,
+// and grpcGo whether grpc-go's plugin made it, which names the direction.
+func messageEventName(name string) (me messageEvent, ok, grpcGo bool) {
+	switch name {
+	case semconv.EventMessage:
+		return me, true, false
+	case semconv.GRPCGoEventOutbound, semconv.GRPCGoEventOutboundOld:
+		return messageEvent{typ: semconv.MessageTypeSent}, true, true
+	case semconv.GRPCGoEventInbound, semconv.GRPCGoEventInboundOld:
+		return messageEvent{typ: semconv.MessageTypeReceived}, true, true
+	}
+	return me, false, false
+}
+
+// read reads one attribute of a message event, of grpc-go's plugin or not.
+func (me *messageEvent) read(kv *attribute.KeyValue, grpcGo bool) {
+	if grpcGo {
 		switch kv.Key {
 		case semconv.GRPCGoSequenceNumber:
 			me.id = &kv.Value
 		case semconv.GRPCGoMessageSize:
 			me.size = &kv.Value
 		}
+		return
 	}
-	return me
+	switch kv.Key {
+	case semconv.MessageType, semconv.RPCMessageType:
+		if me.typ = kv.Value.AsString(); kv.Value.Type() != attribute.STRING {
+			me.typ = kv.Value.String()
+		}
+	case semconv.MessageID, semconv.RPCMessageID:
+		me.id = &kv.Value
+	case semconv.MessageUncompressedSize, semconv.RPCMessageUncompressedSize:
+		me.size = &kv.Value
+	}
 }

@@ -129,10 +129,12 @@ func WithMaxActiveAge(d time.Duration) Option {
 	})
 }
 
-// WithMaxSpanBytes caps the bytes of attribute, event and link data kept per
-// span. A span over the cap is kept as a truncated copy (its long values cut,
-// its [Span.Truncated] set); a span under it is kept as the SDK handed it over,
-// without a copy. The default value is 16 KiB.
+// WithMaxSpanBytes caps the bytes a kept span holds: its name, status
+// message, attributes, events and links, counted as held in memory (each
+// attribute, event and link the size of the SDK's struct, plus its
+// strings). A span over the cap is kept as a truncated copy (its long values
+// cut, its [Span.Truncated] set); a span under it is kept as the SDK handed
+// it over, without a copy. The default value is 16 KiB.
 func WithMaxSpanBytes(n int) Option {
 	return optionFunc(func(c *config) { c.maxSpanBytes = positive(n, defaultMaxSpanBytes) })
 }

@@ -33,16 +33,17 @@ import (
 // its own: not the SDK span's methods (StartTime, Attributes, EndTime… lock
 // the live span), not a user's handler, not a render.
 //
-//   - row.mu (rows.go), one per (method, kind): its counters, histograms and
-//     reservoirs. OnEnd takes its row's once per span. Readers take it to
+//   - row.mu (rows.go), one per (method, kind): its counters, histograms,
+//     reservoirs and their index by ID (resIndex). OnEnd takes its row's once per span. Readers take it to
 //     copy the counters (Summary) or to compare reservoir records' fields
 //     (Spans, Count, Span, Trace), never to read a span: a peer filter runs
 //     on the copies.
 //   - rowTable.mu: serialises the rare writer that adds a row; readers and
 //     OnEnd load the immutable row map without it.
-//   - ringbuffer slot locks, one per slot of the recent, other and log
-//     rings: a push holds its slot's to store one record, a reader its
-//     slot's to copy one record out. The push counter is an atomic.
+//   - ring slot locks, one per slot of the recent, other (recordRing) and
+//     log rings: a push holds its slot's to store one record, a reader its
+//     slot's to copy one record out. The push counter and the heads of the
+//     chains through the records (by span ID, trace ID, row) are atomics.
 //   - activeShard.mu, one per shard of the in-flight table: OnStart and OnEnd
 //     take their span's shard's to add or remove it (a constant amount of
 //     work, even when the shard is full: the oldest is the head of a list);
@@ -62,14 +63,14 @@ type SpanProcessor struct {
 	fault    atomic.Pointer[Fault]             // the first such panic
 	resource atomic.Pointer[resource.Resource] // of the first span ended, for the pages' header
 
-	recent *ringbuffer.Ring[record] // gRPC spans, newest last
+	recent *recordRing // gRPC spans, newest last
 	// recentLogs are the latest records written through LogHandler, made
 	// by its first call: a processor whose user logs nothing holds none.
 	recentLogs     atomic.Pointer[ringbuffer.Ring[recentLog]]
 	recentLogsOnce sync.Once
 	feed           slog.Handler // behind Log, made by its first call
 	feedOnce       sync.Once
-	other          *ringbuffer.Ring[record] // non-gRPC spans
+	other          *recordRing // non-gRPC spans
 	rows           rowTable
 	active         activeTable
 	names          methodNames // grpc-go's plugin's span names to methods
@@ -99,6 +100,10 @@ type record struct {
 	near      bool      // used more than 80% of its deadline
 	attempts  uint16    // attempts of a client call, where told (attemptOf, countAttempt); 0 otherwise
 	logs      *spanLogs // logged while it ran (LogHandler); nil if none
+	// How many pushes back the one before it on each of its chains is
+	// (recordRing, back): its span ID's and its trace ID's hash bucket's,
+	// its row's; 0 ends a chain. 32 bits keep a ring slot at two cache lines.
+	prevSpan, prevTrace, prevRow int32
 }
 
 // NewSpanProcessor returns a SpanProcessor configured by opts. Zero or
@@ -108,8 +113,8 @@ func NewSpanProcessor(opts ...Option) *SpanProcessor {
 	sp := &SpanProcessor{
 		cfg:     cfg,
 		started: time.Now(),
-		recent:  ringbuffer.New[record](cfg.capacity),
-		other:   ringbuffer.New[record](cfg.otherCapacity),
+		recent:  newRecordRing(cfg.capacity),
+		other:   newRecordRing(cfg.otherCapacity),
 	}
 	sp.rows.init(&sp.cfg)
 	sp.active.init(cfg.maxActive)
@@ -191,7 +196,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 		rec.span, rec.truncated = truncate(s, sp.cfg.maxSpanBytes), true
 	}
 	if !isGRPC {
-		sp.other.Push(rec)
+		sp.other.push(&rec)
 		return
 	}
 	if len(method) > maxMethodLen { // a caller's name, kept in rows and spans
@@ -206,8 +211,9 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 		sp.countAttempt(&rec, &info) // an attempt of a call grpc may retry (retries.go)
 		return
 	}
-	rec.seq = sp.recent.Push(rec)
-	rec.row.add(&rec, &info.msgs, sp.cfg.bounds)
+	sp.recent.claim(&rec)
+	rec.row.add(&rec, &info.msgs, sp.cfg.bounds) // threads it on the row's chain
+	sp.recent.store(&rec)
 }
 
 // Fault is a panic inside debugz that OnStart or OnEnd recovered from: the

@@ -1,7 +1,6 @@
 package debugz
 
 import (
-	"encoding/binary"
 	"encoding/hex"
 	"math"
 	"sync"
@@ -47,19 +46,16 @@ func (a *attemptInfo) read(key string, v attribute.Value) {
 	case semconv.AttemptNumber:
 		a.number = v.AsInt64()
 	case semconv.AttemptPrevious:
-		var id [8]byte
+		var id trace.SpanID
 		if s := v.AsString(); len(s) == 2*len(id) {
 			if _, err := hex.Decode(id[:], []byte(s)); err == nil {
-				a.previous = binary.BigEndian.Uint64(id[:])
+				a.previous = spanKey(id)
 			}
 		}
 	case semconv.AttemptOffset:
 		a.offset = max(v.AsInt64(), 0)
 	}
 }
-
-// spanKey is a span ID as a number, the key of retryTable.pending.
-func spanKey(id trace.SpanID) uint64 { return binary.BigEndian.Uint64(id[:]) }
 
 // maxPendingAttempts bounds the failed attempts kept in case their call
 // makes another: past it the oldest is forgotten, and should its call still
@@ -154,8 +150,9 @@ func (sp *SpanProcessor) countAttempt(rec *record, info *grpcInfo) {
 			prev.rec.row.retract(&prev.rec, &prev.msgs, sp.cfg.bounds)
 		}
 	}
-	rec.seq = sp.recent.Push(*rec)
-	rec.row.add(rec, &info.msgs, sp.cfg.bounds)
+	sp.recent.claim(rec)
+	rec.row.add(rec, &info.msgs, sp.cfg.bounds) // threads it on the row's chain
+	sp.recent.store(rec)
 	if rec.code != codes.OK {
 		sp.retries.keep(rec, &info.msgs)
 	}

@@ -1,7 +1,9 @@
 package debugz
 
 import (
+	"cmp"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +38,35 @@ type rowTable struct {
 	n    int        // rows in m, guarded by mu
 	mu   sync.Mutex // serialises writers
 	over [2]*row    // overflow rows for server and client, made on first use
+	// sorted holds every row, overflow rows included, by method then kind:
+	// an immutable slice the writer replaces, so that Summary does not sort
+	// a thousand rows on every call.
+	sorted atomic.Pointer[[]*row]
+}
+
+// compareRows orders rows by method, then kind (server before client).
+func compareRows(a, b *row) int {
+	return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
+}
+
+// addSorted adds r to the sorted rows; the caller holds t.mu.
+func (t *rowTable) addSorted(r *row) {
+	var old []*row
+	if p := t.sorted.Load(); p != nil {
+		old = *p
+	}
+	i, _ := slices.BinarySearchFunc(old, r, compareRows)
+	rows := slices.Insert(slices.Clone(old), i, r)
+	t.sorted.Store(&rows)
+}
+
+// sortedRows returns every row, overflow rows included, by method then
+// kind. The slice is shared: callers must not change it.
+func (t *rowTable) sortedRows() []*row {
+	if p := t.sorted.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (t *rowTable) init(cfg *config) {
@@ -61,6 +92,7 @@ func (t *rowTable) get(method string, kind trace.SpanKind) *row {
 	if t.n >= t.cfg.maxMethods {
 		if t.over[k] == nil {
 			t.over[k] = newRow(rowKey{OverflowMethod, kind}, t.cfg)
+			t.addSorted(t.over[k])
 		}
 		return t.over[k]
 	}
@@ -70,6 +102,7 @@ func (t *rowTable) get(method string, kind trace.SpanKind) *row {
 	m[k][method] = r
 	t.n++
 	t.m.Store(&m)
+	t.addSorted(r)
 	return r
 }
 
@@ -142,6 +175,7 @@ type row struct {
 	rate     [rateWindow]tally    // by second, for the rate and the last minute
 	minutes  [windowMinutes]tally // by minute, for the last 10 minutes
 	hist     histogram
+	histSet  bucketSet     // the buckets of hist counted in
 	recent   [2]minuteHist // this minute and the one before, by minute parity
 
 	// Messages, for the calls whose spans said (see messageStats).
@@ -154,6 +188,8 @@ type row struct {
 	byBucket []reservoir             // one per latency bucket
 	byCode   [maxCode + 1]*reservoir // non-OK codes, made on first use
 	resSize  int
+	ids      resIndex // the reservoirs' records by span and trace ID
+	last     uint64   // the row's newest push in the recent ring: its chain (recordRing, row.thread)
 }
 
 func newRow(key rowKey, cfg *config) *row {
@@ -162,6 +198,7 @@ func newRow(key rowKey, cfg *config) *row {
 	for i := range r.byBucket {
 		r.byBucket[i].items = make([]record, cfg.reservoirSize)
 	}
+	r.reindex()
 	return r
 }
 
@@ -187,10 +224,12 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	hi := histIndex(rec.dur)
 	r.mu.Lock()
 	defer r.mu.Unlock() // a panic below must not leave the row locked
+	r.thread(rec)
 	r.count++
 	r.codes[rec.code]++
 	r.buckets[b]++
-	r.hist.record(hi)
+	r.hist[hi]++
+	r.histSet.add(hi)
 	r.recent[minute&1].record(minute, hi, rec.dur)
 	r.max = max(r.max, rec.dur)
 	r.lastSeen = max(r.lastSeen, rec.end)
@@ -213,42 +252,60 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 		r.logWarnings += rec.logs.warnings
 		r.logErrors += rec.logs.errors
 	}
-	r.byBucket[b].push(rec)
+	r.keep(b, &r.byBucket[b], rec)
 	if rec.code != codes.OK {
 		res := r.byCode[rec.code]
 		if res == nil {
 			res = &reservoir{items: make([]record, r.resSize)}
 			r.byCode[rec.code] = res
+			r.reindex()
 		}
-		res.push(rec)
+		r.keep(len(r.byBucket)+int(rec.code), res, rec)
 	}
 }
 
-// rowCopy is what a reader copies out of a row under its lock, to compute
-// quantiles from after unlocking: OnEnd waits on a reader for no longer
-// than this copy.
+// rowCopy is what a reader reads out of a row under its lock: its counters,
+// and what its histograms and tallies say at a given time, worked out under
+// the lock over the buckets counted in (see bucketSet; where copying
+// the histograms and tallies out was 12 KiB a row, and walking them most
+// of a summary). OnEnd waits on a reader for no longer than that.
 type rowCopy struct {
 	count, nearDeadline, retried   uint64
 	codes                          [maxCode + 1]uint64
 	buckets                        []uint64
 	max, lastSeen                  int64
-	rate                           [rateWindow]tally
-	minutes                        [windowMinutes]tally
-	hist                           histogram
-	recent                         [2]minuteHist
+	quantiles                      [3]time.Duration // of quantileLevels, since start
+	recent                         RecentLatency
+	last1m, last10m                Window
 	msgCalls, msgSent, msgReceived uint64
 	bytesSent, bytesReceived       uint64
 	logWarnings, logErrors         uint64
 }
 
-// copyTo copies the row's statistics into c, reusing c's buckets slice.
-func (r *row) copyTo(c *rowCopy) {
+// copyTo reads the row's statistics at nowSec into c, reusing c's buckets
+// slice.
+func (r *row) copyTo(c *rowCopy, nowSec int64) {
+	nowMin := nowSec / 60
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c.count, c.nearDeadline, c.retried, c.codes = r.count, r.nearDeadline, r.retried, r.codes
 	c.buckets = append(c.buckets[:0], r.buckets...)
-	c.max, c.lastSeen, c.rate, c.minutes = r.max, r.lastSeen, r.rate, r.minutes
-	c.hist, c.recent = r.hist, r.recent
+	c.max, c.lastSeen = r.max, r.lastSeen
+	c.quantiles = [3]time.Duration{}
+	quantiles(&r.histSet, func(i int) uint64 { return r.hist[i] }, r.count, time.Duration(r.max), quantileLevels, c.quantiles[:])
+	c.recent = recentLatency(&r.recent, nowMin)
+	c.last1m, c.last10m = Window{}, Window{}
+	lastSec := r.lastSeen / int64(time.Second) // a row idle for a minute or more skips its tallies' 35 cache lines
+	for i := 0; lastSec > nowSec-rateWindow && i < len(r.rate); i++ {
+		if t := &r.rate[i]; t.at > nowSec-rateWindow && t.at <= nowSec {
+			c.last1m.add(t)
+		}
+	}
+	for i := 0; lastSec/60 > nowMin-windowMinutes && i < len(r.minutes); i++ {
+		if t := &r.minutes[i]; t.at > nowMin-windowMinutes && t.at <= nowMin {
+			c.last10m.add(t)
+		}
+	}
 	c.msgCalls, c.msgSent, c.msgReceived = r.msgCalls, r.msgSent, r.msgReceived
 	c.bytesSent, c.bytesReceived = r.bytesSent, r.bytesReceived
 	c.logWarnings, c.logErrors = r.logWarnings, r.logErrors

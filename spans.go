@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/debugz/debugz/internal/semconv"
-	"github.com/debugz/debugz/ringbuffer"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -181,7 +180,9 @@ func containsFold(s, sub string) bool {
 // Spans returns copies of the retained gRPC spans that match f, from the
 // recent ring and every reservoir, each once, newest first. Its cost grows
 // with what it returns, not with what is retained: it reads the ring newest
-// first until it has f.Limit matches, and takes from the reservoirs only
+// first until it has f.Limit matches (with f.Method, only the matching rows'
+// records, by their chains: see recordRing), and takes from the reservoirs
+// (of those rows) only
 // spans the ring no longer holds that are newer than the oldest of those. It
 // is safe for concurrent use and never blocks OnEnd for longer than copying
 // one record.
@@ -190,13 +191,23 @@ func (sp *SpanProcessor) Spans(f Filter) []Span {
 	if limit <= 0 {
 		limit = math.MaxInt
 	}
+	rows := sp.rows.all()
 	var recs []record
-	for seq, r := range sp.recent.Newest() {
-		if f.match(&r, sp.cfg.bounds) && sp.isCall(seq, &r) {
-			r.seq = seq
-			recs = append(recs, r)
-			if len(recs) == limit {
-				break
+	read := false
+	if f.Method != "" { // only those rows' records: their chains through the ring
+		rows = slices.DeleteFunc(rows, func(r *row) bool {
+			return !methodMatch(f.Method, r.method) && r.method != OverflowMethod ||
+				f.Kind != trace.SpanKindUnspecified && f.Kind != r.kind
+		})
+		recs, read = sp.newestOf(rows, &f, limit) // false: a stalled push broke a chain
+	}
+	if !read {
+		for seq, r := range sp.recent.Newest() {
+			if f.match(&r, sp.cfg.bounds) && sp.isCall(seq, &r) {
+				recs = append(recs, r)
+				if len(recs) == limit {
+					break
+				}
 			}
 		}
 	}
@@ -206,7 +217,7 @@ func (sp *SpanProcessor) Spans(f Filter) []Span {
 	}
 	evicted := sp.recent.Overwritten() // push numbers up to this are out of the ring
 	n := len(recs)
-	for _, row := range sp.rows.all() {
+	for _, row := range rows {
 		recs = row.appendRecords(recs, func(r *record) bool {
 			return r.seq <= evicted && r.end > after && f.matchFields(r, sp.cfg.bounds)
 		})
@@ -226,11 +237,37 @@ func (sp *SpanProcessor) Spans(f Filter) []Span {
 	return out
 }
 
+// newestOf returns the newest records of the recent ring, up to limit, of
+// rows that match f, newest first, reading each row's chain. It returns
+// false if a stalled push broke a chain.
+func (sp *SpanProcessor) newestOf(rows []*row, f *Filter, limit int) ([]record, bool) {
+	var recs []record
+	for _, row := range rows {
+		from := len(recs)
+		ok := sp.recent.chain(row.newest(), prevRow, func(r *record) bool {
+			if f.match(r, sp.cfg.bounds) && sp.isCall(r.seq, r) {
+				recs = append(recs, *r)
+			}
+			return len(recs)-from < limit
+		})
+		if !ok {
+			return nil, false
+		}
+	}
+	// Rows' chains interleave, and a chain is in the order its row's lock
+	// was taken, which concurrent pushes may take out of push order.
+	slices.SortFunc(recs, func(a, b record) int { return cmp.Compare(b.seq, a.seq) })
+	recs = recs[:min(len(recs), limit)]
+	return recs, true
+}
+
 // Span returns a copy of the retained span with the given ID, gRPC or not.
-// It compares IDs kept beside each record, without copying or sorting them.
+// It follows the span ID's chain through each ring, then probes each row's
+// reservoir index (resIndex): it reads the records of that ID's hash
+// buckets, not every record.
 func (sp *SpanProcessor) Span(id trace.SpanID) (Span, bool) {
 	var found []record
-	sp.scan(idMatch{spanID: id}, &found, 1)
+	sp.find(idMatch{spanID: id}, &found, 1)
 	if len(found) == 0 {
 		return Span{}, false
 	}
@@ -238,10 +275,11 @@ func (sp *SpanProcessor) Span(id trace.SpanID) (Span, bool) {
 }
 
 // Trace returns copies of every retained span of a trace, gRPC or not,
-// ordered by start time.
+// ordered by start time. Like Span, it reads the trace ID's chains and
+// index entries, not every record.
 func (sp *SpanProcessor) Trace(id trace.TraceID) []Span {
 	var found []record
-	sp.scan(idMatch{traceID: id}, &found, math.MaxInt)
+	sp.find(idMatch{traceID: id}, &found, math.MaxInt)
 	out := make([]Span, len(found))
 	for i := range found {
 		out[i] = sp.toSpan(&found[i])
@@ -263,26 +301,45 @@ func (m idMatch) ok(r *record) bool {
 	return r.traceID == m.traceID
 }
 
-// scan appends to found, up to limit, the retained records that match, each
-// span once: the recent ring, the ring of other spans, then the reservoirs'
-// spans that the recent ring no longer holds.
-func (sp *SpanProcessor) scan(match idMatch, found *[]record, limit int) {
-	for _, ring := range []*ringbuffer.Ring[record]{sp.recent, sp.other} {
-		for seq, r := range ring.Newest() {
-			if match.ok(&r) {
+// find appends to found, up to limit, the retained records that match,
+// each span once: those of the recent ring, of the ring of other spans,
+// then the reservoirs' that the recent ring no longer holds. It reads the
+// rings by the ID's chain (or, if a chain is broken by a stalled push, by
+// a scan) and the reservoirs by their rows' indexes.
+func (sp *SpanProcessor) find(match idMatch, found *[]record, limit int) {
+	key, prev := traceKey(match.traceID), prevTrace
+	heads := func(r *recordRing) *chainHeads { return &r.byTrace }
+	if match.spanID.IsValid() {
+		key, prev = spanKey(match.spanID), prevSpan
+		heads = func(r *recordRing) *chainHeads { return &r.bySpan }
+	}
+	for _, ring := range []*recordRing{sp.recent, sp.other} {
+		from := len(*found)
+		add := func(r *record) bool {
+			if match.ok(r) {
 				if ring == sp.recent {
-					sp.isCall(seq, &r)
+					sp.isCall(r.seq, r) // a replaced attempt reads as one
 				}
-				if *found = append(*found, r); len(*found) >= limit {
-					return
+				*found = append(*found, *r)
+			}
+			return len(*found) < limit
+		}
+		if !ring.chain(heads(ring).head(key).Load(), prev, add) {
+			*found = (*found)[:from] // a stalled push: read every slot
+			for _, r := range ring.Newest() {
+				if !add(&r) {
+					break
 				}
 			}
+		}
+		if len(*found) >= limit {
+			return
 		}
 	}
 	evicted := sp.recent.Overwritten()
 	n := len(*found)
 	for _, row := range sp.rows.all() {
-		*found = row.appendRecords(*found, func(r *record) bool { return r.seq <= evicted && match.ok(r) })
+		*found = row.appendByID(*found, match.spanID, match.traceID, func(r *record) bool { return r.seq <= evicted })
 	}
 	extra := (*found)[n:]
 	slices.SortFunc(extra, func(a, b record) int { return cmp.Compare(a.seq, b.seq) })

@@ -101,16 +101,14 @@ func (sp *SpanProcessor) Summary() Summary {
 		active[rowKey{method, s.SpanKind()}]++
 	})
 	sum.ActiveEvicted = sp.active.evicted.Load()
-	nowSec := now.Unix()
-	nowMin := nowSec / 60
 	var c rowCopy
-	var buf histogram
-	rows := sp.rows.all()
+	rows := sp.rows.sortedRows() // sorting them, or the MethodStats, was a fifth of a summary of 1,000 rows
+	sum.Methods = make([]MethodStats, 0, len(rows))
 	for _, r := range rows {
 		m := MethodStats{Method: r.method, Kind: r.kind, Codes: map[string]uint64{}}
 		m.Active = active[r.rowKey]
 		delete(active, r.rowKey)
-		r.copyTo(&c)
+		r.copyTo(&c, now.Unix())
 		m.Count = c.count
 		for code, n := range c.codes {
 			if n > 0 {
@@ -128,23 +126,12 @@ func (sp *SpanProcessor) Summary() Summary {
 		m.BytesSent, m.BytesReceived, m.NearDeadline, m.Retried = c.bytesSent, c.bytesReceived, c.nearDeadline, c.retried
 		m.LogWarnings, m.LogErrors = c.logWarnings, c.logErrors
 		m.Max = time.Duration(c.max)
-		var q [3]time.Duration
-		c.hist.quantiles(c.count, m.Max, quantileLevels, q[:])
-		m.P50, m.P90, m.P99 = q[0], q[1], q[2]
-		m.Recent = recentLatency(&c.recent, nowMin, &buf)
+		m.P50, m.P90, m.P99 = c.quantiles[0], c.quantiles[1], c.quantiles[2]
+		m.Recent = c.recent
 		if c.lastSeen != 0 {
 			m.LastSeen = time.Unix(0, c.lastSeen)
 		}
-		for i := range c.rate {
-			if t := &c.rate[i]; t.at > nowSec-rateWindow && t.at <= nowSec {
-				m.Last1m.add(t)
-			}
-		}
-		for i := range c.minutes {
-			if t := &c.minutes[i]; t.at > nowMin-windowMinutes && t.at <= nowMin {
-				m.Last10m.add(t)
-			}
-		}
+		m.Last1m, m.Last10m = c.last1m, c.last10m
 		sum.Methods = append(sum.Methods, m)
 	}
 	// In flight, nothing finished yet: these rows count against the same
@@ -153,6 +140,7 @@ func (sp *SpanProcessor) Summary() Summary {
 	keys := slices.SortedFunc(maps.Keys(active), func(a, b rowKey) int {
 		return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
 	})
+	sorted := true
 	for _, k := range keys {
 		n := active[k]
 		if room > 0 {
@@ -166,10 +154,13 @@ func (sp *SpanProcessor) Summary() Summary {
 		}
 		sum.Methods = append(sum.Methods, MethodStats{Method: k.method, Kind: k.kind, Active: n,
 			Codes: map[string]uint64{}, Buckets: make([]uint64, len(sum.BucketBounds))})
+		sorted = false
 	}
-	slices.SortFunc(sum.Methods, func(a, b MethodStats) int {
-		return cmp.Or(cmp.Compare(a.Method, b.Method), cmp.Compare(a.Kind, b.Kind))
-	})
+	if !sorted {
+		slices.SortFunc(sum.Methods, func(a, b MethodStats) int {
+			return cmp.Or(cmp.Compare(a.Method, b.Method), cmp.Compare(a.Kind, b.Kind))
+		})
+	}
 	return sum
 }
 
@@ -188,20 +179,24 @@ type RecentLatency struct {
 	P50, P90, P99, Max time.Duration
 }
 
-// recentLatency merges a row's minute histograms still current at nowMin.
-func recentLatency(minutes *[2]minuteHist, nowMin int64, buf *histogram) RecentLatency {
-	clear(buf[:])
+// noMinute is an empty minute, never written.
+var noMinute minuteHist
+
+// recentLatency reads a row's minute histograms still current at nowMin as
+// one, over the buckets they counted in.
+func recentLatency(minutes *[2]minuteHist, nowMin int64) RecentLatency {
 	var out RecentLatency
 	var maxNs int64
+	var set bucketSet
+	cur := [2]*minuteHist{&noMinute, &noMinute} // the current ones
 	for i := range minutes {
-		w := &minutes[i]
-		if w.n == 0 || w.minute < nowMin-1 || w.minute > nowMin {
-			continue
-		}
-		out.Count += w.n
-		maxNs = max(maxNs, w.max)
-		for j, c := range w.counts {
-			buf[j] += uint64(c)
+		if w := &minutes[i]; w.n > 0 && w.minute >= nowMin-1 && w.minute <= nowMin {
+			cur[i] = w
+			out.Count += w.n
+			maxNs = max(maxNs, w.max)
+			for j := range set {
+				set[j] |= w.set[j]
+			}
 		}
 	}
 	if out.Count == 0 {
@@ -209,7 +204,8 @@ func recentLatency(minutes *[2]minuteHist, nowMin int64, buf *histogram) RecentL
 	}
 	out.Max = time.Duration(maxNs)
 	var q [3]time.Duration
-	buf.quantiles(out.Count, out.Max, quantileLevels, q[:])
+	quantiles(&set, func(i int) uint64 { return uint64(cur[0].counts[i]) + uint64(cur[1].counts[i]) },
+		out.Count, out.Max, quantileLevels, q[:])
 	out.P50, out.P90, out.P99 = q[0], q[1], q[2]
 	return out
 }

@@ -3,6 +3,7 @@ package debugz
 import (
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/debugz/debugz/internal/textcut"
 	"go.opentelemetry.io/otel/attribute"
@@ -16,8 +17,10 @@ import (
 // them: no name, key or value keeps more than maxBytes/8 bytes (at least 64),
 // and attributes, events and links past the budget are dropped and counted as
 // dropped. Every slice of the copy is new and exactly as long as what it
-// keeps, so nothing of s stays reachable from it. It runs only for spans over
-// the cap; the common path keeps the SDK's snapshot without a copy.
+// keeps (it grows by appending and is copied to its length at the end, never
+// preallocated for what the budget might hold), so the copy holds about
+// maxBytes and nothing of s stays reachable from it. It runs only for spans
+// over the cap; the common path keeps the SDK's snapshot without a copy.
 func truncate(s sdktrace.ReadOnlySpan, maxBytes int) sdktrace.ReadOnlySpan {
 	t := truncator{budget: maxBytes, perValue: max(maxBytes/8, 64)}
 	st := s.Status()
@@ -31,10 +34,9 @@ func truncate(s sdktrace.ReadOnlySpan, maxBytes int) sdktrace.ReadOnlySpan {
 	c.status.Description = t.str(st.Description)
 	c.attrs = t.attrs(s.Attributes(), &c.droppedAttrs)
 	events := s.Events()
-	c.events = make([]sdktrace.Event, 0, t.fit(len(events), eventOverhead))
 	for _, e := range events {
 		name := cut(e.Name, t.perValue)
-		if cost := len(name) + eventOverhead; len(c.events) < cap(c.events) && cost <= t.budget {
+		if cost := len(name) + eventOverhead; cost <= t.budget {
 			t.budget -= cost
 			c.events = append(c.events, sdktrace.Event{Name: name, Time: e.Time,
 				DroppedAttributeCount: e.DroppedAttributeCount})
@@ -44,10 +46,9 @@ func truncate(s sdktrace.ReadOnlySpan, maxBytes int) sdktrace.ReadOnlySpan {
 			c.droppedEvents++
 		}
 	}
-	links := s.Links()
-	c.links = make([]sdktrace.Link, 0, t.fit(len(links), linkOverhead))
-	for _, l := range links {
-		if len(c.links) < cap(c.links) && linkOverhead <= t.budget {
+	c.events = exact(c.events)
+	for _, l := range s.Links() {
+		if linkOverhead <= t.budget {
 			t.budget -= linkOverhead
 			c.links = append(c.links, sdktrace.Link{SpanContext: l.SpanContext, DroppedAttributeCount: l.DroppedAttributeCount})
 			last := &c.links[len(c.links)-1]
@@ -56,13 +57,61 @@ func truncate(s sdktrace.ReadOnlySpan, maxBytes int) sdktrace.ReadOnlySpan {
 			c.droppedLinks++
 		}
 	}
+	c.links = exact(c.links)
+	c.compact()
 	return c
 }
 
-type truncator struct{ budget, perValue int }
+// compact moves what the copy keeps into two allocations of their exact
+// length, one for every attribute (the span's, its events' and its links'),
+// one for every string: many small allocations made among the thousands of
+// the original dropped would keep the pages those share from being freed.
+func (c *spanCopy) compact() {
+	lists := []*[]attribute.KeyValue{&c.attrs}
+	for i := range c.events {
+		lists = append(lists, &c.events[i].Attributes)
+	}
+	for i := range c.links {
+		lists = append(lists, &c.links[i].Attributes)
+	}
+	kvs, bytes := 0, len(c.name)+len(c.status.Description)
+	for _, l := range lists {
+		kvs += len(*l)
+		for _, kv := range *l {
+			bytes += len(kv.Key) + len(kv.Value.AsString())
+		}
+	}
+	for i := range c.events {
+		bytes += len(c.events[i].Name)
+	}
+	buf := make([]byte, 0, bytes)
+	own := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		buf = append(buf, s...)
+		return unsafe.String(&buf[len(buf)-len(s)], len(s)) // buf is never written again
+	}
+	c.name, c.status.Description = own(c.name), own(c.status.Description)
+	for i := range c.events {
+		c.events[i].Name = own(c.events[i].Name)
+	}
+	slab := make([]attribute.KeyValue, 0, kvs)
+	for _, l := range lists {
+		from := len(slab)
+		for _, kv := range *l {
+			if kv.Value.Type() == attribute.STRING {
+				kv.Value = attribute.StringValue(own(kv.Value.AsString()))
+			}
+			slab = append(slab, attribute.KeyValue{Key: attribute.Key(own(string(kv.Key))), Value: kv.Value})
+		}
+		if len(*l) > 0 {
+			*l = slab[from:len(slab):len(slab)]
+		}
+	}
+}
 
-// fit is how many of n items of the given fixed cost the budget can hold.
-func (t *truncator) fit(n, cost int) int { return min(n, max(t.budget, 0)/cost) }
+type truncator struct{ budget, perValue int }
 
 // str cuts s to the per-value limit and charges it to the budget.
 func (t *truncator) str(s string) string {
@@ -74,23 +123,23 @@ func (t *truncator) str(s string) string {
 const truncatedMark = "…[truncated "
 
 // attrs returns the attributes of in that fit the budget, each cut to the
-// per-value limit, in a new slice of their exact length.
+// per-value limit, in a new slice.
 func (t *truncator) attrs(in []attribute.KeyValue, dropped *int) []attribute.KeyValue {
-	out := make([]attribute.KeyValue, 0, t.fit(len(in), attrOverhead))
+	var out []attribute.KeyValue
 	for _, kv := range in {
 		key := attribute.Key(cut(string(kv.Key), t.perValue))
 		v := kv.Value
 		if valueSize(v) > t.perValue {
 			v = attribute.StringValue(cut(v.String(), t.perValue))
 		}
-		if cost := len(key) + attrOverhead + valueSize(v); len(out) < cap(out) && cost <= t.budget {
+		if cost := len(key) + attrOverhead + valueSize(v); cost <= t.budget {
 			t.budget -= cost
 			out = append(out, attribute.KeyValue{Key: key, Value: v})
 		} else {
 			*dropped++
 		}
 	}
-	return out
+	return out // compact copies it to its length
 }
 
 // cut shortens s to at most n bytes on a rune boundary and says how much
@@ -142,3 +191,12 @@ func (c *spanCopy) ChildSpanCount() int                         { return c.child
 
 //lint:ignore SA1019 part of the ReadOnlySpan interface
 func (c *spanCopy) InstrumentationLibrary() instrumentation.Library { return c.scope }
+
+// exact returns s in a slice of its own length: the spare capacity that
+// appending left would otherwise stay reachable from the copy.
+func exact[T any](s []T) []T {
+	if len(s) == cap(s) {
+		return s
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
