@@ -205,14 +205,17 @@ var buildVersion = sync.OnceValue(func() string {
 // maxStackBytes bounds the goroutine stacks shown for one RPC.
 const maxStackBytes = 64 << 10
 
-// goroutinesOf returns the stacks of the goroutines labelled with span ID id
+// Goroutines returns the stacks of the goroutines labelled with span ID id
 // by grpcstats.WithProfilerLabels: where a running RPC's handler, and the
-// goroutines it started, are now. It takes a goroutine dump; it runs only
-// when a running RPC's page is opened.
-func goroutinesOf(id string) []view.Goroutine {
+// goroutines it started, are now. It reads the process's shared goroutine
+// dump (at most one a second, one at a time); web calls it only when a
+// running RPC's page is opened, and asks first when there are many
+// goroutines.
+func (s *source) Goroutines(id string) ([]view.Goroutine, time.Time) {
 	var out []view.Goroutine
-	for _, s := range goroutines.Labelled(semconv.LabelSpanID, id, maxStackBytes) {
+	stacks, at := goroutines.Shared(semconv.LabelSpanID, id, maxStackBytes)
+	for _, s := range stacks {
 		out = append(out, view.Goroutine(s))
 	}
-	return out
+	return out, at
 }

@@ -68,11 +68,12 @@ func BenchmarkSummaryPage(b *testing.B) {
 
 type benchSource struct{ sum view.Summary }
 
-func (s benchSource) Summary() view.Summary            { return s.sum }
-func (s benchSource) Methods() []string                { return summaryMethods(s.sum) }
-func (benchSource) Spans(view.Query) []view.Span       { return nil }
-func (benchSource) Count(view.Query) int               { return 0 }
-func (benchSource) Logs(view.LogQuery) []view.LogEntry { return nil }
+func (s benchSource) Summary() view.Summary                         { return s.sum }
+func (s benchSource) Methods() []string                             { return summaryMethods(s.sum) }
+func (benchSource) Spans(view.Query) []view.Span                    { return nil }
+func (benchSource) Goroutines(string) ([]view.Goroutine, time.Time) { return nil, time.Time{} }
+func (benchSource) Count(view.Query) int                            { return 0 }
+func (benchSource) Logs(view.LogQuery) []view.LogEntry              { return nil }
 func (benchSource) FollowLogs(view.LogQuery, uint64) ([]view.LogEntry, uint64, uint64) {
 	return nil, 1, 0
 }

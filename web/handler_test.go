@@ -36,6 +36,7 @@ type fakeSource struct {
 	// profiling makes CPUByMethod answer ErrProfiling
 	profiling bool
 	logs      []view.LogEntry // for FollowLogs
+	dumps     int             // Goroutines calls
 }
 
 func newFakeSource() *fakeSource {
@@ -140,6 +141,14 @@ func (f *fakeSource) TraceOTLP(id string) ([]byte, bool, error) {
 		return nil, true, errors.New("cannot encode")
 	}
 	return nil, false, nil
+}
+
+// Goroutines counts its calls: a goroutine dump each in a real Source.
+func (f *fakeSource) Goroutines(id string) ([]view.Goroutine, time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dumps++
+	return []view.Goroutine{{Count: 2, Frames: []string{"main.wait\n\t/src/main.go:42"}}}, fixedNow
 }
 
 // brokenTrace is a trace fakeSource fails to encode.

@@ -22,7 +22,13 @@ type Source interface {
 	Spans(q Query) []Span
 	// Count is how many retained spans match q, whatever its Limit.
 	Count(q Query) int
+	// Span returns a retained span, or a call still in flight (Running,
+	// without its Goroutines: they cost a goroutine dump, read apart).
 	Span(spanID string) (Span, bool)
+	// Goroutines returns where a running call's goroutines are (those
+	// labelled with its span ID), from a goroutine dump shared by every
+	// caller for a second, and when that dump was taken.
+	Goroutines(spanID string) ([]Goroutine, time.Time)
 	Trace(traceID string) (Trace, bool)
 	// TraceOTLP returns the trace as OTLP JSON (an ExportTraceServiceRequest
 	// with hex IDs); found is false when no span of it is retained, err
@@ -238,8 +244,10 @@ type Span struct {
 	// long it has run so far, and it has no code yet.
 	Running bool
 	// Goroutines are where a running RPC's goroutines are now, when its
-	// server labels them (grpcstats.WithProfilerLabels).
-	Goroutines []Goroutine
+	// server labels them (grpcstats.WithProfilerLabels) and web asked the
+	// Source for them (Source.Goroutines); GoroutinesAt is when they were.
+	Goroutines   []Goroutine
+	GoroutinesAt time.Time
 	// Logs are what the call's handlers logged while it ran, oldest first;
 	// LogsSkipped were logged between the first and the last kept.
 	Logs        []LogLine
@@ -385,6 +393,11 @@ type Config struct {
 	// default checks (see access.go): nil serves only requests over a local
 	// connection whose Host names this machine or one of AllowedHosts.
 	Authorize func(*http.Request) bool
+	// StacksAbove is how many goroutines the process may have for a running
+	// call's page to take its stacks unasked; above it the page offers them
+	// (?stacks=1), since a dump costs CPU in proportion to the goroutines.
+	// 0 means 10,000; negative, never unasked.
+	StacksAbove int
 	// AllowedHosts are more names (with any port) the default checks accept
 	// in the Host header, beside localhost and loopback addresses.
 	AllowedHosts []string
