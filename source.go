@@ -91,15 +91,17 @@ func (s *source) CPUByMethod(ctx context.Context, d time.Duration) (view.CPUProf
 	return cpuByMethod(ctx, &s.profiling, d)
 }
 
-func (s *source) Active() []view.Active {
+func (s *source) Active(limit int) ([]view.Active, int) {
 	act := s.sp.Active()
+	total := len(act)
+	act = act[:min(max(limit, 0), total)] // the oldest: only those are copied and redacted
 	out := make([]view.Active, len(act))
 	for i, a := range act {
 		out[i] = view.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: s.red.String(a.Method),
 			Kind: kindName(a.Kind), Start: a.Start, Peer: a.Peer,
 			ProgressKnown: a.ProgressKnown, Sent: a.MessagesSent, Received: a.MessagesReceived, Deadline: a.Deadline}
 	}
-	return out
+	return out, total
 }
 
 // logLine is a log record for the pages, redacted.

@@ -212,7 +212,7 @@ func (fullSource) Trace(string) (view.Trace, bool) { return full[view.Trace](), 
 func (fullSource) TraceOTLP(string) ([]byte, bool, error) {
 	return []byte(`{"resourceSpans":[]}`), true, nil
 }
-func (fullSource) Active() []view.Active              { return []view.Active{full[view.Active]()} }
+func (fullSource) Active(int) ([]view.Active, int)    { return []view.Active{full[view.Active]()}, 2 }
 func (fullSource) Process() view.Process              { return full[view.Process]() }
 func (fullSource) Logs(view.LogQuery) []view.LogEntry { return []view.LogEntry{full[view.LogEntry]()} }
 func (fullSource) FollowLogs(_ view.LogQuery, pos uint64) ([]view.LogEntry, uint64, uint64) {

@@ -83,7 +83,7 @@ func (benchSource) CPUByMethod(context.Context, time.Duration) (view.CPUProfile,
 func (benchSource) Span(string) (view.Span, bool)          { return view.Span{}, false }
 func (benchSource) Trace(string) (view.Trace, bool)        { return view.Trace{}, false }
 func (benchSource) TraceOTLP(string) ([]byte, bool, error) { return nil, false, nil }
-func (benchSource) Active() []view.Active                  { return nil }
+func (benchSource) Active(int) ([]view.Active, int)        { return nil, 0 }
 func (benchSource) Process() view.Process                  { return view.Process{Service: "bench", Host: "h", PID: 1} }
 func (benchSource) Follow(view.Query, uint64) ([]view.Span, uint64, uint64) {
 	return nil, 1, 0

@@ -37,6 +37,7 @@ type fakeSource struct {
 	profiling bool
 	logs      []view.LogEntry // for FollowLogs
 	dumps     int             // Goroutines calls
+	inFlight  []view.Active   // for Active, when set
 }
 
 func newFakeSource() *fakeSource {
@@ -154,8 +155,15 @@ func (f *fakeSource) Goroutines(id string) ([]view.Goroutine, time.Time) {
 // brokenTrace is a trace fakeSource fails to encode.
 const brokenTrace = "0badbadbadbadbadbadbadbadbadbad0"
 
-func (f *fakeSource) Active() []view.Active {
-	return []view.Active{{TraceID: testTrace, SpanID: "1111111111111111", Method: "user.UserService/Chat", Kind: "server", Start: fixedNow.Add(-90 * time.Second)}}
+// Active has one call in flight, or f.inFlight when set.
+func (f *fakeSource) Active(limit int) ([]view.Active, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all := []view.Active{{TraceID: testTrace, SpanID: "1111111111111111", Method: "user.UserService/Chat", Kind: "server", Start: fixedNow.Add(-90 * time.Second)}}
+	if f.inFlight != nil {
+		all = f.inFlight
+	}
+	return all[:min(limit, len(all))], len(all)
 }
 
 func (f *fakeSource) Process() view.Process {

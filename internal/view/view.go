@@ -34,7 +34,9 @@ type Source interface {
 	// with hex IDs); found is false when no span of it is retained, err
 	// non-nil when it could not be encoded.
 	TraceOTLP(traceID string) (b []byte, found bool, err error)
-	Active() []Active
+	// Active returns at most limit of the calls in flight, the oldest
+	// first, and how many are in flight in all.
+	Active(limit int) (calls []Active, total int)
 	// Process says which process this is, for every page's header.
 	Process() Process
 	// Logs returns the latest log records matching q, newest first.
