@@ -392,16 +392,17 @@ type ChannelzEvent struct {
 // Config configures [NewHandler].
 type Config struct {
 	// Authorize decides whether a request may be served, in place of the
-	// default checks (see access.go): nil serves only requests over a local
-	// connection whose Host names this machine or one of AllowedHosts.
+	// local-connection check (package access): nil serves only requests
+	// over a local connection. Either way the Host must name this machine
+	// or one of AllowedHosts.
 	Authorize func(*http.Request) bool
 	// StacksAbove is how many goroutines the process may have for a running
 	// call's page to take its stacks unasked; above it the page offers them
 	// (?stacks=1), since a dump costs CPU in proportion to the goroutines.
 	// 0 means 10,000; negative, never unasked.
 	StacksAbove int
-	// AllowedHosts are more names (with any port) the default checks accept
-	// in the Host header, beside localhost and loopback addresses.
+	// AllowedHosts are more names (with any port) the Host check accepts,
+	// beside localhost and loopback addresses; "*" accepts any Host.
 	AllowedHosts []string
 	// Channelz, when set, adds the connections pages (github.com/debugz/debugz/channelz).
 	Channelz Channelz
