@@ -9,7 +9,7 @@ import (
 // maxActiveRows bounds the in-flight views (/active, /live/active and
 // /api/active): the oldest calls, then how many more. With 10,000 calls in
 // flight the whole table was 5.8 MB, sent again to every viewer each second.
-const maxActiveRows = 200
+const maxActiveRows = 100
 
 // activePage lists the RPCs in flight at "/active".
 type activePage struct {
@@ -51,7 +51,7 @@ func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
 	act, total := h.src.Active(maxActiveRows)
 	out := struct {
 		Active []activeJSON `json:"active"`
-		Total  int          `json:"total"` // in flight in all; active lists the oldest 200
+		Total  int          `json:"total"` // in flight in all; active lists the oldest 100
 	}{Active: make([]activeJSON, 0, len(act)), Total: total}
 	for _, a := range act {
 		aj := activeJSON{Active: a, Elapsed: int64(now.Sub(a.Start))}
