@@ -32,7 +32,7 @@ func TestInFlightViewsBounded(t *testing.T) {
 	ts := newTestServer(t, src, view.Config{})
 	_, page := testRequest(t, ts, "GET", "/debug/rpcs/active")
 	if n := strings.Count(page, "<tr>") - 1; n != maxActiveRows || !strings.Contains(page, "900 more RPCs in flight") ||
-		!strings.Contains(page, "1000 RPCs in flight, the oldest 100 listed") {
+		!strings.Contains(page, "1,000 RPCs in flight, the oldest 100 listed") {
 		t.Errorf("/active with 1,000 in flight: %d rows; want %d, the oldest, and \"900 more\":\n%.1000s", n, maxActiveRows, page)
 	}
 	if !strings.Contains(page, src.inFlight[0].Start.Format("15:04:05.000")) || strings.Contains(page, "0000000000000101") {
