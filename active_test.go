@@ -67,3 +67,29 @@ func TestInFlightReadShared(t *testing.T) {
 		t.Errorf("Active(10) a second later = total %d; want 25, read afresh", total)
 	}
 }
+
+// TestActiveByID: the one-probe lookup a running call's page makes agrees
+// with Active, and finds no ended call, no span that is not a gRPC call and
+// no unknown ID.
+func TestActiveByID(t *testing.T) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	tr := tp.Tracer("t")
+	for range 5 {
+		_, _ = tr.Start(context.Background(), "a.S/Parked", trace.WithSpanKind(trace.SpanKindServer))
+	}
+	_, internal := tr.Start(context.Background(), "work", trace.WithSpanKind(trace.SpanKindInternal))
+	_, ended := tr.Start(context.Background(), "a.S/Ended", trace.WithSpanKind(trace.SpanKindClient))
+	ended.End()
+	for _, a := range sp.Active() {
+		if got, ok := sp.activeByID(a.SpanID); !ok || got != a {
+			t.Errorf("activeByID(%s) = %+v, %v; want %+v", a.SpanID, got, ok, a)
+		}
+	}
+	for name, id := range map[string]trace.SpanID{"internal": internal.SpanContext().SpanID(), "ended": ended.SpanContext().SpanID(), "unknown": {1, 2, 3}} {
+		if got, ok := sp.activeByID(id); ok {
+			t.Errorf("activeByID of the %s span = %+v; want none", name, got)
+		}
+	}
+}
