@@ -59,7 +59,9 @@
 // Give the wrapper the processor ([grpcstats.WithProgress]) and the in-flight
 // view shows each running call's messages so far, deadline left and peer;
 // let it label the server's goroutines ([grpcstats.WithProfilerLabels]) and
-// a running call's page shows where its goroutines are now, the CPU page
+// a running call's page shows where its goroutines are now (from one
+// goroutine dump a second, shared by every viewer; above 10,000 goroutines
+// the page offers the dump instead of taking it), the CPU page
 // splits a CPU profile by method, and [grpcstats.WithSlowStacks] keeps where
 // a slow call waited.
 //
