@@ -59,10 +59,9 @@ func (s *source) Span(id string) (view.Span, bool) {
 	if err != nil {
 		return view.Span{}, false
 	}
-	if sp, ok := s.sp.Span(sid); ok {
-		return s.span(&sp), true
-	}
-	if a, ok := s.sp.activeByID(sid); ok { // a call still in flight opens too
+	// A call still in flight opens too. Its one probe comes first: finding
+	// no retained span scans them all.
+	if a, ok := s.sp.activeByID(sid); ok {
 		ws := view.Span{TraceID: a.TraceID.String(), SpanID: id, Name: s.red.String(a.Method), Method: s.red.String(a.Method),
 			Kind: kindName(a.Kind), Start: a.Start, Duration: max(time.Since(a.Start), 0), Running: true,
 			Peer: a.Peer}
@@ -77,6 +76,9 @@ func (s *source) Span(id string) (view.Span, bool) {
 			ws.ParentSpanID = a.Parent.String()
 		}
 		return ws, true
+	}
+	if sp, ok := s.sp.Span(sid); ok {
+		return s.span(&sp), true
 	}
 	return view.Span{}, false
 }
