@@ -1,7 +1,11 @@
 package web
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/debugz/debugz/internal/view"
 )
@@ -31,9 +35,50 @@ func (h *handler) activePage(r *http.Request) activePage {
 	return activePage{page: p, Active: act, Total: total}
 }
 
-// active serves the in-flight page at "/active".
+// active serves the in-flight page at "/active". While more calls are in
+// flight than it lists, one rendering serves every request of the same
+// path for a second (the Source shares its read of them that long too), so
+// that 100 people reloading it cost one rendering a second, not 100.
 func (h *handler) active(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, activeView(h.activePage(r)))
+	body, err := h.activeHTML.load(r.URL.Path, time.Now(), func() ([]byte, bool, error) {
+		var buf bytes.Buffer
+		p := h.activePage(r)
+		err := activeView(p).Render(r.Context(), &buf)
+		return buf.Bytes(), p.More() > 0, err
+	})
+	if err != nil {
+		h.report(fmt.Errorf("debugz: render %s: %w", r.URL.Path, err))
+		http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body) // an error means the client went away
+}
+
+// sharedPage is a rendered page that serves every request of its path for
+// up to a second.
+type sharedPage struct {
+	mu   sync.Mutex // held while rendering: one rendering at a time
+	path string
+	at   time.Time
+	body []byte // read-only once stored
+}
+
+// load returns the page of path rendered less than a second before now, or
+// else renders it, and keeps it when render says to share it.
+func (s *sharedPage) load(path string, now time.Time, render func() (body []byte, share bool, err error)) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.body != nil && s.path == path && now.Sub(s.at) < time.Second && !now.Before(s.at) {
+		return s.body, nil
+	}
+	body, share, err := render()
+	s.path, s.at, s.body = "", time.Time{}, nil
+	if share && err == nil {
+		s.path, s.at, s.body = path, now, body
+	}
+	return body, err
 }
 
 // activeJSON is an RPC in flight at /api/active: the view's, with how long

@@ -74,3 +74,28 @@ func TestInFlightFragmentStable(t *testing.T) {
 		t.Errorf("the in-flight fragment changed a second later with the same calls:\n%s\n---\n%s", before, after)
 	}
 }
+
+// TestInFlightPageShared: while more calls are in flight than the page
+// lists, one rendering serves the requests of the next second; with fewer,
+// every request reads afresh.
+func TestInFlightPageShared(t *testing.T) {
+	for _, tt := range []struct {
+		n, reads int
+	}{{1000, 1}, {3, 3}} {
+		src := newFakeSource()
+		src.inFlight = inFlight(tt.n)
+		ts := newTestServer(t, src, view.Config{})
+		var first string
+		for i := range 3 {
+			_, body := testRequest(t, ts, "GET", "/debug/rpcs/active")
+			if i == 0 {
+				first = body
+			} else if body != first {
+				t.Errorf("%d in flight: request %d answered a different page", tt.n, i)
+			}
+		}
+		if src.activeReads != tt.reads {
+			t.Errorf("%d in flight: 3 requests read the calls in flight %d times; want %d", tt.n, src.activeReads, tt.reads)
+		}
+	}
+}

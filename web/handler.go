@@ -31,6 +31,7 @@ type handler struct {
 	near         nearWords    // view.Config.NearDeadline in words
 	streams      atomic.Int64 // live streams open
 	feeds        feeds
+	activeHTML   sharedPage // /active, while many calls are in flight
 }
 
 // NewHandler returns the debugz pages and JSON API, with every path relative

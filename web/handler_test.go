@@ -34,10 +34,11 @@ type fakeSource struct {
 	panic bool
 	lost  uint64 // spans Follow reports skipped, once
 	// profiling makes CPUByMethod answer ErrProfiling
-	profiling bool
-	logs      []view.LogEntry // for FollowLogs
-	dumps     int             // Goroutines calls
-	inFlight  []view.Active   // for Active, when set
+	profiling   bool
+	logs        []view.LogEntry // for FollowLogs
+	dumps       int             // Goroutines calls
+	inFlight    []view.Active   // for Active, when set
+	activeReads int             // Active calls
 }
 
 func newFakeSource() *fakeSource {
@@ -159,6 +160,7 @@ const brokenTrace = "0badbadbadbadbadbadbadbadbadbad0"
 func (f *fakeSource) Active(limit int) ([]view.Active, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.activeReads++
 	all := []view.Active{{TraceID: testTrace, SpanID: "1111111111111111", Method: "user.UserService/Chat", Kind: "server", Start: fixedNow.Add(-90 * time.Second)}}
 	if f.inFlight != nil {
 		all = f.inFlight
