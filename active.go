@@ -337,6 +337,29 @@ func (sp *SpanProcessor) Active() []ActiveRPC {
 	return out
 }
 
+// activeByID returns the tracked in-flight gRPC call whose span ID is id, as
+// Active has it: one probe of the in-flight table, where Active reads and
+// sorts every call (a running call's page with 10,000 in flight).
+func (sp *SpanProcessor) activeByID(id trace.SpanID) (ActiveRPC, bool) {
+	var e activeEntry
+	if !sp.active.update(activeKey(trace.NewSpanContext(trace.SpanContextConfig{SpanID: id})), func(x *activeEntry) { e = *x }) {
+		return ActiveRPC{}, false
+	}
+	s := e.span
+	if s.SpanContext().SpanID() != id || !s.EndTime().IsZero() || s.StartTime().Before(time.Now().Add(-sp.cfg.maxActiveAge)) {
+		return ActiveRPC{}, false // ending now, or as good as aged out (eachActive)
+	}
+	method, ok := rpcSpan(s.SpanKind(), s.Name(), func() string { return s.InstrumentationScope().Name }, "", &sp.names)
+	if !ok || sp.cfg.ignores(method) {
+		return ActiveRPC{}, false
+	}
+	sc := s.SpanContext()
+	a := ActiveRPC{TraceID: sc.TraceID(), SpanID: id, Parent: s.Parent().SpanID(), Method: cut(method, maxMethodLen),
+		Kind: s.SpanKind(), Start: s.StartTime()}
+	a.progress(e.progress)
+	return a, true
+}
+
 // activeOf returns the tracked in-flight gRPC calls of trace tid, without
 // their attributes: what a trace's waterfall shows of its running spans.
 func (sp *SpanProcessor) activeOf(tid trace.TraceID) []ActiveRPC {

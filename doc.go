@@ -59,7 +59,9 @@
 // Give the wrapper the processor ([grpcstats.WithProgress]) and the in-flight
 // view shows each running call's messages so far, deadline left and peer;
 // let it label the server's goroutines ([grpcstats.WithProfilerLabels]) and
-// a running call's page shows where its goroutines are now, the CPU page
+// a running call's page shows where its goroutines are now (from one
+// goroutine dump a second, shared by every viewer; above 10,000 goroutines
+// the page offers the dump instead of taking it), the CPU page
 // splits a CPU profile by method, and [grpcstats.WithSlowStacks] keeps where
 // a slow call waited.
 //
@@ -120,9 +122,14 @@
 //     127.0.0.1 (DNS rebinding) sends that name, and is refused.
 //     [WithAllowedHosts] adds names, for a hostname on this machine.
 //
-// [WithAuthorizer] replaces both checks with a function of your own: behind
-// a reverse proxy on the same host every request is local, so check the
-// user there. HEAD is answered wherever GET is; nothing else is.
+// [WithAuthorizer] replaces the first check with a function of your own:
+// behind a reverse proxy on the same host every request is local, so check
+// the user there. The Host check stays (an authorizer that trusts an
+// address would let a rebinding page in): add the proxy's name with
+// [WithAllowedHosts], or "*" to turn it off. [LocalOnly] puts the default
+// checks in front of any other handler, such as net/http/pprof and expvar,
+// which check nothing themselves. HEAD is answered wherever GET is; nothing
+// else is.
 //
 // Credentials are redacted in the pages and in every JSON and OTLP answer,
 // live streams included: the values of keys that look like credentials, and

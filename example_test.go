@@ -2,9 +2,11 @@ package debugz_test
 
 import (
 	"context"
+	"expvar"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/pprof"
 	"time"
 
 	"github.com/debugz/debugz"
@@ -62,12 +64,13 @@ func ExampleSpanProcessor_Spans() {
 	// 1 NOT_FOUND
 }
 
-// Mount the pages on a chi router, here beside chi's pprof routes.
+// Mount the pages on a chi router, here beside chi's pprof routes, which
+// LocalOnly guards as the pages are.
 func ExampleNewHandler_chi() {
 	sp := debugz.NewSpanProcessor()
 	r := chi.NewRouter()
 	r.Mount("/debug/rpcs", debugz.NewHandler(sp))
-	r.Mount("/debug", middleware.Profiler())
+	r.Mount("/debug", debugz.LocalOnly(middleware.Profiler()))
 
 	// http.ListenAndServe("localhost:6060", r); here, one request:
 	req := httptest.NewRequest("GET", "http://localhost:6060/debug/rpcs/api/summary", nil)
@@ -76,6 +79,29 @@ func ExampleNewHandler_chi() {
 	r.ServeHTTP(rec, req)
 	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
 	// Output: 200 application/json
+}
+
+// Guard net/http/pprof and expvar, which check nothing themselves, with the
+// checks the debugz pages apply: a page on another site that rebinds its
+// name to 127.0.0.1 (Host: evil.example) is refused, as is a remote client.
+func ExampleLocalOnly() {
+	mux := http.NewServeMux()
+	mux.Handle("/debug/pprof/", debugz.LocalOnly(http.HandlerFunc(pprof.Index)))
+	mux.Handle("/debug/vars", debugz.LocalOnly(expvar.Handler()))
+
+	for _, c := range []struct{ remote, host string }{
+		{"127.0.0.1:40000", "localhost:6060"}, {"127.0.0.1:40000", "evil.example:6060"}, {"203.0.113.9:40000", "localhost:6060"},
+	} {
+		req := httptest.NewRequest("GET", "/debug/vars", nil)
+		req.RemoteAddr, req.Host = c.remote, c.host
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		fmt.Println(c.remote, c.host, rec.Code)
+	}
+	// Output:
+	// 127.0.0.1:40000 localhost:6060 200
+	// 127.0.0.1:40000 evil.example:6060 403
+	// 203.0.113.9:40000 localhost:6060 403
 }
 
 // Mount the pages on the standard library's ServeMux with StripPrefix.

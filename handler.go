@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/debugz/debugz/internal/access"
 	"github.com/debugz/debugz/internal/view"
 
 	"github.com/debugz/debugz/internal/redact"
@@ -34,9 +35,18 @@ type handlerOptionFunc func(*handlerConfig)
 func (f handlerOptionFunc) applyHandler(c *handlerConfig) { f(c) }
 
 // WithAuthorizer sets the function that decides whether a request may see
-// the pages, in place of the default checks (see the package's Security
-// section): a request over a local connection (loopback at both ends, or a
-// Unix socket) whose Host names this machine. Others get 403.
+// the pages, in place of the default check that it came over a local
+// connection (loopback at both ends, or a Unix socket); see the package's
+// Security section. Others get 403.
+//
+// The Host check stays: a request must still name this machine (or a name
+// given to [WithAllowedHosts]) in its Host header, since an authorizer that
+// looks at the remote address would otherwise let in a page on another site
+// that rebinds its name to 127.0.0.1 (DNS rebinding): the browser connects
+// from this machine. Behind a reverse proxy that sends its own public name,
+// add that name with WithAllowedHosts, or WithAllowedHosts("*") to turn the
+// Host check off when allow checks the user (a session cookie, a header
+// only the proxy sets); an authorizer that trusts an address never should.
 //
 // allow is handed the request as the handler receives it: RemoteAddr is
 // whatever the server and any middleware before the handler made it (a
@@ -61,8 +71,9 @@ func WithChannelz(c view.Channelz) HandlerOption {
 // header, beside localhost, names under .localhost, loopback addresses and
 // the address the request arrived on. Other names are refused, so that a
 // page on another site cannot read the dashboard by pointing its own name at
-// 127.0.0.1 (DNS rebinding). The connection must still be local. It has no
-// effect with [WithAuthorizer].
+// 127.0.0.1 (DNS rebinding). The connection must still be local, unless
+// [WithAuthorizer] decides instead. The name "*" accepts any Host: it turns
+// the check off, for a handler behind an authorizer that checks the user.
 func WithAllowedHosts(hosts ...string) HandlerOption {
 	return handlerOptionFunc(func(c *handlerConfig) { c.hosts = append(c.hosts, hosts...) })
 }
@@ -153,6 +164,24 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 	}
 	return web.NewHandler(src, view.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL, Channelz: cfg.channelz,
 		NearDeadline: nearDeadline, Buckets: sp.bucketBounds(), ErrorHandler: otel.Handle})
+}
+
+// LocalOnly returns h behind the checks [NewHandler] applies by default (see
+// the package's Security section): it serves a request only over a local
+// connection (loopback at both ends, or a Unix socket) and only when its
+// Host names this machine, and answers 403 saying why otherwise. Wrap the
+// other debug handlers served beside debugz with it, such as net/http/pprof
+// and expvar, which check nothing themselves: without it a page on another
+// site that rebinds its name to 127.0.0.1 reads them through the visitor's
+// browser. It panics if h is nil. The handler is safe for concurrent use
+// if h is.
+//
+//	r.Mount("/debug", debugz.LocalOnly(middleware.Profiler()))
+func LocalOnly(h http.Handler) http.Handler {
+	if h == nil {
+		panic("debugz: LocalOnly called with nil http.Handler")
+	}
+	return access.Policy{}.Wrap(h)
 }
 
 func streamingKind(m grpc.MethodInfo) string {

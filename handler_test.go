@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -266,4 +270,42 @@ func TestSpansPages(t *testing.T) {
 	if len(seen) != 250 {
 		t.Errorf("pages visited %d spans; want all 250", len(seen))
 	}
+}
+
+// TestLocalOnlyIsTheHandlersCheck: LocalOnly refuses exactly the requests
+// NewHandler refuses by default (one check, package access): a remote
+// client, a rebound Host, a RealIP-rewritten address.
+func TestLocalOnlyIsTheHandlersCheck(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	guarded, pages := LocalOnly(ok), NewHandler(NewSpanProcessor())
+	for _, tt := range []struct {
+		remote, host string
+		local        string // the connection's local address; "" for none
+		want         int
+	}{
+		{"127.0.0.1:4000", "localhost:6060", "127.0.0.1:6060", 200},
+		{"[::1]:4000", "[::1]:6060", "[::1]:6060", 200},
+		{"127.0.0.1:4000", "evil.example:6060", "127.0.0.1:6060", 403}, // DNS rebinding
+		{"203.0.113.9:4000", "localhost:6060", "", 403},
+		{"127.0.0.1:4000", "10.0.0.5:6060", "10.0.0.5:6060", 403}, // RealIP rewrote the address
+	} {
+		for name, h := range map[string]http.Handler{"LocalOnly": guarded, "NewHandler": pages} {
+			req := httptest.NewRequest("GET", "/api/summary", nil)
+			req.RemoteAddr, req.Host = tt.remote, tt.host
+			if tt.local != "" {
+				req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, net.TCPAddrFromAddrPort(netip.MustParseAddrPort(tt.local))))
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Errorf("%s: GET from %s on %s, Host %s = %d; want %d", name, tt.remote, tt.local, tt.host, rec.Code, tt.want)
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("LocalOnly(nil) did not panic")
+		}
+	}()
+	LocalOnly(nil)
 }

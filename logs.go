@@ -2,6 +2,7 @@ package debugz
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -17,12 +18,14 @@ import (
 // Bounds on the log lines kept: per RPC, the first and the last maxLogLines
 // records (those in between are counted); each message cut to
 // maxLogMessage bytes, and at most maxLogAttrs attributes of at most
-// maxLogValue bytes.
+// maxLogValue bytes, whose keys and group prefixes are cut to maxLogKey
+// bytes each (a key under a group is at most 2×maxLogKey+1 bytes).
 const (
 	maxLogLines   = 8
 	maxLogMessage = 1 << 10
 	maxLogAttrs   = 8
 	maxLogValue   = 256
+	maxLogKey     = 128
 )
 
 // LogLine is a log record written while an RPC ran, kept with its span.
@@ -30,12 +33,36 @@ type LogLine struct {
 	Time    time.Time
 	Level   slog.Level
 	Message string
-	Attrs   []slog.Attr // at most 8, values cut to 256 bytes
+	// Attrs are at most 8, values cut to 256 bytes, keys and the prefix of
+	// the logger's groups ("req.") to 128 bytes each.
+	Attrs []slog.Attr
 	// Span is the span in whose context it was logged (its trace and span
 	// IDs): the RPC's, or one under it at any depth; invalid outside any
 	// span. SpanName is that span's name.
 	Span     trace.SpanContext
 	SpanName string
+
+	grouped // while kept: the group of Attrs[own:], prefixed as they are read
+}
+
+// grouped is the group of a kept record's own attributes: the keys are
+// stored without it and read with it (withGroup), so that keeping a record
+// of a grouped logger allocates no key.
+type grouped struct {
+	group string // the logger's groups, "req.user"; "" for none
+	own   int    // the first attribute of the record's own; those before came from WithAttrs, keyed already
+}
+
+// withGroup returns a copy of attrs, the caller's to change, with the keys
+// of the record's own attributes under g's group.
+func (g grouped) withGroup(attrs []slog.Attr) []slog.Attr {
+	out := slices.Clone(attrs)
+	if g.group != "" {
+		for i := g.own; i < len(out); i++ {
+			out[i].Key = g.group + "." + out[i].Key
+		}
+	}
+	return out
 }
 
 // spanLogs are the log lines of one RPC: the first maxLogLines, and the
@@ -85,7 +112,8 @@ func (l *spanLogs) lines() ([]LogLine, int) {
 	out = append(out, l.last[l.next:]...)
 	out = append(out, l.last[:l.next]...)
 	for i := range out {
-		out[i].Attrs = slices.Clone(out[i].Attrs) // a copy the caller may change
+		out[i].Attrs = out[i].withGroup(out[i].Attrs) // a copy the caller may change
+		out[i].grouped = grouped{}
 	}
 	return out, l.skipped
 }
@@ -122,8 +150,8 @@ type logHandler struct {
 	sp         *SpanProcessor
 	recentLogs *ringbuffer.Ring[recentLog]
 	next       slog.Handler
-	attrs      []slog.Attr // from WithAttrs, kept with every record
-	group      string      // from WithGroup, prefixed to the record's own keys
+	attrs      []slog.Attr // from WithAttrs, kept with every record: bounded, under the groups of their time
+	group      string      // from WithGroup, prefixed to the record's own keys; at most maxLogKey bytes
 }
 
 // Enabled reports whether next wants records of level l, or, inside an
@@ -157,32 +185,49 @@ func (h *logHandler) record(s trace.Span, r slog.Record) recentLog {
 			e.method = strings.TrimPrefix(e.spanName, "/")
 		}
 	}
-	add := func(a slog.Attr) bool {
+	e.nattrs = copy(e.attrs[:], h.attrs)
+	e.group, e.own = h.group, e.nattrs
+	r.Attrs(func(a slog.Attr) bool {
 		if e.nattrs == maxLogAttrs {
 			return false
 		}
-		e.attrs[e.nattrs] = h.bound(a)
+		e.attrs[e.nattrs] = bound(a)
 		e.nattrs++
 		return true
-	}
-	for _, a := range h.attrs {
-		add(a)
-	}
-	r.Attrs(add)
+	})
 	return e
 }
 
-// bound is a as kept: its key under the handler's group, its value
-// resolved, and text values cut to maxLogValue bytes.
-func (h *logHandler) bound(a slog.Attr) slog.Attr {
-	if h.group != "" {
-		a.Key = h.group + "." + a.Key
-	}
+// bound is a as kept: its key cut to maxLogKey bytes, its value resolved,
+// and text values cut to maxLogValue bytes. It allocates only to cut (a
+// copy, so that nothing kept holds on to a long string) and for the text of
+// a value that is not a string, a number, a bool, a time or an error, such
+// as a group, a struct or a map, or a LogValuer's own allocations.
+func bound(a slog.Attr) slog.Attr {
+	a.Key = textcut.Ellipsis(a.Key, maxLogKey)
 	a.Value = a.Value.Resolve()
-	if k := a.Value.Kind(); k == slog.KindString || k == slog.KindAny || k == slog.KindGroup || k == slog.KindLogValuer {
+	switch a.Value.Kind() {
+	case slog.KindString:
 		a.Value = slog.StringValue(textcut.Ellipsis(a.Value.String(), maxLogValue))
+	case slog.KindAny, slog.KindGroup, slog.KindLogValuer:
+		a.Value = slog.StringValue(textcut.Ellipsis(text(a.Value), maxLogValue))
 	}
 	return a
+}
+
+// text is v as text: an error's message (without fmt, which allocates), or
+// else slog's text for v. A panicking Error method reads as slog writes it.
+func text(v slog.Value) (s string) {
+	err, ok := v.Any().(error)
+	if !ok || v.Kind() != slog.KindAny {
+		return v.String()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s = fmt.Sprintf("!PANIC: %v", p)
+		}
+	}()
+	return err.Error()
 }
 
 // keep copies e to the in-flight entry of the RPC that span s runs under,
@@ -197,6 +242,7 @@ func (h *logHandler) keep(s trace.Span, e *recentLog) {
 		line.Span = trace.NewSpanContext(trace.SpanContextConfig{TraceID: e.traceID, SpanID: e.spanID})
 		line.SpanName = e.spanName
 		line.Attrs = append(line.Attrs[:0], e.attrs[:e.nattrs]...)
+		line.grouped = e.grouped
 	}
 	key := activeKey(s.SpanContext())
 	var rpc sdktrace.ReadWriteSpan
@@ -216,20 +262,38 @@ func (h *logHandler) keep(s trace.Span, e *recentLog) {
 	}
 }
 
+// WithAttrs keeps attrs bound (bound) with their keys under the handler's
+// groups, at most maxLogAttrs in all: the work is done once per logger, not
+// per record.
 func (h *logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	c := *h
-	c.attrs = append(append([]slog.Attr(nil), h.attrs...), attrs...)
+	c.attrs = slices.Clone(h.attrs)
+	for _, a := range attrs {
+		if len(c.attrs) == maxLogAttrs {
+			break
+		}
+		a = bound(a)
+		if h.group != "" {
+			a.Key = h.group + "." + a.Key
+		}
+		c.attrs = append(c.attrs, a)
+	}
 	c.next = h.next.WithAttrs(attrs)
 	return &c
 }
 
+// WithGroup prefixes name to the keys of the records' own attributes; the
+// prefix, all groups joined, is cut to maxLogKey bytes.
 func (h *logHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h // as slog.Handler asks
+	}
 	c := *h
+	c.next = h.next.WithGroup(name)
 	if c.group != "" {
 		name = c.group + "." + name
 	}
-	c.group = name
-	c.next = h.next.WithGroup(name)
+	c.group = textcut.Ellipsis(name, maxLogKey)
 	return &c
 }
 
@@ -249,6 +313,7 @@ type recentLog struct {
 	spanID   trace.SpanID
 	spanName string // of the span it was logged in; "" outside
 	method   string // of the RPC it ran under, else the span's name; "" outside
+	grouped         // of attrs[own:nattrs]
 }
 
 // LogRecord is one of the latest log records, RPC or not.
@@ -297,7 +362,7 @@ func (f *LogFilter) matches(r *recentLog) bool {
 
 // record is a copy of r that a caller may keep and change.
 func (r *recentLog) record() LogRecord {
-	l := LogLine{Time: r.time, Level: r.level, Message: r.message, Attrs: slices.Clone(r.attrs[:r.nattrs]), SpanName: r.spanName}
+	l := LogLine{Time: r.time, Level: r.level, Message: r.message, Attrs: r.withGroup(r.attrs[:r.nattrs]), SpanName: r.spanName}
 	if r.spanID.IsValid() {
 		l.Span = trace.NewSpanContext(trace.SpanContextConfig{TraceID: r.traceID, SpanID: r.spanID})
 	}

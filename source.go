@@ -32,7 +32,25 @@ type source struct {
 	red       *redact.Redactor  // nil with WithoutRedaction
 	profiling atomic.Bool       // a CPU profile is being taken
 	streaming map[string]string // registered method → streaming kind; read-only
+	inFlight  inFlightRead      // Active's shared read, when many calls are in flight
 }
+
+// inFlightRead is the latest read of the calls in flight, shared by the
+// viewers of the in-flight views for up to inFlightReuse while there are
+// more than they list: reading 10,000 calls (every span's lock, a sort)
+// takes milliseconds of CPU, and 100 viewers reloading every second would
+// take it 100 times a second. Fewer calls are read afresh each time (one
+// read at a time), so a call that just started or ended shows at once.
+type inFlightRead struct {
+	mu    sync.Mutex // held while reading: one read at a time
+	at    time.Time
+	limit int
+	calls []view.Active
+	total int
+}
+
+// inFlightReuse is how long one read of many calls in flight serves.
+const inFlightReuse = time.Second
 
 var _ view.Source = (*source)(nil)
 
@@ -91,15 +109,30 @@ func (s *source) CPUByMethod(ctx context.Context, d time.Duration) (view.CPUProf
 	return cpuByMethod(ctx, &s.profiling, d)
 }
 
-func (s *source) Active() []view.Active {
+func (s *source) Active(limit int) ([]view.Active, int) {
+	r := &s.inFlight
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.total > limit && r.limit == limit && time.Since(r.at) < inFlightReuse {
+		return slices.Clone(r.calls), r.total
+	}
+	calls, total := s.readActive(limit)
+	r.at, r.limit, r.calls, r.total = time.Now(), limit, calls, total
+	return slices.Clone(calls), total
+}
+
+// readActive reads the oldest limit calls in flight, and how many there are.
+func (s *source) readActive(limit int) ([]view.Active, int) {
 	act := s.sp.Active()
+	total := len(act)
+	act = act[:min(max(limit, 0), total)] // the oldest: only those are copied and redacted
 	out := make([]view.Active, len(act))
 	for i, a := range act {
 		out[i] = view.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: s.red.String(a.Method),
 			Kind: kindName(a.Kind), Start: a.Start, Peer: a.Peer,
 			ProgressKnown: a.ProgressKnown, Sent: a.MessagesSent, Received: a.MessagesReceived, Deadline: a.Deadline}
 	}
-	return out
+	return out, total
 }
 
 // logLine is a log record for the pages, redacted.
@@ -205,14 +238,17 @@ var buildVersion = sync.OnceValue(func() string {
 // maxStackBytes bounds the goroutine stacks shown for one RPC.
 const maxStackBytes = 64 << 10
 
-// goroutinesOf returns the stacks of the goroutines labelled with span ID id
+// Goroutines returns the stacks of the goroutines labelled with span ID id
 // by grpcstats.WithProfilerLabels: where a running RPC's handler, and the
-// goroutines it started, are now. It takes a goroutine dump; it runs only
-// when a running RPC's page is opened.
-func goroutinesOf(id string) []view.Goroutine {
+// goroutines it started, are now. It reads the process's shared goroutine
+// dump (at most one a second, one at a time); web calls it only when a
+// running RPC's page is opened, and asks first when there are many
+// goroutines.
+func (s *source) Goroutines(id string) ([]view.Goroutine, time.Time) {
 	var out []view.Goroutine
-	for _, s := range goroutines.Labelled(semconv.LabelSpanID, id, maxStackBytes) {
+	stacks, at := goroutines.Shared(semconv.LabelSpanID, id, maxStackBytes)
+	for _, s := range stacks {
 		out = append(out, view.Goroutine(s))
 	}
-	return out
+	return out, at
 }

@@ -59,26 +59,26 @@ func (s *source) Span(id string) (view.Span, bool) {
 	if err != nil {
 		return view.Span{}, false
 	}
+	// A call still in flight opens too. Its one probe comes first: finding
+	// no retained span scans them all.
+	if a, ok := s.sp.activeByID(sid); ok {
+		ws := view.Span{TraceID: a.TraceID.String(), SpanID: id, Name: s.red.String(a.Method), Method: s.red.String(a.Method),
+			Kind: kindName(a.Kind), Start: a.Start, Duration: max(time.Since(a.Start), 0), Running: true,
+			Peer: a.Peer}
+		if a.ProgressKnown { // so far
+			ws.MessagesKnown, ws.MessagesSent, ws.MessagesReceived = true, int64(a.MessagesSent), int64(a.MessagesReceived)
+		}
+		if budget := a.Deadline.Sub(a.Start); !a.Deadline.IsZero() && budget > 0 {
+			ws.DeadlineKnown, ws.DeadlineUsed = true, float64(ws.Duration)/float64(budget)
+			ws.NearDeadline = ws.DeadlineUsed > nearDeadline
+		}
+		if a.Parent.IsValid() {
+			ws.ParentSpanID = a.Parent.String()
+		}
+		return ws, true
+	}
 	if sp, ok := s.sp.Span(sid); ok {
 		return s.span(&sp), true
-	}
-	for _, a := range s.sp.Active() { // a call still in flight opens too
-		if a.SpanID == sid {
-			ws := view.Span{TraceID: a.TraceID.String(), SpanID: id, Name: s.red.String(a.Method), Method: s.red.String(a.Method),
-				Kind: kindName(a.Kind), Start: a.Start, Duration: max(time.Since(a.Start), 0), Running: true,
-				Peer: a.Peer, Goroutines: goroutinesOf(id)}
-			if a.ProgressKnown { // so far
-				ws.MessagesKnown, ws.MessagesSent, ws.MessagesReceived = true, int64(a.MessagesSent), int64(a.MessagesReceived)
-			}
-			if budget := a.Deadline.Sub(a.Start); !a.Deadline.IsZero() && budget > 0 {
-				ws.DeadlineKnown, ws.DeadlineUsed = true, float64(ws.Duration)/float64(budget)
-				ws.NearDeadline = ws.DeadlineUsed > nearDeadline
-			}
-			if a.Parent.IsValid() {
-				ws.ParentSpanID = a.Parent.String()
-			}
-			return ws, true
-		}
 	}
 	return view.Span{}, false
 }

@@ -47,6 +47,17 @@
 //     call and a 100-message server stream over loopback, with otelgrpc alone
 //     and wrapped in grpcstats.WrapHandler with several options.
 //
+// # The host under viewers
+//
+// TestHostUnderStackViewers and TestHostUnderInFlightViewers (host_test.go)
+// are measurements, not benchmarks: a host's gRPC throughput while people
+// watch a running call's page among 20,000 parked goroutines, or the
+// in-flight views with 10,000 calls in flight, as a ratio of its throughput
+// while nobody does, in alternating rounds. They take minutes, so they run
+// only with DEBUGZ_MEASURE=1:
+//
+//	cd bench && DEBUGZ_MEASURE=1 DEBUGZ_MEASURE_ROUNDS=6 go test -run TestHost -v -timeout 30m
+//
 // # Running
 //
 // From this directory, six runs of every benchmark, summarized:

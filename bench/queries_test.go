@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -85,7 +86,9 @@ func BenchmarkQueries(b *testing.B) {
 // slog's text handler alone (writing to io.Discard), as a service logs
 // without debugz, and wrapped by SpanProcessor.LogHandler, which also keeps
 // it with the RPC (the first and last 8 of a span: past 16 records, each
-// new one replaces one in place).
+// new one replaces one in place); then through LogHandler alone (over
+// slog.DiscardHandler), plain, from a grouped logger and with an error
+// attribute.
 func BenchmarkLogRecord(b *testing.B) {
 	sp := debugz.NewSpanProcessor()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
@@ -103,6 +106,24 @@ func BenchmarkLogRecord(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				bc.log.InfoContext(ctx, "user looked up", "user.id", 42, "cache", "hit")
+			}
+		})
+	}
+	alone := slog.New(sp.LogHandler(slog.DiscardHandler))
+	grouped := alone.WithGroup("req") // made once, as a service does
+	err := fmt.Errorf("charge: %w", errors.New("card declined"))
+	for _, bc := range []struct {
+		name string
+		log  func()
+	}{
+		{"debugz", func() { alone.InfoContext(ctx, "user looked up", "user.id", 42, "cache", "hit") }},
+		{"debugz/grouped", func() { grouped.InfoContext(ctx, "user looked up", "user.id", 42, "cache", "hit") }},
+		{"debugz/error", func() { alone.ErrorContext(ctx, "charge failed", "err", err) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bc.log()
 			}
 		})
 	}

@@ -299,6 +299,16 @@ func TestBrowserInFlightOpens(t *testing.T) {
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/debug/rpcs/active"),
 		chromedp.WaitVisible(chromedp.Search(`//a[contains(., "FullDuplexCall")]`)),
+	)
+	if err != nil {
+		t.Fatalf("open the in-flight page: %v", err)
+	}
+	// The page sends when the call started; its script shows how long ago.
+	elapsed, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live time[data-since]').textContent`))
+	if err != nil || strings.HasPrefix(elapsed, "since") || !strings.ContainsAny(elapsed, "0123456789") || !strings.HasSuffix(elapsed, "s") {
+		t.Errorf("in-flight Elapsed cell = %q, %v; want a duration the script computed, like 1.23s", elapsed, err)
+	}
+	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`#live a[href*="traces/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`table.waterfall`)),
 	)

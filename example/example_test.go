@@ -303,6 +303,20 @@ func TestExample(t *testing.T) {
 			}
 		}
 	}
+	// pprof and expvar refuse what the dashboard refuses (debugz.LocalOnly):
+	// a page on another site rebinding its name to 127.0.0.1.
+	for _, path := range []string{"/debug/rpcs/", "/debug/pprof/goroutine?debug=2", "/debug/pprof/cmdline", "/debug/vars"} {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Host = "evil.example"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s with Host evil.example = %d; want 403", path, resp.StatusCode)
+		}
+	}
 }
 
 func mapKeys[V any](m map[string]V) []string {

@@ -249,7 +249,11 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	}
 	r := chi.NewRouter()
 	r.Mount("/debug/rpcs", debugz.NewHandler(a.sp, opts...))
-	r.Mount("/debug", middleware.Profiler())
+	// pprof and expvar check nothing themselves: LocalOnly applies the
+	// dashboard's checks to them, so that a page on another site that
+	// rebinds its name to 127.0.0.1 cannot read goroutine dumps, the
+	// command line or the variables through a visitor's browser.
+	r.Mount("/debug", debugz.LocalOnly(middleware.Profiler()))
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/debug/rpcs/", http.StatusFound)
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/debugz/debugz"
@@ -102,5 +103,22 @@ func TestTypedAttributesKeepTheirTypes(t *testing.T) {
 		if got[key] != want {
 			t.Errorf("/api/logs attribute %s = %#v; want %#v", key, got[key], want)
 		}
+	}
+}
+
+// TestLongKeysCut: a record's keys are cut like its values when kept (to
+// 128 bytes), so that records with huge keys pin no more than others.
+func TestLongKeysCut(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(otellog.NewProcessor(sp)))
+	defer func() { _ = lp.Shutdown(context.Background()) }()
+	var r log.Record
+	r.SetSeverity(log.SeverityInfo)
+	r.SetBody(attribute.StringValue("huge key"))
+	r.AddAttributes(attribute.String(strings.Repeat("k", 100<<10), strings.Repeat("v", 100<<10)))
+	lp.Logger("test").Emit(context.Background(), r)
+	recs := sp.Logs(debugz.LogFilter{})
+	if len(recs) != 1 || len(recs[0].Attrs) != 1 || len(recs[0].Attrs[0].Key) > 128 || len(recs[0].Attrs[0].Value.String()) > 256 {
+		t.Fatalf("kept %+v; want one attribute, key ≤ 128 bytes and value ≤ 256", recs)
 	}
 }

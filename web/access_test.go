@@ -69,14 +69,31 @@ func TestAccessByDefault(t *testing.T) {
 			t.Errorf("rebound SSE request = %d %q; want 403 naming WithAllowedHosts", rec.Code, rec.Body.String())
 		}
 	})
-	t.Run("custom authorizer replaces the checks", func(t *testing.T) {
-		allowAll := NewHandler(newFakeSource(), view.Config{Authorize: func(*http.Request) bool { return true }})
-		req := httptest.NewRequest("GET", "/api/summary", nil)
-		req.RemoteAddr = "10.1.2.3:4000"
-		rec := httptest.NewRecorder()
-		allowAll.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			t.Errorf("GET with custom authorizer = %d; want 200", rec.Code)
+	t.Run("custom authorizer replaces the connection check, not the Host check", func(t *testing.T) {
+		// An authorizer that trusts addresses, as people write them: the
+		// rebinding page's requests come from this machine's browser.
+		byAddr := func(r *http.Request) bool {
+			return strings.HasPrefix(r.RemoteAddr, "10.") || strings.HasPrefix(r.RemoteAddr, "127.")
+		}
+		for _, tt := range []struct {
+			name, remote, host string
+			allowed            []string
+			status             int
+		}{
+			{"remote allowed by it", "10.1.2.3:4000", "localhost:6060", nil, 200},
+			{"remote refused by it", "192.0.2.1:4000", "localhost:6060", nil, 403},
+			{"DNS rebinding through it", "127.0.0.1:4000", "evil.example:6060", nil, 403},
+			{"an allowed host", "10.1.2.3:4000", "debug.example.com", []string{"debug.example.com"}, 200},
+			{"Host check turned off", "10.1.2.3:4000", "evil.example:6060", []string{"*"}, 200},
+		} {
+			h := NewHandler(newFakeSource(), view.Config{Authorize: byAddr, AllowedHosts: tt.allowed})
+			req := httptest.NewRequest("GET", "/api/summary", nil)
+			req.RemoteAddr, req.Host = tt.remote, tt.host
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Errorf("%s: GET from %s, Host %s, allowed %q = %d; want %d", tt.name, tt.remote, tt.host, tt.allowed, rec.Code, tt.status)
+			}
 		}
 	})
 }

@@ -29,7 +29,7 @@ func TestAPIDocumented(t *testing.T) {
 	ts := newTestServer(t, fullSource{}, view.Config{Channelz: fullChannelz{}, Interval: time.Millisecond})
 	keys := map[string]string{} // key → the first endpoint and path it was seen at
 	for _, path := range []string{
-		"/api/summary", "/api/spans", "/api/spans/" + testSpan, "/api/active", "/api/logs", "/api/profile?seconds=1",
+		"/api/summary", "/api/spans", "/api/spans/" + testSpan + "?stacks=1", "/api/active", "/api/logs", "/api/profile?seconds=1",
 		"/api/channelz", "/api/channelz/channels/7",
 		"/api/spans?limit=0", "/api/nothing", // a 400 and a 404
 	} {
@@ -200,16 +200,19 @@ func fill(v reflect.Value, depth int) {
 	}
 }
 
-func (fullSource) Summary() view.Summary           { return full[view.Summary]() }
-func (s fullSource) Methods() []string             { return summaryMethods(s.Summary()) }
-func (fullSource) Spans(view.Query) []view.Span    { return []view.Span{full[view.Span]()} }
-func (fullSource) Count(view.Query) int            { return 2 } // more than Spans: a next page
-func (fullSource) Span(string) (view.Span, bool)   { return full[view.Span](), true }
+func (fullSource) Summary() view.Summary         { return full[view.Summary]() }
+func (s fullSource) Methods() []string           { return summaryMethods(s.Summary()) }
+func (fullSource) Spans(view.Query) []view.Span  { return []view.Span{full[view.Span]()} }
+func (fullSource) Count(view.Query) int          { return 2 } // more than Spans: a next page
+func (fullSource) Span(string) (view.Span, bool) { return full[view.Span](), true }
+func (fullSource) Goroutines(string) ([]view.Goroutine, time.Time) {
+	return []view.Goroutine{full[view.Goroutine]()}, fixedNow
+}
 func (fullSource) Trace(string) (view.Trace, bool) { return full[view.Trace](), true }
 func (fullSource) TraceOTLP(string) ([]byte, bool, error) {
 	return []byte(`{"resourceSpans":[]}`), true, nil
 }
-func (fullSource) Active() []view.Active              { return []view.Active{full[view.Active]()} }
+func (fullSource) Active(int) ([]view.Active, int)    { return []view.Active{full[view.Active]()}, 2 }
 func (fullSource) Process() view.Process              { return full[view.Process]() }
 func (fullSource) Logs(view.LogQuery) []view.LogEntry { return []view.LogEntry{full[view.LogEntry]()} }
 func (fullSource) FollowLogs(_ view.LogQuery, pos uint64) ([]view.LogEntry, uint64, uint64) {

@@ -68,11 +68,12 @@ func BenchmarkSummaryPage(b *testing.B) {
 
 type benchSource struct{ sum view.Summary }
 
-func (s benchSource) Summary() view.Summary            { return s.sum }
-func (s benchSource) Methods() []string                { return summaryMethods(s.sum) }
-func (benchSource) Spans(view.Query) []view.Span       { return nil }
-func (benchSource) Count(view.Query) int               { return 0 }
-func (benchSource) Logs(view.LogQuery) []view.LogEntry { return nil }
+func (s benchSource) Summary() view.Summary                         { return s.sum }
+func (s benchSource) Methods() []string                             { return summaryMethods(s.sum) }
+func (benchSource) Spans(view.Query) []view.Span                    { return nil }
+func (benchSource) Goroutines(string) ([]view.Goroutine, time.Time) { return nil, time.Time{} }
+func (benchSource) Count(view.Query) int                            { return 0 }
+func (benchSource) Logs(view.LogQuery) []view.LogEntry              { return nil }
 func (benchSource) FollowLogs(view.LogQuery, uint64) ([]view.LogEntry, uint64, uint64) {
 	return nil, 1, 0
 }
@@ -82,7 +83,7 @@ func (benchSource) CPUByMethod(context.Context, time.Duration) (view.CPUProfile,
 func (benchSource) Span(string) (view.Span, bool)          { return view.Span{}, false }
 func (benchSource) Trace(string) (view.Trace, bool)        { return view.Trace{}, false }
 func (benchSource) TraceOTLP(string) ([]byte, bool, error) { return nil, false, nil }
-func (benchSource) Active() []view.Active                  { return nil }
+func (benchSource) Active(int) ([]view.Active, int)        { return nil, 0 }
 func (benchSource) Process() view.Process                  { return view.Process{Service: "bench", Host: "h", PID: 1} }
 func (benchSource) Follow(view.Query, uint64) ([]view.Span, uint64, uint64) {
 	return nil, 1, 0

@@ -231,6 +231,7 @@ func goldenActivePage() activePage {
 			{TraceID: goldenTraceID, SpanID: "3c4d5e6f7a8b9c0d", Method: "user.UserService/FetchUser",
 				Kind: "server", Start: goldenNow.Add(-6 * time.Second), Deadline: goldenNow.Add(-time.Second)},
 		},
+		Total: 5, // 2 more than listed
 	}
 }
 

@@ -31,6 +31,7 @@ type handler struct {
 	near         nearWords    // view.Config.NearDeadline in words
 	streams      atomic.Int64 // live streams open
 	feeds        feeds
+	activeHTML   sharedPage // /active, while many calls are in flight
 }
 
 // NewHandler returns the debugz pages and JSON API, with every path relative
@@ -60,7 +61,7 @@ func (h *handler) router() http.Handler {
 	r.Use(h.recoverer, h.authorize, securityHeaders, middleware.GetHead)
 	r.Get("/", h.takes(summaryParams, h.summary))
 	r.Get("/spans", h.takes(queryParams, h.spans))
-	r.Get("/spans/{spanID}", h.takes(nil, h.span))
+	r.Get("/spans/{spanID}", h.takes([]string{"stacks"}, h.span))
 	r.Get("/traces/{traceID}", h.takes(nil, h.trace))
 	r.Get("/active", h.takes(nil, h.active))
 	r.Get("/profile", h.takes(profileParams, h.profile))
@@ -78,7 +79,7 @@ func (h *handler) router() http.Handler {
 	r.Get("/live/active", h.takes(nil, h.liveActive))
 	r.Get("/api/summary", h.takes(apiParams, h.apiSummary))
 	r.Get("/api/spans", h.takes(apiSpansParams, h.apiSpans))
-	r.Get("/api/spans/{spanID}", h.takes(apiParams, h.apiSpan))
+	r.Get("/api/spans/{spanID}", h.takes([]string{"pretty", "stacks"}, h.apiSpan))
 	r.Get("/api/traces/{traceID}", h.takes(nil, h.apiTrace))
 	r.Get("/api/active", h.takes(apiParams, h.apiActive))
 	r.Get("/api/profile", h.takes(apiProfileParams, h.apiProfile))

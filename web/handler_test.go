@@ -34,8 +34,11 @@ type fakeSource struct {
 	panic bool
 	lost  uint64 // spans Follow reports skipped, once
 	// profiling makes CPUByMethod answer ErrProfiling
-	profiling bool
-	logs      []view.LogEntry // for FollowLogs
+	profiling   bool
+	logs        []view.LogEntry // for FollowLogs
+	dumps       int             // Goroutines calls
+	inFlight    []view.Active   // for Active, when set
+	activeReads int             // Active calls
 }
 
 func newFakeSource() *fakeSource {
@@ -142,11 +145,27 @@ func (f *fakeSource) TraceOTLP(id string) ([]byte, bool, error) {
 	return nil, false, nil
 }
 
+// Goroutines counts its calls: a goroutine dump each in a real Source.
+func (f *fakeSource) Goroutines(id string) ([]view.Goroutine, time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dumps++
+	return []view.Goroutine{{Count: 2, Frames: []string{"main.wait\n\t/src/main.go:42"}}}, fixedNow
+}
+
 // brokenTrace is a trace fakeSource fails to encode.
 const brokenTrace = "0badbadbadbadbadbadbadbadbadbad0"
 
-func (f *fakeSource) Active() []view.Active {
-	return []view.Active{{TraceID: testTrace, SpanID: "1111111111111111", Method: "user.UserService/Chat", Kind: "server", Start: fixedNow.Add(-90 * time.Second)}}
+// Active has one call in flight, or f.inFlight when set.
+func (f *fakeSource) Active(limit int) ([]view.Active, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.activeReads++
+	all := []view.Active{{TraceID: testTrace, SpanID: "1111111111111111", Method: "user.UserService/Chat", Kind: "server", Start: fixedNow.Add(-90 * time.Second)}}
+	if f.inFlight != nil {
+		all = f.inFlight
+	}
+	return all[:min(limit, len(all))], len(all)
 }
 
 func (f *fakeSource) Process() view.Process {

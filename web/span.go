@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,45 @@ type spanPage struct {
 	Buckets  []time.Duration
 	Parent   *view.Span  // its parent, when retained
 	Children []view.Span // its children retained, by start
+	// StacksOffered is the number of goroutines when a running call's page
+	// offers its stacks (a link to ?stacks=1) instead of taking them; 0
+	// when it took them or the call is not running.
+	StacksOffered int
+}
+
+// defaultStacksAbove is view.Config.StacksAbove's default: with more
+// goroutines than this, a running call's page offers its stacks instead of
+// taking them (a dump of 25,000 goroutines takes about half a second of CPU).
+const defaultStacksAbove = 10_000
+
+// stacks adds a running span's goroutines to it when the request asks for
+// them (?stacks=1) or, for a page (page true), when the process has no more
+// goroutines than Config.StacksAbove; it returns the number of goroutines
+// when it did not take them for a page. The JSON API takes them only when
+// asked.
+func (h *handler) stacks(r *http.Request, s *view.Span, page bool) (offered int, err *paramError) {
+	var asked bool
+	switch v := r.URL.Query().Get("stacks"); v {
+	case "", "0", "false":
+	case "1", "true":
+		asked = true
+	default:
+		return 0, badParam("stacks", "must be 1 or 0, not %s", quote(v))
+	}
+	if !s.Running {
+		return 0, nil
+	}
+	if !asked {
+		if !page {
+			return 0, nil
+		}
+		limit := cmp.Or(h.cfg.StacksAbove, defaultStacksAbove)
+		if n := runtime.NumGoroutine(); n > limit || limit < 0 {
+			return n, nil
+		}
+	}
+	s.Goroutines, s.GoroutinesAt = h.src.Goroutines(s.SpanID)
+	return 0, nil
 }
 
 // related finds s's parent and children in its trace t.
@@ -163,6 +203,11 @@ func (h *handler) span(w http.ResponseWriter, r *http.Request) {
 	}
 	p := h.newPage(r, cmp.Or(s.Method, s.Name), "")
 	sp := spanPage{page: p, Span: s, Buckets: h.cfg.Buckets}
+	var err *paramError
+	if sp.StacksOffered, err = h.stacks(r, &sp.Span, true); err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
 	if t, ok := h.src.Trace(s.TraceID); ok {
 		sp.Parent, sp.Children = related(s, t)
 	}
@@ -172,6 +217,10 @@ func (h *handler) span(w http.ResponseWriter, r *http.Request) {
 // apiSpan serves /api/spans/{spanID} (docs/api.md).
 func (h *handler) apiSpan(w http.ResponseWriter, r *http.Request) {
 	if s, ok := h.lookupSpan(w, r); ok {
+		if _, err := h.stacks(r, &s, false); err != nil {
+			h.badRequest(w, r, err)
+			return
+		}
 		out := spanDetailJSON{spanJSON: toSpanJSON(s), Resource: attrsJSON(s.Resource),
 			Scope: scopeJSON{Name: s.Scope, Version: s.ScopeVersion}, StatusDetails: []statusDetailJSON{}, Logs: []logJSON{}, LogsSkipped: s.LogsSkipped}
 		for _, d := range s.StatusDetails {
@@ -179,6 +228,9 @@ func (h *handler) apiSpan(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, l := range s.Logs {
 			out.Logs = append(out.Logs, logJSON{Time: l.Time, Level: l.Level, Message: l.Message, Attributes: attrsJSON(l.Attrs), SpanID: l.SpanID})
+		}
+		for _, g := range s.Goroutines {
+			out.Goroutines = append(out.Goroutines, goroutineJSON{Count: g.Count, Frames: g.Frames})
 		}
 		h.writeJSON(w, r, http.StatusOK, out)
 	}
@@ -190,9 +242,16 @@ type spanDetailJSON struct {
 	spanJSON
 	Resource      map[string]any     `json:"resource"`
 	Scope         scopeJSON          `json:"scope"`
-	StatusDetails []statusDetailJSON `json:"status_details"` // the error status's details, in their order
-	Logs          []logJSON          `json:"logs"`           // what its handlers logged, oldest first
-	LogsSkipped   int                `json:"logs_skipped"`   // logged between the first and the last kept
+	StatusDetails []statusDetailJSON `json:"status_details"`       // the error status's details, in their order
+	Logs          []logJSON          `json:"logs"`                 // what its handlers logged, oldest first
+	LogsSkipped   int                `json:"logs_skipped"`         // logged between the first and the last kept
+	Goroutines    []goroutineJSON    `json:"goroutines,omitempty"` // a running call's stacks, with ?stacks=1 only
+}
+
+// goroutineJSON is a stack that Count goroutines of a running call share.
+type goroutineJSON struct {
+	Count  int      `json:"count"`
+	Frames []string `json:"frames"` // innermost first, "function\n\tfile:line"
 }
 
 // statusDetailJSON is one detail of a span's error status.

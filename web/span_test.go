@@ -3,6 +3,7 @@ package web
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,5 +107,43 @@ func TestOnlyPeer(t *testing.T) {
 	if len(f.Servers) != 1 || len(f.Servers[0].Sockets) != 1 || f.Servers[0].Sockets[0].ID != 11 ||
 		len(f.Channels) != 1 || f.Channels[0].ID != 2 {
 		t.Errorf("onlyPeer = %+v; want server 1 with socket 11 and channel 2", f)
+	}
+}
+
+// TestStacksOnDemand: a running call's page takes its stacks while the
+// process has few goroutines, and above Config.StacksAbove offers them (a
+// link to ?stacks=1) without asking the Source; the JSON asks only with
+// ?stacks=1; a bad stacks value is a 400 naming it.
+func TestStacksOnDemand(t *testing.T) {
+	const running = "2222222222222222"
+	for _, tt := range []struct {
+		name      string
+		above     int
+		path      string
+		dumps     int
+		body, not string
+	}{
+		{"page, few goroutines", 0, "/spans/" + running, 1, "main.wait", "?stacks=1"},
+		{"page, many goroutines", -1, "/spans/" + running, 0, `href="../spans/` + running + `?stacks=1"`, "main.wait"},
+		{"page asked, many goroutines", -1, "/spans/" + running + "?stacks=1", 1, "main.wait", "?stacks=1"},
+		{"page of an ended call", 0, "/spans/" + testSpan, 0, "FetchUser", "Where it is now"},
+		{"JSON", 0, "/api/spans/" + running, 0, `"span_id":"` + running, "goroutines"},
+		{"JSON asked", -1, "/api/spans/" + running + "?stacks=1", 1, `"goroutines":[{"count":2,"frames":["main.wait`, "?stacks"},
+		{"JSON asked, ended call", 0, "/api/spans/" + testSpan + "?stacks=1", 0, `"span_id":"` + testSpan, "goroutines"},
+		{"bad value", 0, "/api/spans/" + running + "?stacks=yes", 0, `"parameter":"stacks"`, "goroutines"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := newFakeSource()
+			src.add(view.Span{TraceID: testTrace, SpanID: running, Name: "a.S/Slow", Method: "a.S/Slow", Kind: "server",
+				Start: fixedNow.Add(-time.Minute), Duration: time.Minute, Running: true})
+			ts := newTestServer(t, src, view.Config{StacksAbove: tt.above})
+			_, body := testRequest(t, ts, "GET", "/debug/rpcs"+tt.path)
+			if !strings.Contains(body, tt.body) || strings.Contains(body, tt.not) {
+				t.Errorf("GET %s: body lacks %q or holds %q:\n%.3000s", tt.path, tt.body, tt.not, body)
+			}
+			if src.dumps != tt.dumps {
+				t.Errorf("GET %s took %d goroutine dumps; want %d", tt.path, src.dumps, tt.dumps)
+			}
+		})
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Stack is a stack that Count goroutines share, innermost call first: each
@@ -19,15 +21,70 @@ type Stack struct {
 }
 
 // Labelled returns the stacks of the goroutines whose profiler labels hold
-// key=value, within maxBytes of frames. It takes a goroutine dump, which
-// stops the world briefly: call it on request, not on every RPC.
+// key=value, within maxBytes of frames. It takes a goroutine dump of its
+// own, which stops the world briefly and costs CPU in proportion to the
+// goroutines: call it on request, not on every RPC.
 func Labelled(key, value string, maxBytes int) []Stack {
+	return Parse(dump(), label(key, value), maxBytes)
+}
+
+// Shared is Labelled over the process's shared dump, and when that dump was
+// taken: a dump serves every caller for Reuse, and only one is taken at a
+// time (callers meanwhile wait for it), so that any number of people
+// watching running calls cost at most one dump a second.
+func Shared(key, value string, maxBytes int) ([]Stack, time.Time) {
+	d, at := shared.get()
+	return Parse(d, label(key, value), maxBytes), at
+}
+
+// Reuse is how long one shared dump serves every caller of Shared; after
+// 2×Reuse unused it is dropped, so that its text is not kept for good.
+const Reuse = time.Second
+
+// shared is the process's shared dump: the goroutines are the process's,
+// whichever handler asks.
+var shared = sharedDump{take: dump}
+
+type sharedDump struct {
+	take  func() string
+	mu    sync.Mutex // held while a dump is taken: one at a time
+	text  string
+	at    time.Time
+	clear *time.Timer // drops text once unused
+}
+
+func (s *sharedDump) get() (string, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.text == "" || time.Since(s.at) >= Reuse {
+		s.text, s.at = s.take(), time.Now()
+		if s.clear == nil {
+			s.clear = time.AfterFunc(2*Reuse, s.drop)
+		} else {
+			s.clear.Reset(2 * Reuse)
+		}
+	}
+	return s.text, s.at
+}
+
+// drop forgets the dump's text.
+func (s *sharedDump) drop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.text = ""
+}
+
+// dump is a goroutine dump in the text format of debug=1; "" if it failed.
+func dump() string {
 	var buf bytes.Buffer
 	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
-		return nil
+		return ""
 	}
-	return Parse(buf.String(), strconv.Quote(key)+":"+strconv.Quote(value), maxBytes)
+	return buf.String()
 }
+
+// label is how a dump's labels line spells key=value.
+func label(key, value string) string { return strconv.Quote(key) + ":" + strconv.Quote(value) }
 
 // Parse reads a goroutine dump in the text format of debug=1 (records of
 // "N @ addresses", "# labels: {…}" and "#\taddr\tfunc+off\tfile:line" lines,

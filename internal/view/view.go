@@ -22,13 +22,21 @@ type Source interface {
 	Spans(q Query) []Span
 	// Count is how many retained spans match q, whatever its Limit.
 	Count(q Query) int
+	// Span returns a retained span, or a call still in flight (Running,
+	// without its Goroutines: they cost a goroutine dump, read apart).
 	Span(spanID string) (Span, bool)
+	// Goroutines returns where a running call's goroutines are (those
+	// labelled with its span ID), from a goroutine dump shared by every
+	// caller for a second, and when that dump was taken.
+	Goroutines(spanID string) ([]Goroutine, time.Time)
 	Trace(traceID string) (Trace, bool)
 	// TraceOTLP returns the trace as OTLP JSON (an ExportTraceServiceRequest
 	// with hex IDs); found is false when no span of it is retained, err
 	// non-nil when it could not be encoded.
 	TraceOTLP(traceID string) (b []byte, found bool, err error)
-	Active() []Active
+	// Active returns at most limit of the calls in flight, the oldest
+	// first, and how many are in flight in all.
+	Active(limit int) (calls []Active, total int)
 	// Process says which process this is, for every page's header.
 	Process() Process
 	// Logs returns the latest log records matching q, newest first.
@@ -238,8 +246,10 @@ type Span struct {
 	// long it has run so far, and it has no code yet.
 	Running bool
 	// Goroutines are where a running RPC's goroutines are now, when its
-	// server labels them (grpcstats.WithProfilerLabels).
-	Goroutines []Goroutine
+	// server labels them (grpcstats.WithProfilerLabels) and web asked the
+	// Source for them (Source.Goroutines); GoroutinesAt is when they were.
+	Goroutines   []Goroutine
+	GoroutinesAt time.Time
 	// Logs are what the call's handlers logged while it ran, oldest first;
 	// LogsSkipped were logged between the first and the last kept.
 	Logs        []LogLine
@@ -382,11 +392,17 @@ type ChannelzEvent struct {
 // Config configures [NewHandler].
 type Config struct {
 	// Authorize decides whether a request may be served, in place of the
-	// default checks (see access.go): nil serves only requests over a local
-	// connection whose Host names this machine or one of AllowedHosts.
+	// local-connection check (package access): nil serves only requests
+	// over a local connection. Either way the Host must name this machine
+	// or one of AllowedHosts.
 	Authorize func(*http.Request) bool
-	// AllowedHosts are more names (with any port) the default checks accept
-	// in the Host header, beside localhost and loopback addresses.
+	// StacksAbove is how many goroutines the process may have for a running
+	// call's page to take its stacks unasked; above it the page offers them
+	// (?stacks=1), since a dump costs CPU in proportion to the goroutines.
+	// 0 means 10,000; negative, never unasked.
+	StacksAbove int
+	// AllowedHosts are more names (with any port) the Host check accepts,
+	// beside localhost and loopback addresses; "*" accepts any Host.
 	AllowedHosts []string
 	// Channelz, when set, adds the connections pages (github.com/debugz/debugz/channelz).
 	Channelz Channelz

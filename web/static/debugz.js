@@ -47,6 +47,7 @@
 
   function apply(el, next) {
     patch(el, next);
+    clocks();
     el.dataset.updates = String((+el.dataset.updates || 0) + 1);
     var held = heldButton(el, false);
     if (held) held.hidden = true;
@@ -190,6 +191,41 @@
         row.classList.add('selected');
       }).catch(function () { window.location.href = a.href; });
     });
+  }
+
+  // The in-flight table sends times, not durations from now, so that a row
+  // that did not change is not sent again: <time data-since> shows how long
+  // ago it was, <time data-until> how long until it (or since it passed).
+  // Without this script they show the time itself.
+  function clocks() {
+    var now = Date.now();
+    document.querySelectorAll('time[data-since]').forEach(function (t) {
+      t.textContent = duration(now - Date.parse(t.dateTime));
+    });
+    document.querySelectorAll('time[data-until]').forEach(function (t) {
+      var left = Date.parse(t.dateTime) - now;
+      t.textContent = left >= 0 ? 'in ' + duration(left) : 'passed ' + duration(-left) + ' ago';
+      t.parentNode.classList.toggle('errors', left < 0);
+    });
+  }
+
+  // duration formats ms milliseconds as the server's fmtDuration does:
+  // three significant digits below a minute ("12.3s"), then "1m5s".
+  function duration(ms) {
+    if (!(ms > 0)) return '0';
+    if (ms < 999.5) return sig3(ms, 'ms');
+    if (ms < 59950) return sig3(ms / 1000, 's');
+    var s = Math.round(ms / 1000), h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60);
+    return (h ? h + 'h' : '') + (h || m ? m + 'm' : '') + s % 60 + 's';
+  }
+
+  function sig3(v, unit) {
+    return (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)) + unit;
+  }
+
+  if (document.querySelector('time[data-since], time[data-until]')) {
+    clocks();
+    setInterval(clocks, 1000);
   }
 
   if (regions.length === 0 || typeof EventSource === 'undefined') {
