@@ -142,6 +142,9 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 	src := &source{sp: sp, streaming: map[string]string{}}
 	if !cfg.noRedaction {
 		src.red = redact.New(cfg.redactedKeys...)
+		if cfg.channelz != nil {
+			cfg.channelz = redactedChannelz{c: cfg.channelz, red: src.red}
+		}
 	}
 	for svc, info := range cfg.services {
 		for _, m := range info.Methods {

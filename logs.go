@@ -2,6 +2,7 @@ package debugz
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -180,9 +181,19 @@ func (h *logHandler) bound(a slog.Attr) slog.Attr {
 	}
 	a.Value = a.Value.Resolve()
 	if k := a.Value.Kind(); k == slog.KindString || k == slog.KindAny || k == slog.KindGroup || k == slog.KindLogValuer {
-		a.Value = slog.StringValue(textcut.Ellipsis(a.Value.String(), maxLogValue))
+		a.Value = slog.StringValue(textcut.Ellipsis(valueText(a.Value), maxLogValue))
 	}
 	return a
+}
+
+// valueText is v as text, a struct's field names included (%+v, as slog's
+// TextHandler writes it), so that redaction can see which field is a
+// password.
+func valueText(v slog.Value) string {
+	if v.Kind() == slog.KindAny {
+		return fmt.Sprintf("%+v", v.Any())
+	}
+	return v.String()
 }
 
 // keep copies e to the in-flight entry of the RPC that span s runs under,

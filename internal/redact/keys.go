@@ -1,0 +1,143 @@
+package redact
+
+import "strings"
+
+// The key rules: which attribute keys, map keys, field names and keys of
+// key=value pairs name a credential.
+
+// anywhere are matched anywhere in a key, in any case: what debugz has always
+// matched, the British spelling, and words that no harmless key holds
+// ("PHPSESSID" holds "sessid").
+var anywhere = [...]string{"authorization", "authorisation", "cookie", "password", "passwd",
+	"passphrase", "passcode", "token", "secret", "apikey", "api-key", "api_key", "credential",
+	"privatekey", "private-key", "private_key", "privkey", "session", "sessid", "jwt", "bearer"}
+
+// wholeWords are matched only as whole words of a key: as substrings they
+// would catch "passenger", "author", "consider", "authenticated", "spin" or
+// "comfa".
+var wholeWords = [...]string{"pwd", "pass", "auth", "authentication", "sid", "otp", "totp", "mfa",
+	"pin", "cvv", "signature", "accesskey", "clientkey"}
+
+// keyOwners are the words that, followed by the word "key", name a key that
+// is a credential ("Ocp-Apim-Subscription-Key").
+var keyOwners = [...]string{"api", "access", "client", "private", "secret", "signing", "encryption",
+	"master", "subscription"}
+
+// Key reports whether key looks like it names a credential: by the built-in
+// rules, or because it holds the words of one of r's extra keys.
+func (r *Redactor) Key(key string) bool {
+	if r == nil || key == "" {
+		return false
+	}
+	if hasAnywhere(key) {
+		return true
+	}
+	var buf [16]span
+	ws := splitWords(key, buf[:0])
+	for i, w := range ws {
+		word := key[w.start:w.end]
+		for _, ww := range wholeWords {
+			if strings.EqualFold(word, ww) {
+				return true
+			}
+		}
+		if i > 0 && strings.EqualFold(word, "key") {
+			prev := key[ws[i-1].start:ws[i-1].end]
+			for _, o := range keyOwners {
+				if strings.EqualFold(prev, o) {
+					return true
+				}
+			}
+		}
+	}
+	for _, e := range r.extra {
+		if hasWords(key, ws, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// span is a word of a key, key[start:end].
+type span struct{ start, end int }
+
+// splitWords appends to ws the words of key: runs of ASCII letters and
+// digits, split where a lowercase letter or digit is followed by an
+// uppercase one ("accessKey") and before the last of a run of uppercase
+// letters followed by a lowercase one ("APIKey").
+func splitWords(key string, ws []span) []span {
+	start := -1
+	for i := 0; i <= len(key); i++ {
+		if i == len(key) || !isWordByte(key[i]) {
+			if start >= 0 {
+				ws = append(ws, span{start, i})
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+			continue
+		}
+		c, prev := key[i], key[i-1]
+		if isUpper(c) && (!isUpper(prev) || i+1 < len(key) && isLower(key[i+1])) {
+			ws = append(ws, span{start, i})
+			start = i
+		}
+	}
+	return ws
+}
+
+// hasWords reports whether the words ws of key hold the lowercase words
+// want, adjacent and in order.
+func hasWords(key string, ws []span, want []string) bool {
+next:
+	for i := 0; i+len(want) <= len(ws); i++ {
+		for j, w := range want {
+			if !strings.EqualFold(key[ws[i+j].start:ws[i+j].end], w) {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// anywhereFirst has bit c-'a' set for the first letter c of each word of
+// anywhere (bit 0, 1, for a).
+const anywhereFirst = 1 | 1<<('b'-'a') | 1<<('c'-'a') | 1<<('j'-'a') | 1<<('p'-'a') | 1<<('s'-'a') | 1<<('t'-'a')
+
+// hasAnywhere reports whether key holds one of anywhere in any ASCII case,
+// without allocating.
+func hasAnywhere(key string) bool {
+	for i := 0; i < len(key); i++ {
+		c := key[i] | 0x20 // lowercase, for letters
+		if c < 'a' || c > 'z' || anywhereFirst&(1<<(c-'a')) == 0 {
+			continue
+		}
+		for _, w := range anywhere {
+			if w[0] == c && hasPrefixFold(key[i:], w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s begins with the lowercase ASCII prefix in
+// any ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if isUpper(c) {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
