@@ -18,6 +18,10 @@ import "strings"
 // next pair ("key: a b c other: x"), a '&' or ';', or a ',' or closing
 // bracket that ends a word.
 
+// maxNamed is the most bytes looked at for the name of a key in a "key" or
+// "name" pair.
+const maxNamed = 128
+
 // pairs redacts the value of each pair whose key is sensitive, and the
 // value of a "value" pair after a "key" or "name" pair naming a sensitive
 // key.
@@ -39,8 +43,9 @@ func (r *Redactor) pairs(s string) string {
 		named = false
 		if !sensitive {
 			if strings.EqualFold(key, "key") || strings.EqualFold(key, "name") {
-				vs, ve := pairValue(s, i+1, false)
-				named = vs < ve && r.Key(s[vs:ve])
+				near := s[:min(len(s), i+1+maxNamed)] // a key's name is short: the look stays so
+				vs, ve := pairValue(near, i+1, false)
+				named = vs < ve && r.Key(near[vs:ve])
 			}
 			continue // a value may hold pairs of its own
 		}

@@ -202,6 +202,11 @@ func prefixedKey(s string, i int) (from, to int) {
 	return 0, 0
 }
 
+// maxUserinfo is the most bytes of text looked at for the user, password
+// and host of a URL or DSN: they are short, and the looks stay linear in
+// the text.
+const maxUserinfo = 512
+
 // userinfo redacts the password of every URL ("scheme://user:password@host")
 // and of every DSN without a scheme ("user:password@tcp(host)/db",
 // "user:password@host:5432/db").
@@ -231,21 +236,23 @@ func urls(s string) string {
 			user++ // a gRPC target's endpoint: "passthrough:///user:pw@host"
 		}
 		from = user
-		end := user // of the URL
-		for end < len(s) && !isURLStop(s[end]) {
-			end++
-		}
-		colon := user
-		for colon < end && s[colon] != ':' && s[colon] != '/' && s[colon] != '?' && s[colon] != '#' && s[colon] != '@' {
+		colon := user // ends the user
+		for colon < len(s) && colon-user < maxUserinfo && !isURLStop(s[colon]) && strings.IndexByte(":/?#@", s[colon]) < 0 {
 			colon++
 		}
-		first := strings.IndexByte(s[colon:end], '@')
-		if colon == end || s[colon] != ':' || first < 0 {
+		if colon == len(s) || s[colon] != ':' {
 			continue
 		}
-		first += colon
-		host := first
-		for host < end && s[host] != '/' && s[host] != '?' && s[host] != '#' {
+		first := colon + 1 // the first '@' after the user, before the URL ends or another begins
+		for first < len(s) && first-user < maxUserinfo && s[first] != '@' && !isURLStop(s[first]) &&
+			!(s[first] == ':' && first+1 < len(s) && s[first+1] == '/') {
+			first++
+		}
+		if first == len(s) || s[first] != '@' {
+			continue
+		}
+		host := first // ends the host
+		for host < len(s) && host-user < maxUserinfo && !isURLStop(s[host]) && s[host] != '/' && s[host] != '?' && s[host] != '#' {
 			host++
 		}
 		at := colon + strings.LastIndexByte(s[colon:host], '@')
@@ -282,6 +289,7 @@ func isPortAndPath(pw string) bool {
 // quote.
 func dsns(s string) string {
 	e := editor{s: s}
+	prevAt, prevStart := -1, 0 // the last '@' looked back from, and the start of its text
 	for from := 0; ; {
 		i := strings.IndexByte(s[from:], '@')
 		if i < 0 {
@@ -292,9 +300,19 @@ func dsns(s string) string {
 		if !hostFollows(s, at+1) {
 			continue
 		}
+		// The start of the text holding the '@', looked for back to the
+		// last '@' looked back from only: the look stays linear in s.
+		lo := max(e.last, prevAt+1)
 		start := at
-		for start > e.last && !isDSNStop(s[start-1]) {
+		for start > lo && !isDSNStop(s[start-1]) {
 			start--
+		}
+		if start == lo && lo == prevAt+1 {
+			start = max(prevStart, e.last) // the same text as the last '@'
+		}
+		prevAt, prevStart = at, start
+		if at-start > maxUserinfo {
+			continue // too long for a user and password
 		}
 		for start < at && s[start] == '/' {
 			start++ // an endpoint as a path: "/user:pw@host:port"
