@@ -37,14 +37,14 @@ func (r *Redactor) Key(key string) bool {
 	for i, w := range ws {
 		word := key[w.start:w.end]
 		for _, ww := range wholeWords {
-			if strings.EqualFold(word, ww) {
+			if len(word) == len(ww) && strings.EqualFold(word, ww) {
 				return true
 			}
 		}
-		if i > 0 && strings.EqualFold(word, "key") {
+		if i > 0 && len(word) == len("key") && strings.EqualFold(word, "key") {
 			prev := key[ws[i-1].start:ws[i-1].end]
 			for _, o := range keyOwners {
-				if strings.EqualFold(prev, o) {
+				if len(prev) == len(o) && strings.EqualFold(prev, o) {
 					return true
 				}
 			}
@@ -103,20 +103,24 @@ next:
 	return false
 }
 
-// anywhereFirst has bit c-'a' set for the first letter c of each word of
-// anywhere (bit 0, 1, for a).
-const anywhereFirst = 1 | 1<<('b'-'a') | 1<<('c'-'a') | 1<<('j'-'a') | 1<<('p'-'a') | 1<<('s'-'a') | 1<<('t'-'a')
+// anywhereBy are the words of anywhere by their first letter (0 for a).
+var anywhereBy = func() (by [26][]string) {
+	for _, w := range anywhere {
+		by[w[0]-'a'] = append(by[w[0]-'a'], w)
+	}
+	return by
+}()
 
 // hasAnywhere reports whether key holds one of anywhere in any ASCII case,
 // without allocating.
 func hasAnywhere(key string) bool {
 	for i := 0; i < len(key); i++ {
 		c := key[i] | 0x20 // lowercase, for letters
-		if c < 'a' || c > 'z' || anywhereFirst&(1<<(c-'a')) == 0 {
+		if c < 'a' || c > 'z' {
 			continue
 		}
-		for _, w := range anywhere {
-			if w[0] == c && hasPrefixFold(key[i:], w) {
+		for _, w := range anywhereBy[c-'a'] {
+			if hasPrefixFold(key[i:], w) {
 				return true
 			}
 		}

@@ -11,10 +11,17 @@
 // to every string in an attribute value, slices and maps included, and
 // replaces the value of a map entry whose key is sensitive.
 //
+// The files follow the rules: keys.go the key rules, pairs.go the pairs in
+// text (key=value, key: value, JSON, YAML, prototext, %v), shapes.go what
+// is a secret whatever its key (URL and DSN passwords, authorization
+// schemes, private keys, well-known key prefixes, JSON Web Tokens).
+//
 // The root package redacts when a page or export is read, never on the RPC
 // path; grpcstats redacts the messages it captures as it formats them, only
 // for the methods it captures. Key does not allocate (for keys of up to 16
-// words), and String allocates only when it changes something.
+// words), and String allocates only when it changes something. String's
+// work is linear in its input: every look back or ahead is bounded by what
+// the previous look read or by a constant (see maxUserinfo, maxNamed).
 package redact
 
 import (

@@ -294,11 +294,18 @@ func BenchmarkString(b *testing.B) {
 	}
 }
 
-func TestAnywhereFirst(t *testing.T) {
-	for _, w := range anywhere {
-		if anywhereFirst&(1<<(w[0]-'a')) == 0 {
-			t.Errorf("anywhereFirst lacks %q, the first letter of %q", w[0], w)
+func TestAnywhereBy(t *testing.T) {
+	n := 0
+	for i, ws := range anywhereBy {
+		for _, w := range ws {
+			if w[0] != byte('a'+i) {
+				t.Errorf("anywhereBy[%c] holds %q", 'a'+i, w)
+			}
 		}
+		n += len(ws)
+	}
+	if n != len(anywhere) {
+		t.Errorf("anywhereBy holds %d words; want the %d of anywhere", n, len(anywhere))
 	}
 }
 
@@ -336,3 +343,11 @@ func FuzzRedact(f *testing.F) {
 // follows a key or scheme of at least 3 bytes and a separator, so that at
 // most every fifth byte starts a marker.
 func maxGrowth(n int) int { return n + (n/5+1)*len(Marker) }
+
+func TestMinPrefixed(t *testing.T) {
+	for _, p := range keyPrefixes {
+		if n := len(p.prefix) + p.min; n < minPrefixed {
+			t.Errorf("%s keys can be %d bytes; minPrefixed is %d", p.prefix, n, minPrefixed)
+		}
+	}
+}

@@ -64,6 +64,9 @@ var keyPrefixes = [...]keyPrefix{
 	{"sk-proj-", 20}, {"sk-ant-", 20}, {"hf_", 30},
 }
 
+// minPrefixed is the length of the shortest key with a well-known prefix.
+const minPrefixed = 14
+
 // schemes are the HTTP authorization schemes whose credentials follow them
 // after a space.
 var schemes = [...]string{"bearer", "basic", "token", "digest"}
@@ -186,6 +189,14 @@ func looksEncoded(tok string) bool {
 // prefixedKey returns the range of the key after a well-known prefix at
 // s[i:], empty if there is none.
 func prefixedKey(s string, i int) (from, to int) {
+	if len(s)-i < minPrefixed {
+		return 0, 0
+	}
+	for k := i; k < i+minPrefixed; k++ {
+		if !isBase64URL(s[k]) {
+			return 0, 0 // a short word: most are
+		}
+	}
 	for _, p := range keyPrefixes {
 		if p.prefix[0] != s[i] || !strings.HasPrefix(s[i:], p.prefix) {
 			continue
