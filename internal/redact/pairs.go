@@ -28,12 +28,10 @@ const maxNamed = 128
 func (r *Redactor) pairs(s string) string {
 	e := editor{s: s}
 	named := false // the last pair named a sensitive key
-	for i := 0; ; i++ {
-		j := strings.IndexAny(s[i:], "=:")
-		if j < 0 {
-			break
+	for i := 0; i < len(s); i++ {
+		if s[i] != '=' && s[i] != ':' {
+			continue
 		}
-		i += j
 		ks, ke := pairKey(s, i, e.last)
 		if ks == ke {
 			continue
