@@ -32,24 +32,28 @@ func (r *Redactor) Key(key string) bool {
 	if hasAnywhere(key) {
 		return true
 	}
-	var buf [16]span
-	ws := splitWords(key, buf[:0])
-	for i, w := range ws {
+	var prev string // the word before
+	for w, ok := nextWord(key, 0); ok; w, ok = nextWord(key, w.end) {
 		word := key[w.start:w.end]
 		for _, ww := range wholeWords {
 			if len(word) == len(ww) && strings.EqualFold(word, ww) {
 				return true
 			}
 		}
-		if i > 0 && len(word) == len("key") && strings.EqualFold(word, "key") {
-			prev := key[ws[i-1].start:ws[i-1].end]
+		if len(word) == len("key") && strings.EqualFold(word, "key") {
 			for _, o := range keyOwners {
 				if len(prev) == len(o) && strings.EqualFold(prev, o) {
 					return true
 				}
 			}
 		}
+		prev = word
 	}
+	if len(r.extra) == 0 {
+		return false
+	}
+	var buf [16]span
+	ws := splitWords(key, buf[:0])
 	for _, e := range r.extra {
 		if hasWords(key, ws, e) {
 			return true
@@ -60,6 +64,24 @@ func (r *Redactor) Key(key string) bool {
 
 // span is a word of a key, key[start:end].
 type span struct{ start, end int }
+
+// nextWord returns the first word of key (as splitWords splits them) that
+// starts at or after i, and false if there is none.
+func nextWord(key string, i int) (w span, ok bool) {
+	for i < len(key) && !isWordByte(key[i]) {
+		i++
+	}
+	if i == len(key) {
+		return span{}, false
+	}
+	start := i
+	for i++; i < len(key) && isWordByte(key[i]); i++ {
+		if c, prev := key[i], key[i-1]; isUpper(c) && (!isUpper(prev) || i+1 < len(key) && isLower(key[i+1])) {
+			break
+		}
+	}
+	return span{start, i}, true
+}
 
 // splitWords appends to ws the words of key: runs of ASCII letters and
 // digits, split where a lowercase letter or digit is followed by an
@@ -111,12 +133,22 @@ var anywhereBy = func() (by [26][]string) {
 	return by
 }()
 
+// anywhereSecond has, for each first letter of a word of anywhere, bit
+// c-'a' set for each second letter c of such a word: most letters of a key
+// are then passed over after two looks.
+var anywhereSecond = func() (by [26]uint32) {
+	for _, w := range anywhere {
+		by[w[0]-'a'] |= 1 << (w[1] - 'a')
+	}
+	return by
+}()
+
 // hasAnywhere reports whether key holds one of anywhere in any ASCII case,
 // without allocating.
 func hasAnywhere(key string) bool {
-	for i := 0; i < len(key); i++ {
-		c := key[i] | 0x20 // lowercase, for letters
-		if c < 'a' || c > 'z' {
+	for i := 0; i+1 < len(key); i++ {
+		c, next := key[i]|0x20, key[i+1]|0x20 // lowercase, for letters
+		if c < 'a' || c > 'z' || next < 'a' || next > 'z' || anywhereSecond[c-'a']&(1<<(next-'a')) == 0 {
 			continue
 		}
 		for _, w := range anywhereBy[c-'a'] {

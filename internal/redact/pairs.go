@@ -28,33 +28,66 @@ const maxNamed = 128
 func (r *Redactor) pairs(s string) string {
 	e := editor{s: s}
 	named := false // the last pair named a sensitive key
-	for i := 0; i < len(s); i++ {
-		if s[i] != '=' && s[i] != ':' {
-			continue
+	eq, colon := indexFrom(s, 0, '='), indexFrom(s, 0, ':')
+	for {
+		i := min(eq, colon)
+		if i == len(s) {
+			break
 		}
-		ks, ke := pairKey(s, i, e.last)
-		if ks == ke {
-			continue
+		next := r.pair(&e, i, &named)
+		if eq < next {
+			eq = indexFrom(s, next, '=')
 		}
-		key := s[ks:ke]
-		sensitive := r.Key(key) || named && strings.EqualFold(key, "value")
-		named = false
-		if !sensitive {
-			if strings.EqualFold(key, "key") || strings.EqualFold(key, "name") {
-				near := s[:min(len(s), i+1+maxNamed)] // a key's name is short: the look stays so
-				vs, ve := pairValue(near, i+1, false)
-				named = vs < ve && r.Key(near[vs:ve])
-			}
-			continue // a value may hold pairs of its own
+		if colon < next {
+			colon = indexFrom(s, next, ':')
 		}
-		vs, ve := pairValue(s, i+1, true)
-		if v := s[vs:ve]; v == "" || v == Marker || schemeThenMarker(s[vs:]) {
-			continue
-		}
-		e.replace(vs, ve)
-		i = ve - 1
 	}
 	return e.result()
+}
+
+// pair redacts the value of the pair whose separator is e.s[i], if its key
+// is sensitive, and returns where to look for the next separator.
+func (r *Redactor) pair(e *editor, i int, named *bool) (next int) {
+	s := e.s
+	ks, ke := pairKey(s, i, e.last)
+	if ks == ke || isNumber(s[ks:ke]) {
+		return i + 1 // no key, or a time or an address: "12:30", "10.0.0.1:80"
+	}
+	key := s[ks:ke]
+	sensitive := r.Key(key) || *named && strings.EqualFold(key, "value")
+	*named = false
+	if !sensitive {
+		if strings.EqualFold(key, "key") || strings.EqualFold(key, "name") {
+			near := s[:min(len(s), i+1+maxNamed)] // a key's name is short: the look stays so
+			vs, ve := pairValue(near, i+1, false)
+			*named = vs < ve && r.Key(near[vs:ve])
+		}
+		return i + 1 // a value may hold pairs of its own
+	}
+	vs, ve := pairValue(s, i+1, true)
+	if v := s[vs:ve]; v == "" || v == Marker || schemeThenMarker(s[vs:]) {
+		return i + 1
+	}
+	e.replace(vs, ve)
+	return ve
+}
+
+// isNumber reports whether key is digits and dots only.
+func isNumber(key string) bool {
+	for i := 0; i < len(key); i++ {
+		if !isDigit(key[i]) && key[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// indexFrom is the index of the first c in s[from:], len(s) if none.
+func indexFrom(s string, from int, c byte) int {
+	if i := strings.IndexByte(s[from:], c); i >= 0 {
+		return from + i
+	}
+	return len(s)
 }
 
 // pairKey returns the range of the key before the separator at s[i], empty

@@ -184,7 +184,17 @@ func (e *editor) result() string {
 
 func isUpper(c byte) bool    { return c >= 'A' && c <= 'Z' }
 func isLower(c byte) bool    { return c >= 'a' && c <= 'z' }
-func isWordByte(c byte) bool { return isUpper(c) || isLower(c) || c >= '0' && c <= '9' }
+func isDigit(c byte) bool    { return c >= '0' && c <= '9' }
+func isWordByte(c byte) bool { return wordBytes[c] }
+
+// wordBytes marks the ASCII letters and digits: a look-up is cheaper than
+// three comparisons in the loops that look at every byte.
+var wordBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = isUpper(byte(c)) || isLower(byte(c)) || isDigit(byte(c))
+	}
+	return t
+}()
 
 // isKeyByte reports whether c can be part of the key of a key=value pair.
 func isKeyByte(c byte) bool { return isWordByte(c) || c == '_' || c == '-' || c == '.' }

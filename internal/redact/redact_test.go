@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -157,6 +158,7 @@ func TestString(t *testing.T) {
 		{"logfmt", "user=ada password=hunter2 ok=true", "user=ada password=[redacted] ok=true"},
 		{"pair with short word", "pwd=hunter2", "pwd=[redacted]"},
 		{"pair in a value", "q=token=abc", "q=token=[redacted]"},
+		{"key starting with a digit", "2fa_pin: 123456", "2fa_pin: [redacted]"},
 		{"jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "[redacted]"},
 		{"jwt in text", "got eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, retrying", "got [redacted], retrying"},
 		{"jwt cut short", "eyJhbGciOiJIUzI1NiJ9.eyJzdW", "[redacted]"},
@@ -307,6 +309,11 @@ func TestAnywhereBy(t *testing.T) {
 	if n != len(anywhere) {
 		t.Errorf("anywhereBy holds %d words; want the %d of anywhere", n, len(anywhere))
 	}
+	for _, w := range anywhere {
+		if !isLower(w[0]) || !isLower(w[1]) {
+			t.Errorf("%q does not start with two lowercase letters, which anywhereSecond needs", w)
+		}
+	}
 }
 
 // FuzzRedact checks that no input makes String fail or grow its input by
@@ -348,6 +355,19 @@ func TestMinPrefixed(t *testing.T) {
 	for _, p := range keyPrefixes {
 		if n := len(p.prefix) + p.min; n < minPrefixed {
 			t.Errorf("%s keys can be %d bytes; minPrefixed is %d", p.prefix, n, minPrefixed)
+		}
+	}
+}
+
+// TestNextWord: nextWord finds the words splitWords does.
+func TestNextWord(t *testing.T) {
+	for _, key := range []string{"", "a", "APIKey", "accessKey", "x-api-key", "rpc.request.metadata.X-Api-Key", "HTTPServer2Go", "..a..B", "userSSN"} {
+		var got []span
+		for w, ok := nextWord(key, 0); ok; w, ok = nextWord(key, w.end) {
+			got = append(got, w)
+		}
+		if want := splitWords(key, nil); !slices.Equal(got, want) {
+			t.Errorf("nextWord over %q: %v; splitWords: %v", key, got, want)
 		}
 	}
 }
