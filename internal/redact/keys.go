@@ -18,6 +18,14 @@ var anywhere = [...]string{"authorization", "authorisation", "cookie", "password
 var wholeWords = [...]string{"pwd", "pass", "auth", "authentication", "sid", "otp", "totp", "mfa",
 	"pin", "cvv", "signature", "accesskey", "clientkey"}
 
+// wholeWordsByLen are the words of wholeWords by their length.
+var wholeWordsByLen = func() (by [16][]string) {
+	for _, w := range wholeWords {
+		by[len(w)] = append(by[len(w)], w)
+	}
+	return by
+}()
+
 // keyOwners are the words that, followed by the word "key", name a key that
 // is a credential ("Ocp-Apim-Subscription-Key").
 var keyOwners = [...]string{"api", "access", "client", "private", "secret", "signing", "encryption",
@@ -35,9 +43,11 @@ func (r *Redactor) Key(key string) bool {
 	var prev string // the word before
 	for w, ok := nextWord(key, 0); ok; w, ok = nextWord(key, w.end) {
 		word := key[w.start:w.end]
-		for _, ww := range wholeWords {
-			if len(word) == len(ww) && strings.EqualFold(word, ww) {
-				return true
+		if len(word) < len(wholeWordsByLen) {
+			for _, ww := range wholeWordsByLen[len(word)] {
+				if strings.EqualFold(word, ww) {
+					return true
+				}
 			}
 		}
 		if len(word) == len("key") && strings.EqualFold(word, "key") {

@@ -296,6 +296,16 @@ func BenchmarkString(b *testing.B) {
 	}
 }
 
+func TestWholeWordsByLen(t *testing.T) {
+	n := 0
+	for _, ws := range wholeWordsByLen {
+		n += len(ws)
+	}
+	if n != len(wholeWords) {
+		t.Errorf("wholeWordsByLen holds %d words; want the %d of wholeWords", n, len(wholeWords))
+	}
+}
+
 func TestAnywhereBy(t *testing.T) {
 	n := 0
 	for i, ws := range anywhereBy {
