@@ -154,7 +154,7 @@ var valueCorpus = []struct {
 
 // channelzSecrets are put in what channelz shows: a channel's target and the
 // addresses its resolver gives, which its trace events repeat.
-var channelzSecrets = []string{"Cz1Xv3Bn5M", "Tz2Xc4Vb6N", "Cq8Wm2Kd4P", "Ra5Sd7Fg9H"}
+var channelzSecrets = []string{"Cz1Xv3Bn5M", "Tz2Xc4Vb6N", "Cq8Wm2Kd4P", "Ra5Sd7Fg9H", "Bz4Nm6Qw8E"}
 
 func TestCorpusSize(t *testing.T) {
 	if n := len(corpus) + len(valueCorpus); n < 60 {
@@ -212,7 +212,7 @@ func (c *corpusRun) emit(t *testing.T) {
 func startChannels(t *testing.T) {
 	r := manual.NewBuilderWithScheme("corpus")
 	r.InitialState(resolver.State{Addresses: []resolver.Address{
-		{Addr: "admin:Cq8Wm2Kd4P@127.0.0.1:1"}, {Addr: "127.0.0.1:1?token=Ra5Sd7Fg9H"}}})
+		{Addr: "admin:Cq8Wm2Kd4P@127.0.0.1:1"}, {Addr: "127.0.0.1:1?token=Ra5Sd7Fg9H"}, {Addr: "proxy Bearer Bz4Nm6Qw8E"}}})
 	for _, target := range []string{"passthrough:///bob:Cz1Xv3Bn5M@127.0.0.1:1?token=Tz2Xc4Vb6N", "corpus:///db.example"} {
 		conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithResolvers(r))
 		if err != nil {
