@@ -85,7 +85,8 @@ func WithAllowedHosts(hosts ...string) HandlerOption {
 // https://github.com/debugz/debugz/blob/main/docs/api.md#redaction.
 //
 // Message text captured by grpcstats is redacted when captured, whatever
-// this option.
+// this option. The connections pages (see [WithChannelz]) redact channel
+// targets and events the same way.
 func WithoutRedaction() HandlerOption {
 	return handlerOptionFunc(func(c *handlerConfig) { c.noRedaction = true })
 }
@@ -96,7 +97,9 @@ func WithoutRedaction() HandlerOption {
 // any case and with any separators: "ssn" redacts "user.ssn" and "userSSN"
 // but not "lesson"; "internal-id" redacts "X-Internal-ID". It adds to the
 // keys of earlier calls. The default is no extra keys. It has no effect with
-// WithoutRedaction, and none on grpcstats' message capture.
+// WithoutRedaction. It applies to the message text grpcstats captured when
+// that text is shown ("ssn: [redacted]"), on top of the built-in rules
+// applied when it was captured.
 func WithRedactedKeys(keys ...string) HandlerOption {
 	keys = slices.Clone(keys)
 	return handlerOptionFunc(func(c *handlerConfig) { c.redactedKeys = append(c.redactedKeys, keys...) })
@@ -153,6 +156,9 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 	src := &source{sp: sp, streaming: map[string]string{}}
 	if !cfg.noRedaction {
 		src.red = redact.New(cfg.redactedKeys...)
+		if cfg.channelz != nil {
+			cfg.channelz = redactedChannelz{c: cfg.channelz, red: src.red}
+		}
 	}
 	for svc, info := range cfg.services {
 		for _, m := range info.Methods {

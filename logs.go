@@ -215,12 +215,17 @@ func bound(a slog.Attr) slog.Attr {
 	return a
 }
 
-// text is v as text: an error's message (without fmt, which allocates), or
-// else slog's text for v. A panicking Error method reads as slog writes it.
+// text is v as text: an error's message (without fmt, which allocates), a
+// struct's field names included (%+v, as slog's TextHandler writes it) so
+// that redaction can see which field is a password, or else slog's text for
+// v. A panicking Error method reads as slog writes it.
 func text(v slog.Value) (s string) {
-	err, ok := v.Any().(error)
-	if !ok || v.Kind() != slog.KindAny {
+	if v.Kind() != slog.KindAny {
 		return v.String()
+	}
+	err, ok := v.Any().(error)
+	if !ok {
+		return fmt.Sprintf("%+v", v.Any())
 	}
 	defer func() {
 		if p := recover(); p != nil {

@@ -123,9 +123,10 @@
 // authorization, …) shows "[redacted]", a string or bytes value hides the
 // secrets it holds (a URL's password, Bearer and Basic credentials, JSON Web
 // Tokens), and a google.protobuf.Any of a type not linked into the program
-// shows its type URL, never its bytes. It is off by default. Redaction goes
-// by names and shapes, so a bare secret in a field called "note" is still
-// shown; capture only methods whose messages you would be willing to see in
+// shows its type URL, never its bytes. The debugz pages redact the text
+// again when they show it, with the keys of debugz.WithRedactedKeys. It is
+// off by default. Redaction goes by names and shapes, so a bare secret in a
+// field called "note" is still shown; capture only methods whose messages you would be willing to see in
 // a trace. The text of a status detail (debugz.status.detail.text) is
 // redacted the same way, always.
 //

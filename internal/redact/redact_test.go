@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -58,7 +59,20 @@ func TestKey(t *testing.T) {
 		{"X-Api-Key", "X-Api-Key", true},
 		{"APIKey", "APIKey", true},
 		{"secret.key", "secret.key", true},
+		// Spellings added for issue 20.
+		{"British", "Authorisation", true},
+		{"authentication", "x-authentication", true},
+		{"passphrase", "gpg.passphrase", true},
+		{"pin", "card.pin", true},
+		{"pin camel", "pinCode", true},
+		{"PHPSESSID", "PHPSESSID", true},
+		{"mfa", "mfa_code", true},
+		{"privkey", "ssh_privkey", true},
+		{"subscription key", "Ocp-Apim-Subscription-Key", true},
 		// Not credentials.
+		{"spinner", "spinner", false},
+		{"pinned", "pinned", false},
+		{"authenticated", "user.authenticated", false},
 		{"passenger", "passenger", false},
 		{"author", "author", false},
 		{"authority", "authority", false},
@@ -144,11 +158,56 @@ func TestString(t *testing.T) {
 		{"logfmt", "user=ada password=hunter2 ok=true", "user=ada password=[redacted] ok=true"},
 		{"pair with short word", "pwd=hunter2", "pwd=[redacted]"},
 		{"pair in a value", "q=token=abc", "q=token=[redacted]"},
+		{"key starting with a digit", "2fa_pin: 123456", "2fa_pin: [redacted]"},
 		{"jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "[redacted]"},
 		{"jwt in text", "got eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, retrying", "got [redacted], retrying"},
 		{"jwt cut short", "eyJhbGciOiJIUzI1NiJ9.eyJzdW", "[redacted]"},
 		{"bearer jwt", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "Bearer [redacted]"},
+		// The forms of pairs.
+		{"spaced pair", "password = hunter2 retrying", "password = [redacted]"},
+		{"tab pair", "password=\thunter2", "password=\t[redacted]"},
+		{"colon pair", "password: hunter2", "password: [redacted]"},
+		{"whole bare value", "login password=correct horse ok=1", "login password=[redacted] ok=1"},
+		{"bare value to the next pair", "map[pass:a b user:bob]", "map[pass:[redacted] user:bob]"},
+		{"bare value to a closing bracket", "{User:bob Password:x y}", "{User:bob Password:[redacted]}"},
+		{"bare value to a comma", "{password: x, user: y}", "{password: [redacted], user: y}"},
+		{"double-quoted", `password="a b" user=ada`, `password="[redacted]" user=ada`},
+		{"escaped quote", `password="a\" b" user=ada`, `password="[redacted]" user=ada`},
+		{"single-quoted", "{'password': 'a b'}", "{'password': '[redacted]'}"},
+		{"JSON", `{"password":"x","user":"ada"}`, `{"password":"[redacted]","user":"ada"}`},
+		{"JSON in a string", `{\"secret\":\"x\"}`, `{\"secret\":\"[redacted]\"}`},
+		{"object value", `{"credentials": {"a": 1}, "n": 2}`, `{"credentials": [redacted], "n": 2}`},
+		{"array value", `tokens: ["a", "b"] n: 2`, `tokens: [redacted] n: 2`},
+		{"YAML", "db:\n  password: x\n  user: app", "db:\n  password: [redacted]\n  user: app"},
+		{"prototext map entry", "m: {\n  key: \"authorization\"\n  value: \"x\"\n}", "m: {\n  key: \"authorization\"\n  value: \"[redacted]\"\n}"},
+		{"JSON header", `{"name":"X-Api-Key","value":"x"}`, `{"name":"X-Api-Key","value":"[redacted]"}`},
+		{"header keeps its scheme", "Authorization: Bearer abc after 401", "Authorization: Bearer [redacted] after 401"},
+		{"token scheme", "Authorization: token ghx0123456789", "Authorization: token [redacted]"},
+		{"digest", `Digest username="bob", response="abc", x=1 done`, "Digest [redacted] done"},
+		{"cookie", "Cookie: PHPSESSID=abc; lang=en", "Cookie: [redacted]; lang=en"},
+		// Shapes.
+		{"MySQL DSN", "bob:pw@tcp(db:3306)/app", "bob:[redacted]@tcp(db:3306)/app"},
+		{"DSN with a port", "to app:pw@db:5432/x", "to app:[redacted]@db:5432/x"},
+		{"URL password with /", "https://bob:a/b@h/x", "https://bob:[redacted]@h/x"},
+		{"URL password with #", "redis://:a#b@h:1/0", "redis://:[redacted]@h:1/0"},
+		{"URL with an @ in its query", "https://u:p@h/x?m=a@b.c", "https://u:[redacted]@h/x?m=a@b.c"},
+		{"gRPC target", "passthrough:///bob:pw@127.0.0.1:1", "passthrough:///bob:[redacted]@127.0.0.1:1"},
+		{"PEM", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+			"-----BEGIN RSA PRIVATE KEY-----[redacted]-----END RSA PRIVATE KEY-----"},
+		{"PEM cut short", "-----BEGIN PRIVATE KEY-----\nMIIE", "-----BEGIN PRIVATE KEY-----[redacted]"},
+		{"Stripe key", "key sk_live_0123456789abcdef.", "key sk_live_[redacted]."},
+		{"AWS key ID", "(AKIAIOSFODNN7EXAMPLE)", "(AKIA[redacted])"},
+		{"Slack token", "xoxb-1234-5678-abcdefgh", "xoxb-[redacted]"},
 		// Untouched.
+		{"public certificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", ""},
+		{"e-mail after a colon", "contact: bob@example.com", ""},
+		{"URL with an @ in its path", "https://registry.example:8080/@scope/pkg", ""},
+		{"git remote", "git@github.com:org/repo.git", ""},
+		{"token prose", "the token is invalid", ""},
+		{"short prefix", "ghp_short AKIA12", ""},
+		{"gRPC error", "rpc error: code = Unavailable desc = connection refused", ""},
+		{"time", "at 12:30:45 on 2026-12-03", ""},
+		{"name of a harmless key", `{"name":"region","value":"eu"}`, ""},
 		{"method", "user.UserService/FetchUser", ""},
 		{"slash method", "/grpc.health.v1.Health/Check", ""},
 		{"URL without password", "https://bob@db.example/x", ""},
@@ -237,28 +296,88 @@ func BenchmarkString(b *testing.B) {
 	}
 }
 
-func TestAnywhereFirst(t *testing.T) {
+func TestWholeWordsByLen(t *testing.T) {
+	n := 0
+	for _, ws := range wholeWordsByLen {
+		n += len(ws)
+	}
+	if n != len(wholeWords) {
+		t.Errorf("wholeWordsByLen holds %d words; want the %d of wholeWords", n, len(wholeWords))
+	}
+}
+
+func TestAnywhereBy(t *testing.T) {
+	n := 0
+	for i, ws := range anywhereBy {
+		for _, w := range ws {
+			if w[0] != byte('a'+i) {
+				t.Errorf("anywhereBy[%c] holds %q", 'a'+i, w)
+			}
+		}
+		n += len(ws)
+	}
+	if n != len(anywhere) {
+		t.Errorf("anywhereBy holds %d words; want the %d of anywhere", n, len(anywhere))
+	}
 	for _, w := range anywhere {
-		if anywhereFirst&(1<<(w[0]-'a')) == 0 {
-			t.Errorf("anywhereFirst lacks %q, the first letter of %q", w[0], w)
+		if !isLower(w[0]) || !isLower(w[1]) {
+			t.Errorf("%q does not start with two lowercase letters, which anywhereSecond needs", w)
 		}
 	}
 }
 
-// FuzzString checks that String never fails, keeps valid UTF-8 valid, and
-// leaves nothing more to redact in its own output.
-func FuzzString(f *testing.F) {
+// FuzzRedact checks that no input makes String fail or grow its input by
+// more than maxGrowth, that it keeps valid UTF-8 valid, and that it leaves
+// nothing more to redact in its own output; Value and Key take any input
+// too.
+func FuzzRedact(f *testing.F) {
 	for _, s := range []string{"https://bob:hunter2@db.example/x", "Bearer abc", "basic dXNlcjpwYXNz", "?token=abc&x=1",
-		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "<script>alert(1)</script>", "token=Bearer x", "a://u:p@h?pwd=1 Bearer eyJhbGciOiJIUzI1NiJ9."} {
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "<script>alert(1)</script>", "token=Bearer x", "a://u:p@h?pwd=1 Bearer eyJhbGciOiJIUzI1NiJ9.",
+		`password="x \" y" pin: 1 {"api_key": ["a", {"b": 'c'}]} map[pass:a b c:d]`, "bob:pw@tcp(db:3306)/app redis://:a#b@h:1/0",
+		"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "sk_live_0123456789abcdef AKIAIOSFODNN7EXAMPLE",
+		"Authorization: Digest username=\"a\", response=\"b\"", "metadata: {\n  key: \"authorization\"\n  value: \"x\"\n}",
+		"{\\\"secret\\\":\\\"x\\\"}", "pin=1&pin=2&mfa=3;sid=4,otp:5"} {
 		f.Add(s)
 	}
+	r := New("ssn", "internal-id")
 	f.Fuzz(func(t *testing.T, s string) {
-		got := String(s)
+		got := r.String(s)
+		if len(got) > maxGrowth(len(s)) {
+			t.Errorf("String(%q) = %q: %d bytes from %d; want at most %d", s, got, len(got), len(s), maxGrowth(len(s)))
+		}
 		if utf8.ValidString(s) && !utf8.ValidString(got) {
 			t.Errorf("String(%q) = %q; not valid UTF-8", s, got)
 		}
-		if again := String(got); again != got {
+		if again := r.String(got); again != got {
 			t.Errorf("String(%q) = %q, and String of that = %q; want nothing left to redact", s, got, again)
 		}
+		r.Key(s)
+		r.Value(attribute.StringSliceValue([]string{s, got}))
 	})
+}
+
+// maxGrowth is the most String may make of n bytes: each value it replaces
+// follows a key or scheme of at least 3 bytes and a separator, so that at
+// most every fifth byte starts a marker.
+func maxGrowth(n int) int { return n + (n/5+1)*len(Marker) }
+
+func TestMinPrefixed(t *testing.T) {
+	for _, p := range keyPrefixes {
+		if n := len(p.prefix) + p.min; n < minPrefixed {
+			t.Errorf("%s keys can be %d bytes; minPrefixed is %d", p.prefix, n, minPrefixed)
+		}
+	}
+}
+
+// TestNextWord: nextWord finds the words splitWords does.
+func TestNextWord(t *testing.T) {
+	for _, key := range []string{"", "a", "APIKey", "accessKey", "x-api-key", "rpc.request.metadata.X-Api-Key", "HTTPServer2Go", "..a..B", "userSSN"} {
+		var got []span
+		for w, ok := nextWord(key, 0); ok; w, ok = nextWord(key, w.end) {
+			got = append(got, w)
+		}
+		if want := splitWords(key, nil); !slices.Equal(got, want) {
+			t.Errorf("nextWord over %q: %v; splitWords: %v", key, got, want)
+		}
+	}
 }
