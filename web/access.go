@@ -119,3 +119,21 @@ func refuse(w http.ResponseWriter, msg string) {
 	w.WriteHeader(http.StatusForbidden)
 	_, _ = w.Write([]byte("403 Forbidden: " + msg))
 }
+
+// sameSite refuses a request that a browser says a page of another site
+// sent (Sec-Fetch-Site: cross-site), on every route: such a page can read
+// nothing here, but it could open live streams, take their slots and time
+// the answers. A link followed from another site is refused too; typing or
+// pasting the address, a bookmark, or a link on this machine's own pages
+// (same-site, any port) is not. Clients that send no Sec-Fetch-Site
+// (curl, older browsers) are not affected.
+func sameSite(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			refuse(w, "debugz refused a request sent by a page of another site (Sec-Fetch-Site: cross-site).\n"+
+				"Open the dashboard's address directly: type or paste it into the address bar.\n")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
