@@ -211,4 +211,3 @@ func TestBrowserBackAndForward(t *testing.T) {
 		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))
 	}
 }
-

@@ -27,7 +27,7 @@ type handler struct {
 	cfg          view.Config
 	interval     time.Duration
 	writeTimeout time.Duration
-	near         nearWords    // view.Config.NearDeadline in words
+	near         nearWords     // view.Config.NearDeadline in words
 	lifetime     time.Duration // of a live stream
 	streams      slots         // live streams' slots taken
 	feeds        feeds
