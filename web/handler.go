@@ -29,6 +29,7 @@ type handler struct {
 	writeTimeout time.Duration
 	near         nearWords     // view.Config.NearDeadline in words
 	lifetime     time.Duration // of a live stream
+	keepAlive    time.Duration // a live stream's quiet time before a heartbeat
 	streams      slots         // live streams' slots taken
 	feeds        feeds
 }
@@ -45,7 +46,8 @@ func NewHandler(src view.Source, cfg view.Config) http.Handler {
 // newHandler sets up the handler; router serves it.
 func newHandler(src view.Source, cfg view.Config) *handler {
 	h := &handler{src: src, cfg: cfg, interval: cmp.Or(cfg.Interval, time.Second), near: nearText(cfg.NearDeadline),
-		writeTimeout: cmp.Or(cfg.WriteTimeout, writeTimeout), lifetime: cmp.Or(cfg.StreamLifetime, streamLifetime)}
+		writeTimeout: cmp.Or(cfg.WriteTimeout, writeTimeout), lifetime: cmp.Or(cfg.StreamLifetime, streamLifetime),
+		keepAlive: keepAlive}
 	if h.cfg.Now == nil {
 		h.cfg.Now = time.Now
 	}

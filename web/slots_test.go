@@ -170,11 +170,14 @@ func TestStreamsEndAfterTheirLifetime(t *testing.T) {
 }
 
 // TestQuietFollowSendsHeartbeats: a follow that finds nothing to send
-// writes an empty line after keepAlive intervals, so that a client that went
-// away, or does not read, is noticed.
+// writes an empty line after keepAlive, so that a client that went away, or
+// does not read, is noticed.
 func TestQuietFollowSendsHeartbeats(t *testing.T) {
-	ts := newTestServer(t, newFakeSource(), view.Config{Interval: time.Millisecond})
-	resp := openStream(t, ts, "/debug/rpcs/api/logs?follow=1", "application/x-ndjson")
+	h := newHandler(newFakeSource(), view.Config{Interval: time.Millisecond, Now: func() time.Time { return fixedNow }})
+	h.keepAlive = 20 * time.Millisecond
+	ts := httptest.NewServer(h.router())
+	t.Cleanup(ts.Close) // after the stream is closed
+	resp := openStream(t, ts, "/api/logs?follow=1", "application/x-ndjson")
 	if line := readLine(t, bufio.NewReader(resp.Body)); line != "\n" {
 		t.Errorf("a quiet follow sent %q; want an empty line", line)
 	}

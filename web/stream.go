@@ -40,9 +40,9 @@ import (
 //
 // A stream lives at most streamLifetime and then ends: a live page's
 // EventSource reconnects by itself (told to retry soon), a follow's client
-// reconnects. A stream sends a heartbeat after keepAlive intervals without
-// news, a comment on a live page, an empty line on a follow, so that a
-// client that went away is noticed; a write that takes longer than
+// reconnects. A stream sends a heartbeat after keepAlive without news (a
+// comment on a live page, an empty line on a follow), so that a client that
+// went away is noticed; a write that takes longer than
 // writeTimeout drops a stalled reader. A reader that never reads holds its
 // slot at most until its stream's lifetime ends.
 //
@@ -57,7 +57,7 @@ const (
 	retryAfter       = "10"
 	writeTimeout     = 10 * time.Second
 	streamLifetime   = 5 * time.Minute
-	keepAlive        = 15 // intervals without news before a heartbeat
+	keepAlive        = 15 * time.Second // without news before a heartbeat
 	maxFollowBatch   = 1000
 	minFollowBatch   = 20
 	followBacklog    = 4
@@ -177,7 +177,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, sse, named bool,
 	if err := h.write(rc, w, nil); err != nil {
 		return
 	}
-	quiet := time.NewTimer(keepAlive * h.interval)
+	quiet := time.NewTimer(h.keepAlive)
 	defer quiet.Stop()
 	end := time.NewTimer(h.lifetime)
 	defer end.Stop()
@@ -207,7 +207,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, sse, named bool,
 			cases[fixed+i] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(changed)}
 		}
 		if sent {
-			quiet.Reset(keepAlive * h.interval)
+			quiet.Reset(h.keepAlive)
 		}
 		switch chosen, _, _ := reflect.Select(cases); chosen {
 		case 0:
@@ -216,7 +216,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, sse, named bool,
 			if err := h.write(rc, w, heartbeat); err != nil {
 				return
 			}
-			quiet.Reset(keepAlive * h.interval)
+			quiet.Reset(h.keepAlive)
 		case 2:
 			if sse { // reconnect soon, not after the browser's default seconds
 				_ = h.write(rc, w, []byte("retry: 250\n\n"))
