@@ -1,8 +1,9 @@
 // debugz.js: live updates for the debugz pages. Each element with a
-// data-live attribute names a Server-Sent Events stream (a URL relative to
-// the page); every message is that element's new content, HTML rendered and
-// escaped by templ on the server, patched into the page in place. The
-// #live-toggle button pauses and resumes.
+// data-live attribute names its live view (a URL relative to the page),
+// which comes with those of every other tab on one shared Server-Sent
+// Events stream (see start); every message is that element's new content,
+// HTML rendered and escaped by templ on the server, patched into the page in
+// place. The #live-toggle button pauses and resumes.
 // Without this script the pages are plain, complete HTML.
 (function () {
   'use strict';
@@ -23,8 +24,7 @@
   // and closes it while the page is hidden. Either way a page in the
   // back/forward cache holds nothing (pagehide/pageshow below).
   function start() {
-    var first = new URL(regions[0].dataset.live, location.href);
-    var hub = new URL('shared', first).href; // …/live/shared
+    var hub = new URL('shared', new URL(regions[0].dataset.live, location.href)).href; // …/live/shared
     var views = regions.map(function (el) {
       var u = new URL(el.dataset.live, location.href);
       return u.pathname.slice(u.pathname.lastIndexOf('/') + 1) + u.search;
@@ -48,13 +48,13 @@
     var es = null;
     function open() {
       if (es || document.visibilityState === 'hidden') return;
-      es = new EventSource(hub + '?' + views.map(function (v) { return 'v=' + encodeURIComponent(v); }).join('&'));
+      var source = es = new EventSource(hub + '?' + views.map(function (v) { return 'v=' + encodeURIComponent(v); }).join('&'));
       views.forEach(function (v, i) {
-        es.addEventListener(String(i), function (e) { message(i, e.data); });
+        source.addEventListener(String(i), function (e) { message(i, e.data); });
       });
       // EventSource reconnects by itself; just show that it is trying.
-      es.addEventListener('open', function () { setStale(false); });
-      es.addEventListener('error', function () { setStale(!es || es.readyState !== EventSource.OPEN); });
+      source.addEventListener('open', function () { setStale(false); });
+      source.addEventListener('error', function () { setStale(source.readyState !== EventSource.OPEN); });
     }
     function shut() { if (es) es.close(); es = null; }
     function visibility() { if (document.visibilityState === 'hidden') shut(); else open(); }
