@@ -143,8 +143,11 @@
 // style (Content-Security-Policy). A query parameter a page does not take,
 // one given twice or longer than 1 KiB is a 400 naming it, which quotes no
 // more than 64 bytes of it; an unknown or evicted ID is a 404. At most 100
-// live streams are served at once (503 and Retry-After beyond), and a
-// reader that stops reading is dropped after 10 seconds.
+// live streams are served at once, 50 to one client IP address (503 and
+// Retry-After beyond); a stream ends after 5 minutes (a live page
+// reconnects), and a reader that stops reading is dropped after 10 seconds.
+// A request a browser sent for a page of another site (Sec-Fetch-Site:
+// cross-site) is refused with 403 on every route.
 //
 // # Cost
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -25,14 +26,15 @@ const streamConnectTimeout = 30 * time.Second
 
 // streams are n clients following a debugz handler.
 type streams struct {
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	transport *http.Transport
-	refused   int // answered 503 Service Unavailable
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	transports []*http.Transport
+	refused    int // answered 503 Service Unavailable
 }
 
 // openStreams opens n streams to the handler at base (a 127.0.0.1 URL),
-// spread over streamPaths, each read and discarded by a goroutine of its own,
+// spread over streamPaths and over two client addresses (the handler serves
+// one address at most half its streams), each read and discarded by a goroutine of its own,
 // and returns once every one is answered: with its headers, or refused with
 // 503. It fails b on any other answer.
 func openStreams(b *testing.B, base string, n int, paths func(i int) string) *streams {
@@ -40,14 +42,19 @@ func openStreams(b *testing.B, base string, n int, paths func(i int) string) *st
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &streams{
 		cancel: cancel,
-		// Every stream holds a connection of its own for as long as it lasts.
-		transport: &http.Transport{MaxConnsPerHost: 1000, MaxIdleConnsPerHost: 1000},
 	}
-	client := &http.Client{Transport: s.transport}
+	var clients []*http.Client
+	for _, ip := range []string{"127.0.0.1", "127.0.0.2"} {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		// Every stream holds a connection of its own for as long as it lasts.
+		tr := &http.Transport{DialContext: d.DialContext, MaxConnsPerHost: 1000, MaxIdleConnsPerHost: 1000}
+		s.transports = append(s.transports, tr)
+		clients = append(clients, &http.Client{Transport: tr})
+	}
 	answered := make(chan error, n)
 	for i := range n {
 		s.wg.Add(1)
-		go func(url string) {
+		go func(client *http.Client, url string) {
 			defer s.wg.Done()
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 			if err != nil {
@@ -69,7 +76,7 @@ func openStreams(b *testing.B, base string, n int, paths func(i int) string) *st
 			default:
 				answered <- fmt.Errorf("GET %s: %s", url, resp.Status)
 			}
-		}(base + paths(i))
+		}(clients[i%2], base+paths(i))
 	}
 	timeout := time.After(streamConnectTimeout)
 	for range n {
@@ -97,7 +104,9 @@ var errRefused = fmt.Errorf("stream refused")
 func (s *streams) close() {
 	s.cancel()
 	s.wg.Wait()
-	s.transport.CloseIdleConnections()
+	for _, tr := range s.transports {
+		tr.CloseIdleConnections()
+	}
 }
 
 // streamMethods is how many methods BenchmarkLiveStreams spreads its calls

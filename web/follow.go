@@ -18,19 +18,19 @@ import (
 // until the client goes away.
 func (h *handler) follow(w http.ResponseWriter, r *http.Request, q view.Query) {
 	q.Limit = 0 // the feeds' batch
-	h.serve(w, r, q, false, follower(&h.feeds, func(limit int, pos uint64) ([]view.Span, uint64, uint64) {
+	h.serve(w, r, false, false, source{key: q, read: follower(&h.feeds, func(limit int, pos uint64) ([]view.Span, uint64, uint64) {
 		q.Limit = limit
 		return h.src.Follow(q, pos)
-	}, toSpanJSON))
+	}, toSpanJSON)})
 }
 
 // followLogs is follow for the log records matching q.
 func (h *handler) followLogs(w http.ResponseWriter, r *http.Request, q view.LogQuery) {
 	q.Limit = 0
-	h.serve(w, r, q, false, follower(&h.feeds, func(limit int, pos uint64) ([]view.LogEntry, uint64, uint64) {
+	h.serve(w, r, false, false, source{key: q, read: follower(&h.feeds, func(limit int, pos uint64) ([]view.LogEntry, uint64, uint64) {
 		q.Limit = limit
 		return h.src.FollowLogs(q, pos)
-	}, toEntryJSON))
+	}, toEntryJSON)})
 }
 
 // follower is a follow feed's reader. follow reads, as the Source's Follow

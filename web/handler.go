@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/debugz/debugz/internal/view"
@@ -28,8 +27,10 @@ type handler struct {
 	cfg          view.Config
 	interval     time.Duration
 	writeTimeout time.Duration
-	near         nearWords    // view.Config.NearDeadline in words
-	streams      atomic.Int64 // live streams open
+	near         nearWords     // view.Config.NearDeadline in words
+	lifetime     time.Duration // of a live stream
+	keepAlive    time.Duration // a live stream's quiet time before a heartbeat
+	streams      slots         // live streams' slots taken
 	feeds        feeds
 	activeHTML   sharedPage // /active, while many calls are in flight
 }
@@ -46,7 +47,8 @@ func NewHandler(src view.Source, cfg view.Config) http.Handler {
 // newHandler sets up the handler; router serves it.
 func newHandler(src view.Source, cfg view.Config) *handler {
 	h := &handler{src: src, cfg: cfg, interval: cmp.Or(cfg.Interval, time.Second), near: nearText(cfg.NearDeadline),
-		writeTimeout: cmp.Or(cfg.WriteTimeout, writeTimeout)}
+		writeTimeout: cmp.Or(cfg.WriteTimeout, writeTimeout), lifetime: cmp.Or(cfg.StreamLifetime, streamLifetime),
+		keepAlive: keepAlive}
 	if h.cfg.Now == nil {
 		h.cfg.Now = time.Now
 	}
@@ -72,11 +74,12 @@ func (h *handler) router() http.Handler {
 		r.Get("/api/channelz/channels/{channelID}", h.takes(apiParams, h.apiChannel))
 	}
 	r.Get("/logs", h.takes(logParams, h.logs))
-	r.Get("/live/logs", h.takes(logParams, h.liveLogs))
+	r.Get("/live/logs", h.takes(logParams, h.live("logs")))
 	r.Get("/api/logs", h.takes(append(slices.Clip(logParams), "pretty", "follow"), h.apiLogs))
-	r.Get("/live/summary", h.takes(summaryParams, h.liveSummary))
-	r.Get("/live/spans", h.takes(queryParams, h.liveSpans))
-	r.Get("/live/active", h.takes(nil, h.liveActive))
+	r.Get("/live/summary", h.takes(summaryParams, h.live("summary")))
+	r.Get("/live/spans", h.takes(queryParams, h.live("spans")))
+	r.Get("/live/active", h.takes(nil, h.live("active")))
+	r.Get("/live/shared", h.liveShared)
 	r.Get("/api/summary", h.takes(apiParams, h.apiSummary))
 	r.Get("/api/spans", h.takes(apiSpansParams, h.apiSpans))
 	r.Get("/api/spans/{spanID}", h.takes([]string{"pretty", "stacks"}, h.apiSpan))

@@ -66,16 +66,15 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, logsView(p))
 }
 
-func (h *handler) liveLogs(w http.ResponseWriter, r *http.Request) {
+func (h *handler) logsFragment(r *http.Request) (func() templ.Component, *paramError) {
 	if _, err := h.logsPage(r); err != nil {
-		h.badRequest(w, r, err)
-		return
+		return nil, err
 	}
 	d := detach(r)
-	h.live(w, r, func() templ.Component {
+	return func() templ.Component {
 		p, _ := h.logsPage(d)
 		return logsTable(p)
-	})
+	}, nil
 }
 
 func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"reflect"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,33 +31,99 @@ import (
 // Locks: feeds.mu before feed.mu. Neither is held while a feed reads or
 // reports; a stream waits for nothing under them.
 
-// Bounds on live streams. maxStreams caps the streams one handler serves at
-// once; one more is refused with 503 and Retry-After. writeTimeout is how
-// long one write may take before a stalled reader is dropped. The follows
-// together encode at most maxFollowBatch records per interval, shared evenly
-// between the queries followed, spans and logs alike (at least
-// minFollowBatch each), so that many distinct queries cost no more than one;
-// the older records of a busier interval are reported as skipped.
+// Bounds on live streams. maxStreams caps the slots of the streams one
+// handler serves at once: a stream takes one slot per view it carries (one
+// for a live page or a follow, one per view of a shared stream, at most
+// maxSharedViews), so the feeds are bounded too. One client (one remote IP
+// address) holds at most maxClientStreams of them, so that it cannot take
+// them all. A stream past either cap is refused with 503 and Retry-After.
+//
+// A stream lives at most streamLifetime and then ends: a live page's
+// EventSource reconnects by itself (told to retry soon), a follow's client
+// reconnects. A stream sends a heartbeat after keepAlive without news (a
+// comment on a live page, an empty line on a follow), so that a client that
+// went away is noticed; a write that takes longer than
+// writeTimeout drops a stalled reader. A reader that never reads holds its
+// slot at most until its stream's lifetime ends.
+//
+// The follows together encode at most maxFollowBatch records per interval,
+// shared evenly between the queries followed, spans and logs alike (at
+// least minFollowBatch each), so that many distinct queries cost no more
+// than one; the older records of a busier interval are reported as skipped.
 const (
-	maxStreams     = 100
-	retryAfter     = "10"
-	writeTimeout   = 10 * time.Second
-	keepAlive      = 15 // intervals between keep-alive comments on a live page's stream
-	maxFollowBatch = 1000
-	minFollowBatch = 20
-	followBacklog  = 4
+	maxStreams       = 100
+	maxClientStreams = maxStreams / 2
+	maxSharedViews   = 20
+	retryAfter       = "10"
+	writeTimeout     = 10 * time.Second
+	streamLifetime   = 5 * time.Minute
+	keepAlive        = 15 * time.Second // without news before a heartbeat
+	maxFollowBatch   = 1000
+	minFollowBatch   = 20
+	followBacklog    = 4
 )
 
-// admit counts a new live stream, or answers 503 when maxStreams are open.
-func (h *handler) admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
-	if h.streams.Add(1) > maxStreams {
-		h.streams.Add(-1)
+// slots counts the live streams' slots, in all and by client.
+type slots struct {
+	mu      sync.Mutex
+	n       int
+	clients map[string]int // by remote IP address
+}
+
+// take takes n slots for client, or reports which cap refuses them.
+func (s *slots) take(client string, n int) (refused string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.n+n > maxStreams:
+		return fmt.Sprintf("debugz serves at most %d live streams at once", maxStreams)
+	case s.clients[client]+n > maxClientStreams:
+		return fmt.Sprintf("debugz serves at most %d live streams at once to one address", maxClientStreams)
+	}
+	if s.clients == nil {
+		s.clients = map[string]int{}
+	}
+	s.n += n
+	s.clients[client] += n
+	return ""
+}
+
+func (s *slots) release(client string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n -= n
+	if s.clients[client] -= n; s.clients[client] <= 0 {
+		delete(s.clients, client)
+	}
+}
+
+// open reports how many slots are taken.
+func (s *slots) open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+// client is the remote IP address of r, without its port: every connection
+// of one machine counts as one client.
+func client(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// admit takes n slots for a new live stream, or answers 503.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request, n int) (release func(), ok bool) {
+	c := client(r)
+	if refused := h.streams.take(c, n); refused != "" {
 		w.Header().Set("Retry-After", retryAfter)
-		h.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf(
-			"debugz serves at most %d live streams at once; this one was refused. The page itself still loads: reload it later, or close other debugz tabs.", maxStreams))
+		h.fail(w, r, http.StatusServiceUnavailable, refused+
+			"; this one was refused. The page itself still loads: reload it later, or close other debugz tabs.")
 		return nil, false
 	}
-	return func() { h.streams.Add(-1) }, true
+	return func() { h.streams.release(c, n) }, true
 }
 
 // write sends b and flushes it within writeTimeout: a reader that does not
@@ -67,54 +136,92 @@ func (h *handler) write(rc *http.ResponseController, w http.ResponseWriter, b []
 	return rc.Flush()
 }
 
-// serve streams the feed of key, a live page's (sse) or a follow, until the
-// client goes away or a write fails; read is the feed's reader if it has to
-// be started. A HEAD request gets the headers alone, a stream past the cap a
-// 503.
-func (h *handler) serve(w http.ResponseWriter, r *http.Request, key any, sse bool, read reader) {
+// source is what a stream carries: the feed of key, started with read if it
+// has to be, a snapshot (a live page's fragment) or a follow.
+type source struct {
+	key      any
+	snapshot bool
+	read     reader
+}
+
+// serve streams the feeds of srcs until the client goes away, a write fails
+// or the stream's lifetime ends: a live page's (sse) as Server-Sent Events,
+// each view's named by its index in srcs when named (a shared stream), or a
+// follow as NDJSON. A HEAD request gets the headers alone, a stream past a
+// cap a 503.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, sse, named bool, srcs ...source) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
+	heartbeat := []byte("\n") // an empty line, which NDJSON readers skip
 	if sse {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
+		heartbeat = []byte(": keep-alive\n\n")
 	}
 	w.Header().Set("X-Accel-Buffering", "no")
 	if r.Method == http.MethodHead { // the headers a GET would have; no stream
 		return
 	}
-	release, ok := h.admit(w, r)
+	release, ok := h.admit(w, r, len(srcs))
 	if !ok {
 		return
 	}
 	defer release()
-	f, at := h.feeds.join(key, sse, read, h.interval, h.report) // before the headers: a client that has them is followed
-	defer h.feeds.leave(f)
+	fs := make([]*feed, len(srcs))
+	at := make([]uint64, len(srcs))
+	for i, s := range srcs { // before the headers: a client that has them is followed
+		fs[i], at[i] = h.feeds.join(s.key, s.snapshot, s.read, h.interval, h.report)
+		defer h.feeds.leave(fs[i])
+	}
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
 	if err := h.write(rc, w, nil); err != nil {
 		return
 	}
-	var quiet <-chan time.Time // when a live page's stream sends a keep-alive comment
-	if sse {
-		t := time.NewTicker(keepAlive * h.interval)
-		defer t.Stop()
-		quiet = t.C
+	quiet := time.NewTimer(h.keepAlive)
+	defer quiet.Stop()
+	end := time.NewTimer(h.lifetime)
+	defer end.Stop()
+	// Wait for the client, the timers or any feed: the fixed cases, then
+	// one per feed.
+	cases := []reflect.SelectCase{
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(r.Context().Done())},
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(quiet.C)},
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(end.C)},
 	}
+	const fixed = 3
+	cases = append(cases, make([]reflect.SelectCase, len(fs))...)
 	for {
-		data, end, changed := f.since(at)
-		if len(data) > 0 {
-			if err := h.write(rc, w, data); err != nil {
-				return
+		sent := false
+		for i, f := range fs {
+			data, next, changed := f.since(at[i])
+			if len(data) > 0 {
+				if named {
+					data = append([]byte("event: "+strconv.Itoa(i)+"\n"), data...)
+				}
+				if err := h.write(rc, w, data); err != nil {
+					return
+				}
+				sent = true
 			}
+			at[i] = next
+			cases[fixed+i] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(changed)}
 		}
-		at = end
-		select {
-		case <-r.Context().Done():
+		if sent {
+			quiet.Reset(h.keepAlive)
+		}
+		switch chosen, _, _ := reflect.Select(cases); chosen {
+		case 0:
 			return
-		case <-changed:
-		case <-quiet:
-			if err := h.write(rc, w, []byte(": keep-alive\n\n")); err != nil {
+		case 1:
+			if err := h.write(rc, w, heartbeat); err != nil {
 				return
 			}
+			quiet.Reset(h.keepAlive)
+		case 2:
+			if sse { // reconnect soon, not after the browser's default seconds
+				_ = h.write(rc, w, []byte("retry: 250\n\n"))
+			}
+			return
 		}
 	}
 }

@@ -57,6 +57,15 @@ func (p Policy) Wrap(next http.Handler) http.Handler {
 // Refusal is why r is refused, "" when it may be served.
 func (p Policy) Refusal(r *http.Request) string {
 	switch {
+	case r.Header.Get("Sec-Fetch-Site") == "cross-site":
+		// A page of another site sent it (the browser says so): such a page
+		// can read nothing here, but it could open live streams, take their
+		// slots and time the answers. A link followed from another site is
+		// refused too; typing or pasting the address, a bookmark, or a link
+		// on this machine's own pages (same-site, any port) is not. Clients
+		// that send no Sec-Fetch-Site (curl, older browsers) are not affected.
+		return "debugz refused a request sent by a page of another site (Sec-Fetch-Site: cross-site).\n" +
+			"Open the dashboard's address directly: type or paste it into the address bar.\n"
 	case p.Authorize != nil && !p.Authorize(r):
 		return "debugz refused this request: the handler's authorizer did not allow it.\n"
 	case p.Authorize == nil && !localConnection(r):

@@ -424,9 +424,10 @@ type Config struct {
 	ErrorHandler func(error)
 
 	// Set by tests only.
-	Now          func() time.Time // the clock; nil means time.Now
-	Interval     time.Duration    // how often live pages and follow streams look for news; zero means one second
-	WriteTimeout time.Duration    // how long one write of a stream may take; zero means the handler's default
+	Now            func() time.Time // the clock; nil means time.Now
+	Interval       time.Duration    // how often live pages and follow streams look for news; zero means one second
+	WriteTimeout   time.Duration    // how long one write of a stream may take; zero means the handler's default
+	StreamLifetime time.Duration    // how long a live stream lasts before it ends (and the page reconnects); zero means the handler's default
 }
 
 // LogQuery selects log records.

@@ -1,8 +1,9 @@
 // debugz.js: live updates for the debugz pages. Each element with a
-// data-live attribute names a Server-Sent Events stream (a URL relative to
-// the page); every message is that element's new content, HTML rendered and
-// escaped by templ on the server, patched into the page in place. The
-// #live-toggle button pauses and resumes.
+// data-live attribute names its live view (a URL relative to the page),
+// which comes with those of every other tab on one shared Server-Sent
+// Events stream (see start); every message is that element's new content,
+// HTML rendered and escaped by templ on the server, patched into the page in
+// place. The #live-toggle button pauses and resumes.
 // Without this script the pages are plain, complete HTML.
 (function () {
   'use strict';
@@ -16,17 +17,50 @@
     if (button) button.classList.toggle('stale', stale);
   }
 
+  // start connects the page's live regions. Every tab of a dashboard shares
+  // one stream, run by a SharedWorker (static/live.js), so that open tabs
+  // cost one of the browser's six connections to the host in all. Without
+  // SharedWorker the page opens the shared stream of its own views itself,
+  // and closes it while the page is hidden. Either way a page in the
+  // back/forward cache holds nothing (pagehide/pageshow below).
   function start() {
-    streams = regions.map(function (el) {
-      var es = new EventSource(el.dataset.live);
-      es.addEventListener('message', function (e) { update(el, e.data); });
-      // EventSource reconnects by itself; just show that it is trying.
-      es.addEventListener('open', function () { setStale(false); });
-      es.addEventListener('error', function () {
-        setStale(es.readyState !== EventSource.OPEN);
-      });
-      return es;
+    var hub = new URL('shared', new URL(regions[0].dataset.live, location.href)).href; // …/live/shared
+    var views = regions.map(function (el) {
+      var u = new URL(el.dataset.live, location.href);
+      return u.pathname.slice(u.pathname.lastIndexOf('/') + 1) + u.search;
     });
+    function message(i, data) { if (regions[i]) update(regions[i], data); }
+    var worker = null;
+    try {
+      if (typeof SharedWorker !== 'undefined') worker = new SharedWorker(new URL('../static/live.js', hub).href, { name: 'debugz-live' });
+    } catch (e) { worker = null; }
+    if (worker) {
+      var port = worker.port;
+      port.onmessage = function (e) {
+        if (e.data.state) setStale(e.data.state !== 'open');
+        else message(e.data.i, e.data.data);
+      };
+      port.start();
+      port.postMessage({ hub: hub, views: views });
+      streams = [{ close: function () { port.postMessage({ hub: hub, views: [] }); port.close(); } }];
+      return;
+    }
+    var es = null;
+    function open() {
+      if (es || document.visibilityState === 'hidden') return;
+      var source = es = new EventSource(hub + '?' + views.map(function (v) { return 'v=' + encodeURIComponent(v); }).join('&'));
+      views.forEach(function (v, i) {
+        source.addEventListener(String(i), function (e) { message(i, e.data); });
+      });
+      // EventSource reconnects by itself; just show that it is trying.
+      source.addEventListener('open', function () { setStale(false); });
+      source.addEventListener('error', function () { setStale(source.readyState !== EventSource.OPEN); });
+    }
+    function shut() { if (es) es.close(); es = null; }
+    function visibility() { if (document.visibilityState === 'hidden') shut(); else open(); }
+    document.addEventListener('visibilitychange', visibility);
+    open();
+    streams = [{ close: function () { document.removeEventListener('visibilitychange', visibility); shut(); } }];
   }
 
   // update brings region el to the fragment html. It patches the DOM in
@@ -228,7 +262,7 @@
     setInterval(clocks, 1000);
   }
 
-  if (regions.length === 0 || typeof EventSource === 'undefined') {
+  if (regions.length === 0 || typeof EventSource === 'undefined' || !window.URL) {
     if (button) button.hidden = true;
     return;
   }
@@ -242,4 +276,8 @@
   }
   render(live);
   start();
+  // A page going into the back/forward cache lets go of its stream, and
+  // takes it up again when it is shown.
+  window.addEventListener('pagehide', function () { if (live) stop(); });
+  window.addEventListener('pageshow', function (e) { if (live && e.persisted) start(); });
 })();
