@@ -88,6 +88,9 @@ type Filter struct {
 	// Before selects spans that ended before it; zero means any. Passing
 	// the end of the last span of a page gives the next, older page.
 	Before time.Time
+	// Since selects spans that ended at or after it; zero means any: the
+	// calls of the last 5 minutes are Since: time.Now().Add(-5*time.Minute).
+	Since time.Time
 	// Peer selects the calls with the other side at this host:port (as
 	// [Span]'s attributes say it; see the pages' Peer); "" means any.
 	Peer  string
@@ -113,7 +116,8 @@ func (f *Filter) matchFields(r *record, bounds []int64) bool {
 		(f.Min == 0 || r.dur >= int64(f.Min)) &&
 		(f.Max == 0 || r.dur <= int64(f.Max)) &&
 		(!f.TraceID.IsValid() || f.TraceID == r.traceID) &&
-		(f.Before.IsZero() || r.end < f.Before.UnixNano())
+		(f.Before.IsZero() || r.end < f.Before.UnixNano()) &&
+		(f.Since.IsZero() || r.end >= f.Since.UnixNano())
 }
 
 // matchPeer reports whether the record's other side is f.Peer. It reads the
