@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/debugz/debugz/internal/semconv"
 	"github.com/debugz/debugz/ringbuffer"
 	"go.opentelemetry.io/otel/attribute"
@@ -95,7 +96,19 @@ type Filter struct {
 	// [Span]'s attributes say it; see the pages' Peer); "" means any.
 	Peer  string
 	Limit int // at most this many, newest first; ≤ 0 means all
+
+	// side selects, with ErrorsOnly, the server's faults (sideFault) or the
+	// callers' errors (sideCaller) alone (rpccode.ServerFault); the pages'
+	// code=fault and code=caller.
+	side int8
 }
+
+// Sides of an error, for Filter.side.
+const (
+	sideAny int8 = iota
+	sideFault
+	sideCaller
+)
 
 // match reports whether f selects r.
 func (f *Filter) match(r *record, bounds []int64) bool {
@@ -112,6 +125,7 @@ func (f *Filter) matchFields(r *record, bounds []int64) bool {
 		(f.Bucket == nil || *f.Bucket == bucketOf(bounds, r.dur)) &&
 		(f.Code == nil || *f.Code == r.code) &&
 		(!f.ErrorsOnly || r.code != codes.OK) &&
+		(f.side == sideAny || (f.side == sideFault) == rpccode.ServerFault(int(r.code))) &&
 		(!f.NearDeadline || r.near) &&
 		(f.Min == 0 || r.dur >= int64(f.Min)) &&
 		(f.Max == 0 || r.dur <= int64(f.Max)) &&

@@ -76,7 +76,7 @@ func (h *handler) router() http.Handler {
 	r.Get("/live/summary", h.takes(summaryParams, h.liveSummary))
 	r.Get("/live/spans", h.takes(queryParams, h.liveSpans))
 	r.Get("/live/active", h.takes(nil, h.liveActive))
-	r.Get("/api/summary", h.takes(apiParams, h.apiSummary))
+	r.Get("/api/summary", h.takes(apiSummaryParams, h.apiSummary))
 	r.Get("/api/spans", h.takes(apiSpansParams, h.apiSpans))
 	r.Get("/api/spans/{spanID}", h.takes(apiParams, h.apiSpan))
 	r.Get("/api/traces/{traceID}", h.takes(nil, h.apiTrace))

@@ -54,6 +54,9 @@ type Query struct {
 	Bucket int    // latency bucket index, -1 for any
 	Code   int    // gRPC code, -1 for any
 	Errors bool   // any code but OK
+	// Side narrows Errors to the server's faults ("fault") or the callers'
+	// errors ("caller"); "" for both.
+	Side string
 	// NearDeadline selects the calls flagged as near their deadline
 	// ([Span.NearDeadline]).
 	NearDeadline bool
