@@ -1,13 +1,17 @@
 package debugz
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/internal/rpccode"
+	"github.com/debugz/debugz/internal/view"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -104,5 +108,27 @@ func TestSinceSelectsRecentSpansAndLogs(t *testing.T) {
 	got := sp.Logs(LogFilter{Since: now.Add(-time.Minute)})
 	if len(got) != 2 || got[0].Message != "1s" || got[1].Message != "1m0s" {
 		t.Errorf("logs since a minute ago = %+v; want 1s and 1m0s, newest first", got)
+	}
+}
+
+// TestFilterSide: the pages' code=fault and code=caller select the
+// server's faults and the callers' errors alone.
+func TestFilterSide(t *testing.T) {
+	sp := NewSpanProcessor()
+	now := time.Now()
+	for _, code := range []int64{0, 5, 3, 14, 13, 1} {
+		sp.OnEnd(grpcCall(now, code, time.Millisecond, 0).snapshot())
+	}
+	src := &source{sp: sp}
+	for side, want := range map[string]string{"fault": "[INTERNAL UNAVAILABLE]", "caller": "[CANCELLED INVALID_ARGUMENT NOT_FOUND]", "": "[CANCELLED INVALID_ARGUMENT NOT_FOUND INTERNAL UNAVAILABLE]"} {
+		f := src.filter(view.Query{Bucket: -1, Code: -1, Errors: true, Side: side})
+		var got []string
+		for _, s := range sp.Spans(f) {
+			got = append(got, CodeName(s.Code))
+		}
+		slices.SortFunc(got, func(a, b string) int { c, _ := rpccode.Parse(a); d, _ := rpccode.Parse(b); return cmp.Compare(c, d) })
+		if fmt.Sprint(got) != want || sp.Count(f) != len(got) {
+			t.Errorf("side %q: %v (count %d); want %s", side, got, sp.Count(f), want)
+		}
 	}
 }

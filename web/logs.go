@@ -58,6 +58,7 @@ func (h *handler) logsPage(r *http.Request) (logsPage, *paramError) {
 	}
 	p := h.newPage(r, "Logs", "logs")
 	p.Live, p.Hold = p.Base+"live/logs?"+r.URL.Query().Encode(), true
+	p.Window = r.URL.Query().Get("since") // kept by the tabs when it is one of the summary's windows
 	return logsPage{page: p, Query: q, SinceText: r.URL.Query().Get("since"), Logs: h.src.Logs(q)}, nil
 }
 

@@ -128,6 +128,7 @@ func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
 	}
 	p := h.newPage(r, cmp.Or(q.Method, "Recent RPCs"), "spans")
 	p.Live, p.Hold = p.Base+"live/spans?"+v.Encode(), true
+	p.Window = v.Get("since") // kept by the tabs when it is one of the summary's windows
 	sp := spansPage{
 		page: p, Query: q, Spans: h.src.Spans(q), Methods: h.src.Methods(), Matched: h.src.Count(q),
 		Buckets: h.cfg.Buckets, Codes: rpccode.Names(), MinText: v.Get("min"), MaxText: v.Get("max"), SinceText: v.Get("since"), LimitMax: maxLimit,

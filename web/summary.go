@@ -133,6 +133,18 @@ func windowURL(base, sortBy, window string) templ.SafeURL {
 	return withQuery(u, "window", window)
 }
 
+// tabPath is the path of a tab that keeps the window the reader chose:
+// the summary's window=, the span list's and the logs' since=.
+func tabPath(p page, path string) string {
+	if !windowed(p.Window) {
+		return path
+	}
+	if path == "" {
+		return "?window=" + p.Window
+	}
+	return path + "?since=" + p.Window
+}
+
 // inWindowURL narrows u, a link to the spans or logs behind a count, to
 // the summary's window: since=1m or since=10m.
 func inWindowURL(u templ.SafeURL, window string) templ.SafeURL {
@@ -333,6 +345,7 @@ func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
 	sortMethods(sum.Methods, sortBy)
 	p := h.newPage(r, "RPCs by method", "summary")
 	p.Live = p.Base + "live/summary" + string(windowURL("", sortBy, window))
+	p.Window = window
 	return summaryPage{page: p, Summary: sum, Sort: sortBy, Window: window}, nil
 }
 

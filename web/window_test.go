@@ -131,6 +131,7 @@ func TestSummaryWindow(t *testing.T) {
 		`data-live="./live/summary?sort=errors&amp;window=1m"`,
 		`UNAVAILABLE: <span class="count">3 calls</span>`,
 		"Latency (the last minute)", "server faults", "caller errors",
+		`href="./spans?since=1m"`, `href="./logs?since=1m"`, // the tabs keep the window
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/?window=1m&sort=errors lacks %s", want)
@@ -221,8 +222,8 @@ func TestSinceReachesTheSource(t *testing.T) {
 		}
 	}
 	_, page := testRequest(t, ts, "GET", "/debug/rpcs/spans?since=10m")
-	if !strings.Contains(page, `name="since" value="10m"`) {
-		t.Errorf("/spans?since=10m does not offer the since field with 10m in it")
+	if !strings.Contains(page, `name="since" value="10m"`) || !strings.Contains(page, `href="./?window=10m"`) {
+		t.Errorf("/spans?since=10m does not offer the since field with 10m in it, or a Summary tab in that window")
 	}
 	for _, tt := range []struct{ path, param string }{
 		{"/api/summary?window=5m", "window"}, {"/api/spans?since=soon", "since"}, {"/api/logs?since=-1m", "since"},
