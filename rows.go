@@ -198,7 +198,7 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	r.lastSeen = max(r.lastSeen, rec.end)
 	r.rate[(sec%rateWindow+rateWindow)%rateWindow].count(sec, rec.code)
 	r.minutes[(minute%windowMinutes+windowMinutes)%windowMinutes].count(minute, rec.code)
-	r.win.add(sec, rec.code, b, hi, rec.dur)
+	r.win.add(sec, minute, rec.code, b, hi, rec.dur)
 	if m.known {
 		r.msgCalls++
 		r.msgSent += uint64(max(m.sent, 0))

@@ -86,9 +86,10 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// add counts a call that ended at unix second sec; under the row's lock.
-func (w *windows) add(sec int64, c codes.Code, bucket, fine int, ns int64) {
-	s10, m := floorDiv(sec, slotSeconds), floorDiv(sec, 60)
+// add counts a call that ended at unix second sec, in unix minute m (as
+// row.add has it); under the row's lock.
+func (w *windows) add(sec, m int64, c codes.Code, bucket, fine int, ns int64) {
+	s10 := floorDiv(sec, slotSeconds)
 	w.short[(s10%shortSlots+shortSlots)%shortSlots].count(s10, c, bucket, fine, ns)
 	w.long[(m%longSlots+longSlots)%longSlots].count(m, c, bucket, fine, ns)
 }

@@ -9,11 +9,13 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/debugz/debugz/internal/view"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
 )
 
 // grpcCall is a finished server call of a.S/M with code, lasting dur, that
@@ -130,5 +132,47 @@ func TestFilterSide(t *testing.T) {
 		if fmt.Sprint(got) != want || sp.Count(f) != len(got) {
 			t.Errorf("side %q: %v (count %d); want %s", side, got, sp.Count(f), want)
 		}
+	}
+}
+
+// BenchmarkWindowsAdd is what the windows add to OnEnd: one call counted
+// in its 10-second and its minute slot, under the row's lock.
+func BenchmarkWindowsAdd(b *testing.B) {
+	var w windows
+	w.init(7)
+	sec := time.Now().Unix()
+	for i := 0; b.Loop(); i++ {
+		s := sec + int64(i>>12)
+		w.add(s, s/60, codes.Code(i&3), i&7%7, histIndex(int64(i)*1000), int64(i)*1000)
+	}
+}
+
+// BenchmarkWindowSummaries is what a summary in a window costs per 50 rows.
+func BenchmarkWindowSummaries(b *testing.B) {
+	sp := NewSpanProcessor()
+	now := time.Now()
+	for m := range 50 {
+		for i := range 200 {
+			s := grpcCall(now, int64(i%3), time.Duration(i)*time.Millisecond, time.Duration(i)*time.Second)
+			s.name = fmt.Sprintf("a.S/M%d", m)
+			s.attrs = append(s.attrs[:1:1], attribute.String("rpc.service", "a.S"), attribute.String("rpc.method", fmt.Sprintf("M%d", m)),
+				attribute.Int64("rpc.grpc.status_code", int64(i%3)))
+			sp.OnEnd(s.snapshot())
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(sp.windowSummaries(now)) != 50 {
+			b.Fatal("want 50 rows")
+		}
+	}
+}
+
+// TestRowSize pins what the windows add to a row's memory, for the README.
+func TestRowSize(t *testing.T) {
+	w := unsafe.Sizeof(windows{}) + (shortSlots+longSlots)*7*4 // and the buckets of the default 7
+	t.Logf("windows: %d bytes a row; row without them: %d bytes", w, unsafe.Sizeof(row{})-unsafe.Sizeof(windows{}))
+	if w > 12<<10 {
+		t.Errorf("the windows take %d bytes a row; want at most 12 KiB", w)
 	}
 }
