@@ -337,6 +337,7 @@ type LogFilter struct {
 	Method   string        // as Filter.Method: a full method exactly, else part of one
 	TraceID  trace.TraceID // zero for any
 	Text     string        // in the message, in any case; "" for any
+	Since    time.Time     // logged at or after it; zero for any
 	Limit    int           // at most this many, newest first; ≤ 0 means all
 }
 
@@ -362,7 +363,8 @@ func (sp *SpanProcessor) Logs(f LogFilter) []LogRecord {
 // matches reports whether f selects r.
 func (f *LogFilter) matches(r *recentLog) bool {
 	return r.level >= f.MinLevel && (!f.TraceID.IsValid() || r.traceID == f.TraceID) &&
-		(f.Method == "" || methodMatch(f.Method, r.method)) && (f.Text == "" || containsFold(r.message, f.Text))
+		(f.Method == "" || methodMatch(f.Method, r.method)) && (f.Text == "" || containsFold(r.message, f.Text)) &&
+		(f.Since.IsZero() || !r.time.Before(f.Since))
 }
 
 // record is a copy of r that a caller may keep and change.

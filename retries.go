@@ -204,6 +204,7 @@ func (r *row) retract(rec *record, m *messageStats, bounds []int64) {
 	}
 	r.rate[(sec%rateWindow+rateWindow)%rateWindow].uncount(sec, rec.code)
 	r.minutes[(minute%windowMinutes+windowMinutes)%windowMinutes].uncount(minute, rec.code)
+	r.win.remove(sec, minute, rec.code, b, hi)
 	if m.known {
 		r.msgCalls--
 		r.msgSent -= uint64(max(m.sent, 0))

@@ -177,6 +177,7 @@ type row struct {
 	hist     histogram
 	histSet  bucketSet     // the buckets of hist counted in
 	recent   [2]minuteHist // this minute and the one before, by minute parity
+	win      windows       // by code, bucket and latency over the last minute and 10 minutes (window.go)
 
 	// Messages, for the calls whose spans said (see messageStats).
 	msgCalls, msgSent, msgReceived uint64
@@ -195,6 +196,7 @@ type row struct {
 func newRow(key rowKey, cfg *config) *row {
 	r := &row{rowKey: key, buckets: make([]uint64, len(cfg.bounds)), resSize: cfg.reservoirSize}
 	r.byBucket = make([]reservoir, len(cfg.bounds))
+	r.win.init(len(cfg.bounds))
 	for i := range r.byBucket {
 		r.byBucket[i].items = make([]record, cfg.reservoirSize)
 	}
@@ -235,6 +237,7 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	r.lastSeen = max(r.lastSeen, rec.end)
 	r.rate[(sec%rateWindow+rateWindow)%rateWindow].count(sec, rec.code)
 	r.minutes[(minute%windowMinutes+windowMinutes)%windowMinutes].count(minute, rec.code)
+	r.win.add(sec, minute, rec.code, b, hi, rec.dur)
 	if m.known {
 		r.msgCalls++
 		r.msgSent += uint64(max(m.sent, 0))

@@ -71,6 +71,7 @@ func (s *source) Methods() []string {
 
 func (s *source) Summary() view.Summary {
 	sum := s.sp.Summary()
+	win := s.sp.windowSummaries(time.Now())
 	out := view.Summary{Capacity: sum.Capacity, Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
 		Fault:   faultText(sum.Fault),
 		Buckets: sum.BucketBounds, Methods: make([]view.Method, 0, len(sum.Methods)+len(s.streaming))}
@@ -81,11 +82,10 @@ func (s *source) Summary() view.Summary {
 			Active: m.Active, Buckets: m.Buckets, P50: m.P50, P90: m.P90, P99: m.P99, Max: m.Max,
 			Rate:     float64(m.Last1m.Count) / rateWindow, // over a whole minute, even the first: it changes only when calls do
 			LastSeen: m.LastSeen, LogWarnings: m.LogWarnings, LogErrors: m.LogErrors}
-		for c := codes.OK; c <= maxCode; c++ {
-			name := rpccode.Name(int(c))
-			if n := m.Codes[name]; n > 0 {
-				wm.Codes = append(wm.Codes, view.CodeCount{Code: int(c), Name: name, Count: n})
-			}
+		wm.Codes = codeCounts(m.Codes)
+		for i, ws := range win[rowKey{m.Method, m.Kind}] {
+			wm.In[i] = view.InWindow{Count: ws.Count, Errors: ws.Errors, Faults: ws.Faults, Codes: codeCounts(ws.Codes),
+				Buckets: ws.Buckets, P50: ws.P50, P90: ws.P90, P99: ws.P99, Max: ws.Max}
 		}
 		wm.Streaming = s.streaming[m.Method]
 		wm.Recent = view.Latency{Count: m.Recent.Count, P50: m.Recent.P50, P90: m.Recent.P90, P99: m.Recent.P99, Max: m.Recent.Max}
@@ -100,6 +100,18 @@ func (s *source) Summary() view.Summary {
 		if !seen[method] {
 			out.Methods = append(out.Methods, view.Method{Method: method, Kind: kindName(trace.SpanKindServer),
 				Streaming: kind, Buckets: make([]uint64, len(out.Buckets))})
+		}
+	}
+	return out
+}
+
+// codeCounts lists the codes of byName that were seen, in code order.
+func codeCounts(byName map[string]uint64) []view.CodeCount {
+	var out []view.CodeCount
+	for c := codes.OK; c <= maxCode; c++ {
+		name := rpccode.Name(int(c))
+		if n := byName[name]; n > 0 {
+			out = append(out, view.CodeCount{Code: int(c), Name: name, Count: n})
 		}
 	}
 	return out
@@ -160,7 +172,7 @@ func (s *source) FollowLogs(q view.LogQuery, pos uint64) ([]view.LogEntry, uint6
 
 // logFilter translates the logs page's query into the engine's.
 func (s *source) logFilter(q view.LogQuery) LogFilter {
-	f := LogFilter{Method: q.Method, Text: q.Text, Limit: q.Limit}
+	f := LogFilter{Method: q.Method, Text: q.Text, Since: q.Since, Limit: q.Limit}
 	switch q.Level {
 	case "DEBUG":
 		f.MinLevel = math.MinInt // every level, below Debug too

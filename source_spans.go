@@ -34,7 +34,13 @@ func (s *source) Count(q view.Query) int { return s.sp.Count(s.filter(q)) }
 // filter translates the page's query into the engine's.
 func (s *source) filter(q view.Query) Filter {
 	f := Filter{Method: q.Method, ErrorsOnly: q.Errors, NearDeadline: q.NearDeadline, Min: q.Min, Max: q.Max,
-		Before: q.Before, Peer: q.Peer, Limit: q.Limit}
+		Before: q.Before, Since: q.Since, Peer: q.Peer, Limit: q.Limit}
+	switch q.Side {
+	case "fault":
+		f.side = sideFault
+	case "caller":
+		f.side = sideCaller
+	}
 	switch q.Kind {
 	case "server":
 		f.Kind = trace.SpanKindServer

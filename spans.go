@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/debugz/debugz/internal/semconv"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -92,11 +93,26 @@ type Filter struct {
 	// Before selects spans that ended before it; zero means any. Passing
 	// the end of the last span of a page gives the next, older page.
 	Before time.Time
+	// Since selects spans that ended at or after it; zero means any: the
+	// calls of the last 5 minutes are Since: time.Now().Add(-5*time.Minute).
+	Since time.Time
 	// Peer selects the calls with the other side at this host:port (as
 	// [Span]'s attributes say it; see the pages' Peer); "" means any.
 	Peer  string
 	Limit int // at most this many, newest first; ≤ 0 means all
+
+	// side selects, with ErrorsOnly, the server's faults (sideFault) or the
+	// callers' errors (sideCaller) alone (rpccode.ServerFault); the pages'
+	// code=fault and code=caller.
+	side int8
 }
+
+// Sides of an error, for Filter.side.
+const (
+	sideAny int8 = iota
+	sideFault
+	sideCaller
+)
 
 // match reports whether f selects r.
 func (f *Filter) match(r *record, bounds []int64) bool {
@@ -113,11 +129,13 @@ func (f *Filter) matchFields(r *record, bounds []int64) bool {
 		(f.Bucket == nil || *f.Bucket == bucketOf(bounds, r.dur)) &&
 		(f.Code == nil || *f.Code == r.code) &&
 		(!f.ErrorsOnly || r.code != codes.OK) &&
+		(f.side == sideAny || (f.side == sideFault) == rpccode.ServerFault(int(r.code))) &&
 		(!f.NearDeadline || r.near) &&
 		(f.Min == 0 || r.dur >= int64(f.Min)) &&
 		(f.Max == 0 || r.dur <= int64(f.Max)) &&
 		(!f.TraceID.IsValid() || f.TraceID == r.traceID) &&
-		(f.Before.IsZero() || r.end < f.Before.UnixNano())
+		(f.Before.IsZero() || r.end < f.Before.UnixNano()) &&
+		(f.Since.IsZero() || r.end >= f.Since.UnixNano())
 }
 
 // matchPeer reports whether the record's other side is f.Peer. It reads the

@@ -80,7 +80,7 @@ func (h *handler) router() http.Handler {
 	r.Get("/live/spans", h.takes(queryParams, h.live("spans")))
 	r.Get("/live/active", h.takes(nil, h.live("active")))
 	r.Get("/live/shared", h.liveShared)
-	r.Get("/api/summary", h.takes(apiParams, h.apiSummary))
+	r.Get("/api/summary", h.takes(apiSummaryParams, h.apiSummary))
 	r.Get("/api/spans", h.takes(apiSpansParams, h.apiSpans))
 	r.Get("/api/spans/{spanID}", h.takes([]string{"pretty", "stacks"}, h.apiSpan))
 	r.Get("/api/traces/{traceID}", h.takes(nil, h.apiTrace))

@@ -30,6 +30,10 @@ type page struct {
 	Process view.Process
 	// Channelz says whether the connections pages exist.
 	Channelz bool
+	// Window is the time window the reader chose, window1m or window10m
+	// (window= on the summary, since= on the span list and the logs), for
+	// the tabs to carry; "" for none.
+	Window string
 }
 
 // nearWords are the phrases that say what near its deadline means, worded

@@ -106,11 +106,11 @@ func layout(p page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = tab(p, "summary", "", "Summary").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = tab(p, "summary", tabPath(p, ""), "Summary").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = tab(p, "spans", "spans", "RPCs").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = tab(p, "spans", tabPath(p, "spans"), "RPCs").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -118,7 +118,7 @@ func layout(p page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = tab(p, "logs", "logs", "Logs").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = tab(p, "logs", tabPath(p, "logs"), "Logs").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

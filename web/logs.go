@@ -17,12 +17,12 @@ import (
 
 var (
 	logLevels = []string{"DEBUG", "INFO", "WARN", "ERROR"}
-	logParams = []string{"level", "method", "trace", "text", "limit"}
+	logParams = []string{"level", "method", "trace", "text", "since", "limit"}
 )
 
 // parseLogQuery reads a LogQuery; strictQuery has checked which parameters
 // are given.
-func parseLogQuery(v url.Values) (view.LogQuery, *paramError) {
+func parseLogQuery(v url.Values, now time.Time) (view.LogQuery, *paramError) {
 	q := view.LogQuery{Method: strings.TrimPrefix(strings.TrimSpace(v.Get("method")), "/"), Text: v.Get("text"), Limit: defaultLimit}
 	switch l := strings.ToUpper(v.Get("level")); l {
 	case "", "DEBUG", "INFO", "WARN", "ERROR":
@@ -34,6 +34,9 @@ func parseLogQuery(v url.Values) (view.LogQuery, *paramError) {
 	if q.Trace, err = parseTrace(v); err != nil {
 		return q, err
 	}
+	if q.Since, err = parseSince(v, now); err != nil {
+		return q, err
+	}
 	if q.Limit, err = parseLimit(v); err != nil {
 		return q, err
 	}
@@ -43,18 +46,20 @@ func parseLogQuery(v url.Values) (view.LogQuery, *paramError) {
 // logsPage is "/logs".
 type logsPage struct {
 	page
-	Query view.LogQuery
-	Logs  []view.LogEntry
+	Query     view.LogQuery
+	SinceText string // the since parameter as the user typed it
+	Logs      []view.LogEntry
 }
 
 func (h *handler) logsPage(r *http.Request) (logsPage, *paramError) {
-	q, err := parseLogQuery(r.URL.Query())
+	q, err := parseLogQuery(r.URL.Query(), h.cfg.Now())
 	if err != nil {
 		return logsPage{}, err
 	}
 	p := h.newPage(r, "Logs", "logs")
 	p.Live, p.Hold = p.Base+"live/logs?"+r.URL.Query().Encode(), true
-	return logsPage{page: p, Query: q, Logs: h.src.Logs(q)}, nil
+	p.Window = r.URL.Query().Get("since") // kept by the tabs when it is one of the summary's windows
+	return logsPage{page: p, Query: q, SinceText: r.URL.Query().Get("since"), Logs: h.src.Logs(q)}, nil
 }
 
 func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
@@ -84,12 +89,13 @@ func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
-	q, err := parseLogQuery(v)
+	q, err := parseLogQuery(v, h.cfg.Now())
 	if err != nil {
 		h.badRequest(w, r, err)
 		return
 	}
 	if follow {
+		q.Since = time.Time{} // a follow sends what is logged from now on
 		h.followLogs(w, r, q)
 		return
 	}

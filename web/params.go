@@ -38,12 +38,13 @@ func badParam(name, format string, args ...any) *paramError {
 }
 
 // queryParams are the parameters parseQuery reads.
-var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min", "max", "trace", "before", "peer", "limit"}
+var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min", "max", "trace", "before", "since", "peer", "limit"}
 
 // The parameters each page takes (see NewHandler); any other is a 400.
 var (
-	summaryParams    = []string{"sort"}
+	summaryParams    = []string{"sort", "window"}
 	apiParams        = []string{"pretty"} // JSON indented for people
+	apiSummaryParams = []string{"window", "pretty"}
 	profileParams    = []string{"seconds"}
 	apiProfileParams = []string{"seconds", "pretty"}
 	apiSpansParams   = append(slices.Clip(queryParams), "follow", "pretty")
@@ -121,10 +122,12 @@ func parseQuery(v url.Values, buckets int, near nearWords) (view.Query, *paramEr
 	case s == "" || s == "any":
 	case strings.EqualFold(s, "error") || strings.EqualFold(s, "errors"):
 		q.Errors = true
+	case strings.EqualFold(s, "fault") || strings.EqualFold(s, "caller"): // the server's faults, the callers' errors
+		q.Errors, q.Side = true, strings.ToLower(s)
 	default:
 		c, ok := rpccode.Parse(s)
 		if !ok {
-			return q, badParam("code", "must be a gRPC code name like NOT_FOUND, a number from 0 to %d, or error; not %s", rpccode.Max, quote(s))
+			return q, badParam("code", "must be a gRPC code name like NOT_FOUND, a number from 0 to %d, error, fault or caller; not %s", rpccode.Max, quote(s))
 		}
 		q.Code = c
 	}
@@ -244,4 +247,48 @@ func quote(s string) string {
 		return strconv.Quote(strings.TrimSuffix(c, "…")) + "…"
 	}
 	return strconv.Quote(s)
+}
+
+// The summary's windows: since start, or the calls that ended in the last
+// minute or the last 10 minutes (view.Method.In).
+const (
+	windowAll = "all"
+	window1m  = "1m"
+	window10m = "10m"
+)
+
+// windows are the window parameter's values, the default first.
+var windows = []string{windowAll, window10m, window1m}
+
+// parseWindow reads the summary's window parameter: "all" when absent.
+func parseWindow(v url.Values) (string, *paramError) {
+	switch w := v.Get("window"); w {
+	case "", windowAll:
+		return windowAll, nil
+	case window1m, window10m:
+		return w, nil
+	default:
+		return "", badParam("window", "must be 1m (the last minute), 10m (the last 10 minutes) or all (since start), not %s", quote(w))
+	}
+}
+
+// parseSince reads the since parameter of the span list and the logs: a
+// duration before now ("5m", "90s") or a time ("2026-11-22T07:40:00Z");
+// the zero time, for any, when absent.
+func parseSince(v url.Values, now time.Time) (time.Time, *paramError) {
+	s := strings.TrimSpace(v.Get("since"))
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, badParam("since", "must be a positive duration like 5m, not %s", quote(s))
+		}
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, badParam("since", "must be a duration before now like 5m or 1h, or a time like 2026-11-22T07:40:00Z; not %s", quote(s))
+	}
+	return t, nil
 }

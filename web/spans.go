@@ -16,16 +16,17 @@ import (
 // spansPage is the filtered span list at "/spans".
 type spansPage struct {
 	page
-	Query    view.Query
-	Spans    []view.Span
-	Methods  []string        // known methods, for the filter form
-	Buckets  []time.Duration // lower bounds, for the filter form and labels
-	Codes    []string        // canonical code names, for the filter form
-	MinText  string          // the min and max parameters as the user typed them
-	MaxText  string
-	LimitMax int
-	Matched  int    // retained spans matching the query, whatever the limit
-	Older    string // URL of the next, older page; "" on the last
+	Query     view.Query
+	Spans     []view.Span
+	Methods   []string        // known methods, for the filter form
+	Buckets   []time.Duration // lower bounds, for the filter form and labels
+	Codes     []string        // canonical code names, for the filter form
+	MinText   string          // the min, max and since parameters as the user typed them
+	MaxText   string
+	SinceText string
+	LimitMax  int
+	Matched   int    // retained spans matching the query, whatever the limit
+	Older     string // URL of the next, older page; "" on the last
 }
 
 // codeSelected reports whether the code filter option value is selected.
@@ -34,7 +35,9 @@ func codeSelected(q view.Query, value string) bool {
 	case "":
 		return !q.Errors && q.Code < 0
 	case "error":
-		return q.Errors
+		return q.Errors && q.Side == ""
+	case "fault", "caller":
+		return q.Errors && q.Side == value
 	}
 	return !q.Errors && q.Code >= 0 && rpccode.Name(q.Code) == value
 }
@@ -49,7 +52,7 @@ func limitText(n int) string {
 
 // describeQuery names the filter in words for the empty state:
 // `method "a.B/C", kind server, code error`.
-func describeQuery(q view.Query, buckets []time.Duration, minText, maxText string) string {
+func describeQuery(q view.Query, buckets []time.Duration, minText, maxText, sinceText string) string {
 	var parts []string
 	if q.Method != "" {
 		parts = append(parts, "method "+strconv.Quote(q.Method))
@@ -57,7 +60,11 @@ func describeQuery(q view.Query, buckets []time.Duration, minText, maxText strin
 	if q.Kind != "" {
 		parts = append(parts, "kind "+q.Kind)
 	}
-	if q.Errors {
+	if q.Errors && q.Side == "fault" {
+		parts = append(parts, "server faults")
+	} else if q.Errors && q.Side == "caller" {
+		parts = append(parts, "caller errors")
+	} else if q.Errors {
 		parts = append(parts, "code error")
 	} else if q.Code >= 0 {
 		parts = append(parts, "code "+rpccode.Name(q.Code))
@@ -84,6 +91,9 @@ func describeQuery(q view.Query, buckets []time.Duration, minText, maxText strin
 	}
 	if q.Trace != "" {
 		parts = append(parts, "trace "+q.Trace)
+	}
+	if sinceText != "" {
+		parts = append(parts, "since "+sinceText)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -113,11 +123,15 @@ func (h *handler) spansPage(r *http.Request) (spansPage, *paramError) {
 	if err != nil {
 		return spansPage{}, err
 	}
+	if q.Since, err = parseSince(v, h.cfg.Now()); err != nil {
+		return spansPage{}, err
+	}
 	p := h.newPage(r, cmp.Or(q.Method, "Recent RPCs"), "spans")
 	p.Live, p.Hold = p.Base+"live/spans?"+v.Encode(), true
+	p.Window = v.Get("since") // kept by the tabs when it is one of the summary's windows
 	sp := spansPage{
 		page: p, Query: q, Spans: h.src.Spans(q), Methods: h.src.Methods(), Matched: h.src.Count(q),
-		Buckets: h.cfg.Buckets, Codes: rpccode.Names(), MinText: v.Get("min"), MaxText: v.Get("max"), LimitMax: maxLimit,
+		Buckets: h.cfg.Buckets, Codes: rpccode.Names(), MinText: v.Get("min"), MaxText: v.Get("max"), SinceText: v.Get("since"), LimitMax: maxLimit,
 	}
 	if n := len(sp.Spans); n > 0 && n < sp.Matched {
 		last := sp.Spans[n-1]
@@ -149,11 +163,16 @@ func (h *handler) apiSpans(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
+	now := h.cfg.Now()
+	if q.Since, err = parseSince(v, now); err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
 	if follow {
+		q.Since = time.Time{} // a follow sends what ends from now on
 		h.follow(w, r, q)
 		return
 	}
-	now := h.cfg.Now()
 	spans := h.src.Spans(q)
 	out := spansJSON{AsOf: now, Spans: make([]spanJSON, 0, len(spans)), Matched: h.src.Count(q)}
 	for _, s := range spans {

@@ -27,7 +27,7 @@ func TestDescribeQuery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := describeQuery(tt.q, b, tt.min, ""); got != tt.want {
+			if got := describeQuery(tt.q, b, tt.min, "", ""); got != tt.want {
 				t.Errorf("describeQuery(%q) = %v; want %v", tt.name, got, tt.want)
 			}
 		})

@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
+	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/debugz/debugz/internal/view"
 )
 
@@ -17,29 +19,139 @@ import (
 type summaryPage struct {
 	page
 	Summary view.Summary
-	Sort    string // "method" (default), "count", "errors" or "p99"
+	Sort    string // a sortKeys entry: "method" (default), "count", "errors", …
+	// Window is what the counts, codes, buckets and quantiles cover:
+	// windowAll (since start), window10m or window1m.
+	Window string
 }
 
-// sortKeys are the columns the summary sorts by, the default first.
-var sortKeys = []string{"method", "count", "errors", "p99"}
+// sortKeys are the columns the summary sorts by, the default first; the
+// latency buckets' are "bucket" and their index.
+var sortKeys = []string{"method", "active", "count", "errors", "error_rate_1m", "error_rate_10m",
+	"p50", "p99", "max", "per_call", "rate"}
+
+// validSort reports whether key is a sort key of a summary of n buckets.
+func validSort(key string, n int) bool {
+	if b, ok := strings.CutPrefix(key, "bucket"); ok {
+		i, err := strconv.Atoi(b)
+		return err == nil && i >= 0 && i < n && b == strconv.Itoa(i)
+	}
+	return slices.Contains(sortKeys, key)
+}
 
 // sortMethods orders rows by the chosen column, largest first, then by
-// method and kind so that the order is stable between refreshes.
+// method and kind so that the order is stable between refreshes. A row
+// without calls for a rate sorts last.
 func sortMethods(ms []view.Method, by string) {
 	key := func(m view.Method) float64 {
 		switch by {
+		case "active":
+			return float64(m.Active)
 		case "count":
 			return float64(m.Count)
 		case "errors": // the server's faults first, then the callers' errors
 			return float64(m.Faults)*(1<<40) + float64(m.Errors)
+		case "error_rate_1m":
+			return ratio(m.Last1m.Errors, m.Last1m.Count)
+		case "error_rate_10m":
+			return ratio(m.Last10m.Errors, m.Last10m.Count)
+		case "p50":
+			return float64(m.P50)
 		case "p99":
 			return float64(m.P99)
+		case "max":
+			return float64(m.Max)
+		case "per_call":
+			return ratio(m.MsgSent+m.MsgReceived, m.MsgCalls)
+		case "rate":
+			return m.Rate
+		}
+		if b, ok := strings.CutPrefix(by, "bucket"); ok {
+			i, _ := strconv.Atoi(b)
+			return float64(bucketCount(m.Buckets, i))
 		}
 		return 0
 	}
 	slices.SortStableFunc(ms, func(a, b view.Method) int {
 		return cmp.Or(cmp.Compare(key(b), key(a)), cmp.Compare(a.Method, b.Method), cmp.Compare(b.Kind, a.Kind))
 	})
+}
+
+// ratio is n/of, or -1 (below any share) when of is 0.
+func ratio(n, of uint64) float64 {
+	if of == 0 {
+		return -1
+	}
+	return float64(n) / float64(of)
+}
+
+// inWindow puts each row's figures over window (window1m or window10m) in
+// place of those since start: Count, Errors, Faults, Codes, Buckets and
+// the quantiles. The rest (in flight, the rates, latency now, messages,
+// logs) reads as without a window.
+func inWindow(ms []view.Method, window string) {
+	i := 0
+	switch window {
+	case window1m:
+	case window10m:
+		i = 1
+	default:
+		return
+	}
+	for j := range ms {
+		m, w := &ms[j], ms[j].In[i]
+		m.Count, m.Errors, m.Faults, m.Codes = w.Count, w.Errors, w.Faults, w.Codes
+		m.Buckets = w.Buckets
+		if len(m.Buckets) == 0 { // a row the source has no window for
+			m.Buckets = make([]uint64, len(ms[j].Buckets))
+		}
+		m.P50, m.P90, m.P99, m.Max = w.P50, w.P90, w.P99, w.Max
+	}
+}
+
+// windowed reports whether window is a recent window, not since start.
+func windowed(window string) bool { return window == window1m || window == window10m }
+
+// windowName says what a window covers, for headings and tooltips.
+func windowName(window string) string {
+	switch window {
+	case window1m:
+		return "the last minute"
+	case window10m:
+		return "the last 10 minutes"
+	}
+	return "since start"
+}
+
+// windowURL is the summary at key's sort in window, for the window's and
+// the columns' links; the defaults are left out of the URL.
+func windowURL(base, sortBy, window string) templ.SafeURL {
+	u := sortURL(base, sortBy)
+	if !windowed(window) {
+		return u
+	}
+	return withQuery(u, "window", window)
+}
+
+// tabPath is the path of a tab that keeps the window the reader chose:
+// the summary's window=, the span list's and the logs' since=.
+func tabPath(p page, path string) string {
+	if !windowed(p.Window) {
+		return path
+	}
+	if path == "" {
+		return "?window=" + p.Window
+	}
+	return path + "?since=" + p.Window
+}
+
+// inWindowURL narrows u, a link to the spans or logs behind a count, to
+// the summary's window: since=1m or since=10m.
+func inWindowURL(u templ.SafeURL, window string) templ.SafeURL {
+	if !windowed(window) {
+		return u
+	}
+	return withQuery(u, "since", window)
 }
 
 // errorRate is the share of a window's calls that failed, as a percentage
@@ -219,22 +331,30 @@ func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
-	sortBy := cmp.Or(r.URL.Query().Get("sort"), "method")
-	if !slices.Contains(sortKeys, sortBy) {
-		return summaryPage{}, badParam("sort", "must be one of %s, not %s", strings.Join(sortKeys, ", "), quote(sortBy))
+	v := r.URL.Query()
+	sortBy := cmp.Or(v.Get("sort"), "method")
+	if !validSort(sortBy, len(h.cfg.Buckets)) {
+		return summaryPage{}, badParam("sort", "must be one of %s or bucket and a bucket's index (bucket0); not %s", strings.Join(sortKeys, ", "), quote(sortBy))
+	}
+	window, err := parseWindow(v)
+	if err != nil {
+		return summaryPage{}, err
 	}
 	sum := h.src.Summary()
+	inWindow(sum.Methods, window)
 	sortMethods(sum.Methods, sortBy)
 	p := h.newPage(r, "RPCs by method", "summary")
-	p.Live = p.Base + "live/summary?sort=" + url.QueryEscape(sortBy)
-	return summaryPage{page: p, Summary: sum, Sort: sortBy}, nil
+	p.Live = p.Base + "live/summary" + string(windowURL("", sortBy, window))
+	p.Window = window
+	return summaryPage{page: p, Summary: sum, Sort: sortBy, Window: window}, nil
 }
 
 // summaryJSON is /api/summary (docs/api.md): the view's summary, with the
-// time of the answer and the process that gave it.
+// time of the answer, the process that gave it and the window it covers.
 type summaryJSON struct {
 	AsOf    time.Time    `json:"as_of"`
 	Process view.Process `json:"process"`
+	Window  string       `json:"window"`
 	view.Summary
 	Methods []methodJSON `json:"methods"`
 }
@@ -246,8 +366,8 @@ type methodJSON struct {
 	Codes map[string]uint64 `json:"codes"`
 }
 
-func toSummaryJSON(s view.Summary, p view.Process, now time.Time) summaryJSON {
-	out := summaryJSON{AsOf: now, Process: p, Summary: s, Methods: make([]methodJSON, 0, len(s.Methods))}
+func toSummaryJSON(s view.Summary, p view.Process, window string, now time.Time) summaryJSON {
+	out := summaryJSON{AsOf: now, Process: p, Window: window, Summary: s, Methods: make([]methodJSON, 0, len(s.Methods))}
 	for _, m := range s.Methods {
 		mj := methodJSON{Method: m, Codes: make(map[string]uint64, len(m.Codes))}
 		for _, c := range m.Codes {
@@ -260,5 +380,30 @@ func toSummaryJSON(s view.Summary, p view.Process, now time.Time) summaryJSON {
 
 // apiSummary serves /api/summary (docs/api.md).
 func (h *handler) apiSummary(w http.ResponseWriter, r *http.Request) {
-	h.writeJSON(w, r, http.StatusOK, toSummaryJSON(h.src.Summary(), h.src.Process(), h.cfg.Now()))
+	window, err := parseWindow(r.URL.Query())
+	if err != nil {
+		h.badRequest(w, r, err)
+		return
+	}
+	sum := h.src.Summary()
+	inWindow(sum.Methods, window)
+	h.writeJSON(w, r, http.StatusOK, toSummaryJSON(sum, h.src.Process(), window, h.cfg.Now()))
+}
+
+// bucketKey is the sort key of latency bucket i's column.
+func bucketKey(i int) string { return "bucket" + strconv.Itoa(i) }
+
+// faultNames and callerNames list the codes of each side of an error, for
+// the legend.
+func faultNames() string  { return codeNames(true) }
+func callerNames() string { return codeNames(false) }
+
+func codeNames(fault bool) string {
+	var names []string
+	for c := 1; c <= rpccode.Max; c++ {
+		if rpccode.ServerFault(c) == fault {
+			names = append(names, rpccode.Name(c))
+		}
+	}
+	return strings.Join(names, ", ")
 }

@@ -62,6 +62,9 @@ type Query struct {
 	Bucket int    // latency bucket index, -1 for any
 	Code   int    // gRPC code, -1 for any
 	Errors bool   // any code but OK
+	// Side narrows Errors to the server's faults ("fault") or the callers'
+	// errors ("caller"); "" for both.
+	Side string
 	// NearDeadline selects the calls flagged as near their deadline
 	// ([Span.NearDeadline]).
 	NearDeadline bool
@@ -69,6 +72,7 @@ type Query struct {
 	Max          time.Duration
 	Trace        string    // 32 lowercase hex digits, "" for any
 	Before       time.Time // spans that ended before it; zero for any
+	Since        time.Time // spans that ended at or after it; zero for any
 	Peer         string    // the other side's host:port, "" for any
 	Limit        int
 }
@@ -128,6 +132,19 @@ type Method struct {
 	// Warn and at Error or above.
 	LogWarnings uint64 `json:"log_warnings"`
 	LogErrors   uint64 `json:"log_errors"`
+	// In are the figures over the last minute (In[0]) and the last 10
+	// minutes (In[1]), which the summary shows in place of Count, Errors,
+	// Faults, Codes, Buckets and the quantiles when asked for a window.
+	In [2]InWindow `json:"-"`
+}
+
+// InWindow are a row's figures over a recent window: its counts, codes,
+// buckets and quantiles as they would read had the process started then.
+type InWindow struct {
+	Count, Errors, Faults uint64
+	Codes                 []CodeCount // in code order, only codes seen
+	Buckets               []uint64
+	P50, P90, P99, Max    time.Duration
 }
 
 // Process says which process the pages show.
@@ -432,10 +449,11 @@ type Config struct {
 
 // LogQuery selects log records.
 type LogQuery struct {
-	Level  string // "DEBUG", "INFO", "WARN" or "ERROR": that level and above; "" for Info and above
-	Method string // as Query.Method
-	Trace  string // 32 lowercase hex digits, "" for any
-	Text   string // in the message, in any case
+	Level  string    // "DEBUG", "INFO", "WARN" or "ERROR": that level and above; "" for Info and above
+	Method string    // as Query.Method
+	Trace  string    // 32 lowercase hex digits, "" for any
+	Text   string    // in the message, in any case
+	Since  time.Time // logged at or after it; zero for any
 	Limit  int
 }
 

@@ -72,6 +72,10 @@
   function update(el, html) {
     var next = document.createElement(el.tagName);
     next.innerHTML = html;
+    // The span list paces its new rows (calm.js, loaded by that page).
+    if (window.debugzCalm && window.debugzCalm(el, next, {
+      apply: function (n) { apply(el, n); }, hold: function (n) { hold(el, n); }, busy: function () { return busy(el); }
+    })) return;
     if (el.hasAttribute('data-hold') && busy(el)) {
       hold(el, next);
       return;
