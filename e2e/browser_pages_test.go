@@ -31,8 +31,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/stats"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/stats"
 )
 
 // loggingService is the test service, logging a warning with attributes in
@@ -167,6 +167,41 @@ func TestBrowserEveryPage(t *testing.T) {
 			crawl(t, root, seeds, width, checked)
 		})
 	}
+	t.Run("panel", func(t *testing.T) {
+		tracePanel(t, root+seeds[1])
+	})
+}
+
+// tracePanel opens a span beside its trace's waterfall at 1280 px: the
+// waterfall still fits beside it, unclipped, and the panel links nowhere
+// to the trace already open.
+func tracePanel(t *testing.T, trace string) {
+	ctx, problems := browser(t, 1280)
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(trace),
+		chromedp.Click(chromedp.CSS(`table.waterfall tbody tr:last-child a[href*="spans/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#span-detail h1`)),
+	)
+	if err != nil {
+		t.Fatalf("open a span beside %s: %v", trace, err)
+	}
+	fit, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`(b => [b.scrollWidth, b.clientWidth])(document.querySelector('.trace-layout .scroll'))`))
+	if err != nil || len(fit) != 2 || fit[0] > fit[1] {
+		t.Errorf("waterfall beside the panel: %v wide in its box (%v); want it to fit, unclipped", fit, err)
+	}
+	here, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#span-detail a[href]')].filter(a => a.href.split('#')[0] === location.href.split('#')[0]).map(a => a.outerHTML)`))
+	if err != nil || len(here) > 0 {
+		t.Errorf("the panel links to the trace already open: %v (%v)", here, err)
+	}
+	if shots := os.Getenv("DEBUGZ_SHOTS"); shots != "" {
+		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			_ = os.WriteFile(filepath.Join(shots, "trace-panel-1280.png"), png, 0o644)
+		}
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
 }
 
 func crawl(t *testing.T, root string, seeds []string, width int, checked map[string]int) {
@@ -208,7 +243,7 @@ func crawl(t *testing.T, root string, seeds []string, width int, checked map[str
 			t.Fatalf("read %s: %v", page, err)
 		}
 		if widths[0] > widths[1] {
-			wide, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.closest('.scroll')).slice(0, 3).map(e => e.tagName + '.' + e.className).join(', ')`))
+			wide, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && e.parentElement.getBoundingClientRect().right <= document.documentElement.clientWidth + 1).slice(0, 3).map(e => e.tagName + '.' + e.getAttribute('class')).join(', ')`))
 			t.Errorf("%s at %d px: the page is %d px wide, scrolls sideways (widest: %s)", page, width, widths[0], wide)
 		}
 		if shots != "" {

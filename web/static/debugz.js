@@ -173,6 +173,17 @@
         var main = new DOMParser().parseFromString(html, 'text/html').querySelector('main');
         if (!main) return;
         detail.replaceChildren.apply(detail, Array.prototype.slice.call(main.childNodes));
+        // Links to the trace already open lead nowhere new: a button
+        // ("View trace →") goes, a trace ID stays as text.
+        var here = location.href.split('#')[0];
+        detail.querySelectorAll('a[href]').forEach(function (l) {
+          if (l.href.split('#')[0] !== here) return;
+          if (l.classList.contains('button')) { l.remove(); return; }
+          var text = document.createElement('span');
+          text.className = l.className;
+          text.textContent = l.textContent;
+          l.replaceWith(text);
+        });
         var close = document.createElement('button');
         close.type = 'button';
         close.className = 'close';
