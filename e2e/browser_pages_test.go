@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/debugz/debugz"
@@ -205,6 +206,10 @@ func tracePanel(t *testing.T, trace string) {
 }
 
 func crawl(t *testing.T, root string, seeds []string, width int, checked map[string]int) {
+	theme := "light"
+	if width < 640 { // the dark theme on phones: both are checked
+		theme = "dark"
+	}
 	browserCtx, problems := browser(t, width)
 	shots := os.Getenv("DEBUGZ_SHOTS")
 
@@ -229,7 +234,7 @@ func crawl(t *testing.T, root string, seeds []string, width int, checked map[str
 		// stream ends with its tab, as with a person closing it.
 		ctx, closeTab := chromedp.NewContext(browserCtx)
 		failed := watchLoads(t, ctx)
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), 900), chromedp.Navigate(page), chromedp.WaitReady(chromedp.CSS("footer"))); err != nil {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), 900), setTheme(theme), chromedp.Navigate(page), chromedp.WaitReady(chromedp.CSS("footer"))); err != nil {
 			t.Errorf("open %s: %v", page, err)
 			closeTab()
 			continue
@@ -246,11 +251,14 @@ func crawl(t *testing.T, root string, seeds []string, width int, checked map[str
 			wide, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && e.parentElement.getBoundingClientRect().right <= document.documentElement.clientWidth + 1).slice(0, 3).map(e => e.tagName + '.' + e.getAttribute('class')).join(', ')`))
 			t.Errorf("%s at %d px: the page is %d px wide, scrolls sideways (widest: %s)", page, width, widths[0], wide)
 		}
+		if low, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](lowContrast)); err != nil || len(low) > 0 {
+			t.Errorf("%s (%s theme): text below 4.5:1 contrast (%v):\n%s", page, theme, err, strings.Join(low, "\n"))
+		}
 		if shots != "" {
 			if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
 				t.Errorf("screenshot %s: %v", page, err)
 			} else {
-				name := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(shape, root), "/debug/rpcs/")), "-"), "-")
+				name := theme + "-" + strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(shape, root), "/debug/rpcs/")), "-"), "-")
 				_ = os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d.png", cmp.Or(name, "summary"), width)), png, 0o644)
 			}
 		}
@@ -295,6 +303,49 @@ func crawl(t *testing.T, root string, seeds []string, width int, checked map[str
 		t.Errorf("crawled %d kinds of page; want at least 12 (summary, lists, an RPC, a trace, logs, in flight, connections, a channel, CPU…)", len(shapes))
 	}
 }
+
+// setTheme makes the page's prefers-color-scheme "light" or "dark".
+func setTheme(theme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: theme}}})
+		return err
+	})
+}
+
+// lowContrast lists the visible texts of the page whose colour on their
+// background is below WCAG AA: 4.5:1, or 3:1 for large text.
+const lowContrast = `(() => {
+	const rgba = s => { const m = s.match(/[\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
+	const lum = c => { const f = v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+	const over = (top, under) => [0, 1, 2].map(i => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
+	const background = e => {
+		const layers = [];
+		for (; e; e = e.parentElement) {
+			const c = rgba(getComputedStyle(e).backgroundColor);
+			if (c[3] > 0) layers.push(c);
+			if (c[3] >= 1) break;
+		}
+		let bg = [255, 255, 255, 1];
+		if (layers.length && layers[layers.length - 1][3] >= 1) bg = layers.pop();
+		else if (matchMedia('(prefers-color-scheme: dark)').matches) bg = [15, 18, 22, 1];
+		for (let i = layers.length - 1; i >= 0; i--) bg = over(layers[i], bg);
+		return bg;
+	};
+	const out = [];
+	for (const e of document.querySelectorAll('body *')) {
+		if (!e.checkVisibility() || e.closest('svg')) continue;
+		if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+		const st = getComputedStyle(e);
+		const bg = background(e);
+		const fg = over(rgba(st.color), bg);
+		const a = lum(fg), b = lum(bg);
+		const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+		const size = parseFloat(st.fontSize), large = size >= 24 || size >= 18.66 && +st.fontWeight >= 700;
+		if (ratio < (large ? 3 : 4.5)) out.push(ratio.toFixed(2) + ' ' + e.tagName + '.' + e.getAttribute('class') + ' "' + e.textContent.trim().slice(0, 30) + '"');
+	}
+	return [...new Set(out)].slice(0, 8);
+})()`
 
 // watchLoads collects what goes wrong in the tab of ctx: responses that
 // are not 2xx, loads that fail, console errors and uncaught exceptions.
