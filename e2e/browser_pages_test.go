@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func (s loggingService) UnaryCall(ctx context.Context, req *testpb.SimpleRequest
 // another page of their shape was opened: a failed call with log lines and
 // status details, the HTTP span above one and its trace, the running
 // stream, and a CPU profile.
-func fullDashboard(t *testing.T) (*httptest.Server, []string) {
+func fullDashboard(t *testing.T) (*httptest.Server, []string, *atomic.Bool) {
 	t.Helper()
 	sp := debugz.NewSpanProcessor()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp),
@@ -125,6 +126,17 @@ func fullDashboard(t *testing.T) (*httptest.Server, []string) {
 		}
 	}()
 
+	// A method that keeps the CPU busy while busy is set, for the CPU page.
+	busy := new(atomic.Bool)
+	go func() {
+		for streamCtx.Err() == nil {
+			if busy.Load() {
+				_, _ = client.UnaryCall(streamCtx, &testpb.SimpleRequest{ResponseSize: 256 << 10})
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+
 	r := chi.NewRouter()
 	r.Mount("/debug/rpcs", debugz.NewHandler(sp, cz.Option()))
 	srv := httptest.NewServer(r)
@@ -136,7 +148,7 @@ func fullDashboard(t *testing.T) (*httptest.Server, []string) {
 	for _, a := range sp.Active() {
 		seeds = append(seeds, "spans/"+a.SpanID.String())
 	}
-	return srv, append(seeds, "profile?seconds=1")
+	return srv, append(seeds, "profile?seconds=1"), busy
 }
 
 // pageShape is what makes pages alike for the crawl: the path with IDs
@@ -160,7 +172,7 @@ func pageShape(u *url.URL) string {
 // error, or a page wider than the window. With DEBUGZ_SHOTS set to a
 // directory, it saves a screenshot of each page there.
 func TestBrowserEveryPage(t *testing.T) {
-	srv, seeds := fullDashboard(t)
+	srv, seeds, busy := fullDashboard(t)
 	root := srv.URL + "/debug/rpcs/"
 	checked := map[string]int{} // link → status, shared by both widths
 	for _, width := range []int{1280, 390} {
@@ -171,6 +183,45 @@ func TestBrowserEveryPage(t *testing.T) {
 	t.Run("panel", func(t *testing.T) {
 		tracePanel(t, root+seeds[1])
 	})
+	t.Run("profile", func(t *testing.T) {
+		busy.Store(true)
+		defer busy.Store(false)
+		profiling(t, root+"profile")
+	})
+}
+
+// profiling asks the CPU page for a profile: while it runs the page says
+// so, then it shows the samples and each method's top functions.
+func profiling(t *testing.T, page string) {
+	ctx, problems := browser(t, 1280)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(page),
+		chromedp.SetValue(chromedp.CSS(`input[name="seconds"]`), "2"),
+	)
+	if err != nil {
+		t.Fatalf("open the CPU page: %v", err)
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('form.filter button[type="submit"]').click(),
+		(p => p.hidden ? 'hidden' : p.textContent.trim().replace(/\s+/g, ' '))(document.getElementById('profiling'))`))
+	if err != nil || !strings.Contains(shown, "Profiling for 2 s") {
+		t.Errorf("while it profiles, the page shows %q (%v); want that it is profiling for 2 s", shown, err)
+	}
+	err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`table.profile tr.func`)))
+	if err != nil {
+		t.Fatalf("wait for the profile's functions: %v", err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil || !regexp.MustCompile(`\d+ samples`).MatchString(text) || !strings.Contains(text, "UnaryCall") {
+		t.Errorf("profile page: %.600q (%v); want its samples and the busy method", text, err)
+	}
+	if shots := os.Getenv("DEBUGZ_SHOTS"); shots != "" {
+		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			_ = os.WriteFile(filepath.Join(shots, "profile-result-1280.png"), png, 0o644)
+		}
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
 }
 
 // tracePanel opens a span beside its trace's waterfall at 1280 px: the

@@ -203,6 +203,32 @@
     });
   }
 
+  // The CPU page blocks while it profiles: say so, and fill a bar over
+  // the seconds asked for.
+  var profiling = document.getElementById('profiling');
+  var profileForm = profiling && document.querySelector('form.filter');
+  if (profileForm) {
+    profileForm.addEventListener('submit', function () {
+      var seconds = Math.max(+profileForm.elements.seconds.value || 5, 1);
+      var bar = profiling.querySelector('progress'), began = Date.now();
+      profiling.querySelector('.seconds').textContent = String(seconds);
+      profiling.hidden = false;
+      bar.value = 0;
+      var tick = setInterval(function () {
+        bar.value = Math.min(100, (Date.now() - began) / (10 * seconds));
+        if (bar.value >= 100) clearInterval(tick);
+      }, 100);
+      var submit = profileForm.querySelector('button[type="submit"]');
+      if (submit) { submit.disabled = true; submit.textContent = 'Profiling…'; }
+    });
+    window.addEventListener('pageshow', function (e) { // back to it from the cache
+      if (!e.persisted) return;
+      profiling.hidden = true;
+      var submit = profileForm.querySelector('button[type="submit"]');
+      if (submit) { submit.disabled = false; submit.textContent = 'Profile'; }
+    });
+  }
+
   if (regions.length === 0 || typeof EventSource === 'undefined') {
     if (button) button.hidden = true;
     return;
