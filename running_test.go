@@ -10,8 +10,8 @@ import (
 	"github.com/debugz/debugz/internal/grpctest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc/stats"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/stats"
 )
 
 // TestRunningCallPage: the page of a call still running says it is sampled

@@ -309,8 +309,8 @@ func crawl(t *testing.T, root string, seeds []string, width int, checked map[str
 			if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
 				t.Errorf("screenshot %s: %v", page, err)
 			} else {
-				name := theme + "-" + strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(shape, root), "/debug/rpcs/")), "-"), "-")
-				_ = os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d.png", cmp.Or(name, "summary"), width)), png, 0o644)
+				name := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(shape, root), "/debug/rpcs/")), "-"), "-")
+				_ = os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%s-%d.png", cmp.Or(name, "summary"), theme, width)), png, 0o644)
 			}
 		}
 		if f := failed(); len(f) > 0 {
