@@ -261,7 +261,7 @@ func crawl(t *testing.T, root string, seeds []string, width int, checked map[str
 	if width < 640 { // the dark theme on phones: both are checked
 		theme = "dark"
 	}
-	browserCtx, problems := browser(t, width)
+	browserCtx, problems := browserFor(t, width, 4*time.Minute) // some 30 pages, slow under -race
 	shots := os.Getenv("DEBUGZ_SHOTS")
 
 	seen := map[string]bool{}
