@@ -103,7 +103,7 @@ func traceView(p tracePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</b> retained</span> <span class=\"legend\" aria-label=\"Bar colours\"><span class=\"swatch server\"></span>server <span class=\"swatch client\"></span>client <span class=\"swatch other\"></span>in-process <span class=\"swatch warn\"></span>caller's error (gRPC code or HTTP 4xx) <span class=\"swatch err\"></span>server fault (gRPC code or HTTP 5xx) <span class=\"swatch running\"></span>running</span> <a href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</b> retained</span> <span class=\"legend\" aria-label=\"Bar colours\"><span class=\"key\"><span class=\"swatch server\"></span>server</span> <span class=\"key\"><span class=\"swatch client\"></span>client</span> <span class=\"key\"><span class=\"swatch other\"></span>in-process</span> <span class=\"key\"><span class=\"swatch warn\"></span>caller's error (gRPC code or HTTP 4xx)</span> <span class=\"key\"><span class=\"swatch err\"></span>server fault (gRPC code or HTTP 5xx)</span> <span class=\"key\"><span class=\"swatch running\"></span>running</span></span> <a href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
