@@ -180,9 +180,11 @@ func TestBrowserEveryPage(t *testing.T) {
 			crawl(t, root, seeds, width, checked)
 		})
 	}
-	t.Run("panel", func(t *testing.T) {
-		tracePanel(t, root+seeds[1])
-	})
+	for _, width := range []int{1280, 1000} {
+		t.Run(fmt.Sprint("panel-", width), func(t *testing.T) {
+			tracePanel(t, root+seeds[1], width)
+		})
+	}
 	t.Run("profile", func(t *testing.T) {
 		busy.Store(true)
 		defer busy.Store(false)
@@ -224,13 +226,13 @@ func profiling(t *testing.T, page string) {
 	}
 }
 
-// tracePanel opens a span beside its trace's waterfall at 1280 px: the
-// waterfall still fits beside it, unclipped, and the panel links nowhere
-// to the trace already open.
-func tracePanel(t *testing.T, trace string) {
-	ctx, problems := browser(t, 1280)
+// tracePanel opens a span beside its trace's waterfall (under it, when the
+// window is narrow): the waterfall still fits, unclipped, and the panel
+// links nowhere to the trace already open.
+func tracePanel(t *testing.T, trace string, width int) {
+	ctx, problems := browser(t, width)
 	err := chromedp.Do(ctx,
-		chromedp.EmulateViewport(1280, 900),
+		chromedp.EmulateViewport(int64(width), 900),
 		chromedp.Navigate(trace),
 		chromedp.Click(chromedp.CSS(`table.waterfall tbody tr:last-child a[href*="spans/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#span-detail h1`)),
@@ -248,7 +250,7 @@ func tracePanel(t *testing.T, trace string) {
 	}
 	if shots := os.Getenv("DEBUGZ_SHOTS"); shots != "" {
 		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-			_ = os.WriteFile(filepath.Join(shots, "trace-panel-1280.png"), png, 0o644)
+			_ = os.WriteFile(filepath.Join(shots, fmt.Sprintf("trace-panel-%d.png", width)), png, 0o644)
 		}
 	}
 	if p := problems(); len(p) > 0 {
