@@ -298,6 +298,19 @@ type ActiveRPC struct {
 	MessagesSent, MessagesReceived uint64
 	Deadline                       time.Time // zero without one
 	Peer                           string    // the other side's address, "" until known
+
+	// For the RPC page of a running call: whether exporters see the span,
+	// and the bytes so far, when the progress says (bytesKnown).
+	sampled                  bool
+	bytesKnown               bool
+	bytesSent, bytesReceived uint64
+}
+
+// progressBytes is what grpcstats.WrapHandler's Progress also says: the
+// uncompressed bytes of the messages so far. It is not part of
+// grpcstats.Progress, which others may implement.
+type progressBytes interface {
+	Bytes() (sent, received uint64)
 }
 
 // progress fills in what p says of the call so far.
@@ -311,6 +324,10 @@ func (a *ActiveRPC) progress(p grpcstats.Progress) {
 		a.Deadline = d
 	}
 	a.Peer = p.Peer()
+	if b, ok := p.(progressBytes); ok {
+		a.bytesKnown = true
+		a.bytesSent, a.bytesReceived = b.Bytes()
+	}
 }
 
 // TrackProgress implements grpcstats.ProgressTracker: pass the processor to
@@ -329,7 +346,7 @@ func (sp *SpanProcessor) Active() []ActiveRPC {
 	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress) {
 		sc := s.SpanContext()
 		a := ActiveRPC{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Parent: s.Parent().SpanID(), Method: method,
-			Kind: s.SpanKind(), Start: s.StartTime()}
+			Kind: s.SpanKind(), Start: s.StartTime(), sampled: sc.IsSampled()}
 		a.progress(p)
 		out = append(out, a)
 	})
@@ -355,7 +372,7 @@ func (sp *SpanProcessor) activeByID(id trace.SpanID) (ActiveRPC, bool) {
 	}
 	sc := s.SpanContext()
 	a := ActiveRPC{TraceID: sc.TraceID(), SpanID: id, Parent: s.Parent().SpanID(), Method: cut(method, maxMethodLen),
-		Kind: s.SpanKind(), Start: s.StartTime()}
+		Kind: s.SpanKind(), Start: s.StartTime(), sampled: sc.IsSampled()}
 	a.progress(e.progress)
 	return a, true
 }

@@ -13,6 +13,9 @@ import (
 	"github.com/debugz/debugz/internal/view"
 )
 
+// topFunctions is how many functions a profile lists per method.
+const topFunctions = 8
+
 // cpuByMethod takes a CPU profile of the whole process for d, or until ctx
 // is done, and sums its CPU time by the method label that
 // grpcstats.WithProfilerLabels puts on server goroutines. It fails when
@@ -32,10 +35,14 @@ func cpuByMethod(ctx context.Context, busy *atomic.Bool, d time.Duration) (view.
 	case <-ctx.Done():
 	}
 	pprof.StopCPUProfile()
-	total, byMethod, err := profile.CPUByLabel(&buf, grpcstats.LabelMethod)
-	p := view.CPUProfile{Start: start, Duration: time.Since(start), Total: total}
-	for _, m := range byMethod {
-		p.Methods = append(p.Methods, view.MethodCPU{Method: m.Value, CPU: m.CPU})
+	prof, err := profile.Read(&buf, grpcstats.LabelMethod, topFunctions)
+	p := view.CPUProfile{Start: start, Duration: time.Since(start), Total: prof.Total, Samples: prof.Samples}
+	for _, m := range prof.ByValue {
+		mc := view.MethodCPU{Method: m.Value, CPU: m.CPU, Samples: m.Samples, Top: make([]view.FuncCPU, 0, len(m.Top))}
+		for _, f := range m.Top {
+			mc.Top = append(mc.Top, view.FuncCPU{Function: f.Function, Flat: f.Flat, Cum: f.Cum})
+		}
+		p.Methods = append(p.Methods, mc)
 	}
 	return p, err
 }

@@ -258,7 +258,13 @@ const maxStackBytes = 64 << 10
 // goroutines.
 func (s *source) Goroutines(id string) ([]view.Goroutine, time.Time) {
 	var out []view.Goroutine
-	stacks, at := goroutines.Shared(semconv.LabelSpanID, id, maxStackBytes)
+	var start time.Time // a dump older than the call cannot show it
+	if sid, err := trace.SpanIDFromHex(id); err == nil {
+		if a, ok := s.sp.activeByID(sid); ok {
+			start = a.Start
+		}
+	}
+	stacks, at := goroutines.Shared(semconv.LabelSpanID, id, maxStackBytes, start)
 	for _, s := range stacks {
 		out = append(out, view.Goroutine(s))
 	}

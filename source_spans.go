@@ -70,9 +70,12 @@ func (s *source) Span(id string) (view.Span, bool) {
 	if a, ok := s.sp.activeByID(sid); ok {
 		ws := view.Span{TraceID: a.TraceID.String(), SpanID: id, Name: s.red.String(a.Method), Method: s.red.String(a.Method),
 			Kind: kindName(a.Kind), Start: a.Start, Duration: max(time.Since(a.Start), 0), Running: true,
-			Peer: a.Peer}
+			Peer: a.Peer, Sampled: a.sampled}
 		if a.ProgressKnown { // so far
 			ws.MessagesKnown, ws.MessagesSent, ws.MessagesReceived = true, int64(a.MessagesSent), int64(a.MessagesReceived)
+		}
+		if a.bytesKnown {
+			ws.BytesSent, ws.BytesReceived = int64(a.bytesSent), int64(a.bytesReceived)
 		}
 		if budget := a.Deadline.Sub(a.Start); !a.Deadline.IsZero() && budget > 0 {
 			ws.DeadlineKnown, ws.DeadlineUsed = true, float64(ws.Duration)/float64(budget)

@@ -44,6 +44,12 @@ func chromium(t *testing.T) string {
 // exceptions and browser log errors such as CSP violations and failed loads.
 func browser(t *testing.T, width int) (context.Context, func() []string) {
 	t.Helper()
+	return browserFor(t, width, 60*time.Second)
+}
+
+// browserFor is browser, for tests that take longer than a minute.
+func browserFor(t *testing.T, width int, limit time.Duration) (context.Context, func() []string) {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -51,7 +57,7 @@ func browser(t *testing.T, width int) (context.Context, func() []string) {
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, 900))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 
 	var mu sync.Mutex

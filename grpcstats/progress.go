@@ -39,6 +39,13 @@ func (st *rpcState) Messages() (nSent, nReceived uint64) {
 	return st.dirs[sent].count.Load(), st.dirs[received].count.Load()
 }
 
+// Bytes returns the uncompressed bytes of the messages sent and received so
+// far. It is not part of Progress (which others may implement): the
+// processor asks for it where it is there.
+func (st *rpcState) Bytes() (nSent, nReceived uint64) {
+	return st.dirs[sent].bytes.Load(), st.dirs[received].bytes.Load()
+}
+
 // Deadline implements Progress.
 func (st *rpcState) Deadline() (time.Time, bool) {
 	return st.start.Add(st.budget), st.hasDeadline

@@ -179,8 +179,10 @@ func (f *fakeSource) CPUByMethod(_ context.Context, d time.Duration) (view.CPUPr
 	if f.profiling {
 		return view.CPUProfile{}, view.ErrProfiling
 	}
-	return view.CPUProfile{Start: fixedNow, Duration: d, Total: 2 * time.Second, Methods: []view.MethodCPU{
-		{Method: "user.UserService/FetchUser", CPU: 1500 * time.Millisecond}, {Method: "", CPU: 500 * time.Millisecond}}}, nil
+	return view.CPUProfile{Start: fixedNow, Duration: d, Total: 2 * time.Second, Samples: 200, Methods: []view.MethodCPU{
+		{Method: "user.UserService/FetchUser", CPU: 1500 * time.Millisecond, Samples: 150,
+			Top: []view.FuncCPU{{Function: "main.hash", Flat: time.Second, Cum: 1200 * time.Millisecond}}},
+		{Method: "", CPU: 500 * time.Millisecond, Samples: 50}}}, nil
 }
 
 func (f *fakeSource) Logs(q view.LogQuery) []view.LogEntry {

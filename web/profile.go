@@ -85,6 +85,9 @@ func (h *handler) apiProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	out := profileJSON{CPUProfile: prof, Methods: make([]methodCPUJSON, 0, len(prof.Methods))}
 	for _, m := range prof.Methods {
+		if m.Top == nil {
+			m.Top = []view.FuncCPU{} // [], not null
+		}
 		out.Methods = append(out.Methods, methodCPUJSON{MethodCPU: m, Share: share(m.CPU, prof.Total)})
 	}
 	h.writeJSON(w, r, http.StatusOK, out)
@@ -102,6 +105,21 @@ type profileJSON struct {
 type methodCPUJSON struct {
 	view.MethodCPU
 	Share float64 `json:"share"`
+}
+
+// roughSamples is the count of samples under which a profile's shares are
+// rough: a method's share moves by several points with one sample.
+const roughSamples = 100
+
+// anyLabelled says whether some of the profile's CPU was spent serving a
+// labelled RPC (grpcstats.WithProfilerLabels).
+func anyLabelled(p view.CPUProfile) bool {
+	for _, m := range p.Methods {
+		if m.Method != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // share is d's share of total, 0 without a total.

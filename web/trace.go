@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debugz/debugz/internal/semconv"
 	"github.com/debugz/debugz/internal/view"
 	"github.com/go-chi/chi/v5"
 )
@@ -94,23 +95,51 @@ func layoutTrace(t view.Trace) []traceRow {
 }
 
 // barClass is the CSS class of a waterfall bar: the severity of its gRPC
-// code when it failed ("warn", "err"), else its kind. A span without a gRPC
-// code is "err" when its OTel status is Error. (otelgrpc marks every failed
-// client span Error, so the code, not the status, decides for gRPC spans.)
+// code when it failed ("warn", "err"), or of its HTTP status (4xx the
+// caller's, 5xx a fault), else its kind. A span without either is "err"
+// when its OTel status is Error. (otelgrpc marks every failed client span
+// Error, and otelhttp every client span answered 4xx, so the code, not the
+// status, decides.)
 func barClass(s view.Span) string {
-	switch {
+	switch status := httpStatus(s); {
 	case s.Running:
 		return "running"
-	case s.Code == "" && s.StatusCode == "Error":
-		return "err"
 	case s.Code != "" && s.Code != "OK":
 		return strings.TrimPrefix(codeClass(s.Code), "code ")
+	case s.Code == "" && status >= 400:
+		return strings.TrimPrefix(httpClass(status), "code ")
+	case s.Code == "" && status == 0 && s.StatusCode == "Error":
+		return "err"
 	}
 	switch s.Kind {
 	case "server", "client":
 		return s.Kind
 	}
 	return "other"
+}
+
+// httpStatus is the HTTP status code an HTTP span records, 0 for none.
+func httpStatus(s view.Span) int {
+	for _, a := range s.Attributes {
+		if a.Key == semconv.HTTPResponseStatusCode || a.Key == semconv.HTTPStatusCode {
+			if n, err := strconv.Atoi(a.Value); err == nil && n >= 100 && n <= 999 {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// httpClass is the CSS class of an HTTP status badge, by severity as for
+// gRPC codes: 5xx a fault ("err"), 4xx the caller's ("warn"), else "ok".
+func httpClass(status int) string {
+	switch {
+	case status >= 500:
+		return "code err"
+	case status >= 400:
+		return "code warn"
+	}
+	return "code ok"
 }
 
 // depthClass is the indentation class of a waterfall row: "d0" … "d8".

@@ -20,6 +20,10 @@ func TestBarClass(t *testing.T) {
 		{"server internal", view.Span{Kind: "server", Code: "INTERNAL", StatusCode: "Error"}, "err"},
 		{"internal span in error", view.Span{Kind: "internal", StatusCode: "Error"}, "err"},
 		{"internal span", view.Span{Kind: "internal", StatusCode: "Unset"}, "other"},
+		{"HTTP client answered 400 is the caller's, despite Error status", httpSpan("client", "http.response.status_code", "400", "Error"), "warn"},
+		{"HTTP server answered 503 is a fault", httpSpan("server", "http.response.status_code", "503", "Error"), "err"},
+		{"HTTP 404 in the old convention", httpSpan("client", "http.status_code", "404", "Error"), "warn"},
+		{"HTTP 200", httpSpan("server", "http.response.status_code", "200", "Unset"), "server"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -27,6 +31,39 @@ func TestBarClass(t *testing.T) {
 				t.Errorf("barClass(%q) = %v; want %v", tt.name, got, tt.want)
 			}
 		})
+	}
+}
+
+// httpSpan is an HTTP span of kind that recorded its status under key.
+func httpSpan(kind, key, status, otelStatus string) view.Span {
+	return view.Span{Kind: kind, StatusCode: otelStatus, Attributes: []view.Attr{{Key: key, Value: status, Type: "int64"}}}
+}
+
+// TestTraceShowsHTTPStatusAndLogAttributes: the waterfall shows an HTTP
+// span's status code, coloured by severity, where a gRPC span shows its
+// code; the trace's log table keeps each record's attributes.
+func TestTraceShowsHTTPStatusAndLogAttributes(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	gw := httpSpan("client", "http.response.status_code", "400", "Error")
+	gw.TraceID, gw.SpanID, gw.Name, gw.Start, gw.Duration = testTrace, testSpan, "GET /api/user", start, 3*time.Millisecond
+	call := view.Span{TraceID: testTrace, SpanID: testChild, ParentSpanID: testSpan, Method: "user.UserService/FetchUser",
+		Kind: "client", Code: "INVALID_ARGUMENT", StatusCode: "Error", Start: start.Add(time.Millisecond), Duration: time.Millisecond,
+		Logs: []view.LogLine{{Time: start.Add(time.Millisecond), Level: "WARN", Message: "refused", SpanID: testChild,
+			Attrs: []view.Attr{{Key: "reason", Value: "card expired"}}}}}
+	tr := view.Trace{TraceID: testTrace, Start: start, End: start.Add(3 * time.Millisecond), Spans: []view.Span{gw, call}}
+	var b strings.Builder
+	p := tracePage{page: page{Base: "../"}, Trace: tr, Rows: layoutTrace(tr), Logs: traceLogs(tr)}
+	if err := traceView(p).Render(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<span class="code warn" title="HTTP status code">HTTP 400</span>`,
+		`<rect class="warn"`,
+		`<span class="k">reason</span>=<span class="v">card expired</span>`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("trace page lacks %s:\n%s", want, b.String())
+		}
 	}
 }
 

@@ -31,9 +31,11 @@ func Labelled(key, value string, maxBytes int) []Stack {
 // Shared is Labelled over the process's shared dump, and when that dump was
 // taken: a dump serves every caller for Reuse, and only one is taken at a
 // time (callers meanwhile wait for it), so that any number of people
-// watching running calls cost at most one dump a second.
-func Shared(key, value string, maxBytes int) ([]Stack, time.Time) {
-	d, at := shared.get()
+// watching running calls cost at most one dump a second. A dump taken
+// before notBefore (the call's start) cannot show the call: a new one is
+// taken.
+func Shared(key, value string, maxBytes int, notBefore time.Time) ([]Stack, time.Time) {
+	d, at := shared.get(notBefore)
 	return Parse(d, label(key, value), maxBytes), at
 }
 
@@ -53,10 +55,10 @@ type sharedDump struct {
 	clear *time.Timer // drops text once unused
 }
 
-func (s *sharedDump) get() (string, time.Time) {
+func (s *sharedDump) get(notBefore time.Time) (string, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.text == "" || time.Since(s.at) >= Reuse {
+	if s.text == "" || time.Since(s.at) >= Reuse || s.at.Before(notBefore) {
 		s.text, s.at = s.take(), time.Now()
 		if s.clear == nil {
 			s.clear = time.AfterFunc(2*Reuse, s.drop)

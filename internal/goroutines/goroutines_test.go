@@ -49,7 +49,7 @@ func TestSharedDumpServesEveryCaller(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 5 {
-				if d, _ := s.get(); !strings.Contains(d, "main.f") {
+				if d, _ := s.get(time.Time{}); !strings.Contains(d, "main.f") {
 					t.Errorf("get = %q; want the dump", d)
 				}
 			}
@@ -65,7 +65,7 @@ func TestSharedDumpServesEveryCaller(t *testing.T) {
 	s.mu.Lock()
 	s.at = time.Now().Add(-Reuse) // a second later
 	s.mu.Unlock()
-	s.get()
+	s.get(time.Time{})
 	if n := taken.Load(); n != 2 {
 		t.Errorf("a call after Reuse took %d dumps in all; want a second one", n)
 	}
@@ -80,14 +80,16 @@ func TestSharedDumpServesEveryCaller(t *testing.T) {
 func TestSharedFindsLabelledGoroutine(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{})
+	shared.get(time.Time{}) // a dump from before the goroutine started
+	begun := time.Now()
 	go pprof.Do(context.Background(), pprof.Labels("span_id", "feedfacefeedface"), func(context.Context) {
 		close(started)
 		<-release
 	})
 	<-started
 	defer close(release)
-	shared.drop() // not a dump from before the goroutine started
-	stacks, at := Shared("span_id", "feedfacefeedface", 64<<10)
+	stacks, at := Shared("span_id", "feedfacefeedface", 64<<10, begun) // takes a new one
+
 	if len(stacks) != 1 || stacks[0].Count != 1 || at.IsZero() {
 		t.Errorf("Shared = %+v at %v; want the one labelled goroutine", stacks, at)
 	}

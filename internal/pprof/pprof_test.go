@@ -3,7 +3,9 @@ package pprof
 import (
 	"bytes"
 	"compress/gzip"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +154,84 @@ func TestCPUByLabelRejectsGarbage(t *testing.T) {
 				t.Errorf("CPUByLabel(%q) error = %v; want a debugz: read CPU profile error", tt.in, err)
 			}
 		})
+	}
+}
+
+// withStack adds the location IDs of a stack, innermost first, to an
+// encoded sample.
+func withStack(s []byte, locs ...uint64) []byte {
+	for _, l := range locs {
+		s = protowire.AppendTag(s, 1, protowire.VarintType)
+		s = protowire.AppendVarint(s, l)
+	}
+	return s
+}
+
+// message encodes the varint fields of a message, with nested ones
+// (field number → its encoded messages) after them.
+func message(varints map[protowire.Number]uint64, nested map[protowire.Number][][]byte) []byte {
+	var b []byte
+	for _, n := range slices.Sorted(maps.Keys(varints)) {
+		b = protowire.AppendTag(b, n, protowire.VarintType)
+		b = protowire.AppendVarint(b, varints[n])
+	}
+	for _, n := range slices.Sorted(maps.Keys(nested)) {
+		for _, m := range nested[n] {
+			b = protowire.AppendTag(b, n, protowire.BytesType)
+			b = protowire.AppendBytes(b, m)
+		}
+	}
+	return b
+}
+
+// TestReadTopFunctions: each label value's samples, and the functions they
+// spent the most time in, flat (innermost frame, an inlined call counting
+// as its own function) and cumulative (anywhere on the stack, once per
+// sample, even when recursive).
+func TestReadTopFunctions(t *testing.T) {
+	strs := []string{"", "grpc.method", "a.B/C", "main.hash", "main.handle", "main.inlined"}
+	const ms = uint64(time.Millisecond)
+	line := func(fn uint64) []byte { return message(map[protowire.Number]uint64{1: fn}, nil) }
+	var b []byte
+	for _, s := range [][]byte{
+		withStack(sampleOf(true, []uint64{1, 10 * ms}, [2]uint64{1, 2}), 1, 2),    // hash ← handle
+		withStack(sampleOf(true, []uint64{1, 10 * ms}, [2]uint64{1, 2}), 1, 2, 2), // hash ← handle ← handle
+		withStack(sampleOf(true, []uint64{1, 5 * ms}, [2]uint64{1, 2}), 3),        // inlined into handle
+		withStack(sampleOf(true, []uint64{1, 4 * ms}), 2),                         // handle, unlabelled
+	} {
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendBytes(b, s)
+	}
+	for _, loc := range [][]byte{
+		message(map[protowire.Number]uint64{1: 1}, map[protowire.Number][][]byte{4: {line(10)}}),
+		message(map[protowire.Number]uint64{1: 2}, map[protowire.Number][][]byte{4: {line(11)}}),
+		message(map[protowire.Number]uint64{1: 3}, map[protowire.Number][][]byte{4: {line(12), line(11)}}),
+	} {
+		b = protowire.AppendTag(b, 4, protowire.BytesType)
+		b = protowire.AppendBytes(b, loc)
+	}
+	for id, name := range map[uint64]uint64{10: 3, 11: 4, 12: 5} {
+		b = protowire.AppendTag(b, 5, protowire.BytesType)
+		b = protowire.AppendBytes(b, message(map[protowire.Number]uint64{1: id, 2: name}, nil))
+	}
+	for _, s := range strs {
+		b = protowire.AppendTag(b, 6, protowire.BytesType)
+		b = protowire.AppendString(b, s)
+	}
+	p, err := Read(bytes.NewReader(gzipped(t, b)), "grpc.method", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := func(n uint64) time.Duration { return time.Duration(n * ms) }
+	want := Profile{Total: d(29), Samples: 4, ByValue: []LabelProfile{
+		{LabelCPU: LabelCPU{"a.B/C", d(25)}, Samples: 3, Top: []FuncCPU{{"main.hash", d(20), d(20)}, {"main.inlined", d(5), d(5)}}},
+		{LabelCPU: LabelCPU{"", d(4)}, Samples: 1, Top: []FuncCPU{{"main.handle", d(4), d(4)}}},
+	}}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("Read = %+v;\nwant %+v", p, want)
+	}
+	all, err := Read(bytes.NewReader(gzipped(t, b)), "grpc.method", 10)
+	if err != nil || len(all.ByValue) == 0 || len(all.ByValue[0].Top) != 3 || all.ByValue[0].Top[2] != (FuncCPU{"main.handle", 0, d(25)}) {
+		t.Errorf("Read with room for all = %+v, %v; want main.handle third, 0 flat and 25ms cumulative", all, err)
 	}
 }

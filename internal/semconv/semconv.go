@@ -247,3 +247,13 @@ const (
 	NetPeerName = "net.peer.name"
 	NetPeerPort = "net.peer.port"
 )
+
+// HTTP instrumentations (otelhttp and others): the response's status code,
+// which the waterfall shows and colours as it does gRPC codes.
+const (
+	// HTTPResponseStatusCode is the status code in the stable HTTP
+	// conventions (otelhttp from v0.60).
+	HTTPResponseStatusCode = "http.response.status_code"
+	// HTTPStatusCode is its name before them.
+	HTTPStatusCode = "http.status_code"
+)

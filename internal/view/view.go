@@ -163,13 +163,27 @@ type CPUProfile struct {
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration_ns"`
 	Total    time.Duration `json:"cpu_ns"` // CPU time, on every core
-	Methods  []MethodCPU   `json:"-"`      // most CPU first; web adds each one's share
+	// Samples is how many samples the profile took (100 a second of CPU):
+	// with few, the shares are rough.
+	Samples int         `json:"samples"`
+	Methods []MethodCPU `json:"-"` // most CPU first; web adds each one's share
 }
 
-// MethodCPU is the CPU time spent serving one method.
+// MethodCPU is the CPU time spent serving one method, its samples, and the
+// functions it spent the most in.
 type MethodCPU struct {
-	Method string        `json:"method"`
-	CPU    time.Duration `json:"cpu_ns"`
+	Method  string        `json:"method"`
+	CPU     time.Duration `json:"cpu_ns"`
+	Samples int           `json:"samples"`
+	Top     []FuncCPU     `json:"top"`
+}
+
+// FuncCPU is a function's CPU time within a method: Flat in the function
+// itself, Cum in it and the functions it called.
+type FuncCPU struct {
+	Function string        `json:"function"`
+	Flat     time.Duration `json:"flat_ns"`
+	Cum      time.Duration `json:"cum_ns"`
 }
 
 // Window counts the calls of a method that ended in a recent window.

@@ -212,6 +212,17 @@
         var main = new DOMParser().parseFromString(html, 'text/html').querySelector('main');
         if (!main) return;
         detail.replaceChildren.apply(detail, Array.prototype.slice.call(main.childNodes));
+        // Links to the trace already open lead nowhere new: a button
+        // ("View trace →") goes, a trace ID stays as text.
+        var here = location.href.split('#')[0];
+        detail.querySelectorAll('a[href]').forEach(function (l) {
+          if (l.href.split('#')[0] !== here) return;
+          if (l.classList.contains('button')) { l.remove(); return; }
+          var text = document.createElement('span');
+          text.className = l.className;
+          text.textContent = l.textContent;
+          l.replaceWith(text);
+        });
         var close = document.createElement('button');
         close.type = 'button';
         close.className = 'close';
@@ -264,6 +275,32 @@
   if (document.querySelector('time[data-since], time[data-until]')) {
     clocks();
     setInterval(clocks, 1000);
+  }
+
+  // The CPU page blocks while it profiles: say so, and fill a bar over
+  // the seconds asked for.
+  var profiling = document.getElementById('profiling');
+  var profileForm = profiling && document.querySelector('form.filter');
+  if (profileForm) {
+    profileForm.addEventListener('submit', function () {
+      var seconds = Math.max(+profileForm.elements.seconds.value || 5, 1);
+      var bar = profiling.querySelector('progress'), began = Date.now();
+      profiling.querySelector('.seconds').textContent = String(seconds);
+      profiling.hidden = false;
+      bar.value = 0;
+      var tick = setInterval(function () {
+        bar.value = Math.min(100, (Date.now() - began) / (10 * seconds));
+        if (bar.value >= 100) clearInterval(tick);
+      }, 100);
+      var submit = profileForm.querySelector('button[type="submit"]');
+      if (submit) { submit.disabled = true; submit.textContent = 'Profiling…'; }
+    });
+    window.addEventListener('pageshow', function (e) { // back to it from the cache
+      if (!e.persisted) return;
+      profiling.hidden = true;
+      var submit = profileForm.querySelector('button[type="submit"]');
+      if (submit) { submit.disabled = false; submit.textContent = 'Profile'; }
+    });
   }
 
   if (regions.length === 0 || typeof EventSource === 'undefined' || !window.URL) {
