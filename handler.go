@@ -2,6 +2,7 @@ package debugz
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -27,6 +28,7 @@ type handlerConfig struct {
 	traceURL     string
 	services     map[string]grpc.ServiceInfo
 	channelz     view.Channelz
+	snapshotMax  int // WithSnapshotMaxBytes
 }
 
 type handlerOptionFunc func(*handlerConfig)
@@ -133,12 +135,25 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 	if sp == nil {
 		panic("debugz: NewHandler called with nil *SpanProcessor")
 	}
+	cfg := newHandlerConfig(opts)
+	src := newSource(sp, &cfg)
+	return web.NewHandler(src, view.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL, Channelz: cfg.channelz,
+		NearDeadline: nearDeadline, Buckets: sp.bucketBounds(), ErrorHandler: otel.Handle,
+		Snapshot: func(w io.Writer) error { return src.writeSnapshot(w, &cfg) }})
+}
+
+func newHandlerConfig(opts []HandlerOption) handlerConfig {
 	var cfg handlerConfig
 	for _, o := range opts {
 		if o != nil {
 			o.applyHandler(&cfg)
 		}
 	}
+	return cfg
+}
+
+// newSource is the pages' view of sp, redacted as cfg says.
+func newSource(sp *SpanProcessor, cfg *handlerConfig) *source {
 	src := &source{sp: sp, streaming: map[string]string{}}
 	if !cfg.noRedaction {
 		src.red = redact.New(cfg.redactedKeys...)
@@ -151,8 +166,7 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 			}
 		}
 	}
-	return web.NewHandler(src, view.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL, Channelz: cfg.channelz,
-		NearDeadline: nearDeadline, Buckets: sp.bucketBounds(), ErrorHandler: otel.Handle})
+	return src
 }
 
 func streamingKind(m grpc.MethodInfo) string {

@@ -30,6 +30,10 @@ type page struct {
 	Process view.Process
 	// Channelz says whether the connections pages exist.
 	Channelz bool
+	// Snapshot says whether api/snapshot exists; Banner heads the page
+	// (Config.Banner).
+	Snapshot bool
+	Banner   string
 }
 
 // nearWords are the phrases that say what near its deadline means, worded

@@ -6,6 +6,7 @@ package view
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 )
@@ -406,6 +407,12 @@ type Config struct {
 	// render or encode. It may be called concurrently. Nil discards them. A
 	// client that goes away while a response is written is not an error.
 	ErrorHandler func(error)
+	// Snapshot, when set, writes a snapshot of the moment: /api/snapshot
+	// serves it and every page links to it ("Save snapshot").
+	Snapshot func(w io.Writer) error
+	// Banner, when set, heads every page: the viewer of a snapshot names the
+	// process and the moment it shows.
+	Banner string
 
 	// Set by tests only.
 	Now          func() time.Time // the clock; nil means time.Now

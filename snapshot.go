@@ -1,0 +1,324 @@
+package debugz
+
+import (
+	"archive/tar"
+	"bytes"
+	"cmp"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/debugz/debugz/internal/otlp"
+	"github.com/debugz/debugz/internal/snapshot"
+	"github.com/debugz/debugz/internal/view"
+	"github.com/debugz/debugz/ringbuffer"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"google.golang.org/grpc/codes"
+)
+
+// A snapshot keeps the evidence: the moment the pages show, in one file
+// (the layout is in internal/snapshot), opened later by
+// `go run github.com/debugz/debugz/cmd/debugz view FILE` with the same pages.
+
+// WithSnapshotMaxBytes bounds the snapshots of [WriteSnapshot] and of the
+// pages' "Save snapshot" (/api/snapshot): the bytes of the files in it
+// before compression, so the file itself is smaller still. Past the bound
+// the oldest successful spans are left out first, then the oldest failed
+// ones; the file says how many. The default is 16 MiB.
+func WithSnapshotMaxBytes(n int) HandlerOption {
+	return handlerOptionFunc(func(c *handlerConfig) { c.snapshotMax = n })
+}
+
+// WriteSnapshot writes to w a snapshot of sp as the pages see it now: the
+// summary (since start, the last 10 minutes and the last minute), the
+// process, its build and runtime figures, every retained span and log
+// record (also as OTLP/JSON, which OpenTelemetry tools load), the calls in
+// flight with one goroutine dump, and channelz with [WithChannelz];
+// redacted as the pages are ([WithoutRedaction], [WithRedactedKeys]) and
+// within [WithSnapshotMaxBytes]. The file is a gzipped tar; open it with
+// `go run github.com/debugz/debugz/cmd/debugz view FILE`. A service may
+// call it on a signal, when its own alert fires, or when a test fails.
+func WriteSnapshot(w io.Writer, sp *SpanProcessor, opts ...HandlerOption) error {
+	if sp == nil {
+		return errors.New("debugz: WriteSnapshot called with nil *SpanProcessor")
+	}
+	cfg := newHandlerConfig(opts)
+	return newSource(sp, &cfg).writeSnapshot(w, &cfg)
+}
+
+// snapshotSlack is kept out of the bound for the archive's own headers
+// and the parts whose size is known only at the end.
+const snapshotSlack = 64 << 10
+
+func (s *source) writeSnapshot(w io.Writer, cfg *handlerConfig) error {
+	maxBytes := cfg.snapshotMax
+	if maxBytes <= 0 {
+		maxBytes = snapshot.DefaultMaxBytes
+	}
+	meta := snapshot.Meta{Format: snapshot.Format, Taken: time.Now(), Process: s.Process(), Build: buildInfo(),
+		Runtime: runtimeFigures(), MaxBytes: maxBytes, NearDeadline: nearDeadline, TraceURL: cfg.traceURL}
+	sum := s.Summary()
+	meta.Summary.Summary = sum
+	for _, m := range sum.Methods {
+		meta.Summary.Methods = append(meta.Summary.Methods, snapshot.Method{Method: m, Codes: m.Codes})
+	}
+	for _, a := range s.sp.Active() {
+		va := snapshot.Active{Active: view.Active{TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Method: s.red.String(a.Method),
+			Kind: kindName(a.Kind), Start: a.Start, Peer: a.Peer, Deadline: a.Deadline},
+			ProgressKnown: a.ProgressKnown, Sent: a.MessagesSent, Received: a.MessagesReceived}
+		if a.Parent.IsValid() {
+			va.Parent = a.Parent.String()
+		}
+		meta.Active = append(meta.Active, va)
+	}
+	if cfg.channelz != nil {
+		meta.Channelz = readChannelz(cfg.channelz)
+	}
+	metaJSON, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("debugz: snapshot: %w", err)
+	}
+	budget := maxBytes - snapshotSlack - len(metaJSON)
+	if budget < 0 {
+		return fmt.Errorf("debugz: snapshot: the summary and the calls in flight alone take %d bytes, over the bound of %d (WithSnapshotMaxBytes)",
+			len(metaJSON)+snapshotSlack, maxBytes)
+	}
+	// The log records and the goroutine dump take at most a quarter each;
+	// the spans the rest.
+	logsJSON, logsOTLP, droppedLogs, err := s.snapshotLogs(budget / 4)
+	if err != nil {
+		return err
+	}
+	dump, cut := goroutineDump(budget / 4)
+	meta.Dropped.Logs, meta.Dropped.GoroutineBytes = droppedLogs, cut
+	budget -= len(logsJSON) + len(logsOTLP) + len(dump)
+	spansJSON, tracesOTLP, err := s.snapshotSpans(budget, &meta.Dropped)
+	if err != nil {
+		return err
+	}
+	if metaJSON, err = json.Marshal(meta); err != nil { // with what was dropped
+		return fmt.Errorf("debugz: snapshot: %w", err)
+	}
+
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // the level is valid
+	tw := tar.NewWriter(zw)
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{
+		{snapshot.MetaFile, metaJSON}, {snapshot.SpansFile, spansJSON}, {snapshot.LogsFile, logsJSON},
+		{snapshot.TracesFile, tracesOTLP}, {snapshot.OTLPLogsFile, logsOTLP}, {snapshot.GoroutinesFile, dump},
+	} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.b)), ModTime: meta.Taken, Typeflag: tar.TypeReg}); err != nil {
+			return fmt.Errorf("debugz: snapshot: %w", err)
+		}
+		if _, err := tw.Write(f.b); err != nil {
+			return fmt.Errorf("debugz: snapshot: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("debugz: snapshot: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("debugz: snapshot: %w", err)
+	}
+	return nil
+}
+
+// snapshotSpans encodes the retained spans, as the pages show them and as
+// OTLP, within budget bytes: the failed ones first, newest first, then the
+// successful ones newest first, so that the bound leaves out the oldest
+// successful spans first. It counts what it left out in dropped.
+func (s *source) snapshotSpans(budget int, dropped *snapshot.Dropped) (spansJSON, tracesOTLP []byte, err error) {
+	recs := s.sp.retained()
+	failed := make([]bool, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		failed[i] = r.row != nil && r.code != codes.OK || r.row == nil && r.span.Status().Code == otelcodes.Error
+	}
+	order := make([]int, len(recs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if failed[a] != failed[b] {
+			if failed[a] {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(recs[b].end, recs[a].end)
+	})
+	var views [][]byte
+	var encoded []otlp.EncodedSpan
+	used := 0
+	for n, i := range order {
+		sp := s.sp.toSpan(&recs[i])
+		vb, err := json.Marshal(s.span(&sp))
+		if err != nil {
+			return nil, nil, fmt.Errorf("debugz: snapshot: %w", err)
+		}
+		eo, err := otlp.EncodeSpan(ptr(otlpSpan(&sp)), s.red)
+		if err != nil {
+			return nil, nil, err
+		}
+		if used += len(vb) + len(eo.JSON) + 2; used > budget {
+			for _, j := range order[n:] {
+				dropped.Spans++
+				if failed[j] {
+					dropped.Failed++
+				} else {
+					dropped.OK++
+				}
+			}
+			break
+		}
+		views, encoded = append(views, vb), append(encoded, eo)
+	}
+	var doc bytes.Buffer
+	doc.Grow(used)
+	if err := otlp.WriteDocument(&doc, encoded, s.red); err != nil {
+		return nil, nil, err
+	}
+	return append(append([]byte("["), bytes.Join(views, []byte(","))...), ']'), doc.Bytes(), nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// retained returns every retained record, gRPC or not, each once: the
+// recent ring, the ring of other spans, and the reservoirs' records that
+// the recent ring no longer holds.
+func (sp *SpanProcessor) retained() []record {
+	var out []record
+	for _, ring := range []*ringbuffer.Ring[record]{sp.recent, sp.other} {
+		for _, r := range ring.Newest() {
+			out = append(out, r)
+		}
+	}
+	evicted := sp.recent.Overwritten()
+	n := len(out)
+	for _, row := range sp.rows.all() {
+		out = row.appendRecords(out, func(r *record) bool { return r.seq <= evicted })
+	}
+	extra := out[n:]
+	slices.SortFunc(extra, func(a, b record) int { return cmp.Compare(a.seq, b.seq) })
+	return append(out[:n], slices.CompactFunc(extra, func(a, b record) bool { return a.seq == b.seq })...)
+}
+
+// snapshotLogs encodes the latest log records, as the pages show them and
+// as OTLP, within budget bytes, leaving out the oldest first.
+func (s *source) snapshotLogs(budget int) (logsJSON, logsOTLP []byte, dropped int, err error) {
+	recs := s.sp.Logs(LogFilter{MinLevel: math.MinInt}) // newest first
+	entries := s.logEntries(recs)
+	var res = s.sp.resource.Load()
+	for keep := len(recs); ; {
+		if logsJSON, err = json.Marshal(entries[:keep]); err != nil {
+			return nil, nil, 0, fmt.Errorf("debugz: snapshot: %w", err)
+		}
+		logs := make([]otlp.Log, keep)
+		for i := range logs {
+			r := &recs[keep-1-i] // oldest first, as a log file reads
+			logs[i] = otlp.Log{Time: r.Time, Level: r.Level, Message: r.Message, Span: r.Span}
+			for _, a := range r.Attrs {
+				logs[i].Attributes = append(logs[i].Attributes, slogAttr(a))
+			}
+		}
+		if logsOTLP, err = otlp.LogsJSON(logs, res, s.red); err != nil {
+			return nil, nil, 0, err
+		}
+		size := len(logsJSON) + len(logsOTLP)
+		if size <= budget || keep == 0 {
+			return logsJSON, logsOTLP, len(recs) - keep, nil
+		}
+		keep = min(keep-1, int(int64(keep)*int64(budget)/int64(size)))
+	}
+}
+
+// goroutineDump is one goroutine dump of the whole process (debug=1: its
+// profiler labels name the calls' span IDs), cut at a record within
+// maxBytes; cut is how many bytes were left out.
+func goroutineDump(maxBytes int) (dump []byte, cut int) {
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
+		return nil, 0
+	}
+	b := buf.Bytes()
+	if len(b) <= maxBytes {
+		return b, 0
+	}
+	end := bytes.LastIndex(b[:max(maxBytes, 0)], []byte("\n\n"))
+	if end < 0 {
+		end = 0
+	}
+	return b[:end], len(b) - end
+}
+
+// readChannelz reads the overview and every channel and subchannel in it.
+func readChannelz(c view.Channelz) *snapshot.Channelz {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := &snapshot.Channelz{Channels: map[int64]view.ChannelzChannel{}}
+	ov, err := c.Overview(ctx)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	out.Overview = ov
+	var ids []int64
+	for _, ch := range ov.Channels {
+		ids = append(ids, ch.ID)
+		for _, sub := range ch.Subchannels {
+			ids = append(ids, sub.ID)
+		}
+	}
+	for _, id := range ids {
+		if ch, ok, err := c.Channel(ctx, id); err == nil && ok {
+			out.Channels[id] = ch
+		}
+	}
+	return out
+}
+
+// buildInfo is what the binary says of its build.
+func buildInfo() snapshot.Build {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return snapshot.Build{GoVersion: runtime.Version()}
+	}
+	b := snapshot.Build{GoVersion: bi.GoVersion, Path: bi.Path, Main: snapshot.Module{Path: bi.Main.Path, Version: bi.Main.Version}}
+	for _, d := range bi.Deps {
+		m := snapshot.Module{Path: d.Path, Version: d.Version}
+		if d.Replace != nil {
+			m.Version += " => " + strings.TrimSpace(d.Replace.Path+" "+d.Replace.Version)
+		}
+		b.Deps = append(b.Deps, m)
+	}
+	for _, s := range bi.Settings {
+		b.Settings = append(b.Settings, snapshot.Module{Path: s.Key, Version: s.Value})
+	}
+	return b
+}
+
+// runtimeFigures reads the runtime's figures (ReadMemStats stops the world
+// briefly, as a goroutine dump does: once per snapshot).
+func runtimeFigures() snapshot.Runtime {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	r := snapshot.Runtime{Goroutines: runtime.NumGoroutine(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		HeapAlloc: ms.HeapAlloc, HeapInuse: ms.HeapInuse, HeapSys: ms.HeapSys, Sys: ms.Sys,
+		NumGC: ms.NumGC, PauseTotal: time.Duration(ms.PauseTotalNs)}
+	for i := range min(int(ms.NumGC), 16) {
+		r.RecentPauses = append(r.RecentPauses, time.Duration(ms.PauseNs[(int(ms.NumGC)-1-i+256)%256]))
+	}
+	return r
+}
