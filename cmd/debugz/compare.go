@@ -27,12 +27,12 @@ type row struct {
 // side is a method's figures in one snapshot; Seen is false when it has
 // no row there.
 type side struct {
-	Seen             bool
-	Calls, Errors    uint64
-	ErrorRate        float64
-	P50, P99         time.Duration
-	SpansURL         string
-	codes            map[string]bool
+	Seen          bool
+	Calls, Errors uint64
+	ErrorRate     float64
+	P50, P99      time.Duration
+	SpansURL      string
+	codes         map[string]bool
 }
 
 func compareRows(a, b *snapshot.Meta) []row {

@@ -122,7 +122,7 @@ type Active struct {
 // Channelz is the connections pages' data: the overview, and every
 // channel and subchannel of it by ID with its events.
 type Channelz struct {
-	Overview view.ChannelzOverview           `json:"overview"`
+	Overview view.ChannelzOverview          `json:"overview"`
 	Channels map[int64]view.ChannelzChannel `json:"channels"`
-	Error    string                          `json:"error,omitempty"` // why it could not be read
+	Error    string                         `json:"error,omitempty"` // why it could not be read
 }

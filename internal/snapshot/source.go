@@ -180,7 +180,10 @@ func (s *Snapshot) TraceOTLP(id string) ([]byte, bool, error) {
 	}
 	td := otlp.SelectTrace(s.otlp, id)
 	if td == nil {
-		return nil, false, nil
+		if _, running := s.Trace(id); !running { // a trace still all in flight is there, without a span yet
+			return nil, false, nil
+		}
+		td = &tracepb.TracesData{}
 	}
 	b, err := otlp.Encode(td)
 	return b, true, err
