@@ -394,3 +394,53 @@ func traceIDs(spans map[string]string) []string {
 	slices.Sort(ids)
 	return slices.Compact(ids)
 }
+
+// TestCompare: `debugz view A B` sets two snapshots side by side per method:
+// calls, and the codes that appeared or vanished between them; every link
+// of it, and of both snapshots' pages under it, answers 2xx.
+func TestCompare(t *testing.T) {
+	sp := debugz.NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	client := grpctest.Start(t, tp, nil, nil)
+	call := func(n int, c codes.Code) {
+		for range n {
+			_, _ = client.UnaryCall(context.Background(), &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(c), Message: "m"}})
+		}
+	}
+	take := func() *snapshot.Snapshot {
+		grpctest.WaitFor(t, "every call ended", func() bool { return len(sp.Active()) == 0 })
+		var b bytes.Buffer
+		if err := debugz.WriteSnapshot(&b, sp); err != nil {
+			t.Fatal(err)
+		}
+		s, err := snapshot.Read(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	call(3, codes.OK)
+	a := take()
+	call(2, codes.Unavailable)
+	b := take()
+
+	var server row
+	for _, r := range compareRows(&a.Meta, &b.Meta) {
+		if r.Method == grpctest.Method+"UnaryCall" && r.Kind == "server" {
+			server = r
+		}
+	}
+	if server.A.Calls != 3 || server.B.Calls != 5 || server.CallsDelta != 2 || !slices.Equal(server.Appeared, []string{"UNAVAILABLE"}) ||
+		len(server.Gone) != 0 || server.A.ErrorRate != 0 || server.B.ErrorRate != 0.4 {
+		t.Errorf("server UnaryCall: %+v", server)
+	}
+	h := viewer(a, b)
+	code, body := grpctest.Get(t, h, "/")
+	if code != http.StatusOK || !strings.Contains(body, `<span class="code err">UNAVAILABLE</span>`) {
+		t.Errorf("GET / = %d:\n%s", code, body)
+	}
+	if n := crawl(t, h, "/"); n < 20 {
+		t.Errorf("crawled %d pages", n)
+	}
+}
