@@ -21,7 +21,6 @@ import (
 	"github.com/debugz/debugz/internal/otlp"
 	"github.com/debugz/debugz/internal/snapshot"
 	"github.com/debugz/debugz/internal/view"
-	"github.com/debugz/debugz/ringbuffer"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"google.golang.org/grpc/codes"
 )
@@ -140,7 +139,7 @@ func (s *source) writeSnapshot(w io.Writer, cfg *handlerConfig) error {
 // successful ones newest first, so that the bound leaves out the oldest
 // successful spans first. It counts what it left out in dropped.
 func (s *source) snapshotSpans(budget int, dropped *snapshot.Dropped) (spansJSON, tracesOTLP []byte, err error) {
-	recs := s.sp.retained()
+	recs, evicted := s.sp.retained()
 	failed := make([]bool, len(recs))
 	for i := range recs {
 		r := &recs[i]
@@ -160,6 +159,7 @@ func (s *source) snapshotSpans(budget int, dropped *snapshot.Dropped) (spansJSON
 		return cmp.Compare(recs[b].end, recs[a].end)
 	})
 	var views [][]byte
+	var kept []int
 	var encoded []otlp.EncodedSpan
 	used := 0
 	for n, i := range order {
@@ -183,8 +183,9 @@ func (s *source) snapshotSpans(budget int, dropped *snapshot.Dropped) (spansJSON
 			}
 			break
 		}
-		views, encoded = append(views, vb), append(encoded, eo)
+		views, kept, encoded = append(views, vb), append(kept, i), append(encoded, eo)
 	}
+	views = inLiveOrder(recs, kept, views, evicted)
 	var doc bytes.Buffer
 	doc.Grow(used)
 	if err := otlp.WriteDocument(&doc, encoded, s.red); err != nil {
@@ -195,24 +196,55 @@ func (s *source) snapshotSpans(budget int, dropped *snapshot.Dropped) (spansJSON
 
 func ptr[T any](v T) *T { return &v }
 
+// inLiveOrder puts the views of the kept records in the order the live
+// pages list them ([SpanProcessor.Spans]), for the viewer to keep: the
+// recent ring's, the last pushed first, or, when the reservoirs add older
+// ones, all by end, the last to end first; the non-gRPC spans after them.
+func inLiveOrder(recs []record, kept []int, views [][]byte, evicted uint64) [][]byte {
+	extra := slices.ContainsFunc(kept, func(i int) bool { return recs[i].row != nil && recs[i].seq <= evicted })
+	idx := make([]int, len(kept))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		ra, rb := &recs[kept[a]], &recs[kept[b]]
+		if (ra.row == nil) != (rb.row == nil) {
+			if ra.row == nil {
+				return 1
+			}
+			return -1
+		}
+		if extra {
+			return cmp.Or(cmp.Compare(rb.end, ra.end), cmp.Compare(rb.seq, ra.seq))
+		}
+		return cmp.Compare(rb.seq, ra.seq)
+	})
+	out := make([][]byte, len(idx))
+	for i, j := range idx {
+		out[i] = views[j]
+	}
+	return out
+}
+
 // retained returns every retained record, gRPC or not, each once: the
 // recent ring, the ring of other spans, and the reservoirs' records that
-// the recent ring no longer holds.
-func (sp *SpanProcessor) retained() []record {
-	var out []record
-	for _, ring := range []*ringbuffer.Ring[record]{sp.recent, sp.other} {
-		for _, r := range ring.Newest() {
-			out = append(out, r)
-		}
+// the recent ring no longer holds (push numbers up to evicted).
+func (sp *SpanProcessor) retained() (out []record, evicted uint64) {
+	for seq, r := range sp.recent.Newest() {
+		r.seq = seq
+		out = append(out, r)
 	}
-	evicted := sp.recent.Overwritten()
+	for _, r := range sp.other.Newest() {
+		out = append(out, r)
+	}
+	evicted = sp.recent.Overwritten()
 	n := len(out)
 	for _, row := range sp.rows.all() {
 		out = row.appendRecords(out, func(r *record) bool { return r.seq <= evicted })
 	}
 	extra := out[n:]
 	slices.SortFunc(extra, func(a, b record) int { return cmp.Compare(a.seq, b.seq) })
-	return append(out[:n], slices.CompactFunc(extra, func(a, b record) bool { return a.seq == b.seq })...)
+	return append(out[:n], slices.CompactFunc(extra, func(a, b record) bool { return a.seq == b.seq })...), evicted
 }
 
 // snapshotLogs encodes the latest log records, as the pages show them and

@@ -3,13 +3,11 @@ package snapshot
 import (
 	"archive/tar"
 	"bytes"
-	"cmp"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sync"
 
 	"github.com/debugz/debugz/internal/view"
@@ -26,7 +24,7 @@ type Snapshot struct {
 	Meta Meta
 	// Raw is the file as read, served again as the viewer's /api/snapshot.
 	Raw        []byte
-	spans      []view.Span // every span, gRPC or not, the last to end first
+	spans      []view.Span // every span, gRPC or not, in the order the live pages list them
 	byID       map[string]int
 	logs       []view.LogEntry // newest first
 	traces     []byte          // traces.otlp.json
@@ -83,7 +81,6 @@ func Read(r io.Reader) (*Snapshot, error) {
 	if err := decode(files[LogsFile], &s.logs); err != nil {
 		return nil, fmt.Errorf("snapshot: %s: %w", LogsFile, err)
 	}
-	slices.SortStableFunc(s.spans, func(a, b view.Span) int { return cmp.Compare(end(&b), end(&a)) })
 	s.byID = make(map[string]int, len(s.spans))
 	for i := range s.spans {
 		s.byID[s.spans[i].SpanID] = i
