@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/channelz"
 	"github.com/debugz/debugz/internal/grpctest"
 	"github.com/debugz/debugz/internal/snapshot"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -39,8 +40,14 @@ import (
 // loaded is a processor with calls of every kind made through the test
 // service by several callers at once, two calls still in flight, a child
 // span and log lines carrying secrets; live is its pages.
-func loaded(t *testing.T) (sp *debugz.SpanProcessor, live http.Handler, secrets []string) {
+func loaded(t *testing.T) (sp *debugz.SpanProcessor, live http.Handler, opts []debugz.HandlerOption, secrets []string) {
 	sp = debugz.NewSpanProcessor()
+	cz, err := channelz.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cz.Close() })
+	opts = []debugz.HandlerOption{cz.Option()}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp),
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "snaptest"), attribute.String("service.version", "v1.2.3"))))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
@@ -83,11 +90,11 @@ func loaded(t *testing.T) (sp *debugz.SpanProcessor, live http.Handler, secrets 
 		}
 		return n == 4 // client and server sides
 	})
-	return sp, debugz.NewHandler(sp), secrets
+	return sp, debugz.NewHandler(sp, opts...), opts, secrets
 }
 
 // the JSON outputs compared between the live process and its snapshot.
-var compared = []string{"/api/summary", "/api/spans?limit=1000", "/api/active", "/api/logs?level=DEBUG"}
+var compared = []string{"/api/summary", "/api/spans?limit=1000", "/api/active", "/api/logs?level=DEBUG", "/api/channelz"}
 
 // TestViewRoundTrip: a snapshot of a loaded processor, opened by the viewer,
 // answers the JSON outputs as the live process did at that moment; every
@@ -95,13 +102,13 @@ var compared = []string{"/api/summary", "/api/spans?limit=1000", "/api/active", 
 // 2xx; its OTLP parts load in the Collector's pdata and say of every span
 // and log record what the live process's OTLP says; no secret is in the file.
 func TestViewRoundTrip(t *testing.T) {
-	sp, live, secrets := loaded(t)
+	sp, live, opts, secrets := loaded(t)
 	var file bytes.Buffer
 	var before, after map[string]any
 	for try := 0; ; try++ { // a moment: the live outputs the same just before and after
 		before = liveJSON(t, live)
 		file.Reset()
-		if err := debugz.WriteSnapshot(&file, sp); err != nil {
+		if err := debugz.WriteSnapshot(&file, sp, opts...); err != nil {
 			t.Fatal(err)
 		}
 		if after = liveJSON(t, live); reflect.DeepEqual(before, after) {
@@ -135,8 +142,20 @@ func TestViewRoundTrip(t *testing.T) {
 
 	t.Run("crawl", func(t *testing.T) {
 		visited := crawl(t, h, "/")
-		if visited < 100 {
-			t.Errorf("crawled %d pages; want every span's", visited)
+		t.Logf("crawled %d addresses", len(visited))
+		for _, want := range []string{"/spans/", "/traces/", "/api/traces/", "/active", "/logs", "/channelz/channels/", "/profile", "/api/snapshot"} {
+			n := 0
+			for _, u := range visited {
+				if strings.Contains(u, "localhost:6060"+want) {
+					n++
+				}
+			}
+			if n == 0 {
+				t.Errorf("the crawl reached no %s page", want)
+			}
+		}
+		if len(visited) < 200 {
+			t.Errorf("crawled %d addresses; want every span's pages", len(visited))
 		}
 	})
 
@@ -296,9 +315,9 @@ func diff(path string, a, b any) []string {
 var linkRE = regexp.MustCompile(`(?:href|src)="([^"]*)"`)
 
 // crawl follows every link of the pages from start, on the same host, and
-// fails the test for any answer that is not 2xx; it returns how many
-// addresses it visited.
-func crawl(t *testing.T, h http.Handler, start string) int {
+// fails the test for any answer that is not 2xx; it returns the addresses
+// it visited.
+func crawl(t *testing.T, h http.Handler, start string) []string {
 	t.Helper()
 	base, _ := url.Parse("http://localhost:6060" + start)
 	seen := map[string]bool{base.String(): true}
@@ -332,7 +351,7 @@ func crawl(t *testing.T, h http.Handler, start string) int {
 			queue = append(queue, next)
 		}
 	}
-	return len(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // unpack returns the files of a snapshot.
@@ -440,7 +459,7 @@ func TestCompare(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `<span class="code err">UNAVAILABLE</span>`) {
 		t.Errorf("GET / = %d:\n%s", code, body)
 	}
-	if n := crawl(t, h, "/"); n < 20 {
+	if n := len(crawl(t, h, "/")); n < 20 {
 		t.Errorf("crawled %d pages", n)
 	}
 }
