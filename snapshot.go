@@ -105,9 +105,11 @@ func (s *source) writeSnapshot(w io.Writer, cfg *handlerConfig) error {
 	if err != nil {
 		return err
 	}
-	if metaJSON, err = json.Marshal(meta); err != nil { // with what was dropped
-		return fmt.Errorf("debugz: snapshot: %w", err)
-	}
+	// What was dropped, in place of the zeros: the summary and the calls in
+	// flight, most of the file, are encoded once.
+	zero, _ := json.Marshal(snapshot.Dropped{}) // a struct of ints always encodes
+	dropped, _ := json.Marshal(meta.Dropped)
+	metaJSON = bytes.Replace(metaJSON, append([]byte(`"dropped":`), zero...), append([]byte(`"dropped":`), dropped...), 1)
 
 	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // the level is valid
 	tw := tar.NewWriter(zw)
@@ -238,13 +240,17 @@ func (sp *SpanProcessor) retained() (out []record, evicted uint64) {
 		out = append(out, r)
 	}
 	evicted = sp.recent.Overwritten()
-	n := len(out)
+	seen := map[uint64]bool{} // a record may be in a bucket's and a code's reservoir
 	for _, row := range sp.rows.all() {
-		out = row.appendRecords(out, func(r *record) bool { return r.seq <= evicted })
+		out = row.appendRecords(out, func(r *record) bool {
+			if r.seq > evicted || seen[r.seq] {
+				return false
+			}
+			seen[r.seq] = true
+			return true
+		})
 	}
-	extra := out[n:]
-	slices.SortFunc(extra, func(a, b record) int { return cmp.Compare(a.seq, b.seq) })
-	return append(out[:n], slices.CompactFunc(extra, func(a, b record) bool { return a.seq == b.seq })...), evicted
+	return out, evicted
 }
 
 // snapshotLogs encodes the latest log records, as the pages show them and
