@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/debugz/debugz/internal/view"
 
@@ -137,9 +138,14 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 	}
 	cfg := newHandlerConfig(opts)
 	src := newSource(sp, &cfg)
+	var snapshots sync.Mutex // one at a time: each holds up to its bound in memory
 	return web.NewHandler(src, view.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL, Channelz: cfg.channelz,
 		NearDeadline: nearDeadline, Buckets: sp.bucketBounds(), ErrorHandler: otel.Handle,
-		Snapshot: func(w io.Writer) error { return src.writeSnapshot(w, &cfg) }})
+		Snapshot: func(w io.Writer) error {
+			snapshots.Lock()
+			defer snapshots.Unlock()
+			return src.writeSnapshot(w, &cfg)
+		}})
 }
 
 func newHandlerConfig(opts []HandlerOption) handlerConfig {
