@@ -125,7 +125,8 @@ func WithServices(services map[string]grpc.ServiceInfo) HandlerOption {
 // Pages: / (summary), /spans (filtered list), /spans/{spanID}, /traces/{traceID}
 // (waterfall), /active (in flight). JSON: /api/summary, /api/spans
 // (?follow=1 streams NDJSON), /api/spans/{spanID}, /api/active and
-// /api/traces/{traceID} as OTLP JSON.
+// /api/traces/{traceID} as OTLP JSON; /api/snapshot, one file of the moment
+// (see [WriteSnapshot]), linked from every page as "Save snapshot".
 //
 // Errors it has no one to return to, such as a panic it recovered from while
 // serving a page (the request gets a 500), go to OpenTelemetry's error

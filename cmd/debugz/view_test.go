@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -461,5 +462,22 @@ func TestCompare(t *testing.T) {
 	}
 	if n := len(crawl(t, h, "/")); n < 20 {
 		t.Errorf("crawled %d pages", n)
+	}
+}
+
+// TestRunArguments: the command says how to call it, and names a file it
+// cannot read.
+func TestRunArguments(t *testing.T) {
+	for _, args := range [][]string{nil, {"show", "f"}, {"view"}, {"view", "a", "b", "c"}} {
+		if err := run(args, io.Discard); err == nil || !strings.Contains(err.Error(), "usage") {
+			t.Errorf("run(%q) = %v; want the usage", args, err)
+		}
+	}
+	bad := t.TempDir() + "/not-a-snapshot.tar.gz"
+	if err := os.WriteFile(bad, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"view", bad}, io.Discard); err == nil || !strings.Contains(err.Error(), "not-a-snapshot.tar.gz: snapshot: not a debugz snapshot") {
+		t.Errorf("run(view %s) = %v", bad, err)
 	}
 }
