@@ -22,6 +22,7 @@ import (
 	"github.com/debugz/debugz/internal/snapshot"
 	"github.com/debugz/debugz/internal/view"
 	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 )
 
@@ -94,14 +95,25 @@ func (s *source) writeSnapshot(w io.Writer, cfg *handlerConfig) error {
 	}
 	// The log records and the goroutine dump take at most a quarter each;
 	// the spans the rest.
-	logsJSON, logsOTLP, droppedLogs, err := s.snapshotLogs(budget / 4)
+	logsJSON, logs, droppedLogs, err := s.snapshotLogs(budget / 4)
 	if err != nil {
 		return err
 	}
 	dump, cut := goroutineDump(budget / 4)
 	meta.Dropped.Logs, meta.Dropped.GoroutineBytes = droppedLogs, cut
-	budget -= len(logsJSON) + len(logsOTLP) + len(dump)
-	spansJSON, tracesOTLP, err := s.snapshotSpans(budget, &meta.Dropped)
+	budget -= len(logsJSON) + len(dump)
+	for i := range logs {
+		budget -= otlp.LogSize(&logs[i], s.red)
+	}
+	// The OTLP logs have the calls' own lines too, those no longer among
+	// the latest records.
+	spansJSON, tracesOTLP, callLogs, err := s.snapshotSpans(budget, logs, &meta.Dropped)
+	if err != nil {
+		return err
+	}
+	logs = append(logs, callLogs...)
+	slices.SortStableFunc(logs, func(a, b otlp.Log) int { return a.Time.Compare(b.Time) }) // oldest first, as a log file reads
+	logsOTLP, err := otlp.LogsJSON(logs, s.sp.resource.Load(), s.red)
 	if err != nil {
 		return err
 	}
@@ -140,7 +152,11 @@ func (s *source) writeSnapshot(w io.Writer, cfg *handlerConfig) error {
 // OTLP, within budget bytes: the failed ones first, newest first, then the
 // successful ones newest first, so that the bound leaves out the oldest
 // successful spans first. It counts what it left out in dropped.
-func (s *source) snapshotSpans(budget int, dropped *snapshot.Dropped) (spansJSON, tracesOTLP []byte, err error) {
+func (s *source) snapshotSpans(budget int, latest []otlp.Log, dropped *snapshot.Dropped) (spansJSON, tracesOTLP []byte, callLogs []otlp.Log, err error) {
+	seen := make(map[logKey]bool, len(latest))
+	for i := range latest {
+		seen[keyOf(&latest[i])] = true
+	}
 	recs, evicted := s.sp.retained()
 	failed := make([]bool, len(recs))
 	for i := range recs {
@@ -168,13 +184,21 @@ func (s *source) snapshotSpans(budget int, dropped *snapshot.Dropped) (spansJSON
 		sp := s.sp.toSpan(&recs[i])
 		vb, err := json.Marshal(s.span(&sp))
 		if err != nil {
-			return nil, nil, fmt.Errorf("debugz: snapshot: %w", err)
+			return nil, nil, nil, fmt.Errorf("debugz: snapshot: %w", err)
 		}
 		eo, err := otlp.EncodeSpan(ptr(otlpSpan(&sp)), s.red)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		if used += len(vb) + len(eo.JSON) + 2; used > budget {
+		cost, nlogs := len(vb)+len(eo.JSON)+2, len(callLogs)
+		for j := range sp.Logs {
+			if l := otlpLog(&sp.Logs[j]); !seen[keyOf(&l)] {
+				cost += otlp.LogSize(&l, s.red)
+				callLogs = append(callLogs, l)
+			}
+		}
+		if used += cost; used > budget {
+			callLogs = callLogs[:nlogs]
 			for _, j := range order[n:] {
 				dropped.Spans++
 				if failed[j] {
@@ -185,15 +209,18 @@ func (s *source) snapshotSpans(budget int, dropped *snapshot.Dropped) (spansJSON
 			}
 			break
 		}
+		for _, l := range callLogs[nlogs:] {
+			seen[keyOf(&l)] = true
+		}
 		views, kept, encoded = append(views, vb), append(kept, i), append(encoded, eo)
 	}
 	views = inLiveOrder(recs, kept, views, evicted)
 	var doc bytes.Buffer
 	doc.Grow(used)
 	if err := otlp.WriteDocument(&doc, encoded, s.red); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return append(append([]byte("["), bytes.Join(views, []byte(","))...), ']'), doc.Bytes(), nil
+	return joinJSON(views), doc.Bytes(), callLogs, nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -253,33 +280,49 @@ func (sp *SpanProcessor) retained() (out []record, evicted uint64) {
 	return out, evicted
 }
 
-// snapshotLogs encodes the latest log records, as the pages show them and
-// as OTLP, within budget bytes, leaving out the oldest first.
-func (s *source) snapshotLogs(budget int) (logsJSON, logsOTLP []byte, dropped int, err error) {
+// snapshotLogs encodes the latest log records as the pages show them,
+// within budget bytes with room for them as OTLP, leaving out the oldest
+// first. It returns the kept ones for the OTLP document, newest first.
+func (s *source) snapshotLogs(budget int) (logsJSON []byte, kept []otlp.Log, dropped int, err error) {
 	recs := s.sp.Logs(LogFilter{MinLevel: math.MinInt}) // newest first
-	entries := s.logEntries(recs)
-	var res = s.sp.resource.Load()
-	for keep := len(recs); ; {
-		if logsJSON, err = json.Marshal(entries[:keep]); err != nil {
+	views := make([][]byte, 0, len(recs))
+	used := 2 // []
+	for i := range recs {
+		vb, err := json.Marshal(s.logEntries(recs[i : i+1])[0])
+		if err != nil {
 			return nil, nil, 0, fmt.Errorf("debugz: snapshot: %w", err)
 		}
-		logs := make([]otlp.Log, keep)
-		for i := range logs {
-			r := &recs[keep-1-i] // oldest first, as a log file reads
-			logs[i] = otlp.Log{Time: r.Time, Level: r.Level, Message: r.Message, Span: r.Span}
-			for _, a := range r.Attrs {
-				logs[i].Attributes = append(logs[i].Attributes, slogAttr(a))
-			}
+		l := otlpLog(&recs[i].LogLine)
+		if used += len(vb) + 1 + otlp.LogSize(&l, s.red); used > budget {
+			break
 		}
-		if logsOTLP, err = otlp.LogsJSON(logs, res, s.red); err != nil {
-			return nil, nil, 0, err
-		}
-		size := len(logsJSON) + len(logsOTLP)
-		if size <= budget || keep == 0 {
-			return logsJSON, logsOTLP, len(recs) - keep, nil
-		}
-		keep = min(keep-1, int(int64(keep)*int64(budget)/int64(size)))
+		views, kept = append(views, vb), append(kept, l)
 	}
+	return joinJSON(views), kept, len(recs) - len(kept), nil
+}
+
+// otlpLog is what the OTLP encoding needs of a log record.
+func otlpLog(l *LogLine) otlp.Log {
+	ol := otlp.Log{Time: l.Time, Level: l.Level, Message: l.Message, Span: l.Span}
+	for _, a := range l.Attrs {
+		ol.Attributes = append(ol.Attributes, slogAttr(a))
+	}
+	return ol
+}
+
+// logKey tells a record apart from the others: a call's copy of a line in
+// the latest records is the same line.
+type logKey struct {
+	time    int64
+	span    trace.SpanID
+	message string
+}
+
+func keyOf(l *otlp.Log) logKey { return logKey{l.Time.UnixNano(), l.Span.SpanID(), l.Message} }
+
+// joinJSON is a JSON array of the encoded values.
+func joinJSON(vs [][]byte) []byte {
+	return append(append([]byte("["), bytes.Join(vs, []byte(","))...), ']')
 }
 
 // goroutineDump is one goroutine dump of the whole process (debug=1: its

@@ -151,6 +151,10 @@ func (sp *SpanProcessor) Summary() Summary {
 	keys := slices.SortedFunc(maps.Keys(active), func(a, b rowKey) int {
 		return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
 	})
+	index := make(map[rowKey]int, len(sum.Methods)) // rows by key: one lookup per method in flight, not a scan
+	for i, m := range sum.Methods {
+		index[rowKey{m.Method, m.Kind}] = i
+	}
 	for _, k := range keys {
 		n := active[k]
 		if room > 0 {
@@ -158,10 +162,11 @@ func (sp *SpanProcessor) Summary() Summary {
 		} else {
 			k.method = OverflowMethod
 		}
-		if i := slices.IndexFunc(sum.Methods, func(m MethodStats) bool { return m.Method == k.method && m.Kind == k.kind }); i >= 0 {
+		if i, ok := index[k]; ok {
 			sum.Methods[i].Active += n
 			continue
 		}
+		index[k] = len(sum.Methods)
 		sum.Methods = append(sum.Methods, MethodStats{Method: k.method, Kind: k.kind, Active: n,
 			Codes: map[string]uint64{}, Buckets: make([]uint64, len(sum.BucketBounds))})
 	}
