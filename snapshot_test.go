@@ -190,3 +190,34 @@ func BenchmarkWriteSnapshotFlood(b *testing.B) {
 }
 
 func viewQueryAll() view.Query { return view.Query{Bucket: -1, Code: -1} }
+
+// TestSnapshotKeepsCallLogs: a call's own log lines are in the OTLP logs
+// even once the latest records have moved on, each line once.
+func TestSnapshotKeepsCallLogs(t *testing.T) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	log := slog.New(sp.LogHandler(slog.NewTextHandler(io.Discard, nil)))
+	ctx, s := tp.Tracer(otelgrpcScope).Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", "a.S/M")))
+	log.ErrorContext(ctx, "the call's own line")
+	s.SetAttributes(attribute.String("rpc.response.status_code", "INTERNAL"))
+	s.End()
+	write := func() string {
+		var buf bytes.Buffer
+		if err := WriteSnapshot(&buf, sp); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := unpack(t, buf.Bytes())
+		return string(files[snapshot.OTLPLogsFile])
+	}
+	if n := strings.Count(write(), "the call's own line"); n != 1 {
+		t.Errorf("with the line among the latest records: %d copies in the OTLP logs; want 1", n)
+	}
+	for range 3000 {
+		log.Info("noise")
+	}
+	if n := strings.Count(write(), "the call's own line"); n != 1 {
+		t.Errorf("with the line gone from the latest records: %d copies in the OTLP logs; want 1", n)
+	}
+}
