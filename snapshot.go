@@ -56,9 +56,16 @@ func WriteSnapshot(w io.Writer, sp *SpanProcessor, opts ...HandlerOption) error 
 	return newSource(sp, &cfg).writeSnapshot(w, &cfg)
 }
 
-// snapshotSlack is kept out of the bound for the archive's own headers
-// and the parts whose size is known only at the end.
+// snapshotSlack is kept out of the bound at first for what is counted only
+// once written: the archive's headers, the OTLP documents' resources and
+// scopes, the figures of what was dropped.
 const snapshotSlack = 64 << 10
+
+// snapshotFile is one file of the archive.
+type snapshotFile struct {
+	name string
+	b    []byte
+}
 
 func (s *source) writeSnapshot(w io.Writer, cfg *handlerConfig) error {
 	maxBytes := cfg.snapshotMax
@@ -88,50 +95,29 @@ func (s *source) writeSnapshot(w io.Writer, cfg *handlerConfig) error {
 	if err != nil {
 		return fmt.Errorf("debugz: snapshot: %w", err)
 	}
-	budget := maxBytes - snapshotSlack - len(metaJSON)
-	if budget < 0 {
-		return fmt.Errorf("debugz: snapshot: the summary and the calls in flight alone take %d bytes, over the bound of %d (WithSnapshotMaxBytes)",
-			len(metaJSON)+snapshotSlack, maxBytes)
+	var files []snapshotFile
+	for slack := snapshotSlack; ; {
+		budget := maxBytes - slack - len(metaJSON)
+		if budget < 0 {
+			return fmt.Errorf("debugz: snapshot: the summary and the calls in flight alone take %d bytes, over the bound of %d (WithSnapshotMaxBytes)",
+				len(metaJSON)+snapshotSlack, maxBytes)
+		}
+		if files, err = s.snapshotFiles(&meta, metaJSON, budget); err != nil {
+			return err
+		}
+		total := 0
+		for _, f := range files {
+			total += len(f.b) + 2<<10 // the tar header and padding, with room
+		}
+		if total <= maxBytes {
+			break
+		}
+		slack += 2 * (total - maxBytes) // rare: resources and scopes larger than the slack
 	}
-	// The log records and the goroutine dump take at most a quarter each;
-	// the spans the rest.
-	logsJSON, logs, droppedLogs, err := s.snapshotLogs(budget / 4)
-	if err != nil {
-		return err
-	}
-	dump, cut := goroutineDump(budget / 4)
-	meta.Dropped.Logs, meta.Dropped.GoroutineBytes = droppedLogs, cut
-	budget -= len(logsJSON) + len(dump)
-	for i := range logs {
-		budget -= otlp.LogSize(&logs[i], s.red)
-	}
-	// The OTLP logs have the calls' own lines too, those no longer among
-	// the latest records.
-	spansJSON, tracesOTLP, callLogs, err := s.snapshotSpans(budget, logs, &meta.Dropped)
-	if err != nil {
-		return err
-	}
-	logs = append(logs, callLogs...)
-	slices.SortStableFunc(logs, func(a, b otlp.Log) int { return a.Time.Compare(b.Time) }) // oldest first, as a log file reads
-	logsOTLP, err := otlp.LogsJSON(logs, s.sp.resource.Load(), s.red)
-	if err != nil {
-		return err
-	}
-	// What was dropped, in place of the zeros: the summary and the calls in
-	// flight, most of the file, are encoded once.
-	zero, _ := json.Marshal(snapshot.Dropped{}) // a struct of ints always encodes
-	dropped, _ := json.Marshal(meta.Dropped)
-	metaJSON = bytes.Replace(metaJSON, append([]byte(`"dropped":`), zero...), append([]byte(`"dropped":`), dropped...), 1)
 
 	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // the level is valid
 	tw := tar.NewWriter(zw)
-	for _, f := range []struct {
-		name string
-		b    []byte
-	}{
-		{snapshot.MetaFile, metaJSON}, {snapshot.SpansFile, spansJSON}, {snapshot.LogsFile, logsJSON},
-		{snapshot.TracesFile, tracesOTLP}, {snapshot.OTLPLogsFile, logsOTLP}, {snapshot.GoroutinesFile, dump},
-	} {
+	for _, f := range files {
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.b)), ModTime: meta.Taken, Typeflag: tar.TypeReg}); err != nil {
 			return fmt.Errorf("debugz: snapshot: %w", err)
 		}
@@ -146,6 +132,44 @@ func (s *source) writeSnapshot(w io.Writer, cfg *handlerConfig) error {
 		return fmt.Errorf("debugz: snapshot: %w", err)
 	}
 	return nil
+}
+
+// snapshotFiles encodes the files of a snapshot, those other than meta's
+// within budget bytes, and records in meta what they left out.
+func (s *source) snapshotFiles(meta *snapshot.Meta, metaJSON []byte, budget int) ([]snapshotFile, error) {
+	// The log records and the goroutine dump take at most a quarter each;
+	// the spans the rest.
+	logsJSON, logs, droppedLogs, err := s.snapshotLogs(budget / 4)
+	if err != nil {
+		return nil, err
+	}
+	dump, cut := goroutineDump(budget / 4)
+	meta.Dropped = snapshot.Dropped{Logs: droppedLogs, GoroutineBytes: cut}
+	budget -= len(logsJSON) + len(dump)
+	for i := range logs {
+		budget -= otlp.LogSize(&logs[i], s.red)
+	}
+	// The OTLP logs have the calls' own lines too, those no longer among
+	// the latest records.
+	spansJSON, tracesOTLP, callLogs, err := s.snapshotSpans(budget, logs, &meta.Dropped)
+	if err != nil {
+		return nil, err
+	}
+	logs = append(logs, callLogs...)
+	slices.SortStableFunc(logs, func(a, b otlp.Log) int { return a.Time.Compare(b.Time) }) // oldest first, as a log file reads
+	logsOTLP, err := otlp.LogsJSON(logs, s.sp.resource.Load(), s.red)
+	if err != nil {
+		return nil, err
+	}
+	// What was dropped, in place of the zeros: the summary and the calls in
+	// flight, most of the file, are encoded once.
+	zero, _ := json.Marshal(snapshot.Dropped{}) // a struct of ints always encodes
+	dropped, _ := json.Marshal(meta.Dropped)
+	metaJSON = bytes.Replace(metaJSON, append([]byte(`"dropped":`), zero...), append([]byte(`"dropped":`), dropped...), 1)
+	return []snapshotFile{
+		{snapshot.MetaFile, metaJSON}, {snapshot.SpansFile, spansJSON}, {snapshot.LogsFile, logsJSON},
+		{snapshot.TracesFile, tracesOTLP}, {snapshot.OTLPLogsFile, logsOTLP}, {snapshot.GoroutinesFile, dump},
+	}, nil
 }
 
 // snapshotSpans encodes the retained spans, as the pages show them and as

@@ -15,6 +15,7 @@ import (
 	"github.com/debugz/debugz/internal/snapshot"
 	"github.com/debugz/debugz/internal/view"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -219,5 +220,27 @@ func TestSnapshotKeepsCallLogs(t *testing.T) {
 	}
 	if n := strings.Count(write(), "the call's own line"); n != 1 {
 		t.Errorf("with the line gone from the latest records: %d copies in the OTLP logs; want 1", n)
+	}
+}
+
+// TestSnapshotBoundWithManyResources: the OTLP documents' resources, counted
+// only once written, do not take a snapshot over its bound either.
+func TestSnapshotBoundWithManyResources(t *testing.T) {
+	sp := NewSpanProcessor()
+	big := strings.Repeat("r", 4<<10)
+	for i := range 1000 { // a span per resource, each resource larger than its span
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp),
+			sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", fmt.Sprint("svc", i)), attribute.String("big", big))))
+		_, s := tp.Tracer(otelgrpcScope).Start(context.Background(), "a.S/M", trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", "a.S/M")))
+		s.End()
+	}
+	const bound = 1 << 20
+	var buf bytes.Buffer
+	if err := WriteSnapshot(&buf, sp, WithSnapshotMaxBytes(bound)); err != nil {
+		t.Fatal(err)
+	}
+	if _, total := unpack(t, buf.Bytes()); total > bound || buf.Len() > bound {
+		t.Errorf("%d bytes uncompressed, %d in the file; the bound is %d", total, buf.Len(), bound)
 	}
 }
