@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +238,34 @@ func TestSnapshotBoundWithManyResources(t *testing.T) {
 	}
 	if _, total := unpack(t, buf.Bytes()); total > bound || buf.Len() > bound {
 		t.Errorf("%d bytes uncompressed, %d in the file; the bound is %d", total, buf.Len(), bound)
+	}
+}
+
+// TestSnapshotOverflowRow: the spans of the methods beyond WithMaxMethods
+// are listed under the overflow row in a snapshot as they are live.
+func TestSnapshotOverflowRow(t *testing.T) {
+	sp := NewSpanProcessor(WithMaxMethods(1))
+	for _, m := range []string{"a.S/First", "a.S/Second", "a.S/Third"} {
+		sp.OnEnd(newUnary(m, "OK", time.Millisecond))
+	}
+	var buf bytes.Buffer
+	if err := WriteSnapshot(&buf, sp); err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live, got []string
+	for _, x := range sp.Spans(Filter{Method: OverflowMethod}) {
+		live = append(live, x.SpanID.String())
+	}
+	q := viewQueryAll()
+	q.Method = OverflowMethod
+	for _, x := range s.Spans(q) {
+		got = append(got, x.SpanID)
+	}
+	if len(live) != 2 || !slices.Equal(got, live) || s.Count(q) != 2 {
+		t.Errorf("overflow row's spans: snapshot %v (count %d), live %v", got, s.Count(q), live)
 	}
 }

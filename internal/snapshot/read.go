@@ -30,6 +30,9 @@ type Snapshot struct {
 	traces     []byte          // traces.otlp.json
 	goroutines string
 
+	rowsOnce sync.Once
+	rows     map[[2]string]bool // the summary's (method, kind) rows
+
 	otlpOnce sync.Once
 	otlp     *tracepb.TracesData // traces parsed on first use
 	otlpErr  error

@@ -50,13 +50,39 @@ func (s *Snapshot) Methods() []string {
 	return slices.Compact(out)
 }
 
+// overflowMethod is debugz.OverflowMethod, the row of the methods beyond
+// WithMaxMethods: its spans keep their own method, which has no row.
+const overflowMethod = "(overflow)"
+
+// inOverflow reports whether sp was counted in the overflow row: its
+// method has no row of its own.
+func (s *Snapshot) inOverflow(sp *view.Span) bool {
+	s.rowsOnce.Do(func() {
+		s.rows = map[[2]string]bool{}
+		for _, m := range s.Meta.Summary.Methods {
+			s.rows[[2]string{m.Method.Method, m.Kind}] = true
+		}
+	})
+	return !s.rows[[2]string{sp.Method, sp.Kind}]
+}
+
+// match is the live source's filter over a snapshot's span.
+func (s *Snapshot) match(q *view.Query, sp *view.Span) bool {
+	if q.Method == overflowMethod {
+		rest := *q
+		rest.Method = ""
+		return s.inOverflow(sp) && match(&rest, sp)
+	}
+	return match(q, sp)
+}
+
 func (s *Snapshot) Spans(q view.Query) []view.Span {
 	var out []view.Span
 	for i := range s.spans {
 		if q.Limit > 0 && len(out) >= q.Limit {
 			break
 		}
-		if match(&q, &s.spans[i]) {
+		if s.match(&q, &s.spans[i]) {
 			out = append(out, s.spans[i])
 		}
 	}
@@ -66,7 +92,7 @@ func (s *Snapshot) Spans(q view.Query) []view.Span {
 func (s *Snapshot) Count(q view.Query) int {
 	n := 0
 	for i := range s.spans {
-		if match(&q, &s.spans[i]) {
+		if s.match(&q, &s.spans[i]) {
 			n++
 		}
 	}
