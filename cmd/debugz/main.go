@@ -60,7 +60,11 @@ func run(args []string, out io.Writer) error {
 	for i, s := range snaps {
 		fmt.Fprintf(out, "%s: %s\n", fs.Arg(i), banner(&s.Meta))
 	}
-	fmt.Fprintf(out, "serving on http://%s/\n", lis.Addr())
+	fmt.Fprintf(out, "serving on http://%s/ (the process's build and runtime: /snapshot", lis.Addr())
+	if len(snaps) > 1 {
+		fmt.Fprint(out, " under /a/ and /b/")
+	}
+	fmt.Fprintln(out, ")")
 	log.SetFlags(0)
 	return http.Serve(lis, h)
 }

@@ -170,6 +170,15 @@ func TestViewRoundTrip(t *testing.T) {
 				t.Errorf("GET %s = %d %q; want 501 saying it is a snapshot", path, code, body)
 			}
 		}
+		code, body := grpctest.Get(t, h, "/snapshot")
+		if len(s.Meta.Build.Deps) == 0 || s.Meta.Build.GoVersion == "" || s.Meta.Runtime.Goroutines == 0 || s.Meta.Runtime.HeapAlloc == 0 {
+			t.Errorf("no build or runtime figures: %+v %+v", s.Meta.Build, s.Meta.Runtime)
+		}
+		for _, want := range []string{s.Meta.Build.GoVersion, "go.opentelemetry.io/otel/sdk", "goroutines</th><td>" + fmt.Sprint(s.Meta.Runtime.Goroutines)} {
+			if code != http.StatusOK || !strings.Contains(body, want) {
+				t.Errorf("GET /snapshot = %d, without %q:\n%s", code, want, body)
+			}
+		}
 		if code, body := grpctest.Get(t, h, "/api/snapshot"); code != http.StatusOK || body != file.String() {
 			t.Errorf("GET /api/snapshot = %d, %d bytes; want the file, %d bytes", code, len(body), file.Len())
 		}

@@ -25,7 +25,8 @@ func viewer(snaps ...*snapshot.Snapshot) http.Handler {
 	return mux
 }
 
-// pages are the debugz pages over a snapshot, at the moment it shows.
+// pages are the debugz pages over a snapshot, at the moment it shows, and
+// /snapshot: its process's build and runtime figures (about.go).
 // What needs the live process says so with 501 Not Implemented: the CPU
 // profile, and the follow streams (the live fragments answer 204, which
 // tells the pages' script to stop asking).
@@ -34,9 +35,13 @@ func pages(s *snapshot.Snapshot) http.Handler {
 	h := web.NewHandler(s, view.Config{Channelz: s.ChannelzSource(), TraceURL: m.TraceURL, NearDeadline: m.NearDeadline,
 		Buckets: m.Summary.Buckets, Banner: banner(m), Now: func() time.Time { return m.Taken },
 		Snapshot: func(w io.Writer) error { _, err := w.Write(s.Raw); return err }})
+	info := about(s)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, q := r.URL.Path, r.URL.Query()
 		switch {
+		case p == "/snapshot":
+			info.ServeHTTP(w, r)
+			return
 		case strings.HasPrefix(p, "/live/"):
 			w.WriteHeader(http.StatusNoContent)
 			return
@@ -73,3 +78,5 @@ func banner(m *snapshot.Meta) string {
 	}
 	return b
 }
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
