@@ -16,6 +16,8 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/debugz/debugz/internal/otlp"
@@ -204,39 +206,43 @@ func (s *source) snapshotSpans(budget int, latest []otlp.Log, dropped *snapshot.
 	var kept []int
 	var encoded []otlp.EncodedSpan
 	used := 0
-	for n, i := range order {
-		sp := s.sp.toSpan(&recs[i])
-		vb, err := json.Marshal(s.span(&sp))
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("debugz: snapshot: %w", err)
-		}
-		eo, err := otlp.EncodeSpan(ptr(otlpSpan(&sp)), s.red)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		cost, nlogs := len(vb)+len(eo.JSON)+2, len(callLogs)
-		for j := range sp.Logs {
-			if l := otlpLog(&sp.Logs[j]); !seen[keyOf(&l)] {
-				cost += otlp.LogSize(&l, s.red)
-				callLogs = append(callLogs, l)
+	// In batches, each encoded in parallel, then counted in order: past the
+	// budget, at most one batch was encoded for nothing.
+	const batch = 256
+	enc := make([]encodedRecord, batch)
+	for start := 0; start < len(order); start += batch {
+		next := order[start:min(start+batch, len(order))]
+		parallel(len(next), func(k int) { enc[k] = s.encodeRecord(&recs[next[k]]) })
+		for k, i := range next {
+			e := &enc[k]
+			if e.err != nil {
+				return nil, nil, nil, e.err
 			}
-		}
-		if used += cost; used > budget {
-			callLogs = callLogs[:nlogs]
-			for _, j := range order[n:] {
-				dropped.Spans++
-				if failed[j] {
-					dropped.Failed++
-				} else {
-					dropped.OK++
+			cost, nlogs := len(e.view)+len(e.otlp.JSON)+2, len(callLogs)
+			for j := range e.logs {
+				if !seen[keyOf(&e.logs[j])] {
+					cost += e.logSizes[j]
+					callLogs = append(callLogs, e.logs[j])
 				}
 			}
-			break
+			if used += cost; used > budget {
+				callLogs = callLogs[:nlogs]
+				for _, j := range order[start+k:] {
+					dropped.Spans++
+					if failed[j] {
+						dropped.Failed++
+					} else {
+						dropped.OK++
+					}
+				}
+				start = len(order) // done
+				break
+			}
+			for _, l := range callLogs[nlogs:] {
+				seen[keyOf(&l)] = true
+			}
+			views, kept, encoded = append(views, e.view), append(kept, i), append(encoded, e.otlp)
 		}
-		for _, l := range callLogs[nlogs:] {
-			seen[keyOf(&l)] = true
-		}
-		views, kept, encoded = append(views, vb), append(kept, i), append(encoded, eo)
 	}
 	views = inLiveOrder(recs, kept, views, evicted)
 	var doc bytes.Buffer
@@ -247,7 +253,49 @@ func (s *source) snapshotSpans(budget int, latest []otlp.Log, dropped *snapshot.
 	return joinJSON(views), doc.Bytes(), callLogs, nil
 }
 
-func ptr[T any](v T) *T { return &v }
+// encodedRecord is a retained span encoded for a snapshot: as the pages
+// show it, as OTLP, and its log lines as OTLP records with their sizes.
+type encodedRecord struct {
+	view     []byte
+	otlp     otlp.EncodedSpan
+	logs     []otlp.Log
+	logSizes []int
+	err      error
+}
+
+// encodeRecord encodes one retained span; it is safe for concurrent use.
+func (s *source) encodeRecord(r *record) encodedRecord {
+	sp := s.sp.toSpan(r)
+	var e encodedRecord
+	if e.view, e.err = json.Marshal(s.span(&sp)); e.err != nil {
+		e.err = fmt.Errorf("debugz: snapshot: %w", e.err)
+		return e
+	}
+	o := otlpSpan(&sp)
+	if e.otlp, e.err = otlp.EncodeSpan(&o, s.red); e.err != nil {
+		return e
+	}
+	for j := range sp.Logs {
+		l := otlpLog(&sp.Logs[j])
+		e.logs, e.logSizes = append(e.logs, l), append(e.logSizes, otlp.LogSize(&l, s.red))
+	}
+	return e
+}
+
+// parallel calls f(0) … f(n-1) on as many goroutines as there are
+// processors, and returns when every call has.
+func parallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
 
 // inLiveOrder puts the views of the kept records in the order the live
 // pages list them ([SpanProcessor.Spans]), for the viewer to keep: the
