@@ -4,9 +4,13 @@ import (
 	"context"
 	"expvar"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/pprof"
+	"os"
+	"os/signal"
+	"path/filepath"
 	"time"
 
 	"github.com/debugz/debugz"
@@ -120,4 +124,29 @@ func ExampleNewHandler_serveMux() {
 	// Output:
 	// 127.0.0.1:40000 200
 	// 203.0.113.9:40000 403
+}
+
+// A service keeps the evidence itself: here when it is interrupted (its own
+// alert, or a failing test's cleanup, would do the same; a test can write
+// into t.ArtifactDir() when t.Failed()). Open the file with
+// `go run github.com/debugz/debugz/cmd/debugz view FILE`.
+func ExampleWriteSnapshot() {
+	sp := debugz.NewSpanProcessor()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	go func() {
+		for range sigs {
+			f, err := os.Create(filepath.Join(os.TempDir(), "debugz-"+time.Now().UTC().Format("20060102T150405Z")+".tar.gz"))
+			if err != nil {
+				log.Print(err)
+				continue
+			}
+			if err := debugz.WriteSnapshot(f, sp, debugz.WithSnapshotMaxBytes(64<<20)); err != nil {
+				log.Print(err)
+			}
+			if err := f.Close(); err != nil {
+				log.Print(err)
+			}
+		}
+	}()
 }

@@ -2,11 +2,13 @@ package debugz
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/debugz/debugz/internal/access"
 	"github.com/debugz/debugz/internal/view"
@@ -28,6 +30,7 @@ type handlerConfig struct {
 	traceURL     string
 	services     map[string]grpc.ServiceInfo
 	channelz     view.Channelz
+	snapshotMax  int // WithSnapshotMaxBytes
 }
 
 type handlerOptionFunc func(*handlerConfig)
@@ -136,7 +139,8 @@ func WithServices(services map[string]grpc.ServiceInfo) HandlerOption {
 // Pages: / (summary), /spans (filtered list), /spans/{spanID}, /traces/{traceID}
 // (waterfall), /active (in flight). JSON: /api/summary, /api/spans
 // (?follow=1 streams NDJSON), /api/spans/{spanID}, /api/active and
-// /api/traces/{traceID} as OTLP JSON.
+// /api/traces/{traceID} as OTLP JSON; /api/snapshot, one file of the moment
+// (see [WriteSnapshot]), linked from every page as "Save snapshot".
 //
 // Errors it has no one to return to, such as a panic it recovered from while
 // serving a page (the request gets a 500), go to OpenTelemetry's error
@@ -147,12 +151,30 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 	if sp == nil {
 		panic("debugz: NewHandler called with nil *SpanProcessor")
 	}
+	cfg := newHandlerConfig(opts)
+	src := newSource(sp, &cfg)
+	var snapshots sync.Mutex // one at a time: each holds up to its bound in memory
+	return web.NewHandler(src, view.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL, Channelz: cfg.channelz,
+		NearDeadline: nearDeadline, Buckets: sp.bucketBounds(), ErrorHandler: otel.Handle,
+		Snapshot: func(w io.Writer) error {
+			snapshots.Lock()
+			defer snapshots.Unlock()
+			return src.writeSnapshot(w, &cfg)
+		}})
+}
+
+func newHandlerConfig(opts []HandlerOption) handlerConfig {
 	var cfg handlerConfig
 	for _, o := range opts {
 		if o != nil {
 			o.applyHandler(&cfg)
 		}
 	}
+	return cfg
+}
+
+// newSource is the pages' view of sp, redacted as cfg says.
+func newSource(sp *SpanProcessor, cfg *handlerConfig) *source {
 	src := &source{sp: sp, streaming: map[string]string{}}
 	if !cfg.noRedaction {
 		src.red = redact.New(cfg.redactedKeys...)
@@ -168,8 +190,7 @@ func NewHandler(sp *SpanProcessor, opts ...HandlerOption) http.Handler {
 			}
 		}
 	}
-	return web.NewHandler(src, view.Config{Authorize: cfg.authorize, AllowedHosts: cfg.hosts, TraceURL: cfg.traceURL, Channelz: cfg.channelz,
-		NearDeadline: nearDeadline, Buckets: sp.bucketBounds(), ErrorHandler: otel.Handle})
+	return src
 }
 
 // LocalOnly returns h behind the checks [NewHandler] applies by default (see

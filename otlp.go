@@ -14,17 +14,21 @@ import (
 func otlpJSON(spans []Span, red *redact.Redactor) ([]byte, error) {
 	out := make([]otlp.Span, len(spans))
 	for i := range spans {
-		s := &spans[i]
-		out[i] = otlp.Span{
-			TraceID: s.TraceID, SpanID: s.SpanID, TraceFlags: s.traceFlags, Parent: s.Parent, TraceState: s.TraceState,
-			Name: s.Name, Kind: s.Kind, Start: s.Start, End: s.End,
-			Attributes: s.Attributes, Events: s.Events, Links: s.Links,
-			StatusCode: statusCode(s.StatusCode), StatusMessage: s.statusDescription,
-			Resource: s.Resource, Scope: s.Scope,
-			DroppedAttributes: s.DroppedAttributes, DroppedEvents: s.DroppedEvents, DroppedLinks: s.DroppedLinks,
-		}
+		out[i] = otlpSpan(&spans[i])
 	}
 	return otlp.JSON(out, red)
+}
+
+// otlpSpan is what the OTLP encoding needs of s.
+func otlpSpan(s *Span) otlp.Span {
+	return otlp.Span{
+		TraceID: s.TraceID, SpanID: s.SpanID, TraceFlags: s.traceFlags, Parent: s.Parent, TraceState: s.TraceState,
+		Name: s.Name, Kind: s.Kind, Start: s.Start, End: s.End,
+		Attributes: s.Attributes, Events: s.Events, Links: s.Links,
+		StatusCode: statusCode(s.StatusCode), StatusMessage: s.statusDescription,
+		Resource: s.Resource, Scope: s.Scope,
+		DroppedAttributes: s.DroppedAttributes, DroppedEvents: s.DroppedEvents, DroppedLinks: s.DroppedLinks,
+	}
 }
 
 // statusCode reads back the OTel status code that [Span.StatusCode] spells.

@@ -136,7 +136,7 @@ func (s *source) TraceOTLP(id string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	spans := s.sp.Trace(tid)
-	if len(spans) == 0 {
+	if len(spans) == 0 && len(s.sp.activeOf(tid)) == 0 { // a trace still all in flight is there, without a span yet
 		return nil, false, nil
 	}
 	b, err := otlpJSON(spans, s.red)

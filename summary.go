@@ -141,6 +141,13 @@ func (sp *SpanProcessor) Summary() Summary {
 		return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
 	})
 	sorted := true
+	var index map[rowKey]int // rows by key: one lookup per method in flight, not a scan
+	if len(keys) > 0 {
+		index = make(map[rowKey]int, len(sum.Methods))
+		for i, m := range sum.Methods {
+			index[rowKey{m.Method, m.Kind}] = i
+		}
+	}
 	for _, k := range keys {
 		n := active[k]
 		if room > 0 {
@@ -148,10 +155,11 @@ func (sp *SpanProcessor) Summary() Summary {
 		} else {
 			k.method = OverflowMethod
 		}
-		if i := slices.IndexFunc(sum.Methods, func(m MethodStats) bool { return m.Method == k.method && m.Kind == k.kind }); i >= 0 {
+		if i, ok := index[k]; ok {
 			sum.Methods[i].Active += n
 			continue
 		}
+		index[k] = len(sum.Methods)
 		sum.Methods = append(sum.Methods, MethodStats{Method: k.method, Kind: k.kind, Active: n,
 			Codes: map[string]uint64{}, Buckets: make([]uint64, len(sum.BucketBounds))})
 		sorted = false

@@ -86,6 +86,9 @@ func (h *handler) router() http.Handler {
 	r.Get("/api/traces/{traceID}", h.takes(nil, h.apiTrace))
 	r.Get("/api/active", h.takes(apiParams, h.apiActive))
 	r.Get("/api/profile", h.takes(apiProfileParams, h.apiProfile))
+	if h.cfg.Snapshot != nil {
+		r.Get("/api/snapshot", h.takes(nil, h.apiSnapshot))
+	}
 	files := http.FileServerFS(static)
 	r.Get("/static/*", func(w http.ResponseWriter, r *http.Request) {
 		r2 := new(http.Request)
@@ -174,7 +177,7 @@ func base(r *http.Request) string {
 
 func (h *handler) newPage(r *http.Request, title, nav string) page {
 	return page{Title: title, Base: base(r), Nav: nav, Now: h.cfg.Now(), TraceURL: h.cfg.TraceURL, Near: h.near,
-		Process: h.src.Process(), Channelz: h.cfg.Channelz != nil}
+		Process: h.src.Process(), Channelz: h.cfg.Channelz != nil, Snapshot: h.cfg.Snapshot != nil, Banner: h.cfg.Banner}
 }
 
 // render writes a component as an HTML page with the given status.

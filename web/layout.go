@@ -34,6 +34,10 @@ type page struct {
 	// (window= on the summary, since= on the span list and the logs), for
 	// the tabs to carry; "" for none.
 	Window string
+	// Snapshot says whether api/snapshot exists; Banner heads the page
+	// (Config.Banner).
+	Snapshot bool
+	Banner   string
 }
 
 // nearWords are the phrases that say what near its deadline means, worded

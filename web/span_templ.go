@@ -429,7 +429,7 @@ func spanView(p spanPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if l := bucketRange(p.Buckets, p.Span.Bucket); l != "" && !p.Span.Running {
+			if l := bucketRange(p.Buckets, p.Span.Bucket); l != "" && !p.Span.Running && p.Span.Method != "" {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<dt>Latency bucket</dt><dd><a href=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

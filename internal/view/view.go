@@ -6,6 +6,7 @@ package view
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 )
@@ -141,10 +142,15 @@ type Method struct {
 // InWindow are a row's figures over a recent window: its counts, codes,
 // buckets and quantiles as they would read had the process started then.
 type InWindow struct {
-	Count, Errors, Faults uint64
-	Codes                 []CodeCount // in code order, only codes seen
-	Buckets               []uint64
-	P50, P90, P99, Max    time.Duration
+	Count   uint64        `json:"count"`
+	Errors  uint64        `json:"errors"`
+	Faults  uint64        `json:"faults"`
+	Codes   []CodeCount   `json:"codes"` // in code order, only codes seen
+	Buckets []uint64      `json:"buckets"`
+	P50     time.Duration `json:"p50_ns"`
+	P90     time.Duration `json:"p90_ns"`
+	P99     time.Duration `json:"p99_ns"`
+	Max     time.Duration `json:"max_ns"`
 }
 
 // Process says which process the pages show.
@@ -453,6 +459,12 @@ type Config struct {
 	// render or encode. It may be called concurrently. Nil discards them. A
 	// client that goes away while a response is written is not an error.
 	ErrorHandler func(error)
+	// Snapshot, when set, writes a snapshot of the moment: /api/snapshot
+	// serves it and every page links to it ("Save snapshot").
+	Snapshot func(w io.Writer) error
+	// Banner, when set, heads every page: the viewer of a snapshot names the
+	// process and the moment it shows.
+	Banner string
 
 	// Set by tests only.
 	Now            func() time.Time // the clock; nil means time.Now
