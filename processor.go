@@ -60,7 +60,7 @@ type SpanProcessor struct {
 	stopped  atomic.Bool
 	shutdown sync.Once
 	dropped  atomic.Uint64                     // spans OnStart or OnEnd gave up on after a panic
-	fault    atomic.Pointer[Fault]             // the first such panic
+	fault    atomic.Pointer[fault]             // the first such panic
 	resource atomic.Pointer[resource.Resource] // of the first span ended, for the pages' header
 
 	recent *recordRing // gRPC spans, newest last
@@ -216,13 +216,22 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	sp.recent.store(&rec)
 }
 
-// Fault is a panic inside debugz that OnStart or OnEnd recovered from: the
+// fault is a panic inside debugz that OnStart or OnEnd recovered from: the
 // RPC went on, its span was dropped. It should never happen; when it does,
-// the summary shows the first one so that it can be reported.
-type Fault struct {
-	Time  time.Time
-	Value string // the panic value, formatted
-	Stack string // the stack of the goroutine that panicked
+// the summary shows the first one (Summary.Fault) so that it can be
+// reported.
+type fault struct {
+	time  time.Time
+	value string // the panic value, formatted
+	stack string // the stack of the goroutine that panicked
+}
+
+// String is the fault as Summary.Fault reads: when, the value, the stack.
+func (f *fault) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.time.UTC().Format(time.RFC3339) + ": " + f.value + "\n" + f.stack
 }
 
 // survive keeps a bug in debugz from taking down the RPC whose span started
@@ -233,9 +242,9 @@ type Fault struct {
 func (sp *SpanProcessor) survive() {
 	if r := recover(); r != nil {
 		sp.dropped.Add(1)
-		f := &Fault{Time: time.Now(), Value: fmt.Sprint(r), Stack: string(debug.Stack())}
+		f := &fault{time: time.Now(), value: fmt.Sprint(r), stack: string(debug.Stack())}
 		if sp.fault.CompareAndSwap(nil, f) {
-			otel.Handle(fmt.Errorf("debugz: recovered from a panic, span dropped: %s\n%s", f.Value, f.Stack))
+			otel.Handle(fmt.Errorf("debugz: recovered from a panic, span dropped: %s\n%s", f.value, f.stack))
 		}
 	}
 }

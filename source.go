@@ -72,8 +72,8 @@ func (s *source) Methods() []string {
 func (s *source) Summary() view.Summary {
 	sum := s.sp.Summary()
 	win := s.sp.windowSummaries(time.Now())
-	out := view.Summary{Capacity: sum.Capacity, Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
-		Fault:   faultText(sum.Fault),
+	out := view.Summary{Capacity: s.sp.recent.Cap(), Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
+		Fault:   sum.Fault,
 		Buckets: sum.BucketBounds, Methods: make([]view.Method, 0, len(sum.Methods)+len(s.streaming))}
 	seen := make(map[string]bool, len(sum.Methods))
 	for _, m := range sum.Methods {
@@ -198,13 +198,6 @@ func (s *source) logEntries(recs []LogRecord) []view.LogEntry {
 		}
 	}
 	return out
-}
-
-func faultText(f *Fault) string {
-	if f == nil {
-		return ""
-	}
-	return f.Time.UTC().Format(time.RFC3339) + ": " + f.Value + "\n" + f.Stack
 }
 
 // Process says which process the pages show: the service and version of

@@ -15,11 +15,10 @@ import (
 
 // Summary is a point-in-time view of everything the processor counted.
 type Summary struct {
-	Capacity      int             // capacity of the recent-spans ring
 	Retained      int             // gRPC spans in the recent-spans ring
 	Evicted       uint64          // gRPC spans the ring has overwritten
 	Dropped       uint64          // spans lost to a bug in debugz (a recovered panic); should be 0
-	Fault         *Fault          // the first such panic; nil if none
+	Fault         string          // the first such panic: when, its value and stack; "" if none
 	ActiveEvicted uint64          // in-flight RPCs no longer tracked: pushed out by newer ones when the table was full, or aged out
 	BucketBounds  []time.Duration // lower bound of each latency bucket
 	Methods       []MethodStats   // sorted by method, then server before client
@@ -93,8 +92,8 @@ var quantileLevels = []float64{0.5, 0.9, 0.99}
 func (sp *SpanProcessor) Summary() Summary {
 	now := time.Now()
 	sum := Summary{
-		Capacity: sp.recent.Cap(), Retained: sp.recent.Len(), Evicted: sp.recent.Overwritten(), Dropped: sp.dropped.Load(),
-		Fault: sp.fault.Load(), BucketBounds: sp.bucketBounds(),
+		Retained: sp.recent.Len(), Evicted: sp.recent.Overwritten(), Dropped: sp.dropped.Load(),
+		Fault: sp.fault.Load().String(), BucketBounds: sp.bucketBounds(),
 	}
 	active := map[rowKey]int{}
 	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress) {
