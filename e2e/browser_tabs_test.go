@@ -68,8 +68,9 @@ func countedDashboard(t *testing.T) (*httptest.Server, func() int, *atomic.Bool)
 	return srv, func() int { mu.Lock(); defer mu.Unlock(); return most }, paused
 }
 
-// updates is how many live updates the page in ctx has applied.
-const updates = `(+(document.querySelector('#live') || {dataset: {}}).dataset.updates || 0)`
+// updates is how many live updates the page in ctx has received (the span
+// list may show some later: it paces its new rows).
+const updates = `(+(document.querySelector('#live') || {dataset: {}}).dataset.events || 0)`
 
 // load runs nav (a navigation) in the tab ctx, within 10 s, and returns how
 // long it took to load; then it waits (10 s at most) for a live update of

@@ -70,6 +70,9 @@
   // list, where rows move) holds an update while the reader is pointing at
   // it, has scrolled down or has text selected, and offers to show it.
   function update(el, html) {
+    // events counts the updates received, updates those shown: the span
+    // list may hold some (calm.js, data-hold).
+    el.dataset.events = String((+el.dataset.events || 0) + 1);
     var next = document.createElement(el.tagName);
     next.innerHTML = html;
     // The span list paces its new rows (calm.js, loaded by that page).
