@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/debugz/debugz"
+	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/grpctest"
 	"github.com/debugz/debugz/internal/rowtest"
 	"go.opentelemetry.io/otel/propagation"
@@ -25,6 +26,13 @@ import (
 // plugin on both sides (tracing only), its spans going to a new debugz
 // processor, and returns the processor and a client dialled with opts.
 func startPlugin(t *testing.T, srv testpb.TestServiceServer, opts ...grpc.DialOption) (*debugz.SpanProcessor, testpb.TestServiceClient) {
+	sp, _, client := startPluginBeside(t, srv, false, opts...)
+	return sp, client
+}
+
+// startPluginBeside is startPlugin, with grpcstats.NewHandler registered
+// before the plugin on both sides if beside, and the tracer provider too.
+func startPluginBeside(t *testing.T, srv testpb.TestServiceServer, beside bool, opts ...grpc.DialOption) (*debugz.SpanProcessor, *sdktrace.TracerProvider, testpb.TestServiceClient) {
 	t.Helper()
 	sp := debugz.NewSpanProcessor()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
@@ -34,17 +42,22 @@ func startPlugin(t *testing.T, srv testpb.TestServiceServer, opts ...grpc.DialOp
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer(opentelemetry.ServerOption(o))
+	var serverOpts []grpc.ServerOption
+	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if beside { // first: the plugin's span must be in the context it sees
+		serverOpts = append(serverOpts, grpc.StatsHandler(grpcstats.NewHandler()))
+		dialOpts = append(dialOpts, grpc.WithStatsHandler(grpcstats.NewHandler()))
+	}
+	gs := grpc.NewServer(append(serverOpts, opentelemetry.ServerOption(o))...)
 	testpb.RegisterTestServiceServer(gs, srv)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
-	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), opentelemetry.DialOption(o)}, opts...)
-	conn, err := grpc.NewClient(lis.Addr().String(), opts...)
+	conn, err := grpc.NewClient(lis.Addr().String(), append(append(dialOpts, opentelemetry.DialOption(o)), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return sp, testpb.NewTestServiceClient(conn)
+	return sp, tp, testpb.NewTestServiceClient(conn)
 }
 
 // TestGRPCPluginRows: grpc-go's plugin records no status code, only the

@@ -2,21 +2,13 @@ package e2e_test
 
 import (
 	"context"
-	"net"
 	"testing"
 
 	"github.com/debugz/debugz"
-	"github.com/debugz/debugz/grpcstats"
 	"github.com/debugz/debugz/internal/grpctest"
-	"go.opentelemetry.io/otel/propagation"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	expotel "google.golang.org/grpc/experimental/opentelemetry"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
-	"google.golang.org/grpc/stats/opentelemetry"
 	"google.golang.org/grpc/status"
 )
 
@@ -25,26 +17,7 @@ import (
 // it on both sides, the debugz rows of the method count each code exactly,
 // on the server and on the client, and carry message counts.
 func TestNewHandlerBesideGRPCPlugin(t *testing.T) {
-	sp := debugz.NewSpanProcessor()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	otelOpts := opentelemetry.Options{TraceOptions: expotel.TraceOptions{TracerProvider: tp, TextMapPropagator: propagation.TraceContext{}}}
-
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(grpc.StatsHandler(grpcstats.NewHandler()), opentelemetry.ServerOption(otelOpts))
-	testpb.RegisterTestServiceServer(srv, grpctest.Service{})
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(grpcstats.NewHandler()), opentelemetry.DialOption(otelOpts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	c := testpb.NewTestServiceClient(conn)
+	sp, _, c := startPluginBeside(t, grpctest.Service{}, true)
 
 	want := map[string]uint64{"OK": 3, "NOT_FOUND": 2, "INTERNAL": 1}
 	calls := []codes.Code{codes.OK, codes.NotFound, codes.OK, codes.Internal, codes.NotFound, codes.OK}

@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"net"
 	"testing"
 
 	"github.com/debugz/debugz"
@@ -11,16 +10,12 @@ import (
 	"github.com/debugz/debugz/internal/rowtest"
 	"github.com/debugz/debugz/internal/semconv"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	expotel "google.golang.org/grpc/experimental/opentelemetry"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/stats"
-	"google.golang.org/grpc/stats/opentelemetry"
 )
 
 var (
@@ -137,26 +132,8 @@ func TestOtelgrpcRetriesWithoutGRPCStats(t *testing.T) {
 // holds its attempts, so each call counts once there too, with its attempts
 // (NewHandler numbers none: the span it writes to is the call's).
 func TestGRPCPluginRetries(t *testing.T) {
-	sp := debugz.NewSpanProcessor()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	o := opentelemetry.Options{TraceOptions: expotel.TraceOptions{TracerProvider: tp, TextMapPropagator: propagation.TraceContext{}}}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer(grpc.StatsHandler(grpcstats.NewHandler()), opentelemetry.ServerOption(o))
-	testpb.RegisterTestServiceServer(gs, grpctest.FailFirst{})
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultServiceConfig(grpctest.RetryConfig), grpc.WithStatsHandler(grpcstats.NewHandler()), opentelemetry.DialOption(o))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-
-	traces, _ := grpctest.DriveRetries(t, tp, testpb.NewTestServiceClient(conn))
+	sp, tp, client := startPluginBeside(t, grpctest.FailFirst{}, true, grpc.WithDefaultServiceConfig(grpctest.RetryConfig))
+	traces, _ := grpctest.DriveRetries(t, tp, client)
 	rowtest.Wait(t, sp, rowtest.Retried(grpctest.Method, attemptCodes, callCodes))
 	for i, c := range grpctest.RetryCalls {
 		var calls []debugz.Span
