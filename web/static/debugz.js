@@ -275,6 +275,36 @@
     return (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)) + unit;
   }
 
+  // The summary has one tab stop per row, its method link; the row's other
+  // links (counts, codes, buckets) are reached with the arrow keys: left
+  // and right within the row, up and down to the same link of the rows
+  // around it, Home and End to the row's first and last.
+  document.addEventListener('keydown', function (e) {
+    var a = e.target;
+    if (e.altKey || e.ctrlKey || e.metaKey || !a.closest || a.tagName !== 'A') return;
+    var tr = a.closest('table.summary tbody tr');
+    if (!tr) return;
+    var links = Array.prototype.slice.call(tr.querySelectorAll('a'));
+    var i = links.indexOf(a), to = null;
+    if (e.key === 'ArrowRight') to = links[i + 1];
+    else if (e.key === 'ArrowLeft') to = links[i - 1];
+    else if (e.key === 'Home') to = links[0];
+    else if (e.key === 'End') to = links[links.length - 1];
+    else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      var rows = Array.prototype.filter.call(tr.closest('table').querySelectorAll('tbody tr'),
+        function (r) { return r.querySelector('a'); });
+      var row = rows[rows.indexOf(tr) + (e.key === 'ArrowDown' ? 1 : -1)];
+      if (row) {
+        var there = row.querySelectorAll('a');
+        to = there[Math.min(i, there.length - 1)];
+      }
+    }
+    if (to) {
+      e.preventDefault();
+      to.focus();
+    }
+  });
+
   if (document.querySelector('time[data-since], time[data-until]')) {
     clocks();
     setInterval(clocks, 1000);
