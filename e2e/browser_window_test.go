@@ -112,9 +112,19 @@ func TestBrowserSpanListHoldsItsColumns(t *testing.T) {
 	// A burst: more new rows at once than a batch holds wait behind the
 	// button, and the list stays as it was until it is pressed.
 	stop()
-	top, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live tr[data-id]').dataset.id`))
-	if err != nil {
-		t.Fatal(err)
+	// The list settles first: a batch held back from the last calls may
+	// still be shown, up to one pace (2.5 s) later.
+	var top string
+	for settled := false; !settled; {
+		before, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live tr[data-id]').dataset.id`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * time.Second)
+		if top, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live tr[data-id]').dataset.id`)); err != nil {
+			t.Fatal(err)
+		}
+		settled = top == before
 	}
 	var burst sync.WaitGroup
 	for range 20 {

@@ -437,8 +437,12 @@ func TestCompare(t *testing.T) {
 			_, _ = client.UnaryCall(context.Background(), &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(c), Message: "m"}})
 		}
 	}
-	take := func() *snapshot.Snapshot {
-		grpctest.WaitFor(t, "every call ended", func() bool { return len(sp.Active()) == 0 })
+	take := func(calls int) *snapshot.Snapshot {
+		// Every span ended and counted: a span leaves the in-flight list as
+		// it ends, a moment before its row counts it.
+		grpctest.WaitFor(t, "every call counted", func() bool {
+			return sp.Count(debugz.Filter{}) == 2*calls && len(sp.Active()) == 0
+		})
 		var b bytes.Buffer
 		if err := debugz.WriteSnapshot(&b, sp); err != nil {
 			t.Fatal(err)
@@ -450,9 +454,9 @@ func TestCompare(t *testing.T) {
 		return s
 	}
 	call(3, codes.OK)
-	a := take()
+	a := take(3)
 	call(2, codes.Unavailable)
-	b := take()
+	b := take(5)
 
 	var server row
 	for _, r := range compareRows(&a.Meta, &b.Meta) {
