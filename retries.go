@@ -203,7 +203,6 @@ func (r *row) retract(rec *record, m *messageStats, bounds []int64) {
 		w.counts[hi]--
 	}
 	r.rate[(sec%rateWindow+rateWindow)%rateWindow].uncount(sec, rec.code)
-	r.minutes[(minute%windowMinutes+windowMinutes)%windowMinutes].uncount(minute, rec.code)
 	r.win.remove(sec, minute, rec.code, b, hi)
 	if m.known {
 		r.msgCalls--

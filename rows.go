@@ -171,9 +171,8 @@ type row struct {
 	codes    [maxCode + 1]uint64
 	buckets  []uint64
 	max      int64
-	lastSeen int64                // unix ns of the latest end
-	rate     [rateWindow]tally    // by second, for the rate and the last minute
-	minutes  [windowMinutes]tally // by minute, for the last 10 minutes
+	lastSeen int64             // unix ns of the latest end
+	rate     [rateWindow]tally // by second, for the rate and the last minute
 	hist     histogram
 	histSet  bucketSet     // the buckets of hist counted in
 	recent   [2]minuteHist // this minute and the one before, by minute parity
@@ -236,7 +235,6 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	r.max = max(r.max, rec.dur)
 	r.lastSeen = max(r.lastSeen, rec.end)
 	r.rate[(sec%rateWindow+rateWindow)%rateWindow].count(sec, rec.code)
-	r.minutes[(minute%windowMinutes+windowMinutes)%windowMinutes].count(minute, rec.code)
 	r.win.add(sec, minute, rec.code, b, hi, rec.dur)
 	if m.known {
 		r.msgCalls++
@@ -304,9 +302,9 @@ func (r *row) copyTo(c *rowCopy, nowSec int64) {
 			c.last1m.add(t)
 		}
 	}
-	for i := 0; lastSec/60 > nowMin-windowMinutes && i < len(r.minutes); i++ {
-		if t := &r.minutes[i]; t.at > nowMin-windowMinutes && t.at <= nowMin {
-			c.last10m.add(t)
+	for i := 0; lastSec/60 > nowMin-windowMinutes && i < len(r.win.long); i++ { // the time windows' minute slots
+		if s := &r.win.long[i]; s.at > nowMin-windowMinutes && s.at <= nowMin {
+			c.last10m.addCodes(&s.codes)
 		}
 	}
 	c.msgCalls, c.msgSent, c.msgReceived = r.msgCalls, r.msgSent, r.msgReceived

@@ -83,6 +83,19 @@ func (w *Window) add(t *tally) {
 	w.Faults += t.fault
 }
 
+// addCodes adds the calls of a time window's slot, counted by code.
+func (w *Window) addCodes(codes *[maxCode + 1]uint32) {
+	for c, n := range codes {
+		w.Count += uint64(n)
+		if c != 0 {
+			w.Errors += uint64(n)
+			if rpccode.ServerFault(c) {
+				w.Faults += uint64(n)
+			}
+		}
+	}
+}
+
 var quantileLevels = []float64{0.5, 0.9, 0.99}
 
 // Summary returns the statistics of every (method, kind), including methods
