@@ -76,7 +76,7 @@ func (s *source) writeSnapshot(w io.Writer, cfg *handlerConfig) error {
 	}
 	meta := snapshot.Meta{Format: snapshot.Format, Taken: time.Now(), Process: s.Process(), Build: buildInfo(),
 		Runtime: runtimeFigures(), MaxBytes: maxBytes, NearDeadline: nearDeadline, TraceURL: cfg.traceURL}
-	sum := s.Summary()
+	sum := s.Summary(true)
 	meta.Summary.Summary = sum
 	for _, m := range sum.Methods {
 		meta.Summary.Methods = append(meta.Summary.Methods, snapshot.Method{Method: m, Codes: m.Codes, In: m.In})

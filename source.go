@@ -69,9 +69,12 @@ func (s *source) Methods() []string {
 	return slices.Compact(out)
 }
 
-func (s *source) Summary() view.Summary {
+func (s *source) Summary(windows bool) view.Summary {
 	sum := s.sp.Summary()
-	win := s.sp.windowSummaries(time.Now())
+	var win map[rowKey][2]windowStats
+	if windows {
+		win = s.sp.windowSummaries(time.Now())
+	}
 	out := view.Summary{Capacity: s.sp.recent.Cap(), Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
 		Fault:   sum.Fault,
 		Buckets: sum.BucketBounds, Methods: make([]view.Method, 0, len(sum.Methods)+len(s.streaming))}

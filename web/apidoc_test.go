@@ -200,8 +200,8 @@ func fill(v reflect.Value, depth int) {
 	}
 }
 
-func (fullSource) Summary() view.Summary         { return full[view.Summary]() }
-func (s fullSource) Methods() []string           { return summaryMethods(s.Summary()) }
+func (fullSource) Summary(bool) view.Summary     { return full[view.Summary]() }
+func (s fullSource) Methods() []string           { return summaryMethods(s.Summary(false)) }
 func (fullSource) Spans(view.Query) []view.Span  { return []view.Span{full[view.Span]()} }
 func (fullSource) Count(view.Query) int          { return 2 } // more than Spans: a next page
 func (fullSource) Span(string) (view.Span, bool) { return full[view.Span](), true }

@@ -68,7 +68,7 @@ func BenchmarkSummaryPage(b *testing.B) {
 
 type benchSource struct{ sum view.Summary }
 
-func (s benchSource) Summary() view.Summary                         { return s.sum }
+func (s benchSource) Summary(bool) view.Summary                     { return s.sum }
 func (s benchSource) Methods() []string                             { return summaryMethods(s.sum) }
 func (benchSource) Spans(view.Query) []view.Span                    { return nil }
 func (benchSource) Goroutines(string) ([]view.Goroutine, time.Time) { return nil, time.Time{} }

@@ -72,9 +72,9 @@ func summaryMethods(s view.Summary) []string {
 	return slices.Compact(out)
 }
 
-func (f *fakeSource) Methods() []string { return summaryMethods(f.Summary()) }
+func (f *fakeSource) Methods() []string { return summaryMethods(f.Summary(false)) }
 
-func (f *fakeSource) Summary() view.Summary {
+func (f *fakeSource) Summary(bool) view.Summary {
 	if f.panic {
 		panic("boom")
 	}

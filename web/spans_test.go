@@ -83,9 +83,9 @@ type summaryCounter struct {
 	calls atomic.Int64
 }
 
-func (s *summaryCounter) Summary() view.Summary {
+func (s *summaryCounter) Summary(bool) view.Summary {
 	s.calls.Add(1)
-	return s.fakeSource.Summary()
+	return s.fakeSource.Summary(false)
 }
 
 // A span list and a span's page read the spans they show, never a whole

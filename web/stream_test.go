@@ -205,8 +205,8 @@ type churningSource struct {
 	n atomic.Int64
 }
 
-func (c *churningSource) Summary() view.Summary {
-	s := c.fakeSource.Summary()
+func (c *churningSource) Summary(bool) view.Summary {
+	s := c.fakeSource.Summary(false)
 	n := uint64(c.n.Add(1))
 	m := s.Methods[0]
 	s.Methods = nil
@@ -359,11 +359,11 @@ type panickySource struct {
 	panics atomic.Bool
 }
 
-func (p *panickySource) Summary() view.Summary {
+func (p *panickySource) Summary(bool) view.Summary {
 	if p.panics.Load() {
 		panic("summary exploded")
 	}
-	return p.fakeSource.Summary()
+	return p.fakeSource.Summary(false)
 }
 
 // TestLiveFeedReportsPanic: a live page whose rendering panics keeps its

@@ -340,7 +340,7 @@ func (h *handler) summaryPage(r *http.Request) (summaryPage, *paramError) {
 	if err != nil {
 		return summaryPage{}, err
 	}
-	sum := h.src.Summary()
+	sum := h.src.Summary(windowed(window))
 	inWindow(sum.Methods, window)
 	sortMethods(sum.Methods, sortBy)
 	p := h.newPage(r, "RPCs by method", "summary")
@@ -385,7 +385,7 @@ func (h *handler) apiSummary(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
-	sum := h.src.Summary()
+	sum := h.src.Summary(windowed(window))
 	inWindow(sum.Methods, window)
 	h.writeJSON(w, r, http.StatusOK, toSummaryJSON(sum, h.src.Process(), window, h.cfg.Now()))
 }

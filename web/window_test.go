@@ -54,10 +54,14 @@ type windowSource struct {
 	mu     sync.Mutex
 	spansQ view.Query
 	logsQ  view.LogQuery
+	asked  []bool // the windows argument of each Summary call
 }
 
-func (s *windowSource) Summary() view.Summary {
-	sum := s.fakeSource.Summary()
+func (s *windowSource) Summary(windows bool) view.Summary {
+	s.mu.Lock()
+	s.asked = append(s.asked, windows)
+	s.mu.Unlock()
+	sum := s.fakeSource.Summary(false)
 	hot := view.Method{Method: "a.Hot/Now", Kind: "server", Count: 10, Errors: 0, Buckets: []uint64{0, 10, 0},
 		Codes: []view.CodeCount{{Name: "OK", Count: 10}}, P99: time.Second,
 		Last1m: view.Window{Count: 4, Errors: 3, Faults: 3}, Last10m: view.Window{Count: 10, Errors: 3, Faults: 3}}
@@ -149,6 +153,31 @@ func TestSummaryWindow(t *testing.T) {
 // TestSortEveryColumn: every column of the summary sorts, the error rates
 // of the last minute and the last 10 minutes included, and a row without
 // calls in the window sorts below one with.
+// TestWindowsReadOnlyWhenAsked: a summary since start does not ask the
+// source for the time windows (a read of every row's slots); a windowed one
+// does, on the page and in JSON.
+func TestWindowsReadOnlyWhenAsked(t *testing.T) {
+	src := &windowSource{fakeSource: newFakeSource()}
+	ts := newTestServer(t, src, view.Config{})
+	for _, c := range []struct {
+		path string
+		want bool
+	}{{"/", false}, {"/?window=all", false}, {"/api/summary", false}, {"/?window=1m", true}, {"/api/summary?window=10m", true}} {
+		src.mu.Lock()
+		src.asked = nil
+		src.mu.Unlock()
+		if resp, body := testRequest(t, ts, "GET", "/debug/rpcs"+c.path); resp.StatusCode != 200 {
+			t.Fatalf("GET %s = %d\n%.300s", c.path, resp.StatusCode, body)
+		}
+		src.mu.Lock()
+		asked := src.asked
+		src.mu.Unlock()
+		if len(asked) == 0 || asked[len(asked)-1] != c.want {
+			t.Errorf("GET %s asked the source for Summary(%v); want windows %v", c.path, asked, c.want)
+		}
+	}
+}
+
 func TestSortEveryColumn(t *testing.T) {
 	ms := func() []view.Method {
 		return []view.Method{

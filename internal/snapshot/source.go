@@ -31,7 +31,7 @@ var ErrLive = errors.New("this is a snapshot: a CPU profile and live updates nee
 // live pages do.
 const maxStackBytes = 64 << 10
 
-func (s *Snapshot) Summary() view.Summary {
+func (s *Snapshot) Summary(bool) view.Summary { // the file holds the windows
 	out := s.Meta.Summary.Summary
 	out.Methods = make([]view.Method, len(s.Meta.Summary.Methods))
 	for i, m := range s.Meta.Summary.Methods {

@@ -16,7 +16,10 @@ import (
 // Source is what the handler reads. Every method returns copies that the
 // handler may keep; all must be safe for concurrent use.
 type Source interface {
-	Summary() Summary
+	// Summary is what every row counted; with windows, each Method's In
+	// too (the last minute's and 10 minutes' figures), which costs a read
+	// of every row's time slots: only a windowed summary asks for it.
+	Summary(windows bool) Summary
 	// Methods lists the methods with a row or registered (WithServices),
 	// sorted, without computing a Summary.
 	Methods() []string
