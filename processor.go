@@ -98,7 +98,7 @@ type record struct {
 	code      codes.Code
 	truncated bool
 	near      bool      // used more than 80% of its deadline
-	attempts  uint16    // attempts of a client call, where told (attemptOf, countAttempt); 0 otherwise
+	attempts  uint16    // attempts of a client call, where told (attemptOf, replaceAttempt); 0 otherwise
 	logs      *spanLogs // logged while it ran (LogHandler); nil if none
 	// How many pushes back the one before it on each of its chains is
 	// (recordRing, back): its span ID's and its trace ID's hash bucket's,
@@ -207,13 +207,19 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	rec.method, rec.code, rec.near = method, info.code, info.msgs.deadlineUsed > nearDeadline
 	rec.row = sp.rows.get(method, kind)
-	if info.attempt.number != 0 && kind == trace.SpanKindClient {
-		sp.countAttempt(&rec, &info) // an attempt of a call grpc may retry (retries.go)
-		return
+	attempt := info.attempt.number != 0 && kind == trace.SpanKindClient // of a call grpc may retry (retries.go)
+	if attempt {
+		sp.replaceAttempt(&rec, &info)
 	}
 	sp.recent.claim(&rec)
 	rec.row.add(&rec, &info.msgs, sp.cfg.bounds) // threads it on the row's chain
 	sp.recent.store(&rec)
+	if attempt && (rec.code != codes.OK || info.attempt.number == 1) {
+		// A failed attempt, in case another follows. A first attempt is
+		// numbered only when it failed, even where its span says OK: grpc
+		// ends an unanswered attempt it retries transparently without error.
+		sp.retries.keep(&rec, &info.msgs)
+	}
 }
 
 // fault is a panic inside debugz that OnStart or OnEnd recovered from: the

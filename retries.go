@@ -135,12 +135,12 @@ func (t *retryTable) isReplaced(seq uint64) bool {
 	return marks != nil && seq > 0 && (*marks)[(seq-1)%uint64(len(*marks))].Load() == seq
 }
 
-// countAttempt counts a client span that grpcstats numbered as an attempt
-// of its call, in place of OnEnd's push and add: rec is ready to be kept,
-// info is what its attributes said. An attempt after the first replaces the
-// one before it, and takes the call's latency (offset included); a failed
-// one is kept, in case another follows.
-func (sp *SpanProcessor) countAttempt(rec *record, info *grpcInfo) {
+// replaceAttempt readies a client span that grpcstats numbered as an
+// attempt of its call for OnEnd to count: rec is ready to be kept, info is
+// what its attributes said. An attempt after the first replaces the one
+// before it (which OnEnd kept because it failed) and takes the call's
+// latency, offset included.
+func (sp *SpanProcessor) replaceAttempt(rec *record, info *grpcInfo) {
 	a := &info.attempt
 	rec.attempts = uint16(min(a.number, math.MaxUint16))
 	if a.number > 1 {
@@ -149,12 +149,6 @@ func (sp *SpanProcessor) countAttempt(rec *record, info *grpcInfo) {
 			sp.retries.markReplaced(prev.rec.seq, sp.recent.Cap())
 			prev.rec.row.retract(&prev.rec, &prev.msgs, sp.cfg.bounds)
 		}
-	}
-	sp.recent.claim(rec)
-	rec.row.add(rec, &info.msgs, sp.cfg.bounds) // threads it on the row's chain
-	sp.recent.store(rec)
-	if rec.code != codes.OK {
-		sp.retries.keep(rec, &info.msgs)
 	}
 }
 
