@@ -21,6 +21,10 @@ type attempts struct {
 	start  time.Time    // the first attempt's
 	prev   trace.SpanID // the last attempt's
 	n      int
+	// unanswered numbers a first attempt that says OK, as grpcstats does
+	// for one the server never answered (grpc ends it without error
+	// before a transparent retry).
+	unanswered bool
 }
 
 func newAttempts(tp trace.TracerProvider, start time.Time) *attempts {
@@ -37,7 +41,7 @@ func (a *attempts) attempt(offset, dur time.Duration, code codes.Code) trace.Spa
 		attribute.String(semconv.RPCSystemName, "grpc"), attribute.String(semconv.RPCMethod, "a.S/M"),
 		attribute.String(semconv.RPCResponseStatusCode, CodeName(code)),
 	}
-	if code != codes.OK || a.n > 1 {
+	if code != codes.OK || a.n > 1 || a.unanswered {
 		attrs = append(attrs, attribute.Int(semconv.AttemptNumber, a.n))
 	}
 	if a.n > 1 {
@@ -137,6 +141,21 @@ func TestRetriedCallCountsOnce(t *testing.T) {
 
 // An attempt that left the recent ring and is held only by the row's
 // reservoirs is taken out of them too when its call retries.
+// TestUnansweredAttemptReplaced: a first attempt that grpcstats numbered
+// though its span says OK (it was never answered) is replaced by the
+// attempt that followed it: one call, not two.
+func TestUnansweredAttemptReplaced(t *testing.T) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	a := newAttempts(tp, time.Now().Add(-time.Second))
+	a.unanswered = true
+	a.attempt(0, time.Millisecond, codes.OK)
+	a.attempt(2*time.Millisecond, time.Millisecond, codes.OK)
+	if m := clientRow(t, sp); m.Count != 1 || m.Retried != 1 || m.Codes["OK"] != 1 {
+		t.Errorf("row = count %d, retried %d, codes %v; want 1, 1, OK:1", m.Count, m.Retried, m.Codes)
+	}
+}
+
 func TestRetryReplacesReservoirCopy(t *testing.T) {
 	sp := NewSpanProcessor(WithMaxSpans(2))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))

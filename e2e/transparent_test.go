@@ -25,8 +25,8 @@ import (
 )
 
 // refuseFirst is a listener whose first connection speaks just enough
-// HTTP/2 to refuse the first stream (RST_STREAM REFUSED_STREAM, then
-// GOAWAY): grpc, knowing the server never saw the call, retries it
+// HTTP/2 to refuse the first stream (GOAWAY, then RST_STREAM
+// REFUSED_STREAM): grpc, knowing the server never saw the call, retries it
 // transparently, on the next connection, which the real server gets.
 type refuseFirst struct {
 	net.Listener
@@ -70,9 +70,12 @@ func (l *refuseFirst) refuse(c net.Conn) {
 				return
 			}
 		case *http2.HeadersFrame:
-			_ = fr.WriteRSTStream(f.StreamID, http2.ErrCodeRefusedStream)
+			close(l.refused) // before the client can hear of it and retry
+			// GOAWAY first: by the time the client reads the refusal, this
+			// connection drains, so the retry cannot race onto it (and fail
+			// there, no longer a first attempt).
 			_ = fr.WriteGoAway(0, http2.ErrCodeNo, nil)
-			close(l.refused)
+			_ = fr.WriteRSTStream(f.StreamID, http2.ErrCodeRefusedStream)
 			_, _ = io.Copy(io.Discard, c) // until the client closes the connection
 			return
 		}

@@ -119,30 +119,41 @@ func TestAttemptsOfOneCall(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	h := WrapHandler(spanPerAttempt{tp.Tracer("t")}).(*wrapper)
 
-	attempt := func(ctx context.Context, transparent bool, err error) {
+	// answered: the server's trailer came (grpc sends InTrailer, or
+	// InHeader then InTrailer, for every stream the server answered).
+	attempt := func(ctx context.Context, transparent bool, err error, answered bool) {
 		ctx = context.WithValue(ctx, struct{ int }{1}, 1) // as grpc derives each attempt's
 		ctx = h.TagRPC(ctx, &stats.RPCTagInfo{FullMethodName: "/a.S/M"})
 		h.HandleRPC(ctx, &stats.Begin{Client: true, IsTransparentRetryAttempt: transparent})
+		if answered {
+			h.HandleRPC(ctx, &stats.InTrailer{Client: true})
+		}
 		h.HandleRPC(ctx, &stats.End{Client: true, Error: err})
 	}
 	unavailable := status.Error(codes.Unavailable, "not yet")
 	call, cancel := context.WithCancel(context.Background())
-	attempt(call, false, unavailable)
-	attempt(call, true, unavailable)
-	attempt(call, false, nil)
+	attempt(call, false, unavailable, true)
+	attempt(call, true, unavailable, false)
+	attempt(call, false, nil, true)
 	cancel()
 	plain, cancel := context.WithCancel(context.Background())
-	attempt(plain, false, nil)
+	attempt(plain, false, nil, true)
+	cancel()
+	// grpc ends an attempt whose stream failed with io.EOF with no error
+	// before it retries it transparently: no answer, so it failed.
+	eof, cancel := context.WithCancel(context.Background())
+	attempt(eof, false, nil, false)
+	attempt(eof, true, nil, true)
 	cancel()
 
 	spans := rec.Ended()
-	if len(spans) != 4 {
-		t.Fatalf("%d spans; want 4", len(spans))
+	if len(spans) != 6 {
+		t.Fatalf("%d spans; want 6", len(spans))
 	}
 	for i, want := range []struct {
 		number      int64
 		transparent bool
-	}{{1, false}, {2, true}, {3, false}, {0, false}} {
+	}{{1, false}, {2, true}, {3, false}, {0, false}, {1, false}, {2, true}} {
 		attrs := attrMap(spans[i].Attributes())
 		if got := attrs[semconv.AttemptNumber].AsInt64(); got != want.number {
 			t.Errorf("span %d: %s = %d; want %d", i, semconv.AttemptNumber, got, want.number)
@@ -161,7 +172,7 @@ func TestAttemptsOfOneCall(t *testing.T) {
 		if p := spans[i-1].SpanContext().SpanID(); prev.AsString() != hex.EncodeToString(p[:]) {
 			t.Errorf("span %d: %s = %q; want the previous attempt's %s", i, semconv.AttemptPrevious, prev.AsString(), p)
 		}
-		if o, want := offset.AsInt64(), spans[i].StartTime().Sub(spans[0].StartTime()).Nanoseconds(); o != want {
+		if o, want := offset.AsInt64(), spans[i].StartTime().Sub(spans[i-int(want.number)+1].StartTime()).Nanoseconds(); o != want {
 			t.Errorf("span %d: %s = %d; want %d, its start's distance from the first attempt's", i, semconv.AttemptOffset, o, want)
 		}
 	}

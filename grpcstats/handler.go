@@ -227,7 +227,11 @@ func (h *handler) handle(ctx context.Context, st *rpcState, rs stats.RPCStats) {
 		st.header(rs.Compression, rs.RemoteAddr, !rs.Client)
 		if !rs.Client {
 			st.previousAttempts(rs)
+		} else {
+			st.answered.Store(true)
 		}
+	case *stats.InTrailer:
+		st.answered.Store(true)
 	case *stats.OutHeader: // its RemoteAddr is set on a client only
 		st.header(rs.Compression, rs.RemoteAddr, rs.Client)
 	case *stats.End:
@@ -301,7 +305,8 @@ func (h *handler) end(st *rpcState, span trace.Span, end time.Time, err error) {
 	if remote, _ := st.remote.Load().(net.Addr); remote != nil && h.addsPeer(span) {
 		attrs = appendPeer(attrs, remote)
 	}
-	attrs = h.endAttempt(attrs, st, span, s != nil && s.Code() != codes.OK)
+	// An attempt the server never answered failed, whatever the error.
+	attrs = h.endAttempt(attrs, st, span, s != nil && s.Code() != codes.OK || st.attempt.client && !st.answered.Load())
 	span.SetAttributes(attrs...)
 	st.addEvents(span, buf)
 	addDetails(span, s, end, buf)

@@ -36,6 +36,11 @@ type rpcState struct {
 	slowTimer   *time.Timer     // captures the stacks past WithSlowStacks' threshold; nil without
 	slowStack   atomic.Pointer[capturedStack]
 	attempt     attempt // set at Begin (client) or at the request's header (server), read at End
+	// answered is whether a client's attempt got the server's header or
+	// trailer: grpc ends an attempt it is about to retry transparently with
+	// no error when its stream failed with io.EOF, so that no error is not
+	// proof of an answer.
+	answered atomic.Bool
 
 	// span is the RPC's span, set once before spanKnown turns true: in
 	// TagRPC by WrapHandler, when found in the context by NewHandler (the
