@@ -204,6 +204,7 @@ func TestString(t *testing.T) {
 		{"URL with an @ in its path", "https://registry.example:8080/@scope/pkg", ""},
 		{"git remote", "git@github.com:org/repo.git", ""},
 		{"token prose", "the token is invalid", ""},
+		{"token pair with a space", "token =0 token : abcdefgh12", "token =[redacted] token : [redacted]"},
 		{"short prefix", "ghp_short AKIA12", ""},
 		{"gRPC error", "rpc error: code = Unavailable desc = connection refused", ""},
 		{"time", "at 12:30:45 on 2026-12-03", ""},
@@ -332,7 +333,7 @@ func TestAnywhereBy(t *testing.T) {
 // too.
 func FuzzRedact(f *testing.F) {
 	for _, s := range []string{"https://bob:hunter2@db.example/x", "Bearer abc", "basic dXNlcjpwYXNz", "?token=abc&x=1",
-		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "<script>alert(1)</script>", "token=Bearer x", "a://u:p@h?pwd=1 Bearer eyJhbGciOiJIUzI1NiJ9.",
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "<script>alert(1)</script>", "token=Bearer x", "token =0", "Bearer :abcdefgh1", "a://u:p@h?pwd=1 Bearer eyJhbGciOiJIUzI1NiJ9.",
 		`password="x \" y" pin: 1 {"api_key": ["a", {"b": 'c'}]} map[pass:a b c:d]`, "bob:pw@tcp(db:3306)/app redis://:a#b@h:1/0",
 		"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "sk_live_0123456789abcdef AKIAIOSFODNN7EXAMPLE",
 		"Authorization: Digest username=\"a\", response=\"b\"", "metadata: {\n  key: \"authorization\"\n  value: \"x\"\n}",

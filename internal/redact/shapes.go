@@ -124,6 +124,9 @@ func schemeCredentials(s string, i int) (from, to int) {
 	if scheme == "" || start == i+len(scheme) || strings.HasPrefix(s[start:], Marker) {
 		return 0, 0 // "bearers", "Basic:", or done
 	}
+	if c := s[start]; c == '=' || c == ':' {
+		return 0, 0 // "token = x": a pair, which pairs redacts
+	}
 	if scheme == "digest" {
 		return start, digestParams(s, start)
 	}
