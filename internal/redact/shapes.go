@@ -124,7 +124,7 @@ func schemeCredentials(s string, i int) (from, to int) {
 	if scheme == "" || start == i+len(scheme) || strings.HasPrefix(s[start:], Marker) {
 		return 0, 0 // "bearers", "Basic:", or done
 	}
-	if c := s[start]; c == '=' || c == ':' {
+	if start < len(s) && (s[start] == '=' || s[start] == ':') {
 		return 0, 0 // "token = x": a pair, which pairs redacts
 	}
 	if scheme == "digest" {
