@@ -35,14 +35,22 @@ type activeTable struct {
 type activeShard struct {
 	mu    sync.Mutex
 	n     int
-	shift uint     // 64 - log2(len(keys))
-	keys  []uint64 // span IDs; 0 marks an empty slot (no valid span has ID 0)
-	spans []activeEntry
+	shift uint // 64 - log2(len(slots))
+	slots []activeSlot
 	// The slots in the order their spans were added: head is the oldest,
-	// tail the newest; prev and next link the slots, -1 ends the list.
-	prev, next []int32
+	// tail the newest (slot.prev and slot.next link them, -1 ends the list).
 	head, tail int32
 	_          [16]byte // keep shards on separate cache lines
+}
+
+// activeSlot is one slot of a shard's table, its key, list links and entry
+// side by side: one cache line, so that adding or removing a span touches
+// one line of the table where parallel arrays of each touched four (a cold
+// miss each, on a span's first and last call).
+type activeSlot struct {
+	key        uint64 // span ID; 0 marks an empty slot (no valid span has ID 0)
+	prev, next int32
+	activeEntry
 }
 
 func (t *activeTable) init(maxActive int) {
@@ -51,10 +59,7 @@ func (t *activeTable) init(maxActive int) {
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.shift = uint(64 - bits.TrailingZeros(uint(size)))
-		sh.keys = make([]uint64, size)
-		sh.spans = make([]activeEntry, size)
-		sh.prev = make([]int32, size)
-		sh.next = make([]int32, size)
+		sh.slots = make([]activeSlot, size)
 		sh.head, sh.tail = -1, -1
 	}
 }
@@ -82,23 +87,23 @@ func (t *activeTable) add(key uint64, s sdktrace.ReadWriteSpan) {
 		sh.delete(int(sh.head))
 		t.evicted.Add(1)
 	}
-	mask := len(sh.keys) - 1
+	mask := len(sh.slots) - 1
 	i := sh.home(key)
-	for sh.keys[i] != 0 && sh.keys[i] != key {
+	for sh.slots[i].key != 0 && sh.slots[i].key != key {
 		i = (i + 1) & mask
 	}
-	if sh.keys[i] == 0 {
+	if sh.slots[i].key == 0 {
 		sh.n++
 		sh.link(int32(i))
 	}
-	sh.keys[i], sh.spans[i] = key, activeEntry{span: s}
+	sh.slots[i].key, sh.slots[i].activeEntry = key, activeEntry{span: s}
 }
 
 // link puts slot i at the tail of the list; the caller holds sh.mu.
 func (sh *activeShard) link(i int32) {
-	sh.prev[i], sh.next[i] = sh.tail, -1
+	sh.slots[i].prev, sh.slots[i].next = sh.tail, -1
 	if sh.tail >= 0 {
-		sh.next[sh.tail] = i
+		sh.slots[sh.tail].next = i
 	} else {
 		sh.head = i
 	}
@@ -106,26 +111,28 @@ func (sh *activeShard) link(i int32) {
 }
 
 // unlink takes slot i out of the list; the caller holds sh.mu.
-func (sh *activeShard) unlink(i int32) { sh.splice(sh.prev[i], sh.next[i], sh.next[i], sh.prev[i]) }
+func (sh *activeShard) unlink(i int32) {
+	s := &sh.slots[i]
+	sh.splice(s.prev, s.next, s.next, s.prev)
+}
 
 // move puts the entry of slot j into the empty slot i, in j's place in the
 // list; the caller holds sh.mu.
 func (sh *activeShard) move(j, i int32) {
-	sh.keys[i], sh.spans[i] = sh.keys[j], sh.spans[j]
-	sh.prev[i], sh.next[i] = sh.prev[j], sh.next[j]
-	sh.splice(sh.prev[i], sh.next[i], i, i)
+	sh.slots[i] = sh.slots[j]
+	sh.splice(sh.slots[i].prev, sh.slots[i].next, i, i)
 }
 
 // splice points the slot before, p (or the head where p is -1), at after,
 // and the slot after, n (or the tail where n is -1), at before.
 func (sh *activeShard) splice(p, n, after, before int32) {
 	if p >= 0 {
-		sh.next[p] = after
+		sh.slots[p].next = after
 	} else {
 		sh.head = after
 	}
 	if n >= 0 {
-		sh.prev[n] = before
+		sh.slots[n].prev = before
 	} else {
 		sh.tail = before
 	}
@@ -142,7 +149,7 @@ func (t *activeTable) remove(key uint64) activeEntry {
 	defer sh.mu.Unlock()
 	var e activeEntry
 	if i := sh.find(key); i >= 0 {
-		e = sh.spans[i]
+		e = sh.slots[i].activeEntry
 		sh.delete(i)
 	}
 	return e
@@ -150,9 +157,9 @@ func (t *activeTable) remove(key uint64) activeEntry {
 
 // find returns the slot holding key, or -1; the caller holds sh.mu.
 func (sh *activeShard) find(key uint64) int {
-	mask := len(sh.keys) - 1
-	for i := sh.home(key); sh.keys[i] != 0; i = (i + 1) & mask {
-		if sh.keys[i] == key {
+	mask := len(sh.slots) - 1
+	for i := sh.home(key); sh.slots[i].key != 0; i = (i + 1) & mask {
+		if sh.slots[i].key == key {
 			return i
 		}
 	}
@@ -164,19 +171,19 @@ func (sh *activeShard) find(key uint64) int {
 // slot. The caller holds sh.mu.
 func (sh *activeShard) delete(i int) {
 	sh.unlink(int32(i))
-	mask := len(sh.keys) - 1
+	mask := len(sh.slots) - 1
 	for j := i; ; {
 		j = (j + 1) & mask
-		if sh.keys[j] == 0 {
+		if sh.slots[j].key == 0 {
 			break
 		}
-		h := sh.home(sh.keys[j])
+		h := sh.home(sh.slots[j].key)
 		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
 			sh.move(int32(j), int32(i))
 			i = j
 		}
 	}
-	sh.keys[i], sh.spans[i] = 0, activeEntry{}
+	sh.slots[i] = activeSlot{}
 	sh.n--
 }
 
@@ -207,8 +214,8 @@ func (t *activeTable) spans(ageOut int64) []activeEntry {
 func (sh *activeShard) appendSpans(out []activeEntry) []activeEntry {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for i := sh.head; i >= 0; i = sh.next[i] {
-		out = append(out, sh.spans[i])
+	for i := sh.head; i >= 0; i = sh.slots[i].next {
+		out = append(out, sh.slots[i].activeEntry)
 	}
 	return out
 }
@@ -233,7 +240,7 @@ func (t *activeTable) update(key uint64, f func(*activeEntry)) bool {
 	defer sh.mu.Unlock()
 	i := sh.find(key)
 	if i >= 0 {
-		f(&sh.spans[i])
+		f(&sh.slots[i].activeEntry)
 	}
 	return i >= 0
 }
@@ -264,8 +271,7 @@ func (t *activeTable) clear() {
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
-		clear(sh.keys)
-		clear(sh.spans)
+		clear(sh.slots)
 		sh.head, sh.tail, sh.n = -1, -1, 0
 		sh.mu.Unlock()
 	}
