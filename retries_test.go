@@ -137,6 +137,16 @@ func TestRetriedCallCountsOnce(t *testing.T) {
 	if m.Count != 2 || m.Errors != 1 || m.Codes["UNAVAILABLE"] != 1 || m.Retried != 2 {
 		t.Errorf("with a call that failed twice: count %d, errors %d, codes %v, retried %d; want 2, 1, UNAVAILABLE:1, 2", m.Count, m.Errors, m.Codes, m.Retried)
 	}
+
+	once := newAttempts(tp, start)
+	once.attempt(0, ms, codes.OK)
+	if n := sp.Count(Filter{Method: "a.S/M"}); n != 3 {
+		t.Errorf("Count = %d; want 3 calls", n)
+	}
+	retried := sp.Spans(Filter{retried: true}) // the pages' retried=1, the link of the row's "retried" chip
+	if len(retried) != 2 || retried[0].Attempts != 2 || retried[1].Attempts != 3 {
+		t.Errorf("Spans(retried) = %d spans %+v; want the calls of 2 and 3 attempts, not the one of 1", len(retried), retried)
+	}
 }
 
 // An attempt that left the recent ring and is held only by the row's

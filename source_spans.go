@@ -34,7 +34,7 @@ func (s *source) Count(q view.Query) int { return s.sp.Count(s.filter(q)) }
 // filter translates the page's query into the engine's.
 func (s *source) filter(q view.Query) Filter {
 	f := Filter{Method: q.Method, ErrorsOnly: q.Errors, NearDeadline: q.NearDeadline, Min: q.Min, Max: q.Max,
-		Before: q.Before, Since: q.Since, Peer: q.Peer, Limit: q.Limit}
+		Before: q.Before, Since: q.Since, Peer: q.Peer, Limit: q.Limit, retried: q.Retried}
 	switch q.Side {
 	case "fault":
 		f.side = sideFault

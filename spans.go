@@ -105,6 +105,9 @@ type Filter struct {
 	// callers' errors (sideCaller) alone (rpccode.ServerFault); the pages'
 	// code=fault and code=caller.
 	side int8
+	// retried selects the client calls of more than one attempt
+	// (Span.Attempts); the pages' retried=1.
+	retried bool
 }
 
 // Sides of an error, for Filter.side.
@@ -131,6 +134,7 @@ func (f *Filter) matchFields(r *record, bounds []int64) bool {
 		(!f.ErrorsOnly || r.code != codes.OK) &&
 		(f.side == sideAny || (f.side == sideFault) == rpccode.ServerFault(int(r.code))) &&
 		(!f.NearDeadline || r.near) &&
+		(!f.retried || r.attempts > 1) &&
 		(f.Min == 0 || r.dur >= int64(f.Min)) &&
 		(f.Max == 0 || r.dur <= int64(f.Max)) &&
 		(!f.TraceID.IsValid() || f.TraceID == r.traceID) &&

@@ -331,6 +331,7 @@ func TestBadParameters(t *testing.T) {
 		{"twice", "kind=server&kind=client", "kind"},
 		{"follow", "follow=maybe", "follow"},
 		{"deadline", "deadline=far", "deadline"},
+		{"retried", "retried=yes", "retried"},
 		{"script", "code=%3Cscript%3E", "code"},
 		{"unknown parameter", "methd=user.UserService/FetchUser", "methd"},
 		{"semicolon", "limit=1;limit=2", "limit"},

@@ -38,7 +38,7 @@ func badParam(name, format string, args ...any) *paramError {
 }
 
 // queryParams are the parameters parseQuery reads.
-var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "min", "max", "trace", "before", "since", "peer", "limit"}
+var queryParams = []string{"method", "kind", "bucket", "code", "deadline", "retried", "min", "max", "trace", "before", "since", "peer", "limit"}
 
 // The parameters each page takes (see NewHandler); any other is a 400.
 var (
@@ -137,6 +137,13 @@ func parseQuery(v url.Values, buckets int, near nearWords) (view.Query, *paramEr
 		q.NearDeadline = true
 	default:
 		return q, badParam("deadline", "must be near (%s), not %s", near.Calls, quote(s))
+	}
+	switch s := v.Get("retried"); s {
+	case "", "any", "0":
+	case "1":
+		q.Retried = true
+	default:
+		return q, badParam("retried", "must be 1 (client calls of more than one attempt) or 0, not %s", quote(s))
 	}
 	var err *paramError
 	if q.Min, err = parseDuration(v, "min"); err != nil {

@@ -72,6 +72,9 @@ func describeQuery(q view.Query, buckets []time.Duration, minText, maxText, sinc
 	if q.NearDeadline {
 		parts = append(parts, "near deadline")
 	}
+	if q.Retried {
+		parts = append(parts, "retried")
+	}
 	if q.Bucket >= 0 {
 		if l := bucketRange(buckets, q.Bucket); l != "" {
 			parts = append(parts, "latency "+l)

@@ -110,6 +110,7 @@ func match(q *view.Query, sp *view.Span) bool {
 		(q.Code < 0 || q.Code == sp.CodeNum) &&
 		(!q.Errors || sp.CodeNum != 0) &&
 		(!q.NearDeadline || sp.NearDeadline) &&
+		(!q.Retried || sp.Attempts > 1) &&
 		(q.Min == 0 || sp.Duration >= q.Min) &&
 		(q.Max == 0 || sp.Duration <= q.Max) &&
 		(q.Trace == "" || q.Trace == sp.TraceID) &&

@@ -72,13 +72,16 @@ type Query struct {
 	// NearDeadline selects the calls flagged as near their deadline
 	// ([Span.NearDeadline]).
 	NearDeadline bool
-	Min          time.Duration
-	Max          time.Duration
-	Trace        string    // 32 lowercase hex digits, "" for any
-	Before       time.Time // spans that ended before it; zero for any
-	Since        time.Time // spans that ended at or after it; zero for any
-	Peer         string    // the other side's host:port, "" for any
-	Limit        int
+	// Retried selects the client calls that made more than one attempt
+	// ([Span.Attempts]).
+	Retried bool
+	Min     time.Duration
+	Max     time.Duration
+	Trace   string    // 32 lowercase hex digits, "" for any
+	Before  time.Time // spans that ended before it; zero for any
+	Since   time.Time // spans that ended at or after it; zero for any
+	Peer    string    // the other side's host:port, "" for any
+	Limit   int
 }
 
 // Summary is the view of the summary page and /api/summary. Its JSON is
