@@ -258,8 +258,7 @@ func urls(s string) string {
 			continue
 		}
 		first := colon + 1 // the first '@' after the user, before the URL ends or another begins
-		for first < len(s) && first-user < maxUserinfo && s[first] != '@' && !isURLStop(s[first]) &&
-			!(s[first] == ':' && first+1 < len(s) && s[first+1] == '/') {
+		for first < len(s) && first-user < maxUserinfo && s[first] != '@' && !isURLStop(s[first]) && !urlFollows(s, first) {
 			first++
 		}
 		if first == len(s) || s[first] != '@' {
@@ -278,6 +277,13 @@ func urls(s string) string {
 		from = at
 	}
 	return e.result()
+}
+
+// urlFollows reports whether the ':' at s[i] ends a URL's userinfo: it
+// starts another URL ("://"), or it did before a first pass redacted what
+// followed it (":[redacted]"), so that a second pass finds nothing more.
+func urlFollows(s string, i int) bool {
+	return s[i] == ':' && (strings.HasPrefix(s[i+1:], "/") || strings.HasPrefix(s[i+1:], Marker))
 }
 
 // isPortAndPath reports whether what looks like a password is the port and
