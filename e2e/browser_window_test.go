@@ -3,6 +3,8 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -240,6 +242,51 @@ func TestBrowserSummaryWindow(t *testing.T) {
 		`document.querySelectorAll('#live tr[data-id]').length + '|' + new URLSearchParams(location.search).get('since') + '|' + document.querySelector('input[name=since]').value`))
 	if err != nil || got != "2|1m|1m" {
 		t.Errorf("the count's calls: rows|since|field = %q, %v; want 2|1m|1m", got, err)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestBrowserLogsPaced: the logs page paces its new records as the span
+// list does: a burst of records waits behind a "new log records" button,
+// the list staying as it was until the button is pressed (before, every
+// update replaced the rows at once).
+func TestBrowserLogsPaced(t *testing.T) {
+	sp, _, srv := dashboard(t)
+	ctx, problems := browser(t, 1280)
+	logger := slog.New(sp.LogHandler(slog.NewTextHandler(io.Discard, nil))) // DiscardHandler is enabled for nothing
+	logger.Info("first record")
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/debug/rpcs/logs"),
+		chromedp.WaitVisible(chromedp.CSS(`#live table.paced tr[data-id]`))); err != nil {
+		t.Fatal(err)
+	}
+	// The first records after the page opened come as one batch; wait for
+	// it, so that the burst below is the only update pending.
+	logger.Info("second record")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.Search(`//td[contains(., "second record")]`))); err != nil {
+		t.Fatalf("wait for the second record: %v", err)
+	}
+	top, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live tr[data-id]').dataset.id`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		logger.Warn("burst", "i", i)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.Search(`//button[contains(., "new log records: show")]`))); err != nil {
+		t.Fatalf("after a burst of 30 records, wait for the new-records button: %v", err)
+	}
+	if still, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#live tr[data-id]').dataset.id`)); err != nil || still != top {
+		t.Errorf("top row with the burst held = %q, %v; want it still %q", still, err, top)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.Search(`//button[contains(., "new log records")]`))); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#live tr[data-id]').length`))
+	if err != nil || rows != 32 {
+		t.Errorf("rows after pressing the button = %d, %v; want 32", rows, err)
 	}
 	if p := problems(); len(p) > 0 {
 		t.Errorf("browser reported problems:\n%s", strings.Join(p, "\n"))

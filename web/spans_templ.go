@@ -633,7 +633,7 @@ func spansTable(p spansPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 68, "</p><div class=\"scroll\"><table class=\"grid spans calm\"><colgroup><col class=\"c-time\"> <col class=\"c-method\"> <col class=\"c-kind\"> <col class=\"c-code\"> <col class=\"c-dur\"> <col class=\"c-peer\"> <col class=\"c-trace\"></colgroup> <thead><tr><th class=\"l\" scope=\"col\" title=\"When the call ended; the list is in this order\">Ended</th><th class=\"l\" scope=\"col\">Method</th><th class=\"l\" scope=\"col\">Kind</th><th class=\"l\" scope=\"col\">Code</th><th class=\"n\" scope=\"col\">Duration</th><th class=\"l\" scope=\"col\">Peer</th><th class=\"l\" scope=\"col\">Trace</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 68, "</p><div class=\"scroll\"><table class=\"grid spans calm paced\"><colgroup><col class=\"c-time\"> <col class=\"c-method\"> <col class=\"c-kind\"> <col class=\"c-code\"> <col class=\"c-dur\"> <col class=\"c-peer\"> <col class=\"c-trace\"></colgroup> <thead><tr><th class=\"l\" scope=\"col\" title=\"When the call ended; the list is in this order\">Ended</th><th class=\"l\" scope=\"col\">Method</th><th class=\"l\" scope=\"col\">Kind</th><th class=\"l\" scope=\"col\">Code</th><th class=\"n\" scope=\"col\">Duration</th><th class=\"l\" scope=\"col\">Peer</th><th class=\"l\" scope=\"col\">Trace</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -1,10 +1,12 @@
-// calm.js: the span list at a pace a person can read. debugz.js hands it
-// every live update of a region holding a table.calm; new rows come in
+// calm.js: the span list and the logs at a pace a person can read.
+// debugz.js hands it every live update of a region holding a table.paced
+// (its rows marked data-id, newest first); new rows come in
 // batches at most every PACE ms, each batch briefly marked, and when more
 // than MANY arrive at once (a busy service) they wait behind debugz.js's
-// "N new RPCs: show" button instead of pushing the list down. The table's
-// columns have fixed widths (debugz.css), so rows arriving never move them.
-// Without this script the span list updates as every live region does.
+// "N new RPCs: show" button instead of pushing the list down. The span
+// list's columns have fixed widths (debugz.css: table.calm), so rows
+// arriving never move them. Without this script the lists update as every
+// live region does.
 (function () {
   'use strict';
   var PACE = 2500; // ms between two batches of new rows
@@ -46,11 +48,11 @@
     }, PACE);
   }
 
-  // debugzCalm takes the update next of region el if el holds a calm
+  // debugzCalm takes the update next of region el if el holds a paced
   // table, and reports whether it did; api applies, holds, and says
   // whether the reader is busy with the region (debugz.js).
   window.debugzCalm = function (el, next, api) {
-    if (!el.querySelector('table.calm') && !next.querySelector('table.calm')) return false;
+    if (!el.querySelector('table.paced') && !next.querySelector('table.paced')) return false;
     var s = state.get(el);
     if (!s) {
       s = { pending: null, timer: null };

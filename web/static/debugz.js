@@ -108,7 +108,9 @@
     var fresh = 0;
     next.querySelectorAll('tr[data-id]').forEach(function (tr) { if (!have[tr.dataset.id]) fresh++; });
     var button = heldButton(el, true);
-    button.textContent = fresh === 1 ? '1 new RPC: show' : fresh + ' new RPCs: show';
+    var table = next.querySelector('table[data-noun]'); // what the rows are: RPCs but on the logs page
+    var noun = table ? table.dataset.noun : 'RPC';
+    button.textContent = fresh + ' new ' + noun + (fresh === 1 ? '' : 's') + ': show';
     button.hidden = fresh === 0;
   }
 
