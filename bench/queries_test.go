@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/debugz/debugz"
@@ -27,6 +30,38 @@ func BenchmarkSummary(b *testing.B) {
 			for b.Loop() {
 				if s := sp.Summary(); len(s.Methods) != methods {
 					b.Fatalf("Summary has %d rows; want %d", len(s.Methods), methods)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSummaryPage measures what a user pays per render of the summary
+// with 1,000 methods, through the handler: /api/summary, the page (since
+// start and over the last minute) and the live fragment, each the
+// summary, its conversion to the pages' rows and the rendering.
+func BenchmarkSummaryPage(b *testing.B) {
+	const methods = 1000
+	sp := debugz.NewSpanProcessor(debugz.WithMaxMethods(2 * methods))
+	defer shutdown(b, sp)
+	for _, p := range makePairs(b, 4*methods, manyMethods(methods)...) {
+		sp.OnEnd(p.end)
+	}
+	h := debugz.NewHandler(sp)
+	for _, bc := range []struct{ name, path string }{
+		{"api", "/api/summary"},
+		{"page", "/"},
+		{"page/window=1m", "/?window=1m"},
+	} {
+		b.Run(fmt.Sprintf("%s/methods=%d", bc.name, methods), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("GET", "http://localhost"+bc.path, nil)
+				req.RemoteAddr = "127.0.0.1:1"
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "shop.Service99/Method9") {
+					b.Fatalf("GET %s = %d, %d bytes without the last method", bc.path, rec.Code, rec.Body.Len())
 				}
 			}
 		})
