@@ -3,7 +3,6 @@ package debugz
 import (
 	"time"
 
-	"github.com/debugz/debugz/internal/rpccode"
 	"google.golang.org/grpc/codes"
 )
 
@@ -156,20 +155,9 @@ func (s *windowSum) reset(n int) {
 
 // stats are the window's figures as the summary shows them.
 func (s *windowSum) stats() windowStats {
-	out := windowStats{Codes: map[string]uint64{}, Buckets: append([]uint64(nil), s.buckets...), Max: time.Duration(s.max)}
-	for c, n := range s.codes {
-		if n == 0 {
-			continue
-		}
-		out.Count += n
-		out.Codes[CodeName(codes.Code(c))] = n
-		if c != int(codes.OK) {
-			out.Errors += n
-			if rpccode.ServerFault(c) {
-				out.Faults += n
-			}
-		}
-	}
+	out := windowStats{Codes: s.codes, Buckets: append([]uint64(nil), s.buckets...), Max: time.Duration(s.max)}
+	out.Errors, out.Faults = errorsOf(&out.Codes)
+	out.Count = out.Codes[codes.OK] + out.Errors
 	if out.Count == 0 {
 		return out
 	}
@@ -198,7 +186,7 @@ func (s *windowSum) stats() windowStats {
 // ones (within about 12%); Max is exact.
 type windowStats struct {
 	Count, Errors, Faults uint64
-	Codes                 map[string]uint64
+	Codes                 [maxCode + 1]uint64 // by code
 	Buckets               []uint64
 	P50, P90, P99, Max    time.Duration
 }

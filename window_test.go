@@ -43,7 +43,7 @@ func TestWindowSummaries(t *testing.T) {
 	}
 	w := sp.windowSummaries(now)[rowKey{"a.S/M", trace.SpanKindServer}]
 	describe := func(s windowStats) string {
-		return fmt.Sprintf("%d/%d/%d codes %v buckets %v max %v", s.Count, s.Errors, s.Faults, s.Codes, s.Buckets, s.Max)
+		return fmt.Sprintf("%d/%d/%d codes %v buckets %v max %v", s.Count, s.Errors, s.Faults, codeMap(s.Codes), s.Buckets, s.Max)
 	}
 	// Buckets: 0, 100µs, 1ms, 10ms, 100ms, 1s, 10s.
 	for i, want := range []string{
@@ -59,7 +59,7 @@ func TestWindowSummaries(t *testing.T) {
 	}
 	// Eleven minutes on, nothing is left in either window.
 	later := sp.windowSummaries(now.Add(11 * time.Minute))[rowKey{"a.S/M", trace.SpanKindServer}]
-	if later[0].Count != 0 || later[1].Count != 0 || len(later[1].Codes) != 0 || later[1].Max != 0 {
+	if later[0].Count != 0 || later[1].Count != 0 || codesSeen(&later[1].Codes) != 0 || later[1].Max != 0 {
 		t.Errorf("11 minutes later: %s, %s; want both windows empty", describe(later[0]), describe(later[1]))
 	}
 }
