@@ -1,6 +1,12 @@
 package debugz
 
 import (
+	"fmt"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 )
 
@@ -14,4 +20,79 @@ func codeMap(byCode [maxCode + 1]uint64) map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// scanned is what copyTo reads at nowSec from a row's time windows and
+// histograms, read the long way: every tally and minute slot, both minute
+// histograms and the whole histogram.
+func scanned(r *row, nowSec int64) (last1m, last10m Window, recent RecentLatency, q [3]time.Duration) {
+	nowMin := floorDiv(nowSec, 60)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.rate {
+		if t := &r.rate[i]; t.at > nowSec-rateWindow && t.at <= nowSec {
+			last1m.add(t)
+		}
+	}
+	for i := range r.win.long {
+		if s := &r.win.long[i]; s.at > nowMin-windowMinutes && s.at <= nowMin {
+			last10m.addCodes(&s.codes)
+		}
+	}
+	quantiles(&r.histSet, func(i int) uint64 { return r.hist[i] }, r.count, time.Duration(r.max), quantileLevels, q[:])
+	return last1m, last10m, recentLatency(&r.recent, nowMin), q
+}
+
+// TestCopyToReadsAsScan: copyTo, which reads a row's tallies and minute
+// slots newest first until they hold all its calls, skips the minute
+// histograms of an idle row and takes the quantiles since start from them
+// when they hold every call, reads what a scan of everything reads: for
+// young, old, idle and quiet rows, with calls ending later than now and
+// tallies and slots of older seconds and minutes between the current ones, at
+// times from before their last call to 11 minutes after.
+func TestCopyToReadsAsScan(t *testing.T) {
+	sp := NewSpanProcessor()
+	now := time.Now().Truncate(time.Second).Add(500 * time.Millisecond)
+	call := func(method string, code int64, dur, ago time.Duration) stub {
+		return stub{name: "a.S/" + method, kind: trace.SpanKindServer, dur: dur, end: now.Add(-ago),
+			attrs: []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", "a.S"),
+				attribute.String("rpc.method", method), attribute.Int64("rpc.grpc.status_code", code)}}
+	}
+	var calls []stub
+	for i := range 4 { // young: four calls in the last seconds
+		calls = append(calls, call("Young", int64(i%2*5), time.Duration(i+1)*time.Millisecond, time.Duration(i)*time.Second))
+	}
+	for i := range 45 { // old: every 20 seconds over the last 15 minutes
+		calls = append(calls, call("Old", int64(i%3*7), time.Duration(i+1)*3*time.Millisecond, time.Duration(i)*20*time.Second))
+	}
+	calls = append(calls, call("Idle", 0, time.Millisecond, 5*time.Minute), call("Idle", 14, time.Second, 5*time.Minute+time.Second))
+	calls = append(calls, // later than now: a clock step
+		call("Ahead", 0, time.Millisecond, -30*time.Second), call("Ahead", 13, 2*time.Millisecond, 10*time.Second),
+		call("Ahead", 0, 3*time.Millisecond, 90*time.Second))
+	calls = append(calls, // the slowest long ago, the rest now: the minute histograms hold all but one
+		call("Outlier", 0, time.Minute, 20*time.Minute), call("Outlier", 0, time.Millisecond, time.Second), call("Outlier", 4, 2*time.Millisecond, 0))
+	calls = append(calls, // a tally and a minute slot the row read past hold a second and a minute a minute and 10 minutes older
+		call("Stale", 0, time.Millisecond, 10*time.Second), call("Stale", 5, time.Millisecond, 75*time.Second),
+		call("Stale", 0, time.Millisecond, 13*time.Minute))
+	for _, c := range calls {
+		sp.OnEnd(c.snapshot())
+	}
+	rows := sp.rows.sortedRows()
+	if len(rows) != 6 {
+		t.Fatalf("%d rows; want 6", len(rows))
+	}
+	for _, r := range rows {
+		for _, after := range []time.Duration{-45 * time.Second, -time.Second, 0, 20 * time.Second, 59 * time.Second,
+			61 * time.Second, 2 * time.Minute, 5*time.Minute + 30*time.Second, 9*time.Minute + 30*time.Second, 11 * time.Minute} {
+			nowSec := now.Add(after).Unix()
+			m := MethodStats{Buckets: make([]uint64, len(r.buckets))}
+			r.copyTo(&m, nowSec)
+			last1m, last10m, recent, q := scanned(r, nowSec)
+			got := fmt.Sprintf("last 1m %+v, last 10m %+v, recent %+v, quantiles %v", m.Last1m, m.Last10m, m.Recent, [3]time.Duration{m.P50, m.P90, m.P99})
+			want := fmt.Sprintf("last 1m %+v, last 10m %+v, recent %+v, quantiles %v", last1m, last10m, recent, q)
+			if got != want {
+				t.Errorf("%s at now%+v: copyTo read %s; a scan reads %s", r.method, after, got, want)
+			}
+		}
+	}
 }
