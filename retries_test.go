@@ -100,7 +100,7 @@ func TestRetriedCallCountsOnce(t *testing.T) {
 	if m.Last1m != (Window{Count: 1}) || m.Last10m != (Window{Count: 1}) || m.Recent.Count != 1 {
 		t.Errorf("row last 1m %+v, last 10m %+v, recent %d; want one OK call each", m.Last1m, m.Last10m, m.Recent.Count)
 	}
-	for i, w := range sp.windowSummaries(time.Now())[rowKey{m.Method, m.Kind}] {
+	for i, w := range windowsOf(sp, time.Now())[rowKey{m.Method, m.Kind}] {
 		if w.Count != 1 || w.Errors != 0 || codesSeen(&w.Codes) != 1 || w.Codes[codes.OK] != 1 {
 			t.Errorf("time window %d: count %d, errors %d, codes %v; want one OK call", i, w.Count, w.Errors, codeMap(w.Codes))
 		}

@@ -45,7 +45,10 @@ type rowTable struct {
 }
 
 // compareRows orders rows by method, then kind (server before client).
-func compareRows(a, b *row) int {
+func compareRows(a, b *row) int { return compareKeys(a.rowKey, b.rowKey) }
+
+// compareKeys orders row keys by method, then kind.
+func compareKeys(a, b rowKey) int {
 	return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
 }
 

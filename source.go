@@ -70,9 +70,9 @@ func (s *source) Methods() []string {
 
 func (s *source) Summary(windows bool) view.Summary {
 	sum := s.sp.Summary()
-	var win map[rowKey][2]windowStats
+	var win [][2]windowStats // by sum.Methods' rows, if asked for
 	if windows {
-		win = s.sp.windowSummaries(time.Now())
+		win = s.windows(sum.Methods)
 	}
 	out := view.Summary{Capacity: s.sp.recent.Cap(), Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
 		Fault:   sum.Fault,
@@ -80,10 +80,9 @@ func (s *source) Summary(windows bool) view.Summary {
 	// The rows' codes share one slice, as their MethodStats do.
 	n := 0
 	for i := range sum.Methods {
-		m := &sum.Methods[i]
-		n += codesSeen(&m.Codes)
-		for _, ws := range win[rowKey{m.Method, m.Kind}] {
-			n += codesSeen(&ws.Codes)
+		n += codesSeen(&sum.Methods[i].Codes)
+		for j := range win[i] {
+			n += codesSeen(&win[i][j].Codes)
 		}
 	}
 	codeList := make([]view.CodeCount, 0, n)
@@ -103,10 +102,11 @@ func (s *source) Summary(windows bool) view.Summary {
 			BytesSent: m.BytesSent, BytesReceived: m.BytesReceived, NearDeadline: m.NearDeadline, Retried: m.Retried}
 		wm.Codes, codeList = appendCodes(codeList, &m.Codes)
 		if win != nil {
-			for i, ws := range win[rowKey{m.Method, m.Kind}] {
-				wm.In[i] = view.InWindow{Count: ws.Count, Errors: ws.Errors, Faults: ws.Faults, Buckets: ws.Buckets,
+			for j := range win[i] {
+				ws := &win[i][j]
+				wm.In[j] = view.InWindow{Count: ws.Count, Errors: ws.Errors, Faults: ws.Faults, Buckets: ws.Buckets,
 					P50: ws.P50, P90: ws.P90, P99: ws.P99, Max: ws.Max}
-				wm.In[i].Codes, codeList = appendCodes(codeList, &ws.Codes)
+				wm.In[j].Codes, codeList = appendCodes(codeList, &ws.Codes)
 			}
 		}
 		if seen != nil {
@@ -123,6 +123,25 @@ func (s *source) Summary(windows bool) view.Summary {
 		}
 	}
 	return out
+}
+
+// windows are the time windows of the rows of ms, a summary's: each row's,
+// none for a row of calls in flight alone. Both are by method then kind, so
+// one pass pairs them, where a map by row was a fifth of the windows' read.
+func (s *source) windows(ms []MethodStats) [][2]windowStats {
+	all := s.sp.rows.sortedRows() // those of ms, and any added since
+	rows := make([]*row, len(ms))
+	j := 0
+	for i := range ms {
+		k := rowKey{ms[i].Method, ms[i].Kind}
+		for j < len(all) && compareKeys(all[j].rowKey, k) < 0 {
+			j++
+		}
+		if j < len(all) && all[j].rowKey == k {
+			rows[i] = all[j]
+		}
+	}
+	return s.sp.windowSummaries(time.Now(), rows)
 }
 
 // codesSeen is the number of codes byCode counts calls of.

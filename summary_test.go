@@ -1,11 +1,14 @@
 package debugz
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 )
@@ -94,5 +97,46 @@ func TestCopyToReadsAsScan(t *testing.T) {
 				t.Errorf("%s at now%+v: copyTo read %s; a scan reads %s", r.method, after, got, want)
 			}
 		}
+	}
+}
+
+// TestSourceWindowsByRow: the pages' time windows are each row's own, paired
+// by method and kind, with a row of calls in flight alone (none finished)
+// among them: it has no windows, and the rows after it keep theirs.
+func TestSourceWindowsByRow(t *testing.T) {
+	sp := NewSpanProcessor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	now := time.Now()
+	ended := map[string]int{"a.S/A server": 1, "a.S/A client": 2, "a.S/C server": 3, "a.S/D client": 4}
+	for key, n := range ended {
+		method, kind, _ := strings.Cut(key, " ")
+		k := trace.SpanKindServer
+		if kind == "client" {
+			k = trace.SpanKindClient
+		}
+		for i := range n {
+			sp.OnEnd(stub{name: method, kind: k, dur: time.Millisecond, end: now.Add(-time.Duration(i) * time.Second),
+				attrs: []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.Int64("rpc.grpc.status_code", int64(i))}}.snapshot())
+		}
+	}
+	_, running := tp.Tracer(otelgrpcScope).Start(context.Background(), "a.S/B", trace.WithSpanKind(trace.SpanKindServer))
+	defer running.End()
+	cfg := newHandlerConfig(nil)
+	sum := newSource(sp, &cfg).Summary(true)
+	var got []string
+	for _, m := range sum.Methods {
+		got = append(got, fmt.Sprintf("%s %s: %d calls, %d active, last minute %d (%d codes), 10 minutes %d, %d buckets",
+			m.Method, m.Kind, m.Count, m.Active, m.In[0].Count, len(m.In[0].Codes), m.In[1].Count, len(m.In[1].Buckets)))
+	}
+	want := []string{
+		"a.S/A server: 1 calls, 0 active, last minute 1 (1 codes), 10 minutes 1, 7 buckets",
+		"a.S/A client: 2 calls, 0 active, last minute 2 (2 codes), 10 minutes 2, 7 buckets",
+		"a.S/B server: 0 calls, 1 active, last minute 0 (0 codes), 10 minutes 0, 0 buckets",
+		"a.S/C server: 3 calls, 0 active, last minute 3 (3 codes), 10 minutes 3, 7 buckets",
+		"a.S/D client: 4 calls, 0 active, last minute 4 (4 codes), 10 minutes 4, 7 buckets",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Summary(true) rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -153,9 +153,11 @@ func (s *windowSum) reset(n int) {
 	s.buckets = append(s.buckets[:0], make([]uint64, n)...)
 }
 
-// stats are the window's figures as the summary shows them.
-func (s *windowSum) stats() windowStats {
-	out := windowStats{Codes: s.codes, Buckets: append([]uint64(nil), s.buckets...), Max: time.Duration(s.max)}
+// stats are the window's figures as the summary shows them, its buckets
+// copied into buckets (as long as the row's).
+func (s *windowSum) stats(buckets []uint64) windowStats {
+	copy(buckets, s.buckets)
+	out := windowStats{Codes: s.codes, Buckets: buckets, Max: time.Duration(s.max)}
 	out.Errors, out.Faults = errorsOf(&out.Codes)
 	out.Count = out.Codes[codes.OK] + out.Errors
 	if out.Count == 0 {
@@ -201,15 +203,21 @@ func (r *row) windowSums(now int64, a, b *windowSum) {
 	r.win.sum(now, a, b)
 }
 
-// windowSummaries returns the figures of every row over the last minute
-// and the last 10 minutes at now, for the summary's window parameter.
-func (sp *SpanProcessor) windowSummaries(now time.Time) map[rowKey][2]windowStats {
-	rows := sp.rows.all()
-	out := make(map[rowKey][2]windowStats, len(rows))
+// windowSummaries returns the figures of rows over the last minute and the
+// last 10 minutes at now, for the summary's window parameter: out[i] are
+// rows[i]'s, none for a nil row. The rows' buckets share one allocation.
+func (sp *SpanProcessor) windowSummaries(now time.Time, rows []*row) [][2]windowStats {
+	out := make([][2]windowStats, len(rows))
+	nb := len(sp.cfg.bounds)
+	buckets := make([]uint64, 2*nb*len(rows))
 	var a, b windowSum
-	for _, r := range rows {
+	for i, r := range rows {
+		if r == nil {
+			continue
+		}
 		r.windowSums(now.Unix(), &a, &b)
-		out[r.rowKey] = [2]windowStats{a.stats(), b.stats()}
+		at := buckets[2*nb*i:]
+		out[i] = [2]windowStats{a.stats(at[:nb:nb]), b.stats(at[nb : 2*nb : 2*nb])}
 	}
 	return out
 }
