@@ -81,8 +81,8 @@ func (s *source) Summary(windows bool) view.Summary {
 	n := 0
 	for i := range sum.Methods {
 		n += codesSeen(&sum.Methods[i].Codes)
-		for j := range win[i] {
-			n += codesSeen(&win[i][j].Codes)
+		if win != nil {
+			n += codesSeen(&win[i][0].Codes) + codesSeen(&win[i][1].Codes)
 		}
 	}
 	codeList := make([]view.CodeCount, 0, n)

@@ -102,7 +102,8 @@ func TestCopyToReadsAsScan(t *testing.T) {
 
 // TestSourceWindowsByRow: the pages' time windows are each row's own, paired
 // by method and kind, with a row of calls in flight alone (none finished)
-// among them: it has no windows, and the rows after it keep theirs.
+// among them: it has no windows, and the rows after it keep theirs. Without
+// windows, the rows have none.
 func TestSourceWindowsByRow(t *testing.T) {
 	sp := NewSpanProcessor()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
@@ -123,7 +124,11 @@ func TestSourceWindowsByRow(t *testing.T) {
 	_, running := tp.Tracer(otelgrpcScope).Start(context.Background(), "a.S/B", trace.WithSpanKind(trace.SpanKindServer))
 	defer running.End()
 	cfg := newHandlerConfig(nil)
-	sum := newSource(sp, &cfg).Summary(true)
+	src := newSource(sp, &cfg)
+	if plain := src.Summary(false); len(plain.Methods) != 5 || plain.Methods[4].Count != 4 || plain.Methods[4].In[1].Count != 0 {
+		t.Errorf("Summary(false) = %+v; want 5 rows, the last of 4 calls, without windows", plain.Methods)
+	}
+	sum := src.Summary(true)
 	var got []string
 	for _, m := range sum.Methods {
 		got = append(got, fmt.Sprintf("%s %s: %d calls, %d active, last minute %d (%d codes), 10 minutes %d, %d buckets",
