@@ -46,10 +46,43 @@ func scanned(r *row, nowSec int64) (last1m, last10m Window, recent RecentLatency
 	return last1m, last10m, recentLatency(&r.recent, nowMin), q
 }
 
+// scannedWindows are a row's time windows at now read the long way, every
+// slot, as windowSums reads them.
+func scannedWindows(r *row, now int64) [2]windowStats {
+	var out [2]windowSum
+	out[0].reset(len(r.buckets))
+	out[1].reset(len(r.buckets))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, ws := range [][]slot{r.win.short[:], r.win.long[:]} {
+		cur, n := floorDiv(now, slotSeconds), int64(shortSlots)
+		if i == 1 {
+			cur, n = floorDiv(now, 60), longSlots
+		}
+		for j := range ws {
+			if s := &ws[j]; s.at > cur-n && s.at <= cur {
+				for c, k := range s.codes {
+					out[i].codes[c] += uint64(k)
+				}
+				for b, k := range s.buckets {
+					out[i].buckets[b] += uint64(k)
+				}
+				for h, k := range s.hist {
+					out[i].hist[h] += uint64(k)
+				}
+				out[i].max = max(out[i].max, s.max)
+			}
+		}
+	}
+	nb := len(r.buckets)
+	return [2]windowStats{out[0].stats(make([]uint64, nb)), out[1].stats(make([]uint64, nb))}
+}
+
 // TestCopyToReadsAsScan: copyTo, which reads a row's tallies and minute
 // slots newest first until they hold all its calls, skips the minute
 // histograms of an idle row and takes the quantiles since start from them
-// when they hold every call, reads what a scan of everything reads: for
+// when they hold every call, reads what a scan of everything reads; so do
+// the time windows, read the same way: for
 // young, old, idle and quiet rows, with calls ending later than now and
 // tallies and slots of older seconds and minutes between the current ones, at
 // times from before their last call to 11 minutes after.
@@ -95,6 +128,13 @@ func TestCopyToReadsAsScan(t *testing.T) {
 			want := fmt.Sprintf("last 1m %+v, last 10m %+v, recent %+v, quantiles %v", last1m, last10m, recent, q)
 			if got != want {
 				t.Errorf("%s at now%+v: copyTo read %s; a scan reads %s", r.method, after, got, want)
+			}
+			var a, b windowSum
+			r.windowSums(nowSec, &a, &b)
+			nb := len(r.buckets)
+			got = fmt.Sprintf("%+v", [2]windowStats{a.stats(make([]uint64, nb)), b.stats(make([]uint64, nb))})
+			if want := fmt.Sprintf("%+v", scannedWindows(r, nowSec)); got != want {
+				t.Errorf("%s at now%+v: windows read %s; a scan reads %s", r.method, after, got, want)
 			}
 		}
 	}

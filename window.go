@@ -123,16 +123,21 @@ type windowSum struct {
 // sum merges into out the slots current at unix second now: the last
 // minute (the slot of now and the 5 before: 50 to 60 seconds) from the
 // short ones, the last 10 minutes (this minute and the 9 before) from the
-// long ones. It runs under the row's lock: additions only.
-func (w *windows) sum(now int64, min1, min10 *windowSum) {
-	merge := func(slots []slot, cur, n int64, out *windowSum) {
-		for i := range slots {
-			s := &slots[i]
-			if s.at <= cur-n || s.at > cur {
+// long ones. It runs under the row's lock: additions only. As copyTo reads
+// the tallies, it reads the slots newest first from the row's last end at
+// unix second last, until they hold the row's calls (a slot counts and
+// takes back a call with its row): the older ones can hold none.
+func (w *windows) sum(now, last int64, calls uint64, min1, min10 *windowSum) {
+	merge := func(slots []slot, cur, last, n int64, out *windowSum) {
+		var seen uint64
+		for at := min(cur, last); at > cur-n && seen < calls; at-- {
+			s := &slots[(at%n+n)%n]
+			if s.at != at {
 				continue
 			}
 			for c, k := range s.codes {
 				out.codes[c] += uint64(k)
+				seen += uint64(k)
 			}
 			for b, k := range s.buckets {
 				out.buckets[b] += uint64(k)
@@ -143,8 +148,8 @@ func (w *windows) sum(now int64, min1, min10 *windowSum) {
 			out.max = max(out.max, s.max)
 		}
 	}
-	merge(w.short[:], floorDiv(now, slotSeconds), shortSlots, min1)
-	merge(w.long[:], floorDiv(now, 60), longSlots, min10)
+	merge(w.short[:], floorDiv(now, slotSeconds), floorDiv(last, slotSeconds), shortSlots, min1)
+	merge(w.long[:], floorDiv(now, 60), floorDiv(last, 60), longSlots, min10)
 }
 
 // reset readies s for a row of n buckets.
@@ -200,7 +205,7 @@ func (r *row) windowSums(now int64, a, b *windowSum) {
 	b.reset(len(r.buckets))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.win.sum(now, a, b)
+	r.win.sum(now, floorDiv(r.lastSeen, int64(time.Second)), r.count, a, b)
 }
 
 // windowSummaries returns the figures of rows over the last minute and the
