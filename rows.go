@@ -286,7 +286,7 @@ func (r *row) copyTo(m *MethodStats, nowSec int64) {
 	}
 	lastSec := floorDiv(r.lastSeen, int64(time.Second))
 	if floorDiv(lastSec, 60) >= nowMin-1 { // else no minute histogram is current
-		m.Recent = recentLatency(&r.recent, nowMin)
+		m.Recent = recentLatency(&r.recent, nowMin, floorDiv(lastSec, 60), r.count)
 	}
 	if m.Recent.Count == r.count && m.Recent.Max == m.Max {
 		// Every call the row counts is in the minute histograms, bucket for

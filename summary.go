@@ -210,13 +210,19 @@ type RecentLatency struct {
 var noMinute minuteHist
 
 // recentLatency reads a row's minute histograms still current at nowMin as
-// one, over the buckets they counted in.
-func recentLatency(minutes *[2]minuteHist, nowMin int64) RecentLatency {
+// one, over the buckets they counted in. It reads first the one of lastMin,
+// the minute of the row's last end, then the other unless the first holds
+// every one of the row's calls.
+func recentLatency(minutes *[2]minuteHist, nowMin, lastMin int64, calls uint64) RecentLatency {
 	var out RecentLatency
 	var maxNs int64
 	var set bucketSet
 	cur := [2]*minuteHist{&noMinute, &noMinute} // the current ones
-	for i := range minutes {
+	for k := range int64(2) {
+		i := (lastMin + k) & 1
+		if k == 1 && out.Count >= calls {
+			break
+		}
 		if w := &minutes[i]; w.n > 0 && w.minute >= nowMin-1 && w.minute <= nowMin {
 			cur[i] = w
 			out.Count += w.n

@@ -3,6 +3,7 @@ package debugz
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func scanned(r *row, nowSec int64) (last1m, last10m Window, recent RecentLatency
 		}
 	}
 	quantiles(&r.histSet, func(i int) uint64 { return r.hist[i] }, r.count, time.Duration(r.max), quantileLevels, q[:])
-	return last1m, last10m, recentLatency(&r.recent, nowMin), q
+	return last1m, last10m, recentLatency(&r.recent, nowMin, nowMin, math.MaxUint64), q // both minutes
 }
 
 // scannedWindows are a row's time windows at now read the long way, every
