@@ -295,8 +295,7 @@ func (r *row) copyTo(m *MethodStats, nowSec int64) {
 		// saves reading its histogram.
 		m.P50, m.P90, m.P99 = m.Recent.P50, m.Recent.P90, m.Recent.P99
 	} else {
-		var q [3]time.Duration
-		quantiles(&r.histSet, func(i int) uint64 { return r.hist[i] }, r.count, m.Max, quantileLevels, q[:])
+		q := quantiles(&r.histSet, (*[histBuckets]uint64)(&r.hist), nil, r.count, m.Max)
 		m.P50, m.P90, m.P99 = q[0], q[1], q[2]
 	}
 	// The last minute's tallies and the last 10 minutes' slots are read

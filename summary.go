@@ -98,7 +98,7 @@ func (w *Window) addCodes(codes *[maxCode + 1]uint32) {
 	}
 }
 
-var quantileLevels = []float64{0.5, 0.9, 0.99}
+var quantileLevels = [...]float64{0.5, 0.9, 0.99}
 
 // Summary returns the statistics of every (method, kind), including methods
 // that have RPCs in flight but none finished yet (within the same cap on
@@ -206,9 +206,6 @@ type RecentLatency struct {
 	P50, P90, P99, Max time.Duration
 }
 
-// noMinute is an empty minute, never written.
-var noMinute minuteHist
-
 // recentLatency reads a row's minute histograms still current at nowMin as
 // one, over the buckets they counted in. It reads first the one of lastMin,
 // the minute of the row's last end, then the other unless the first holds
@@ -217,14 +214,15 @@ func recentLatency(minutes *[2]minuteHist, nowMin, lastMin int64, calls uint64) 
 	var out RecentLatency
 	var maxNs int64
 	var set bucketSet
-	cur := [2]*minuteHist{&noMinute, &noMinute} // the current ones
+	var cur [2]*[histBuckets]uint32 // the counts of the current ones, the first first
+	n := 0
 	for k := range int64(2) {
-		i := (lastMin + k) & 1
 		if k == 1 && out.Count >= calls {
 			break
 		}
-		if w := &minutes[i]; w.n > 0 && w.minute >= nowMin-1 && w.minute <= nowMin {
-			cur[i] = w
+		if w := &minutes[(lastMin+k)&1]; w.n > 0 && w.minute >= nowMin-1 && w.minute <= nowMin {
+			cur[n] = &w.counts
+			n++
 			out.Count += w.n
 			maxNs = max(maxNs, w.max)
 			for j := range set {
@@ -236,9 +234,7 @@ func recentLatency(minutes *[2]minuteHist, nowMin, lastMin int64, calls uint64) 
 		return out
 	}
 	out.Max = time.Duration(maxNs)
-	var q [3]time.Duration
-	quantiles(&set, func(i int) uint64 { return uint64(cur[0].counts[i]) + uint64(cur[1].counts[i]) },
-		out.Count, out.Max, quantileLevels, q[:])
+	q := quantiles(&set, cur[0], cur[1], out.Count, out.Max)
 	out.P50, out.P90, out.P99 = q[0], q[1], q[2]
 	return out
 }

@@ -3,7 +3,6 @@ package debugz
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +42,48 @@ func scanned(r *row, nowSec int64) (last1m, last10m Window, recent RecentLatency
 			last10m.addCodes(&s.codes)
 		}
 	}
-	quantiles(&r.histSet, func(i int) uint64 { return r.hist[i] }, r.count, time.Duration(r.max), quantileLevels, q[:])
-	return last1m, last10m, recentLatency(&r.recent, nowMin, nowMin, math.MaxUint64), q // both minutes
+	q = walked(&r.histSet, func(i int) uint64 { return r.hist[i] }, r.count, time.Duration(r.max))
+	// Both minutes, if current.
+	cur := [2]*minuteHist{{}, {}}
+	var set bucketSet
+	var maxNs int64
+	for i := range r.recent {
+		if w := &r.recent[i]; w.n > 0 && w.minute >= nowMin-1 && w.minute <= nowMin {
+			cur[i] = w
+			recent.Count += w.n
+			maxNs = max(maxNs, w.max)
+			for j := range set {
+				set[j] |= w.set[j]
+			}
+		}
+	}
+	recent.Max = time.Duration(maxNs)
+	rq := walked(&set, func(i int) uint64 { return uint64(cur[0].counts[i]) + uint64(cur[1].counts[i]) }, recent.Count, recent.Max)
+	recent.P50, recent.P90, recent.P99 = rq[0], rq[1], rq[2]
+	return last1m, last10m, recent, q
+}
+
+// walked are the quantiles of total values, walked the long way: each
+// bucket of set counted by a call, each quantile compared as a float.
+func walked(set *bucketSet, count func(i int) uint64, total uint64, max time.Duration) (out [3]time.Duration) {
+	if total == 0 {
+		return out
+	}
+	var seen uint64
+	q := 0
+	set.each(func(i int) bool {
+		seen += count(i)
+		for q < len(out) && float64(seen) >= quantileLevels[q]*float64(total) {
+			lo, w := histRange(i)
+			out[q] = min(time.Duration(lo+w/2), max)
+			q++
+		}
+		return q < len(out)
+	})
+	for ; q < len(out); q++ {
+		out[q] = max
+	}
+	return out
 }
 
 // scannedWindows are a row's time windows at now read the long way, every
@@ -84,7 +123,7 @@ func scannedWindows(r *row, now int64) [2]windowStats {
 // histograms of an idle row and takes the quantiles since start from them
 // when they hold every call, reads what a scan of everything reads; so do
 // the time windows, read the same way: for
-// young, old, idle and quiet rows, with calls ending later than now and
+// young, busy, old, idle and quiet rows, with calls ending later than now and
 // tallies and slots of older seconds and minutes between the current ones, at
 // times from before their last call to 11 minutes after.
 func TestCopyToReadsAsScan(t *testing.T) {
@@ -108,6 +147,9 @@ func TestCopyToReadsAsScan(t *testing.T) {
 		call("Ahead", 0, 3*time.Millisecond, 90*time.Second))
 	calls = append(calls, // the slowest long ago, the rest now: the minute histograms hold all but one
 		call("Outlier", 0, time.Minute, 20*time.Minute), call("Outlier", 0, time.Millisecond, time.Second), call("Outlier", 4, 2*time.Millisecond, 0))
+	for i := range 700 { // busy: hundreds of latencies and every code, every second for 11 minutes
+		calls = append(calls, call("Busy", int64(i%17), time.Duration(1+i*7919%100_000)*time.Microsecond, time.Duration(i)*time.Second))
+	}
 	calls = append(calls, // a tally and a minute slot the row read past hold a second and a minute a minute and 10 minutes older
 		call("Stale", 0, time.Millisecond, 10*time.Second), call("Stale", 5, time.Millisecond, 75*time.Second),
 		call("Stale", 0, time.Millisecond, 13*time.Minute))
@@ -115,8 +157,8 @@ func TestCopyToReadsAsScan(t *testing.T) {
 		sp.OnEnd(c.snapshot())
 	}
 	rows := sp.rows.sortedRows()
-	if len(rows) != 6 {
-		t.Fatalf("%d rows; want 6", len(rows))
+	if len(rows) != 7 {
+		t.Fatalf("%d rows; want 7", len(rows))
 	}
 	for _, r := range rows {
 		for _, after := range []time.Duration{-45 * time.Second, -time.Second, 0, 20 * time.Second, 59 * time.Second,
