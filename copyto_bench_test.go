@@ -25,7 +25,7 @@ func BenchmarkCopyTo(b *testing.B) {
 		sp := NewSpanProcessor()
 		for i := range bc.calls {
 			sp.OnEnd(stub{name: "a.S/M", kind: trace.SpanKindServer, dur: time.Duration(1+i*7919%100_000) * time.Microsecond,
-				end: now.Add(-time.Duration(bc.calls-i) * bc.every),
+				end:   now.Add(-time.Duration(bc.calls-i) * bc.every),
 				attrs: []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.Int64("rpc.grpc.status_code", int64(i%17))}}.snapshot())
 		}
 		r := sp.rows.sortedRows()[0]
