@@ -39,3 +39,43 @@ func BenchmarkCopyTo(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCopyToRows times copyTo alone over 1,000 young rows, each read
+// into the rows Summary returns, fresh each pass, as Summary does: the
+// time OnEnd may wait on a reader, with the rows out of the caches.
+func BenchmarkCopyToRows(b *testing.B) {
+	const methods = 1000
+	sp := NewSpanProcessor(WithMaxMethods(2 * methods))
+	now := time.Now()
+	for i := range 4 * methods {
+		service, method := fmt.Sprintf("shop.Service%d", i%methods/10), fmt.Sprintf("Method%d", i%10)
+		sp.OnEnd(stub{name: service + "/" + method, kind: trace.SpanKindServer, dur: time.Duration(100+i*7919%50_000) * time.Microsecond,
+			end: now.Add(-time.Duration(i) * time.Millisecond),
+			attrs: []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", service),
+				attribute.String("rpc.method", method), attribute.Int64("rpc.grpc.status_code", int64(i%7%6))}}.snapshot())
+	}
+	rows := sp.rows.sortedRows()
+	nowSec := now.Unix()
+	for b.Loop() {
+		b.StopTimer()
+		dst := newCopyDsts(len(rows), len(rows[0].buckets))
+		b.StartTimer()
+		for i, r := range rows {
+			r.copyTo(dst.at(i), nowSec)
+		}
+	}
+}
+
+// copyDsts are where BenchmarkCopyToRows reads rows into.
+type copyDsts []MethodStats
+
+func newCopyDsts(n, buckets int) copyDsts {
+	d := make(copyDsts, n)
+	all := make([]uint64, n*buckets)
+	for i := range d {
+		d[i].Buckets = all[i*buckets : (i+1)*buckets]
+	}
+	return d
+}
+
+func (d copyDsts) at(i int) *MethodStats { return &d[i] }
