@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz/internal/rpccode"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -39,7 +40,15 @@ func scanned(r *row, nowSec int64) (last1m, last10m Window, recent RecentLatency
 	}
 	for i := range r.win.long {
 		if s := &r.win.long[i]; s.at > nowMin-windowMinutes && s.at <= nowMin {
-			last10m.addCodes(&s.codes)
+			for c, n := range s.codes { // code by code
+				last10m.Count += uint64(n)
+				if c != 0 {
+					last10m.Errors += uint64(n)
+					if rpccode.ServerFault(c) {
+						last10m.Faults += uint64(n)
+					}
+				}
+			}
 		}
 	}
 	q = walked(&r.histSet, func(i int) uint64 { return r.hist[i] }, r.count, time.Duration(r.max))

@@ -10,9 +10,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/debugz/debugz"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -34,6 +36,37 @@ func BenchmarkSummary(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSummaryBusy measures the summary with 1,000 busy methods: each
+// with 60 calls of many latencies, one every 10 seconds over the last 10
+// minutes, so that every row's last minute, last 10 minutes and latency now
+// are all current and its histogram holds dozens of buckets.
+func BenchmarkSummaryBusy(b *testing.B) {
+	const methods, calls = 1000, 60
+	sp := debugz.NewSpanProcessor(debugz.WithMaxMethods(2 * methods))
+	defer shutdown(b, sp)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(rec))
+	defer stopProvider(b, tp)
+	tr := tp.Tracer(otelgrpcScope)
+	ms := manyMethods(methods)
+	now := time.Now()
+	for i := range methods * calls {
+		end := now.Add(-time.Duration(calls-i/methods) * 10 * time.Second)
+		serveSpan(context.Background(), tr, &ms[i%methods], i, end.Add(-time.Duration(100+i*7919%500_000)*time.Microsecond), end)
+	}
+	for _, s := range rec.Ended() {
+		sp.OnEnd(s)
+	}
+	b.Run(fmt.Sprintf("methods=%d", methods), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if s := sp.Summary(); len(s.Methods) != methods || s.Methods[0].Last1m.Count == 0 || s.Methods[0].Recent.Count == 0 {
+				b.Fatalf("Summary has %d rows, the first with %d calls in the last minute; want %d, some", len(s.Methods), s.Methods[0].Last1m.Count, methods)
+			}
+		}
+	})
 }
 
 // BenchmarkSummaryPage measures what a user pays per render of the summary
