@@ -41,7 +41,7 @@ func ExampleNewSpanProcessor() {
 
 	for _, m := range sp.Summary().Methods {
 		fmt.Printf("%s %s: %d calls, %d errors, OK=%d NOT_FOUND=%d\n",
-			m.Kind, m.Method, m.Count, m.Errors, m.Codes["OK"], m.Codes["NOT_FOUND"])
+			m.Kind, m.Method, m.Count, m.Errors, m.Codes[codes.OK], m.Codes[codes.NotFound])
 	}
 	// Output:
 	// client payment.PaymentService/GetBalance: 1 calls, 0 errors, OK=1 NOT_FOUND=0

@@ -1,6 +1,7 @@
 package debugz
 
 import (
+	"math"
 	"math/bits"
 	"time"
 )
@@ -69,31 +70,44 @@ func (w *minuteHist) record(minute int64, i int, ns int64) {
 	w.set.add(i)
 }
 
-// quantiles fills out[i] with the qs[i] quantile of count values, qs
-// ascending, each read at the middle of its bucket and never above max. It
-// walks the buckets of set, whose counts count gives.
-func quantiles(set *bucketSet, count func(i int) uint64, total uint64, max time.Duration, qs []float64, out []time.Duration) {
+// quantiles returns the quantileLevels quantiles of total values, each read
+// at the middle of its bucket and never above max. It walks the buckets of
+// set, whose counts are a's plus b's (b may be nil). It is generic, not
+// given a function that counts, as the walk is most of reading a busy row
+// (hundreds of buckets) and a call a bucket was half of it.
+func quantiles[C uint32 | uint64](set *bucketSet, a, b *[histBuckets]C, total uint64, max time.Duration) (out [3]time.Duration) {
 	if total == 0 {
-		return
+		return out
+	}
+	// float64(seen) >= q*float64(total), for a whole number seen, is
+	// seen >= ceil(q*float64(total)).
+	var need [len(out)]uint64
+	for i, q := range quantileLevels {
+		need[i] = uint64(math.Ceil(q * float64(total)))
 	}
 	var seen uint64
 	q := 0
-	need := qs[0] * float64(total)
-	set.each(func(i int) bool {
-		seen += count(i)
-		for float64(seen) >= need {
-			lo, w := histRange(i)
-			out[q] = min(time.Duration(lo+w/2), max)
-			if q++; q == len(qs) {
-				return false
+	for w, word := range set {
+		for word != 0 {
+			i := w<<6 + bits.TrailingZeros64(word)
+			word &= word - 1
+			seen += uint64(a[i])
+			if b != nil {
+				seen += uint64(b[i])
 			}
-			need = qs[q] * float64(total)
+			for seen >= need[q] {
+				lo, w := histRange(i)
+				out[q] = min(time.Duration(lo+w/2), max)
+				if q++; q == len(out) {
+					return out
+				}
+			}
 		}
-		return true
-	})
-	for ; q < len(qs); q++ {
+	}
+	for ; q < len(out); q++ {
 		out[q] = max
 	}
+	return out
 }
 
 func histIndex(ns int64) int {

@@ -77,7 +77,7 @@ func checkRecognised(t *testing.T, span stub, wantMethod string, wantCode codes.
 		return
 	}
 	if len(rows) != 1 || rows[0].Method != wantMethod || rows[0].Count != 1 || rows[0].Kind != span.kind ||
-		rows[0].Codes[CodeName(wantCode)] != 1 {
+		rows[0].Codes[wantCode] != 1 {
 		t.Errorf("Summary().Methods = %+v; want one %v row for %q with code %s", rows, span.kind, wantMethod, CodeName(wantCode))
 	}
 }

@@ -91,8 +91,8 @@ func TestRetriedCallCountsOnce(t *testing.T) {
 	for _, n := range m.Buckets {
 		inBuckets += n
 	}
-	if m.Count != 1 || m.Errors != 0 || m.Codes["OK"] != 1 || len(m.Codes) != 1 || m.Retried != 1 || inBuckets != 1 {
-		t.Errorf("row = count %d, errors %d, codes %v, retried %d, %d in buckets; want 1, 0, OK:1, 1, 1", m.Count, m.Errors, m.Codes, m.Retried, inBuckets)
+	if m.Count != 1 || m.Errors != 0 || m.Codes[codes.OK] != 1 || codesSeen(&m.Codes) != 1 || m.Retried != 1 || inBuckets != 1 {
+		t.Errorf("row = count %d, errors %d, codes %v, retried %d, %d in buckets; want 1, 0, OK:1, 1, 1", m.Count, m.Errors, codeMap(m.Codes), m.Retried, inBuckets)
 	}
 	if m.Max != 75*ms || m.P50 < 70*ms || m.P50 > 75*ms {
 		t.Errorf("row max %v, p50 %v; want 75ms, about 75ms (the call's, from its first attempt)", m.Max, m.P50)
@@ -100,9 +100,9 @@ func TestRetriedCallCountsOnce(t *testing.T) {
 	if m.Last1m != (Window{Count: 1}) || m.Last10m != (Window{Count: 1}) || m.Recent.Count != 1 {
 		t.Errorf("row last 1m %+v, last 10m %+v, recent %d; want one OK call each", m.Last1m, m.Last10m, m.Recent.Count)
 	}
-	for i, w := range sp.windowSummaries(time.Now())[rowKey{m.Method, m.Kind}] {
-		if w.Count != 1 || w.Errors != 0 || len(w.Codes) != 1 || w.Codes["OK"] != 1 {
-			t.Errorf("time window %d: count %d, errors %d, codes %v; want one OK call", i, w.Count, w.Errors, w.Codes)
+	for i, w := range windowsOf(sp, time.Now())[rowKey{m.Method, m.Kind}] {
+		if w.Count != 1 || w.Errors != 0 || codesSeen(&w.Codes) != 1 || w.Codes[codes.OK] != 1 {
+			t.Errorf("time window %d: count %d, errors %d, codes %v; want one OK call", i, w.Count, w.Errors, codeMap(w.Codes))
 		}
 	}
 
@@ -134,8 +134,8 @@ func TestRetriedCallCountsOnce(t *testing.T) {
 	failed.attempt(0, ms, codes.Unavailable)
 	failed.attempt(20*ms, ms, codes.Unavailable)
 	m = clientRow(t, sp)
-	if m.Count != 2 || m.Errors != 1 || m.Codes["UNAVAILABLE"] != 1 || m.Retried != 2 {
-		t.Errorf("with a call that failed twice: count %d, errors %d, codes %v, retried %d; want 2, 1, UNAVAILABLE:1, 2", m.Count, m.Errors, m.Codes, m.Retried)
+	if m.Count != 2 || m.Errors != 1 || m.Codes[codes.Unavailable] != 1 || m.Retried != 2 {
+		t.Errorf("with a call that failed twice: count %d, errors %d, codes %v, retried %d; want 2, 1, UNAVAILABLE:1, 2", m.Count, m.Errors, codeMap(m.Codes), m.Retried)
 	}
 
 	once := newAttempts(tp, start)
@@ -161,8 +161,8 @@ func TestUnansweredAttemptReplaced(t *testing.T) {
 	a.unanswered = true
 	a.attempt(0, time.Millisecond, codes.OK)
 	a.attempt(2*time.Millisecond, time.Millisecond, codes.OK)
-	if m := clientRow(t, sp); m.Count != 1 || m.Retried != 1 || m.Codes["OK"] != 1 {
-		t.Errorf("row = count %d, retried %d, codes %v; want 1, 1, OK:1", m.Count, m.Retried, m.Codes)
+	if m := clientRow(t, sp); m.Count != 1 || m.Retried != 1 || m.Codes[codes.OK] != 1 {
+		t.Errorf("row = count %d, retried %d, codes %v; want 1, 1, OK:1", m.Count, m.Retried, codeMap(m.Codes))
 	}
 }
 
@@ -201,8 +201,8 @@ func TestPendingAttemptsBounded(t *testing.T) {
 	calls[0].attempt(time.Millisecond, time.Millisecond, codes.OK)            // forgotten: a call more
 	calls[len(calls)-1].attempt(time.Millisecond, time.Millisecond, codes.OK) // kept: replaced
 	m := clientRow(t, sp)
-	if want := uint64(len(calls) + 1); m.Count != want || m.Codes["OK"] != 2 || m.Codes["UNAVAILABLE"] != want-2 {
-		t.Errorf("row count %d, codes %v; want %d, OK:2, UNAVAILABLE:%d", m.Count, m.Codes, want, want-2)
+	if want := uint64(len(calls) + 1); m.Count != want || m.Codes[codes.OK] != 2 || m.Codes[codes.Unavailable] != want-2 {
+		t.Errorf("row count %d, codes %v; want %d, OK:2, UNAVAILABLE:%d", m.Count, codeMap(m.Codes), want, want-2)
 	}
 	if n := len(sp.retries.pending); n != maxPendingAttempts-1 {
 		t.Errorf("%d failed attempts kept after one was replaced; want %d", n, maxPendingAttempts-1)

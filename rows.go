@@ -45,7 +45,10 @@ type rowTable struct {
 }
 
 // compareRows orders rows by method, then kind (server before client).
-func compareRows(a, b *row) int {
+func compareRows(a, b *row) int { return compareKeys(a.rowKey, b.rowKey) }
+
+// compareKeys orders row keys by method, then kind.
+func compareKeys(a, b rowKey) int {
 	return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
 }
 
@@ -265,51 +268,56 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	}
 }
 
-// rowCopy is what a reader reads out of a row under its lock: its counters,
-// and what its histograms and tallies say at a given time, worked out under
-// the lock over the buckets counted in (see bucketSet; where copying
-// the histograms and tallies out was 12 KiB a row, and walking them most
-// of a summary). OnEnd waits on a reader for no longer than that.
-type rowCopy struct {
-	count, nearDeadline, retried   uint64
-	codes                          [maxCode + 1]uint64
-	buckets                        []uint64
-	max, lastSeen                  int64
-	quantiles                      [3]time.Duration // of quantileLevels, since start
-	recent                         RecentLatency
-	last1m, last10m                Window
-	msgCalls, msgSent, msgReceived uint64
-	bytesSent, bytesReceived       uint64
-	logWarnings, logErrors         uint64
-}
-
-// copyTo reads the row's statistics at nowSec into c, reusing c's buckets
-// slice.
-func (r *row) copyTo(c *rowCopy, nowSec int64) {
-	nowMin := nowSec / 60
+// copyTo reads the row's statistics at nowSec into m, its buckets into
+// m.Buckets (as long as the row's): its counters, and what its histograms
+// and tallies say at that time, worked out under the lock over the buckets
+// counted in (see bucketSet; where copying the histograms and tallies out
+// was 12 KiB a row, and walking them most of a summary). OnEnd waits on a
+// reader for no longer than that. Errors and Faults are left to the caller.
+func (r *row) copyTo(m *MethodStats, nowSec int64) {
+	nowMin := floorDiv(nowSec, 60)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c.count, c.nearDeadline, c.retried, c.codes = r.count, r.nearDeadline, r.retried, r.codes
-	c.buckets = append(c.buckets[:0], r.buckets...)
-	c.max, c.lastSeen = r.max, r.lastSeen
-	c.quantiles = [3]time.Duration{}
-	quantiles(&r.histSet, func(i int) uint64 { return r.hist[i] }, r.count, time.Duration(r.max), quantileLevels, c.quantiles[:])
-	c.recent = recentLatency(&r.recent, nowMin)
-	c.last1m, c.last10m = Window{}, Window{}
-	lastSec := r.lastSeen / int64(time.Second) // a row idle for a minute or more skips its tallies' 35 cache lines
-	for i := 0; lastSec > nowSec-rateWindow && i < len(r.rate); i++ {
-		if t := &r.rate[i]; t.at > nowSec-rateWindow && t.at <= nowSec {
-			c.last1m.add(t)
+	m.Count, m.NearDeadline, m.Retried, m.Codes = r.count, r.nearDeadline, r.retried, r.codes
+	copy(m.Buckets, r.buckets)
+	m.Max = time.Duration(r.max)
+	if r.lastSeen != 0 {
+		m.LastSeen = time.Unix(0, r.lastSeen)
+	}
+	lastSec := floorDiv(r.lastSeen, int64(time.Second))
+	if floorDiv(lastSec, 60) >= nowMin-1 { // else no minute histogram is current
+		m.Recent = recentLatency(&r.recent, nowMin, floorDiv(lastSec, 60), r.count)
+	}
+	if m.Recent.Count == r.count && m.Recent.Max == m.Max {
+		// Every call the row counts is in the minute histograms, bucket for
+		// bucket as in hist (a minute counts a call and takes it back with
+		// hist): so are the quantiles since start. A young or quiet row
+		// saves reading its histogram.
+		m.P50, m.P90, m.P99 = m.Recent.P50, m.Recent.P90, m.Recent.P99
+	} else {
+		q := quantiles(&r.histSet, (*[histBuckets]uint64)(&r.hist), nil, r.count, m.Max)
+		m.P50, m.P90, m.P99 = q[0], q[1], q[2]
+	}
+	// The last minute's tallies and the last 10 minutes' slots are read
+	// newest first, from the row's last end (add counts a call in its
+	// tally, its slot and the row at once; retract takes it out of all three,
+	// and keeps the last end), until they hold every call the row counts:
+	// the older ones can hold none. A row idle for a minute reads none of
+	// its tallies' 30 cache lines; a young or quiet one, a few.
+	m.Last1m, m.Last10m = Window{}, Window{}
+	for s := min(nowSec, lastSec); s > nowSec-rateWindow && m.Last1m.Count < r.count; s-- {
+		if t := &r.rate[(s%rateWindow+rateWindow)%rateWindow]; t.at == s {
+			m.Last1m.add(t)
 		}
 	}
-	for i := 0; lastSec/60 > nowMin-windowMinutes && i < len(r.win.long); i++ { // the time windows' minute slots
-		if s := &r.win.long[i]; s.at > nowMin-windowMinutes && s.at <= nowMin {
-			c.last10m.addCodes(&s.codes)
+	for mi := min(nowMin, floorDiv(lastSec, 60)); mi > nowMin-windowMinutes && m.Last10m.Count < r.count; mi-- { // the time windows' minute slots
+		if s := &r.win.long[(mi%longSlots+longSlots)%longSlots]; s.at == mi {
+			m.Last10m.addCodes(&s.codes)
 		}
 	}
-	c.msgCalls, c.msgSent, c.msgReceived = r.msgCalls, r.msgSent, r.msgReceived
-	c.bytesSent, c.bytesReceived = r.bytesSent, r.bytesReceived
-	c.logWarnings, c.logErrors = r.logWarnings, r.logErrors
+	m.MessageCalls, m.MessagesSent, m.MessagesReceived = r.msgCalls, r.msgSent, r.msgReceived
+	m.BytesSent, m.BytesReceived = r.bytesSent, r.bytesReceived
+	m.LogWarnings, m.LogErrors = r.logWarnings, r.logErrors
 }
 
 // appendRecords appends to dst the reservoir records for which keep is

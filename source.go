@@ -18,7 +18,6 @@ import (
 	"github.com/debugz/debugz/internal/view"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc/codes"
 )
 
 // What the pages read: source adapts a SpanProcessor to view.Source, the
@@ -71,33 +70,51 @@ func (s *source) Methods() []string {
 
 func (s *source) Summary(windows bool) view.Summary {
 	sum := s.sp.Summary()
-	var win map[rowKey][2]windowStats
+	var win [][2]windowStats // by sum.Methods' rows, if asked for
 	if windows {
-		win = s.sp.windowSummaries(time.Now())
+		win = s.windows(sum.Methods)
 	}
 	out := view.Summary{Capacity: s.sp.recent.Cap(), Retained: sum.Retained, Evicted: sum.Evicted, Dropped: sum.Dropped,
 		Fault:   sum.Fault,
-		Buckets: sum.BucketBounds, Methods: make([]view.Method, 0, len(sum.Methods)+len(s.streaming))}
-	seen := make(map[string]bool, len(sum.Methods))
-	for _, m := range sum.Methods {
-		wm := view.Method{Method: s.red.String(m.Method), Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors, Faults: m.Faults,
+		Buckets: sum.BucketBounds, Methods: make([]view.Method, len(sum.Methods), len(sum.Methods)+len(s.streaming))}
+	// The rows' codes share one slice, as their MethodStats do.
+	n := 0
+	for i := range sum.Methods {
+		n += codesSeen(&sum.Methods[i].Codes)
+		if win != nil {
+			n += codesSeen(&win[i][0].Codes) + codesSeen(&win[i][1].Codes)
+		}
+	}
+	codeList := make([]view.CodeCount, 0, n)
+	var seen map[string]bool // the registered methods with a server row
+	if len(s.streaming) > 0 {
+		seen = make(map[string]bool, len(sum.Methods))
+	}
+	for i := range sum.Methods {
+		m, wm := &sum.Methods[i], &out.Methods[i]
+		*wm = view.Method{Method: s.red.String(m.Method), Kind: kindName(m.Kind), Count: m.Count, Errors: m.Errors, Faults: m.Faults,
 			Last1m: view.Window(m.Last1m), Last10m: view.Window(m.Last10m),
 			Active: m.Active, Buckets: m.Buckets, P50: m.P50, P90: m.P90, P99: m.P99, Max: m.Max,
 			Rate:     float64(m.Last1m.Count) / rateWindow, // over a whole minute, even the first: it changes only when calls do
-			LastSeen: m.LastSeen, LogWarnings: m.LogWarnings, LogErrors: m.LogErrors}
-		wm.Codes = codeCounts(m.Codes)
-		for i, ws := range win[rowKey{m.Method, m.Kind}] {
-			wm.In[i] = view.InWindow{Count: ws.Count, Errors: ws.Errors, Faults: ws.Faults, Codes: codeCounts(ws.Codes),
-				Buckets: ws.Buckets, P50: ws.P50, P90: ws.P90, P99: ws.P99, Max: ws.Max}
+			LastSeen: m.LastSeen, LogWarnings: m.LogWarnings, LogErrors: m.LogErrors,
+			Recent:   view.Latency{Count: m.Recent.Count, P50: m.Recent.P50, P90: m.Recent.P90, P99: m.Recent.P99, Max: m.Recent.Max},
+			MsgCalls: m.MessageCalls, MsgSent: m.MessagesSent, MsgReceived: m.MessagesReceived,
+			BytesSent: m.BytesSent, BytesReceived: m.BytesReceived, NearDeadline: m.NearDeadline, Retried: m.Retried}
+		wm.Codes, codeList = appendCodes(codeList, &m.Codes)
+		if win != nil {
+			for j := range win[i] {
+				ws := &win[i][j]
+				wm.In[j] = view.InWindow{Count: ws.Count, Errors: ws.Errors, Faults: ws.Faults, Buckets: ws.Buckets,
+					P50: ws.P50, P90: ws.P90, P99: ws.P99, Max: ws.Max}
+				wm.In[j].Codes, codeList = appendCodes(codeList, &ws.Codes)
+			}
 		}
-		wm.Streaming = s.streaming[m.Method]
-		wm.Recent = view.Latency{Count: m.Recent.Count, P50: m.Recent.P50, P90: m.Recent.P90, P99: m.Recent.P99, Max: m.Recent.Max}
-		wm.MsgCalls, wm.MsgSent, wm.MsgReceived = m.MessageCalls, m.MessagesSent, m.MessagesReceived
-		wm.BytesSent, wm.BytesReceived, wm.NearDeadline, wm.Retried = m.BytesSent, m.BytesReceived, m.NearDeadline, m.Retried
-		if m.Kind == trace.SpanKindServer {
-			seen[m.Method] = true
+		if seen != nil {
+			wm.Streaming = s.streaming[m.Method]
+			if m.Kind == trace.SpanKindServer {
+				seen[m.Method] = true
+			}
 		}
-		out.Methods = append(out.Methods, wm)
 	}
 	for method, kind := range s.streaming { // registered, never seen on the server side
 		if !seen[method] {
@@ -108,16 +125,49 @@ func (s *source) Summary(windows bool) view.Summary {
 	return out
 }
 
-// codeCounts lists the codes of byName that were seen, in code order.
-func codeCounts(byName map[string]uint64) []view.CodeCount {
-	var out []view.CodeCount
-	for c := codes.OK; c <= maxCode; c++ {
-		name := rpccode.Name(int(c))
-		if n := byName[name]; n > 0 {
-			out = append(out, view.CodeCount{Code: int(c), Name: name, Count: n})
+// windows are the time windows of the rows of ms, a summary's: each row's,
+// none for a row of calls in flight alone. Both are by method then kind, so
+// one pass pairs them, where a map by row was a fifth of the windows' read.
+func (s *source) windows(ms []MethodStats) [][2]windowStats {
+	all := s.sp.rows.sortedRows() // those of ms, and any added since
+	rows := make([]*row, len(ms))
+	j := 0
+	for i := range ms {
+		k := rowKey{ms[i].Method, ms[i].Kind}
+		for j < len(all) && compareKeys(all[j].rowKey, k) < 0 {
+			j++
+		}
+		if j < len(all) && all[j].rowKey == k {
+			rows[i] = all[j]
 		}
 	}
-	return out
+	return s.sp.windowSummaries(time.Now(), rows)
+}
+
+// codesSeen is the number of codes byCode counts calls of.
+func codesSeen(byCode *[maxCode + 1]uint64) int {
+	n := 0
+	for _, k := range byCode {
+		if k > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// appendCodes appends the codes byCode counts calls of to list, in code
+// order, and returns them (nil if none) and list.
+func appendCodes(list []view.CodeCount, byCode *[maxCode + 1]uint64) (codes, _ []view.CodeCount) {
+	from := len(list)
+	for c, k := range byCode {
+		if k > 0 {
+			list = append(list, view.CodeCount{Code: c, Name: rpccode.Name(c), Count: k})
+		}
+	}
+	if len(list) == from {
+		return nil, list
+	}
+	return list[from:len(list):len(list)], list
 }
 
 func (s *source) CPUByMethod(ctx context.Context, d time.Duration) (view.CPUProfile, error) {

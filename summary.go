@@ -36,10 +36,12 @@ type MethodStats struct {
 	// UNAVAILABLE and DATA_LOSS (gRPC's guidance; otelgrpc marks a server
 	// span Error for these alone). NOT_FOUND, INVALID_ARGUMENT, CANCELLED
 	// and the like are the caller's.
-	Faults   uint64
-	Active   int               // tracked RPCs in flight now
-	Codes    map[string]uint64 // by canonical code name; only codes seen
-	Buckets  []uint64          // disjoint, one per bucket bound; they sum to Count
+	Faults uint64
+	Active int // tracked RPCs in flight now
+	// Codes counts the RPCs by code, as Codes[codes.NotFound]; a code
+	// beyond gRPC's counts as UNKNOWN. [CodeName] names them.
+	Codes    [codes.Unauthenticated + 1]uint64
+	Buckets  []uint64 // disjoint, one per bucket bound; they sum to Count
 	P50, P90 time.Duration
 	P99, Max time.Duration
 	LastSeen time.Time // end of the latest RPC; zero if none ended yet
@@ -84,82 +86,101 @@ func (w *Window) add(t *tally) {
 }
 
 // addCodes adds the calls of a time window's slot, counted by code.
-func (w *Window) addCodes(codes *[maxCode + 1]uint32) {
-	for c, n := range codes {
-		w.Count += uint64(n)
-		if c != 0 {
-			w.Errors += uint64(n)
-			if rpccode.ServerFault(c) {
-				w.Faults += uint64(n)
-			}
-		}
+func (w *Window) addCodes(byCode *[maxCode + 1]uint32) {
+	var all, faults uint64
+	for _, n := range byCode {
+		all += uint64(n)
 	}
+	for _, c := range faultCodes {
+		faults += uint64(byCode[c])
+	}
+	w.Count += all
+	w.Errors += all - uint64(byCode[codes.OK])
+	w.Faults += faults
 }
 
-var quantileLevels = []float64{0.5, 0.9, 0.99}
+// faultCodes are the codes that are server faults (rpccode.ServerFault):
+// adding theirs alone, not asking of each code, was most of reading a busy
+// row's minute slots.
+var faultCodes = func() (out []int) {
+	for c := range int(maxCode) + 1 {
+		if rpccode.ServerFault(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}()
+
+var quantileLevels = [...]float64{0.5, 0.9, 0.99}
 
 // Summary returns the statistics of every (method, kind), including methods
 // that have RPCs in flight but none finished yet (within the same cap on
 // rows). It is safe for concurrent use; it holds each row's lock only while
-// copying that row, and computes after unlocking.
+// copying that row, and computes after unlocking. The rows share two
+// allocations, their MethodStats and their Buckets: a summary of 1,000
+// rows that allocated a map and a slice per row spent a third of its time
+// there.
 func (sp *SpanProcessor) Summary() Summary {
 	now := time.Now()
 	sum := Summary{
 		Retained: sp.recent.Len(), Evicted: sp.recent.Overwritten(), Dropped: sp.dropped.Load(),
 		Fault: sp.fault.Load().String(), BucketBounds: sp.bucketBounds(),
 	}
-	active := map[rowKey]int{}
+	var active map[rowKey]int
 	sp.eachActive(func(s sdktrace.ReadWriteSpan, method string, p grpcstats.Progress) {
+		if active == nil {
+			active = map[rowKey]int{}
+		}
 		active[rowKey{method, s.SpanKind()}]++
 	})
 	sum.ActiveEvicted = sp.active.evicted.Load()
-	var c rowCopy
 	rows := sp.rows.sortedRows() // sorting them, or the MethodStats, was a fifth of a summary of 1,000 rows
-	sum.Methods = make([]MethodStats, 0, len(rows))
-	for _, r := range rows {
-		m := MethodStats{Method: r.method, Kind: r.kind, Codes: map[string]uint64{}}
-		m.Active = active[r.rowKey]
-		delete(active, r.rowKey)
-		r.copyTo(&c, now.Unix())
-		m.Count = c.count
-		for code, n := range c.codes {
-			if n > 0 {
-				m.Codes[CodeName(codes.Code(code))] = n
-				if code != int(codes.OK) {
-					m.Errors += n
-					if rpccode.ServerFault(code) {
-						m.Faults += n
-					}
-				}
-			}
+	nb := len(sum.BucketBounds)
+	buckets := make([]uint64, len(rows)*nb)
+	sum.Methods = make([]MethodStats, len(rows), len(rows)+len(active))
+	nowSec := now.Unix()
+	for i, r := range rows {
+		m := &sum.Methods[i]
+		m.Method, m.Kind = r.method, r.kind
+		m.Buckets = buckets[i*nb : (i+1)*nb : (i+1)*nb]
+		if active != nil {
+			m.Active = active[r.rowKey]
+			delete(active, r.rowKey)
 		}
-		m.Buckets = slices.Clone(c.buckets)
-		m.MessageCalls, m.MessagesSent, m.MessagesReceived = c.msgCalls, c.msgSent, c.msgReceived
-		m.BytesSent, m.BytesReceived, m.NearDeadline, m.Retried = c.bytesSent, c.bytesReceived, c.nearDeadline, c.retried
-		m.LogWarnings, m.LogErrors = c.logWarnings, c.logErrors
-		m.Max = time.Duration(c.max)
-		m.P50, m.P90, m.P99 = c.quantiles[0], c.quantiles[1], c.quantiles[2]
-		m.Recent = c.recent
-		if c.lastSeen != 0 {
-			m.LastSeen = time.Unix(0, c.lastSeen)
-		}
-		m.Last1m, m.Last10m = c.last1m, c.last10m
-		sum.Methods = append(sum.Methods, m)
+		r.copyTo(m, nowSec)
+		m.Errors, m.Faults = errorsOf(&m.Codes)
 	}
-	// In flight, nothing finished yet: these rows count against the same
-	// cap as the others, the rest go to the overflow rows.
+	if len(active) > 0 {
+		sum.Methods = sp.addInFlight(sum.Methods, active, nb)
+	}
+	return sum
+}
+
+// errorsOf counts the calls of codes that are errors, and of those the
+// server's faults.
+func errorsOf(byCode *[maxCode + 1]uint64) (errors, faults uint64) {
+	for _, n := range byCode[1:] {
+		errors += n
+	}
+	for _, c := range faultCodes {
+		faults += byCode[c]
+	}
+	return errors, faults
+}
+
+// addInFlight adds to ms, the rows by method then kind, the calls in flight
+// of methods without a row: they count against the same cap on rows as
+// the others, the rest go to the overflow rows.
+func (sp *SpanProcessor) addInFlight(ms []MethodStats, active map[rowKey]int, buckets int) []MethodStats {
 	room := sp.cfg.maxMethods - sp.rows.len()
 	keys := slices.SortedFunc(maps.Keys(active), func(a, b rowKey) int {
 		return cmp.Or(cmp.Compare(a.method, b.method), cmp.Compare(a.kind, b.kind))
 	})
-	sorted := true
-	var index map[rowKey]int // rows by key: one lookup per method in flight, not a scan
-	if len(keys) > 0 {
-		index = make(map[rowKey]int, len(sum.Methods))
-		for i, m := range sum.Methods {
-			index[rowKey{m.Method, m.Kind}] = i
-		}
+	index := make(map[rowKey]int, len(ms)) // rows by key: one lookup per method in flight, not a scan
+	for i := range ms {
+		index[rowKey{ms[i].Method, ms[i].Kind}] = i
 	}
+	sorted := true
 	for _, k := range keys {
 		n := active[k]
 		if room > 0 {
@@ -168,20 +189,19 @@ func (sp *SpanProcessor) Summary() Summary {
 			k.method = OverflowMethod
 		}
 		if i, ok := index[k]; ok {
-			sum.Methods[i].Active += n
+			ms[i].Active += n
 			continue
 		}
-		index[k] = len(sum.Methods)
-		sum.Methods = append(sum.Methods, MethodStats{Method: k.method, Kind: k.kind, Active: n,
-			Codes: map[string]uint64{}, Buckets: make([]uint64, len(sum.BucketBounds))})
+		index[k] = len(ms)
+		ms = append(ms, MethodStats{Method: k.method, Kind: k.kind, Active: n, Buckets: make([]uint64, buckets)})
 		sorted = false
 	}
 	if !sorted {
-		slices.SortFunc(sum.Methods, func(a, b MethodStats) int {
+		slices.SortFunc(ms, func(a, b MethodStats) int {
 			return cmp.Or(cmp.Compare(a.Method, b.Method), cmp.Compare(a.Kind, b.Kind))
 		})
 	}
-	return sum
+	return ms
 }
 
 func (sp *SpanProcessor) bucketBounds() []time.Duration {
@@ -199,19 +219,23 @@ type RecentLatency struct {
 	P50, P90, P99, Max time.Duration
 }
 
-// noMinute is an empty minute, never written.
-var noMinute minuteHist
-
 // recentLatency reads a row's minute histograms still current at nowMin as
-// one, over the buckets they counted in.
-func recentLatency(minutes *[2]minuteHist, nowMin int64) RecentLatency {
+// one, over the buckets they counted in. It reads first the one of lastMin,
+// the minute of the row's last end, then the other unless the first holds
+// every one of the row's calls.
+func recentLatency(minutes *[2]minuteHist, nowMin, lastMin int64, calls uint64) RecentLatency {
 	var out RecentLatency
 	var maxNs int64
 	var set bucketSet
-	cur := [2]*minuteHist{&noMinute, &noMinute} // the current ones
-	for i := range minutes {
-		if w := &minutes[i]; w.n > 0 && w.minute >= nowMin-1 && w.minute <= nowMin {
-			cur[i] = w
+	var cur [2]*[histBuckets]uint32 // the counts of the current ones, the first first
+	n := 0
+	for k := range int64(2) {
+		if k == 1 && out.Count >= calls {
+			break
+		}
+		if w := &minutes[(lastMin+k)&1]; w.n > 0 && w.minute >= nowMin-1 && w.minute <= nowMin {
+			cur[n] = &w.counts
+			n++
 			out.Count += w.n
 			maxNs = max(maxNs, w.max)
 			for j := range set {
@@ -223,9 +247,7 @@ func recentLatency(minutes *[2]minuteHist, nowMin int64) RecentLatency {
 		return out
 	}
 	out.Max = time.Duration(maxNs)
-	var q [3]time.Duration
-	quantiles(&set, func(i int) uint64 { return uint64(cur[0].counts[i]) + uint64(cur[1].counts[i]) },
-		out.Count, out.Max, quantileLevels, q[:])
+	q := quantiles(&set, cur[0], cur[1], out.Count, out.Max)
 	out.P50, out.P90, out.P99 = q[0], q[1], q[2]
 	return out
 }

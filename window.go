@@ -3,7 +3,6 @@ package debugz
 import (
 	"time"
 
-	"github.com/debugz/debugz/internal/rpccode"
 	"google.golang.org/grpc/codes"
 )
 
@@ -124,16 +123,21 @@ type windowSum struct {
 // sum merges into out the slots current at unix second now: the last
 // minute (the slot of now and the 5 before: 50 to 60 seconds) from the
 // short ones, the last 10 minutes (this minute and the 9 before) from the
-// long ones. It runs under the row's lock: additions only.
-func (w *windows) sum(now int64, min1, min10 *windowSum) {
-	merge := func(slots []slot, cur, n int64, out *windowSum) {
-		for i := range slots {
-			s := &slots[i]
-			if s.at <= cur-n || s.at > cur {
+// long ones. It runs under the row's lock: additions only. As copyTo reads
+// the tallies, it reads the slots newest first from the row's last end at
+// unix second last, until they hold the row's calls (a slot counts and
+// takes back a call with its row): the older ones can hold none.
+func (w *windows) sum(now, last int64, calls uint64, min1, min10 *windowSum) {
+	merge := func(slots []slot, cur, last, n int64, out *windowSum) {
+		var seen uint64
+		for at := min(cur, last); at > cur-n && seen < calls; at-- {
+			s := &slots[(at%n+n)%n]
+			if s.at != at {
 				continue
 			}
 			for c, k := range s.codes {
 				out.codes[c] += uint64(k)
+				seen += uint64(k)
 			}
 			for b, k := range s.buckets {
 				out.buckets[b] += uint64(k)
@@ -144,8 +148,8 @@ func (w *windows) sum(now int64, min1, min10 *windowSum) {
 			out.max = max(out.max, s.max)
 		}
 	}
-	merge(w.short[:], floorDiv(now, slotSeconds), shortSlots, min1)
-	merge(w.long[:], floorDiv(now, 60), longSlots, min10)
+	merge(w.short[:], floorDiv(now, slotSeconds), floorDiv(last, slotSeconds), shortSlots, min1)
+	merge(w.long[:], floorDiv(now, 60), floorDiv(last, 60), longSlots, min10)
 }
 
 // reset readies s for a row of n buckets.
@@ -154,22 +158,13 @@ func (s *windowSum) reset(n int) {
 	s.buckets = append(s.buckets[:0], make([]uint64, n)...)
 }
 
-// stats are the window's figures as the summary shows them.
-func (s *windowSum) stats() windowStats {
-	out := windowStats{Codes: map[string]uint64{}, Buckets: append([]uint64(nil), s.buckets...), Max: time.Duration(s.max)}
-	for c, n := range s.codes {
-		if n == 0 {
-			continue
-		}
-		out.Count += n
-		out.Codes[CodeName(codes.Code(c))] = n
-		if c != int(codes.OK) {
-			out.Errors += n
-			if rpccode.ServerFault(c) {
-				out.Faults += n
-			}
-		}
-	}
+// stats are the window's figures as the summary shows them, its buckets
+// copied into buckets (as long as the row's).
+func (s *windowSum) stats(buckets []uint64) windowStats {
+	copy(buckets, s.buckets)
+	out := windowStats{Codes: s.codes, Buckets: buckets, Max: time.Duration(s.max)}
+	out.Errors, out.Faults = errorsOf(&out.Codes)
+	out.Count = out.Codes[codes.OK] + out.Errors
 	if out.Count == 0 {
 		return out
 	}
@@ -198,7 +193,7 @@ func (s *windowSum) stats() windowStats {
 // ones (within about 12%); Max is exact.
 type windowStats struct {
 	Count, Errors, Faults uint64
-	Codes                 map[string]uint64
+	Codes                 [maxCode + 1]uint64 // by code
 	Buckets               []uint64
 	P50, P90, P99, Max    time.Duration
 }
@@ -210,18 +205,24 @@ func (r *row) windowSums(now int64, a, b *windowSum) {
 	b.reset(len(r.buckets))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.win.sum(now, a, b)
+	r.win.sum(now, floorDiv(r.lastSeen, int64(time.Second)), r.count, a, b)
 }
 
-// windowSummaries returns the figures of every row over the last minute
-// and the last 10 minutes at now, for the summary's window parameter.
-func (sp *SpanProcessor) windowSummaries(now time.Time) map[rowKey][2]windowStats {
-	rows := sp.rows.all()
-	out := make(map[rowKey][2]windowStats, len(rows))
+// windowSummaries returns the figures of rows over the last minute and the
+// last 10 minutes at now, for the summary's window parameter: out[i] are
+// rows[i]'s, none for a nil row. The rows' buckets share one allocation.
+func (sp *SpanProcessor) windowSummaries(now time.Time, rows []*row) [][2]windowStats {
+	out := make([][2]windowStats, len(rows))
+	nb := len(sp.cfg.bounds)
+	buckets := make([]uint64, 2*nb*len(rows))
 	var a, b windowSum
-	for _, r := range rows {
+	for i, r := range rows {
+		if r == nil {
+			continue
+		}
 		r.windowSums(now.Unix(), &a, &b)
-		out[r.rowKey] = [2]windowStats{a.stats(), b.stats()}
+		at := buckets[2*nb*i:]
+		out[i] = [2]windowStats{a.stats(at[:nb:nb]), b.stats(at[nb : 2*nb : 2*nb])}
 	}
 	return out
 }

@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/debugz/debugz"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -27,6 +32,69 @@ func BenchmarkSummary(b *testing.B) {
 			for b.Loop() {
 				if s := sp.Summary(); len(s.Methods) != methods {
 					b.Fatalf("Summary has %d rows; want %d", len(s.Methods), methods)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSummaryBusy measures the summary with 1,000 busy methods: each
+// with 60 calls of many latencies, one every 10 seconds over the last 10
+// minutes, so that every row's last minute, last 10 minutes and latency now
+// are all current and its histogram holds dozens of buckets.
+func BenchmarkSummaryBusy(b *testing.B) {
+	const methods, calls = 1000, 60
+	sp := debugz.NewSpanProcessor(debugz.WithMaxMethods(2 * methods))
+	defer shutdown(b, sp)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(rec))
+	defer stopProvider(b, tp)
+	tr := tp.Tracer(otelgrpcScope)
+	ms := manyMethods(methods)
+	now := time.Now()
+	for i := range methods * calls {
+		end := now.Add(-time.Duration(calls-i/methods) * 10 * time.Second)
+		serveSpan(context.Background(), tr, &ms[i%methods], i, end.Add(-time.Duration(100+i*7919%500_000)*time.Microsecond), end)
+	}
+	for _, s := range rec.Ended() {
+		sp.OnEnd(s)
+	}
+	b.Run(fmt.Sprintf("methods=%d", methods), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if s := sp.Summary(); len(s.Methods) != methods || s.Methods[0].Last1m.Count == 0 || s.Methods[0].Recent.Count == 0 {
+				b.Fatalf("Summary has %d rows, the first with %d calls in the last minute; want %d, some", len(s.Methods), s.Methods[0].Last1m.Count, methods)
+			}
+		}
+	})
+}
+
+// BenchmarkSummaryPage measures what a user pays per render of the summary
+// with 1,000 methods, through the handler: /api/summary, the page (since
+// start and over the last minute) and the live fragment, each the
+// summary, its conversion to the pages' rows and the rendering.
+func BenchmarkSummaryPage(b *testing.B) {
+	const methods = 1000
+	sp := debugz.NewSpanProcessor(debugz.WithMaxMethods(2 * methods))
+	defer shutdown(b, sp)
+	for _, p := range makePairs(b, 4*methods, manyMethods(methods)...) {
+		sp.OnEnd(p.end)
+	}
+	h := debugz.NewHandler(sp)
+	for _, bc := range []struct{ name, path string }{
+		{"api", "/api/summary"},
+		{"page", "/"},
+		{"page/window=1m", "/?window=1m"},
+	} {
+		b.Run(fmt.Sprintf("%s/methods=%d", bc.name, methods), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("GET", "http://localhost"+bc.path, nil)
+				req.RemoteAddr = "127.0.0.1:1"
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "shop.Service99/Method9") {
+					b.Fatalf("GET %s = %d, %d bytes without the last method", bc.path, rec.Code, rec.Body.Len())
 				}
 			}
 		})

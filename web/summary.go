@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -360,20 +361,29 @@ type summaryJSON struct {
 }
 
 // methodJSON is a row of the summary with its codes as an object, code name
-// to count.
+// to count in code order: one buffer holds every row's, where a map a row
+// was a tenth of /api/summary's time.
 type methodJSON struct {
 	view.Method
-	Codes map[string]uint64 `json:"codes"`
+	Codes json.RawMessage `json:"codes"`
 }
 
 func toSummaryJSON(s view.Summary, p view.Process, window string, now time.Time) summaryJSON {
-	out := summaryJSON{AsOf: now, Process: p, Window: window, Summary: s, Methods: make([]methodJSON, 0, len(s.Methods))}
-	for _, m := range s.Methods {
-		mj := methodJSON{Method: m, Codes: make(map[string]uint64, len(m.Codes))}
-		for _, c := range m.Codes {
-			mj.Codes[c.Name] = c.Count
+	out := summaryJSON{AsOf: now, Process: p, Window: window, Summary: s, Methods: make([]methodJSON, len(s.Methods))}
+	buf := make([]byte, 0, 40*len(s.Methods))
+	for i, m := range s.Methods {
+		from := len(buf)
+		buf = append(buf, '{')
+		for j, c := range m.Codes {
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			buf = strconv.AppendQuote(buf, c.Name)
+			buf = append(buf, ':')
+			buf = strconv.AppendUint(buf, c.Count, 10)
 		}
-		out.Methods = append(out.Methods, mj)
+		buf = append(buf, '}')
+		out.Methods[i] = methodJSON{Method: m, Codes: buf[from:len(buf):len(buf)]}
 	}
 	return out
 }

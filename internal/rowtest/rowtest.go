@@ -1,6 +1,6 @@
 // Package rowtest compares a processor's rows with what a test's calls did,
 // for the end-to-end tests of every instrumentation (e2e and its modules).
-// It imports nothing but debugz and the OpenTelemetry trace API, so that a
+// It imports nothing but debugz, the OpenTelemetry trace API and grpc's codes, so that a
 // module testing connect-go does not pull grpc-go's test service in.
 package rowtest
 
@@ -14,6 +14,7 @@ import (
 
 	"github.com/debugz/debugz"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
 )
 
 // Key names a row: a method and a span kind.
@@ -46,10 +47,22 @@ func (r Row) String() string {
 func Rows(sum debugz.Summary) (rows map[Key]Row, active int) {
 	rows = map[Key]Row{}
 	for _, m := range sum.Methods {
-		rows[Key{m.Method, m.Kind}] = Row{Count: m.Count, Errors: m.Errors, Retried: m.Retried, Codes: maps.Clone(m.Codes)}
+		rows[Key{m.Method, m.Kind}] = Row{Count: m.Count, Errors: m.Errors, Retried: m.Retried, Codes: CodeNames(m.Codes)}
 		active += m.Active
 	}
 	return rows, active
+}
+
+// CodeNames are a row's codes by name, only those seen, as Row.Codes has
+// them.
+func CodeNames(byCode [codes.Unauthenticated + 1]uint64) map[string]uint64 {
+	out := map[string]uint64{}
+	for c, n := range byCode {
+		if n > 0 {
+			out[debugz.CodeName(codes.Code(c))] = n
+		}
+	}
+	return out
 }
 
 // Wait waits until the processor's rows are exactly want, with no call in
