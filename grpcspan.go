@@ -22,7 +22,7 @@ const maxCode = codes.Code(rpccode.Max)
 
 // CodeName returns the canonical name of a gRPC status code ("NOT_FOUND").
 // A value outside the defined codes is named "CODE(n)".
-// It is the spelling of the keys of [MethodStats.Codes].
+// It names the codes [MethodStats.Codes] is indexed by.
 func CodeName(c codes.Code) string { return rpccode.Name(int(c)) }
 
 // otelgrpcScope is otelgrpc's instrumentation scope.
