@@ -44,16 +44,7 @@ func BenchmarkCopyTo(b *testing.B) {
 // into the rows Summary returns, fresh each pass, as Summary does: the
 // time OnEnd may wait on a reader, with the rows out of the caches.
 func BenchmarkCopyToRows(b *testing.B) {
-	const methods = 1000
-	sp := NewSpanProcessor(WithMaxMethods(2 * methods))
-	now := time.Now()
-	for i := range 4 * methods {
-		service, method := fmt.Sprintf("shop.Service%d", i%methods/10), fmt.Sprintf("Method%d", i%10)
-		sp.OnEnd(stub{name: service + "/" + method, kind: trace.SpanKindServer, dur: time.Duration(100+i*7919%50_000) * time.Microsecond,
-			end: now.Add(-time.Duration(i) * time.Millisecond),
-			attrs: []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", service),
-				attribute.String("rpc.method", method), attribute.Int64("rpc.grpc.status_code", int64(i%7%6))}}.snapshot())
-	}
+	sp, now := youngRows(1000)
 	rows := sp.rows.sortedRows()
 	nowSec := now.Unix()
 	for b.Loop() {
@@ -79,3 +70,18 @@ func newCopyDsts(n, buckets int) copyDsts {
 }
 
 func (d copyDsts) at(i int) *MethodStats { return &d[i] }
+
+// youngRows returns a processor with methods server rows, 4 calls each,
+// ended over the last few seconds before now.
+func youngRows(methods int) (sp *SpanProcessor, now time.Time) {
+	sp = NewSpanProcessor(WithMaxMethods(2 * methods))
+	now = time.Now()
+	for i := range 4 * methods {
+		service, method := fmt.Sprintf("shop.Service%d", i%methods/10), fmt.Sprintf("Method%d", i%10)
+		sp.OnEnd(stub{name: service + "/" + method, kind: trace.SpanKindServer, dur: time.Duration(100+i*7919%50_000) * time.Microsecond,
+			end: now.Add(-time.Duration(i) * time.Millisecond),
+			attrs: []attribute.KeyValue{attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", service),
+				attribute.String("rpc.method", method), attribute.Int64("rpc.grpc.status_code", int64(i%7%6))}}.snapshot())
+	}
+	return sp, now
+}
