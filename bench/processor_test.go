@@ -109,8 +109,17 @@ func BenchmarkOnStartOnEnd(b *testing.B) { benchOnStartOnEnd(b, fetchUser) }
 // concatenate to.
 func BenchmarkOnStartOnEndSlashName(b *testing.B) { benchOnStartOnEnd(b, fetchUserSlash) }
 
-func benchOnStartOnEnd(b *testing.B, m rpcMethod) {
-	pairs := makePairs(b, pairsPerSet, m)
+// BenchmarkOnStartOnEndCurrent is BenchmarkOnStartOnEnd with the spans of
+// otelgrpc's current default (v0.61 on): new attribute names, no message
+// events.
+func BenchmarkOnStartOnEndCurrent(b *testing.B) {
+	benchPairs(b, makePairsOf(b, serveCurrentSpan, pairsPerSet, fetchUser))
+}
+
+func benchOnStartOnEnd(b *testing.B, m rpcMethod) { benchPairs(b, makePairs(b, pairsPerSet, m)) }
+
+// benchPairs runs each processor over pairs, in turn.
+func benchPairs(b *testing.B, pairs []spanPair) {
 	ctx := context.Background()
 	for _, p := range processors {
 		b.Run(p.name, func(b *testing.B) {

@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debugz/debugz"
 	"github.com/debugz/debugz/internal/semconv"
 	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -90,6 +92,44 @@ func serveSpan(ctx context.Context, tr trace.Tracer, m *rpcMethod, i int, start,
 	}
 }
 
+// serveCurrentSpan runs call i of m through tr the way otelgrpc's server
+// handler does by default from v0.61 on (checked against v0.72): rpc.method
+// holds the full method, rpc.system.name says grpc, server.address and
+// server.port come with the request's headers, rpc.response.status_code is
+// the code's name, and there are no message events.
+func serveCurrentSpan(ctx context.Context, tr trace.Tracer, m *rpcMethod, i int, start, end time.Time) {
+	opts := []trace.SpanStartOption{
+		trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(
+			attribute.String("rpc.method", m.name),
+			attribute.String("rpc.system.name", "grpc"),
+		),
+	}
+	if !start.IsZero() {
+		opts = append(opts, trace.WithTimestamp(start))
+	}
+	_, s := tr.Start(ctx, m.name, opts...)
+	s.SetAttributes(attribute.String("server.address", "10.1.2.3"), attribute.Int("server.port", 8443))
+	c := statusCode(i)
+	if c != codes.OK {
+		s.SetStatus(otelcodes.Error, "user not found")
+	}
+	s.SetAttributes(attribute.String("rpc.response.status_code", codeName(c)))
+	if end.IsZero() {
+		s.End()
+	} else {
+		s.End(trace.WithTimestamp(end))
+	}
+}
+
+// codeName is a code's canonical name, as otelgrpc writes it.
+func codeName(c codes.Code) string {
+	if c == codes.NotFound {
+		return "NOT_FOUND"
+	}
+	return "OK"
+}
+
 // spanPair is one span as a processor sees it: the live span that OnStart
 // receives and the read-only snapshot that OnEnd receives.
 type spanPair struct {
@@ -102,7 +142,13 @@ type spanPair struct {
 // hand the very same values to a processor and time nothing else. Latencies
 // spread from 100µs to about 50ms, with a slow call now and then, so that
 // processors that bucket by latency use their buckets.
-func makePairs(b *testing.B, n int, ms ...rpcMethod) []spanPair {
+func makePairs(b testing.TB, n int, ms ...rpcMethod) []spanPair {
+	b.Helper()
+	return makePairsOf(b, serveSpan, n, ms...)
+}
+
+// makePairsOf is makePairs with the calls made by serve.
+func makePairsOf(b testing.TB, serve func(context.Context, trace.Tracer, *rpcMethod, int, time.Time, time.Time), n int, ms ...rpcMethod) []spanPair {
 	b.Helper()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(rec))
@@ -115,7 +161,7 @@ func makePairs(b *testing.B, n int, ms ...rpcMethod) []spanPair {
 			d = 2*time.Second + d
 		}
 		start := t0.Add(time.Duration(i) * time.Millisecond)
-		serveSpan(context.Background(), tr, &ms[i%len(ms)], i, start, start.Add(d))
+		serve(context.Background(), tr, &ms[i%len(ms)], i, start, start.Add(d))
 	}
 	started, ended := rec.Started(), rec.Ended()
 	if len(started) != n || len(ended) != n {
@@ -129,4 +175,34 @@ func makePairs(b *testing.B, n int, ms ...rpcMethod) []spanPair {
 		pairs[i] = spanPair{start: started[i], end: ended[i]}
 	}
 	return pairs
+}
+
+// TestSpanShapesCounted checks that the benchmarks' spans are what debugz
+// counts in full: one server row of the method, its codes, and the message
+// events of the old shape.
+func TestSpanShapesCounted(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		serve    func(context.Context, trace.Tracer, *rpcMethod, int, time.Time, time.Time)
+		messages uint64
+	}{{"old", serveSpan, 100}, {"current", serveCurrentSpan, 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			sp := debugz.NewSpanProcessor()
+			for _, p := range makePairsOf(t, c.serve, 100, fetchUser) {
+				sp.OnStart(context.Background(), p.start)
+				sp.OnEnd(p.end)
+			}
+			ms := sp.Summary().Methods
+			if len(ms) != 1 {
+				t.Fatalf("Summary has %d rows; want 1: %+v", len(ms), ms)
+			}
+			m := ms[0]
+			if m.Method != fetchUser.name || m.Kind != trace.SpanKindServer || m.Count != 100 ||
+				m.Codes[codes.NotFound] != 100/notFoundEvery || m.Errors != 100/notFoundEvery || m.MessageCalls != c.messages {
+				t.Errorf("row %s %v: %d calls, %d NOT_FOUND, %d errors, %d with messages; want %s server: 100, %d, %d, %d",
+					m.Method, m.Kind, m.Count, m.Codes[codes.NotFound], m.Errors, m.MessageCalls,
+					fetchUser.name, 100/notFoundEvery, 100/notFoundEvery, c.messages)
+			}
+		})
+	}
 }
