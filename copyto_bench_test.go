@@ -31,7 +31,7 @@ func BenchmarkCopyTo(b *testing.B) {
 		r := sp.rows.sortedRows()[0]
 		b.Run(fmt.Sprintf("%s/calls=%d", bc.name, bc.calls), func(b *testing.B) {
 			var m copyDst
-			m.Buckets = make([]uint64, len(r.buckets))
+			m.Buckets = make([]uint64, len(r.base.buckets))
 			nowSec := now.Unix()
 			for b.Loop() {
 				r.copyTo(&m, nowSec)
@@ -49,7 +49,7 @@ func BenchmarkCopyToRows(b *testing.B) {
 	nowSec := now.Unix()
 	for b.Loop() {
 		b.StopTimer()
-		dst := newCopyDsts(len(rows), len(rows[0].buckets))
+		dst := newCopyDsts(len(rows), len(rows[0].base.buckets))
 		b.StartTimer()
 		for i, r := range rows {
 			r.copyTo(dst.at(i), nowSec)

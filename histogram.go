@@ -30,6 +30,13 @@ type bucketSet [(histBuckets + 63) / 64]uint64
 
 func (b *bucketSet) add(i int) { b[i>>6] |= 1 << (i & 63) }
 
+// or adds o's buckets to b.
+func (b *bucketSet) or(o *bucketSet) {
+	for w := range b {
+		b[w] |= o[w]
+	}
+}
+
 // each calls f with each bucket of b, ascending, until f returns false.
 func (b *bucketSet) each(f func(i int) bool) {
 	for w, word := range b {

@@ -47,14 +47,14 @@ func TestPanicUnderRowLockDoesNotHang(t *testing.T) {
 	const m = "a.S/Panics"
 	sp.OnEnd(newUnary(m, "OK", time.Millisecond))
 	r := sp.rows.get(m, trace.SpanKindServer)
-	buckets := r.buckets
-	r.mu.Lock()
-	r.buckets = nil // the next add indexes out of range while holding r.mu
-	r.mu.Unlock()
+	buckets := r.base.buckets
+	r.base.mu.Lock()
+	r.base.buckets = nil // the next add indexes out of range while holding the lock
+	r.base.mu.Unlock()
 	sp.OnEnd(newUnary(m, "OK", time.Millisecond))
-	r.mu.Lock()
-	r.buckets = buckets
-	r.mu.Unlock()
+	r.base.mu.Lock()
+	r.base.buckets = buckets
+	r.base.mu.Unlock()
 
 	done := make(chan struct{})
 	go func() {

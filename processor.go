@@ -33,13 +33,16 @@ import (
 // its own: not the SDK span's methods (StartTime, Attributes, EndTime… lock
 // the live span), not a user's handler, not a render.
 //
-//   - row.mu (rows.go), one per (method, kind): its counters, histograms,
-//     reservoirs and their index by ID (resIndex). OnEnd takes its row's once per span. Readers take it to
-//     copy the counters (Summary) or to compare reservoir records' fields
+//   - rowBody.mu (rows.go), one per body of a (method, kind) row (one body,
+//     or a stripe per P once the row is contended: stripes.go): its
+//     counters, histograms, reservoirs and their index by ID (resIndex).
+//     OnEnd takes one body's once per span. Readers take each body's in turn
+//     to copy the counters (Summary) or to compare reservoir records' fields
 //     (Spans, Count, Span, Trace), never to read a span: a peer filter runs
 //     on the copies.
-//   - rowTable.mu: serialises the rare writer that adds a row; readers and
-//     OnEnd load the immutable row map without it.
+//   - rowTable.mu: serialises the rare writer that adds a row or gives one
+//     its stripes; readers and OnEnd load the immutable row map and a row's
+//     stripes without it.
 //   - ring slot locks, one per slot of the recent, other (recordRing) and
 //     log rings: a push holds its slot's to store one record, a reader its
 //     slot's to copy one record out. The push counter and the heads of the
@@ -99,6 +102,7 @@ type record struct {
 	truncated bool
 	near      bool      // used more than 80% of its deadline
 	attempts  uint16    // attempts of a client call, where told (attemptOf, replaceAttempt); 0 otherwise
+	stripe    uint8     // the row body it was counted in (row.lockBody)
 	logs      *spanLogs // logged while it ran (LogHandler); nil if none
 	// How many pushes back the one before it on each of its chains is
 	// (recordRing, back): its span ID's and its trace ID's hash bucket's,

@@ -18,7 +18,7 @@ import (
 // push is threaded on three chains, newest first, through the records
 // themselves: its span ID's and its trace ID's (by hash bucket, shared by
 // the IDs that collide) and, in the recent ring, its row's. A chain's head
-// is an atomic swapped by the push (the row's, a field under the row's lock,
+// is an atomic swapped by the push (a row body's, a field under its lock,
 // which OnEnd holds anyway), so threading costs no lock of its own and no
 // allocation, and nothing is removed: a chain ends at its first record the
 // ring has overwritten, all older ones being overwritten too. Span(id) and
@@ -75,8 +75,8 @@ func (r *recordRing) push(rec *record) {
 
 // claim gives rec its push number (rec.seq, from 1) and threads it on its
 // span ID's and its trace ID's chains; store then stores it. In between,
-// OnEnd threads it on its row's chain under the row's lock (row.thread),
-// which it takes anyway. The newest record of a chain may be a push not yet
+// OnEnd threads it on its row body's chain under the body's lock
+// (rowBody.thread), which it takes anyway. The newest record of a chain may be a push not yet
 // stored; a reader that meets it retries (see chain).
 func (r *recordRing) claim(rec *record) {
 	seq := r.next.Add(1)
@@ -97,23 +97,23 @@ func (r *recordRing) store(rec *record) {
 	}
 }
 
-// thread puts rec, claimed in the recent ring, at the head of the row's
-// chain. The caller holds r.mu.
-func (r *row) thread(rec *record) {
-	rec.prevRow = back(rec.seq, r.last)
-	r.last = rec.seq
+// thread puts rec, claimed in the recent ring, at the head of the body's
+// chain. The caller holds b.mu.
+func (b *rowBody) thread(rec *record) {
+	rec.prevRow = back(rec.seq, b.last)
+	b.last = rec.seq
 }
 
-// newest is the head of the row's chain.
-func (r *row) newest() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.last
+// newest is the head of the body's chain.
+func (b *rowBody) newest() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
 }
 
 // back is how far back push prev is from push seq, 0 for none (or one
 // that far away, long overwritten). It may be negative: a push claims its
-// number before it swaps a chain's head (or takes its row's lock), and a
+// number before it swaps a chain's head (or takes its row body's lock), and a
 // concurrent one may do both in between, so a chain is in swap order, which
 // is push order but for such neighbours.
 func back(seq, prev uint64) int32 {

@@ -8,7 +8,7 @@ import (
 
 // resIndex finds a row's reservoir records by span ID and by trace ID, so
 // that Span(id) and Trace(id) probe each row instead of reading its
-// hundred-odd records. It is guarded by the row's mutex, and kept by the
+// hundred-odd records. It is guarded by its row body's mutex, and kept by the
 // reservoir push that OnEnd makes anyway: the record a push overwrites
 // leaves both tables, the new one enters them, without allocating (a row's
 // first reservoir of an error code grows the tables, once per code).
@@ -84,17 +84,17 @@ func (x *resIndex) each(table []resEntry, h uint32, f func(slot int)) {
 
 // resSlot numbers the row's reservoir slots: the buckets' reservoirs, then
 // one per code.
-func (r *row) resSlot(slot int) *record {
-	res, k := slot/r.resSize, slot%r.resSize
-	if res < len(r.byBucket) {
-		return &r.byBucket[res].items[k]
+func (b *rowBody) resSlot(slot int) *record {
+	res, k := slot/b.resSize, slot%b.resSize
+	if res < len(b.byBucket) {
+		return &b.byBucket[res].items[k]
 	}
-	return &r.byCode[res-len(r.byBucket)].items[k]
+	return &b.byCode[res-len(b.byBucket)].items[k]
 }
 
 // keep pushes rec into reservoir res (numbered as by resSlot) and indexes it
 // in place of the record it overwrites. The caller holds r.mu.
-func (r *row) keep(res int, s *reservoir, rec *record) {
+func (r *rowBody) keep(res int, s *reservoir, rec *record) {
 	slot := res*r.resSize + int(s.next)
 	if old := &s.items[s.next]; old.spanID.IsValid() {
 		r.ids.remove(r.ids.span, idHash(spanKey(old.spanID)), slot)
@@ -109,7 +109,7 @@ func (r *row) keep(res int, s *reservoir, rec *record) {
 
 // reindex sizes the index for the reservoirs the row has now, and indexes
 // their records again. The caller holds r.mu.
-func (r *row) reindex() {
+func (r *rowBody) reindex() {
 	n := len(r.byBucket)
 	for _, res := range r.byCode {
 		if res != nil {
@@ -134,6 +134,13 @@ func (r *row) reindex() {
 // appendByID appends to dst copies of the row's reservoir records of span
 // ID span (when valid), or else of trace ID tid, for which keep is true.
 func (r *row) appendByID(dst []record, span trace.SpanID, tid trace.TraceID, keep func(*record) bool) []record {
+	for _, b := range r.bodies() {
+		dst = b.appendByID(dst, span, tid, keep)
+	}
+	return dst
+}
+
+func (r *rowBody) appendByID(dst []record, span trace.SpanID, tid trace.TraceID, keep func(*record) bool) []record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	table, h := r.ids.trace, idHash(traceKey(tid))

@@ -186,34 +186,35 @@ func (r *row) retract(rec *record, m *messageStats, bounds []int64) {
 		minute--
 	}
 	hi := histIndex(rec.dur)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.count--
-	r.codes[rec.code]--
-	r.buckets[b]--
-	r.hist[hi]--
-	if w := &r.recent[minute&1]; w.minute == minute && w.n > 0 && w.counts[hi] > 0 {
+	body := r.body(rec.stripe)
+	body.mu.Lock()
+	defer body.mu.Unlock()
+	body.count--
+	body.codes[rec.code]--
+	body.buckets[b]--
+	body.hist[hi]--
+	if w := &body.recent[minute&1]; w.minute == minute && w.n > 0 && w.counts[hi] > 0 {
 		w.n--
 		w.counts[hi]--
 	}
-	r.rate[(sec%rateWindow+rateWindow)%rateWindow].uncount(sec, rec.code)
-	r.win.remove(sec, minute, rec.code, b, hi)
+	body.rate[(sec%rateWindow+rateWindow)%rateWindow].uncount(sec, rec.code)
+	body.win.remove(sec, minute, rec.code, b, hi)
 	if m.known {
-		r.msgCalls--
-		r.msgSent -= uint64(max(m.sent, 0))
-		r.msgReceived -= uint64(max(m.received, 0))
-		r.bytesSent -= uint64(max(m.bytesSent, 0))
-		r.bytesReceived -= uint64(max(m.bytesReceived, 0))
+		body.msgCalls--
+		body.msgSent -= uint64(max(m.sent, 0))
+		body.msgReceived -= uint64(max(m.received, 0))
+		body.bytesSent -= uint64(max(m.bytesSent, 0))
+		body.bytesReceived -= uint64(max(m.bytesReceived, 0))
 	}
 	if rec.near {
-		r.nearDeadline--
+		body.nearDeadline--
 	}
 	if rec.attempts > 1 {
-		r.retried--
+		body.retried--
 	}
 	if rec.logs != nil {
-		r.logWarnings -= rec.logs.warnings
-		r.logErrors -= rec.logs.errors
+		body.logWarnings -= rec.logs.warnings
+		body.logErrors -= rec.logs.errors
 	}
 	replace := func(s *reservoir) {
 		for i := range s.items {
@@ -222,8 +223,8 @@ func (r *row) retract(rec *record, m *messageStats, bounds []int64) {
 			}
 		}
 	}
-	replace(&r.byBucket[b])
-	if res := r.byCode[rec.code]; res != nil {
+	replace(&body.byBucket[b])
+	if res := body.byCode[rec.code]; res != nil {
 		replace(res)
 	}
 }

@@ -38,6 +38,9 @@ type rowTable struct {
 	n    int        // rows in m, guarded by mu
 	mu   sync.Mutex // serialises writers
 	over [2]*row    // overflow rows for server and client, made on first use
+	// striped counts the rows given stripes (stripes.go), guarded by mu.
+	striped int
+	pick    func(n int) int // a striped row's body for the next span, in tests; nil: the P's (row.lockStripe)
 	// sorted holds every row, overflow rows included, by method then kind:
 	// an immutable slice the writer replaces, so that Summary does not sort
 	// a thousand rows on every call.
@@ -94,14 +97,14 @@ func (t *rowTable) get(method string, kind trace.SpanKind) *row {
 	}
 	if t.n >= t.cfg.maxMethods {
 		if t.over[k] == nil {
-			t.over[k] = newRow(rowKey{OverflowMethod, kind}, t.cfg)
+			t.over[k] = t.newRow(rowKey{OverflowMethod, kind})
 			t.addSorted(t.over[k])
 		}
 		return t.over[k]
 	}
 	m := *old
 	m[k] = maps.Clone(old[k])
-	r := newRow(rowKey{method, kind}, t.cfg)
+	r := t.newRow(rowKey{method, kind})
 	m[k][method] = r
 	t.n++
 	t.m.Store(&m)
@@ -166,10 +169,21 @@ func (t *tally) count(at int64, c codes.Code) {
 	}
 }
 
-// row holds the statistics and reservoirs of one (method, kind).
+// row holds the statistics and reservoirs of one (method, kind): in one
+// body (rowBody) under one lock, and in more, stripes of it, once OnEnd has
+// found that lock taken often enough (stripes.go).
 type row struct {
 	rowKey
-	mu       sync.Mutex
+	base    rowBody
+	one     [1]*rowBody                // &base: the bodies of a row without stripes
+	stripes atomic.Pointer[[]*rowBody] // base first, then the stripes; nil until made
+	waits   atomic.Uint32              // OnEnds that found base's lock taken
+	tab     *rowTable
+}
+
+// rowStats are a row body's counts: what readers add up over a striped
+// row's bodies (rowStats.merge).
+type rowStats struct {
 	count    uint64
 	codes    [maxCode + 1]uint64
 	buckets  []uint64
@@ -187,23 +201,40 @@ type row struct {
 	nearDeadline                   uint64 // calls that used more than 80% of their deadline
 	retried                        uint64 // client calls of more than one attempt
 	logWarnings, logErrors         uint64 // records their handlers logged (SpanProcessor.LogHandler)
+}
 
+// rowBody is a row's counts, its reservoirs and its chain through the
+// recent ring, under its lock.
+type rowBody struct {
+	mu sync.Mutex
+	rowStats
 	byBucket []reservoir             // one per latency bucket
 	byCode   [maxCode + 1]*reservoir // non-OK codes, made on first use
 	resSize  int
 	ids      resIndex // the reservoirs' records by span and trace ID
-	last     uint64   // the row's newest push in the recent ring: its chain (recordRing, row.thread)
+	last     uint64   // the body's newest push in the recent ring: its chain (recordRing, rowBody.thread)
 }
 
-func newRow(key rowKey, cfg *config) *row {
-	r := &row{rowKey: key, buckets: make([]uint64, len(cfg.bounds)), resSize: cfg.reservoirSize}
-	r.byBucket = make([]reservoir, len(cfg.bounds))
-	r.win.init(len(cfg.bounds))
-	for i := range r.byBucket {
-		r.byBucket[i].items = make([]record, cfg.reservoirSize)
-	}
-	r.reindex()
+func (t *rowTable) newRow(key rowKey) *row {
+	r := &row{rowKey: key, tab: t}
+	r.base.init(t.cfg)
+	r.one[0] = &r.base
 	return r
+}
+
+func (s *rowStats) init(cfg *config) {
+	s.buckets = make([]uint64, len(cfg.bounds))
+	s.win.init(len(cfg.bounds))
+}
+
+func (b *rowBody) init(cfg *config) {
+	b.rowStats.init(cfg)
+	b.resSize = cfg.reservoirSize
+	b.byBucket = make([]reservoir, len(cfg.bounds))
+	for i := range b.byBucket {
+		b.byBucket[i].items = make([]record, cfg.reservoirSize)
+	}
+	b.reindex()
 }
 
 // bucketOf returns the index of the latency bucket holding ns.
@@ -215,6 +246,8 @@ func bucketOf(bounds []int64, ns int64) int {
 	return i
 }
 
+// add counts rec in the row and keeps it in a body's reservoirs, on that
+// body's chain; rec.stripe says which body.
 func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 	b := bucketOf(bounds, rec.dur)
 	sec := rec.end / int64(time.Second)
@@ -226,58 +259,62 @@ func (r *row) add(rec *record, m *messageStats, bounds []int64) {
 		minute-- // floor, before 1970
 	}
 	hi := histIndex(rec.dur)
-	r.mu.Lock()
-	defer r.mu.Unlock() // a panic below must not leave the row locked
-	r.thread(rec)
-	r.count++
-	r.codes[rec.code]++
-	r.buckets[b]++
-	r.hist[hi]++
-	r.histSet.add(hi)
-	r.recent[minute&1].record(minute, hi, rec.dur)
-	r.max = max(r.max, rec.dur)
-	r.lastSeen = max(r.lastSeen, rec.end)
-	r.rate[(sec%rateWindow+rateWindow)%rateWindow].count(sec, rec.code)
-	r.win.add(sec, minute, rec.code, b, hi, rec.dur)
+	body := r.lockBody(rec)
+	defer body.mu.Unlock() // a panic below must not leave the row locked
+	body.thread(rec)
+	body.count++
+	body.codes[rec.code]++
+	body.buckets[b]++
+	body.hist[hi]++
+	body.histSet.add(hi)
+	body.recent[minute&1].record(minute, hi, rec.dur)
+	body.max = max(body.max, rec.dur)
+	body.lastSeen = max(body.lastSeen, rec.end)
+	body.rate[(sec%rateWindow+rateWindow)%rateWindow].count(sec, rec.code)
+	body.win.add(sec, minute, rec.code, b, hi, rec.dur)
 	if m.known {
-		r.msgCalls++
-		r.msgSent += uint64(max(m.sent, 0))
-		r.msgReceived += uint64(max(m.received, 0))
-		r.bytesSent += uint64(max(m.bytesSent, 0))
-		r.bytesReceived += uint64(max(m.bytesReceived, 0))
+		body.msgCalls++
+		body.msgSent += uint64(max(m.sent, 0))
+		body.msgReceived += uint64(max(m.received, 0))
+		body.bytesSent += uint64(max(m.bytesSent, 0))
+		body.bytesReceived += uint64(max(m.bytesReceived, 0))
 	}
 	if rec.near {
-		r.nearDeadline++
+		body.nearDeadline++
 	}
 	if rec.attempts > 1 {
-		r.retried++
+		body.retried++
 	}
 	if rec.logs != nil {
-		r.logWarnings += rec.logs.warnings
-		r.logErrors += rec.logs.errors
+		body.logWarnings += rec.logs.warnings
+		body.logErrors += rec.logs.errors
 	}
-	r.keep(b, &r.byBucket[b], rec)
+	body.keep(b, &body.byBucket[b], rec)
 	if rec.code != codes.OK {
-		res := r.byCode[rec.code]
+		res := body.byCode[rec.code]
 		if res == nil {
-			res = &reservoir{items: make([]record, r.resSize)}
-			r.byCode[rec.code] = res
-			r.reindex()
+			res = &reservoir{items: make([]record, body.resSize)}
+			body.byCode[rec.code] = res
+			body.reindex()
 		}
-		r.keep(len(r.byBucket)+int(rec.code), res, rec)
+		body.keep(len(body.byBucket)+int(rec.code), res, rec)
 	}
 }
 
 // copyTo reads the row's statistics at nowSec into m, its buckets into
-// m.Buckets (as long as the row's): its counters, and what its histograms
-// and tallies say at that time, worked out under the lock over the buckets
-// counted in (see bucketSet; where copying the histograms and tallies out
-// was 12 KiB a row, and walking them most of a summary). OnEnd waits on a
-// reader for no longer than that. Errors and Faults are left to the caller.
+// m.Buckets (as long as the row's); see rowStats.copyTo.
 func (r *row) copyTo(m *MethodStats, nowSec int64) {
+	r.read(func(s *rowStats) { s.copyTo(m, nowSec) })
+}
+
+// copyTo reads the statistics at nowSec into m, its buckets into m.Buckets:
+// the counters, and what the histograms and tallies say at that time,
+// worked out over the buckets counted in (see bucketSet; where copying the
+// histograms and tallies out was 12 KiB a row, and walking them most of a
+// summary). A row's body is read under its lock, which OnEnd waits on for
+// no longer than that. Errors and Faults are left to the caller.
+func (r *rowStats) copyTo(m *MethodStats, nowSec int64) {
 	nowMin := floorDiv(nowSec, 60)
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	m.Count, m.NearDeadline, m.Retried, m.Codes = r.count, r.nearDeadline, r.retried, r.codes
 	copy(m.Buckets, r.buckets)
 	m.Max = time.Duration(r.max)
@@ -321,7 +358,7 @@ func (r *row) copyTo(m *MethodStats, nowSec int64) {
 }
 
 // appendRecords appends to dst the reservoir records for which keep is
-// true, under the row's lock; keep must only compare fields.
+// true, under the locks of the row's bodies; keep must only compare fields.
 func (r *row) appendRecords(dst []record, keep func(*record) bool) []record {
 	r.eachRecord(func(rec *record) {
 		if keep(rec) {
@@ -331,12 +368,18 @@ func (r *row) appendRecords(dst []record, keep func(*record) bool) []record {
 	return dst
 }
 
-// eachRecord calls f for each reservoir record, under the row's lock; f
-// must only compare fields: nothing that takes a lock or reads a span (see
-// Locks in processor.go).
+// eachRecord calls f for each reservoir record of each of the row's bodies,
+// under that body's lock; f must only compare fields: nothing that takes a
+// lock or reads a span (see Locks in processor.go).
 func (r *row) eachRecord(f func(*record)) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	for _, b := range r.bodies() {
+		b.eachRecord(f)
+	}
+}
+
+func (b *rowBody) eachRecord(f func(*record)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	each := func(s *reservoir) {
 		n := len(s.items)
 		if !s.full {
@@ -346,10 +389,10 @@ func (r *row) eachRecord(f func(*record)) {
 			f(&s.items[i])
 		}
 	}
-	for i := range r.byBucket {
-		each(&r.byBucket[i])
+	for i := range b.byBucket {
+		each(&b.byBucket[i])
 	}
-	for _, res := range r.byCode {
+	for _, res := range b.byCode {
 		if res != nil {
 			each(res)
 		}

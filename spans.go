@@ -265,19 +265,22 @@ func (sp *SpanProcessor) Spans(f Filter) []Span {
 func (sp *SpanProcessor) newestOf(rows []*row, f *Filter, limit int) ([]record, bool) {
 	var recs []record
 	for _, row := range rows {
-		from := len(recs)
-		ok := sp.recent.chain(row.newest(), prevRow, func(r *record) bool {
-			if f.match(r, sp.cfg.bounds) && sp.isCall(r.seq, r) {
-				recs = append(recs, *r)
+		for _, b := range row.bodies() {
+			from := len(recs)
+			ok := sp.recent.chain(b.newest(), prevRow, func(r *record) bool {
+				if f.match(r, sp.cfg.bounds) && sp.isCall(r.seq, r) {
+					recs = append(recs, *r)
+				}
+				return len(recs)-from < limit
+			})
+			if !ok {
+				return nil, false
 			}
-			return len(recs)-from < limit
-		})
-		if !ok {
-			return nil, false
 		}
 	}
-	// Rows' chains interleave, and a chain is in the order its row's lock
-	// was taken, which concurrent pushes may take out of push order.
+	// Rows' (and a striped row's bodies') chains interleave, and a chain is
+	// in the order its body's lock was taken, which concurrent pushes may
+	// take out of push order.
 	slices.SortFunc(recs, func(a, b record) int { return cmp.Compare(b.seq, a.seq) })
 	recs = recs[:min(len(recs), limit)]
 	return recs, true

@@ -115,7 +115,7 @@ var quantileLevels = [...]float64{0.5, 0.9, 0.99}
 
 // Summary returns the statistics of every (method, kind), including methods
 // that have RPCs in flight but none finished yet (within the same cap on
-// rows). It is safe for concurrent use; it holds each row's lock only while
+// rows). It is safe for concurrent use; it holds each row body's lock only while
 // copying that row, and computes after unlocking. The rows share two
 // allocations, their MethodStats and their Buckets: a summary of 1,000
 // rows that allocated a map and a slice per row spent a third of its time

@@ -29,10 +29,13 @@ func codeMap(byCode [maxCode + 1]uint64) map[string]uint64 {
 // scanned is what copyTo reads at nowSec from a row's time windows and
 // histograms, read the long way: every tally and minute slot, both minute
 // histograms and the whole histogram.
-func scanned(r *row, nowSec int64) (last1m, last10m Window, recent RecentLatency, q [3]time.Duration) {
+func scanned(row *row, nowSec int64) (last1m, last10m Window, recent RecentLatency, q [3]time.Duration) {
+	row.read(func(r *rowStats) { last1m, last10m, recent, q = scannedStats(r, nowSec) })
+	return last1m, last10m, recent, q
+}
+
+func scannedStats(r *rowStats, nowSec int64) (last1m, last10m Window, recent RecentLatency, q [3]time.Duration) {
 	nowMin := floorDiv(nowSec, 60)
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	for i := range r.rate {
 		if t := &r.rate[i]; t.at > nowSec-rateWindow && t.at <= nowSec {
 			last1m.add(t)
@@ -97,12 +100,15 @@ func walked(set *bucketSet, count func(i int) uint64, total uint64, max time.Dur
 
 // scannedWindows are a row's time windows at now read the long way, every
 // slot, as windowSums reads them.
-func scannedWindows(r *row, now int64) [2]windowStats {
+func scannedWindows(row *row, now int64) (stats [2]windowStats) {
+	row.read(func(r *rowStats) { stats = scannedStatsWindows(r, now) })
+	return stats
+}
+
+func scannedStatsWindows(r *rowStats, now int64) [2]windowStats {
 	var out [2]windowSum
 	out[0].reset(len(r.buckets))
 	out[1].reset(len(r.buckets))
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	for i, ws := range [][]slot{r.win.short[:], r.win.long[:]} {
 		cur, n := floorDiv(now, slotSeconds), int64(shortSlots)
 		if i == 1 {
@@ -173,7 +179,7 @@ func TestCopyToReadsAsScan(t *testing.T) {
 		for _, after := range []time.Duration{-45 * time.Second, -time.Second, 0, 20 * time.Second, 59 * time.Second,
 			61 * time.Second, 2 * time.Minute, 5*time.Minute + 30*time.Second, 9*time.Minute + 30*time.Second, 11 * time.Minute} {
 			nowSec := now.Add(after).Unix()
-			m := MethodStats{Buckets: make([]uint64, len(r.buckets))}
+			m := MethodStats{Buckets: make([]uint64, len(r.base.buckets))}
 			r.copyTo(&m, nowSec)
 			last1m, last10m, recent, q := scanned(r, nowSec)
 			got := fmt.Sprintf("last 1m %+v, last 10m %+v, recent %+v, quantiles %v", m.Last1m, m.Last10m, m.Recent, [3]time.Duration{m.P50, m.P90, m.P99})
@@ -183,7 +189,7 @@ func TestCopyToReadsAsScan(t *testing.T) {
 			}
 			var a, b windowSum
 			r.windowSums(nowSec, &a, &b)
-			nb := len(r.buckets)
+			nb := len(r.base.buckets)
 			got = fmt.Sprintf("%+v", [2]windowStats{a.stats(make([]uint64, nb)), b.stats(make([]uint64, nb))})
 			if want := fmt.Sprintf("%+v", scannedWindows(r, nowSec)); got != want {
 				t.Errorf("%s at now%+v: windows read %s; a scan reads %s", r.method, after, got, want)

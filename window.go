@@ -12,7 +12,7 @@ import (
 // minute over the last 10. Tally (rows.go) counts calls, errors and faults
 // by second for the rate; these slots add what a whole summary row needs,
 // in fixed memory (about 11 KiB a row with the default buckets) and a few
-// increments per call under the row's lock.
+// increments per call under the row body's lock.
 const (
 	slotSeconds = 10                         // seconds per slot of the last minute
 	shortSlots  = rateWindow / slotSeconds   // slots of the last minute
@@ -86,7 +86,7 @@ func floorDiv(a, b int64) int64 {
 }
 
 // add counts a call that ended at unix second sec, in unix minute m (as
-// row.add has it); under the row's lock.
+// row.add has it); under the row body's lock.
 func (w *windows) add(sec, m int64, c codes.Code, bucket, fine int, ns int64) {
 	s10 := floorDiv(sec, slotSeconds)
 	w.short[(s10%shortSlots+shortSlots)%shortSlots].count(s10, c, bucket, fine, ns)
@@ -123,7 +123,7 @@ type windowSum struct {
 // sum merges into out the slots current at unix second now: the last
 // minute (the slot of now and the 5 before: 50 to 60 seconds) from the
 // short ones, the last 10 minutes (this minute and the 9 before) from the
-// long ones. It runs under the row's lock: additions only. As copyTo reads
+// long ones. It runs under the row body's lock: additions only. As copyTo reads
 // the tallies, it reads the slots newest first from the row's last end at
 // unix second last, until they hold the row's calls (a slot counts and
 // takes back a call with its row): the older ones can hold none.
@@ -199,13 +199,20 @@ type windowStats struct {
 }
 
 // windowSums merges the row's slots current at unix second now into a
-// (the last minute) and b (the last 10 minutes), under the row's lock.
+// (the last minute) and b (the last 10 minutes), each body's under its lock:
+// the sums add up.
 func (r *row) windowSums(now int64, a, b *windowSum) {
-	a.reset(len(r.buckets))
-	b.reset(len(r.buckets))
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.win.sum(now, floorDiv(r.lastSeen, int64(time.Second)), r.count, a, b)
+	a.reset(len(r.base.buckets))
+	b.reset(len(r.base.buckets))
+	for _, body := range r.bodies() {
+		body.windowSums(now, a, b)
+	}
+}
+
+func (body *rowBody) windowSums(now int64, a, b *windowSum) {
+	body.mu.Lock()
+	defer body.mu.Unlock()
+	body.win.sum(now, floorDiv(body.lastSeen, int64(time.Second)), body.count, a, b)
 }
 
 // windowSummaries returns the figures of rows over the last minute and the
