@@ -41,6 +41,7 @@ type rowTable struct {
 	// striped counts the rows given stripes (stripes.go), guarded by mu.
 	striped int
 	pick    func(n int) int // a striped row's body for the next span, in tests; nil: the P's (row.lockStripe)
+	sums    sync.Pool       // *rowStats, where row.read adds up a striped row's bodies
 	// sorted holds every row, overflow rows included, by method then kind:
 	// an immutable slice the writer replaces, so that Summary does not sort
 	// a thousand rows on every call.

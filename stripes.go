@@ -18,8 +18,8 @@ import (
 // (which keeps a value per P: stripeHint), so each core keeps to its own
 // lines and lock. Readers add the stripes up: counters add, histograms add,
 // each slot of the tallies, minute histograms and windows keeps the newer
-// second or minute (rowStats.merge); the reservoirs and chains of all the
-// stripes are read, as one row's, and merged by end or push number.
+// second or minute (rowStats.merge); the windows, reservoirs and chains of
+// all the stripes are read, as one row's, and merged by end or push number.
 //
 // Rows that are not contended keep their one body: a row that saw a reader
 // now and then, or two OnEnds at once by chance, stays below stripeAfter
@@ -114,8 +114,9 @@ func (t *rowTable) stripe(r *row) {
 	r.stripes.Store(&bodies)
 }
 
-// read calls f with the row's statistics: its base's under its lock, or,
-// for a striped row, its bodies' added up, each read under its lock.
+// read calls f with the row's statistics as copyTo reads them: its base's
+// under its lock, or, for a striped row, its bodies' added up into a
+// scratch rowStats (from the table's pool), each read under its lock.
 func (r *row) read(f func(*rowStats)) {
 	p := r.stripes.Load()
 	if p == nil {
@@ -124,12 +125,23 @@ func (r *row) read(f func(*rowStats)) {
 		f(&r.base.rowStats)
 		return
 	}
-	var sum rowStats
-	sum.init(r.tab.cfg)
-	for _, b := range *p {
-		b.addTo(&sum)
+	sum, _ := r.tab.sums.Get().(*rowStats)
+	if sum == nil {
+		sum = &rowStats{buckets: make([]uint64, len(r.base.buckets))}
 	}
-	f(&sum)
+	defer r.tab.sums.Put(sum)
+	sum.reset()
+	for _, b := range *p {
+		b.addTo(sum)
+	}
+	f(sum)
+}
+
+// reset empties a scratch rowStats, keeping its buckets' array.
+func (s *rowStats) reset() {
+	b := s.buckets
+	clear(b)
+	*s = rowStats{buckets: b}
 }
 
 // addTo adds the body's statistics to sum, under its lock.
@@ -139,11 +151,14 @@ func (b *rowBody) addTo(sum *rowStats) {
 	sum.merge(&b.rowStats)
 }
 
-// merge adds o's statistics into s, as if s had counted o's calls too:
-// counters and histograms add, the maximum and the last end take the
-// larger; each slot of the tallies, minute histograms and windows keeps the
-// newer second or minute of the two, or adds them up where they hold the
-// same (an older one is out of every window the newer is in).
+// merge adds what copyTo reads of o's statistics into s, as if s had
+// counted o's calls too: counters and histograms add, the maximum and the
+// last end take the larger; each tally, minute histogram and minute slot of
+// the windows keeps the newer second or minute of the two, or adds them up
+// where they hold the same (an older one is out of every window the newer
+// is in). Of the windows it adds the minute slots' codes alone (the last 10
+// minutes' counts): the windowed summary reads each body's slots in full
+// (row.windowSums), as their sums add up.
 func (s *rowStats) merge(o *rowStats) {
 	s.count += o.count
 	for i := range s.codes {
@@ -161,7 +176,9 @@ func (s *rowStats) merge(o *rowStats) {
 	for i := range s.recent {
 		s.recent[i].merge(&o.recent[i])
 	}
-	s.win.merge(&o.win)
+	for i := range s.win.long {
+		s.win.long[i].mergeCodes(&o.win.long[i])
+	}
 	s.msgCalls += o.msgCalls
 	s.msgSent += o.msgSent
 	s.msgReceived += o.msgReceived
@@ -198,30 +215,14 @@ func (w *minuteHist) merge(o *minuteHist) {
 	}
 }
 
-func (w *windows) merge(o *windows) {
-	for i := range w.short {
-		w.short[i].merge(&o.short[i])
-	}
-	for i := range w.long {
-		w.long[i].merge(&o.long[i])
-	}
-}
-
-func (s *slot) merge(o *slot) {
+// mergeCodes merges o's index and codes into s (see rowStats.merge).
+func (s *slot) mergeCodes(o *slot) {
 	switch {
 	case o.at > s.at:
-		s.at, s.max, s.codes, s.hist = o.at, o.max, o.codes, o.hist
-		copy(s.buckets, o.buckets)
+		s.at, s.codes = o.at, o.codes
 	case o.at == s.at:
-		s.max = max(s.max, o.max)
 		for i := range s.codes {
 			s.codes[i] += o.codes[i]
-		}
-		for i := range s.buckets {
-			s.buckets[i] += o.buckets[i]
-		}
-		for i := range s.hist {
-			s.hist[i] += o.hist[i]
 		}
 	}
 }
