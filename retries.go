@@ -5,7 +5,6 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/debugz/debugz/internal/rpccode"
 	"github.com/debugz/debugz/internal/semconv"
@@ -176,16 +175,7 @@ func (r *record) asAttempt() {
 // longer than any of its attempts, and ends later. A window that has moved
 // on since rec was counted no longer holds it.
 func (r *row) retract(rec *record, m *messageStats, bounds []int64) {
-	b := bucketOf(bounds, rec.dur)
-	sec := rec.end / int64(time.Second)
-	if sec < 0 && rec.end%int64(time.Second) != 0 {
-		sec--
-	}
-	minute := sec / 60
-	if sec < 0 && sec%60 != 0 {
-		minute--
-	}
-	hi := histIndex(rec.dur)
+	b, sec, minute, hi := placesOf(rec, bounds)
 	body := r.body(rec.stripe)
 	body.mu.Lock()
 	defer body.mu.Unlock()

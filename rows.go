@@ -175,11 +175,10 @@ func (t *tally) count(at int64, c codes.Code) {
 // found that lock taken often enough (stripes.go).
 type row struct {
 	rowKey
-	base    rowBody
-	one     [1]*rowBody                // &base: the bodies of a row without stripes
-	stripes atomic.Pointer[[]*rowBody] // base first, then the stripes; nil until made
-	waits   atomic.Uint32              // OnEnds that found base's lock taken
-	tab     *rowTable
+	base     rowBody
+	bodyList atomic.Pointer[[]*rowBody] // base first, then the stripes once made
+	waits    atomic.Uint32              // OnEnds that found base's lock taken
+	tab      *rowTable
 }
 
 // rowStats are a row body's counts: what readers add up over a striped
@@ -219,7 +218,7 @@ type rowBody struct {
 func (t *rowTable) newRow(key rowKey) *row {
 	r := &row{rowKey: key, tab: t}
 	r.base.init(t.cfg)
-	r.one[0] = &r.base
+	r.bodyList.Store(&[]*rowBody{&r.base})
 	return r
 }
 
@@ -247,19 +246,18 @@ func bucketOf(bounds []int64, ns int64) int {
 	return i
 }
 
+// placesOf is where rec counts in a row: its latency bucket, the unix
+// second and minute it ended in (rounded down, before 1970 too), and its
+// histogram bucket.
+func placesOf(rec *record, bounds []int64) (bucket int, sec, minute int64, hist int) {
+	sec = floorDiv(rec.end, int64(time.Second))
+	return bucketOf(bounds, rec.dur), sec, floorDiv(sec, 60), histIndex(rec.dur)
+}
+
 // add counts rec in the row and keeps it in a body's reservoirs, on that
 // body's chain; rec.stripe says which body.
 func (r *row) add(rec *record, m *messageStats, bounds []int64) {
-	b := bucketOf(bounds, rec.dur)
-	sec := rec.end / int64(time.Second)
-	if sec < 0 && rec.end%int64(time.Second) != 0 {
-		sec-- // floor, before 1970
-	}
-	minute := sec / 60
-	if sec < 0 && sec%60 != 0 {
-		minute-- // floor, before 1970
-	}
-	hi := histIndex(rec.dur)
+	b, sec, minute, hi := placesOf(rec, bounds)
 	body := r.lockBody(rec)
 	defer body.mu.Unlock() // a panic below must not leave the row locked
 	body.thread(rec)

@@ -44,11 +44,12 @@ var (
 
 // bodies returns the row's bodies: its base, then its stripes if it has
 // any. Stripes are never taken away, so an index into it stays valid.
-func (r *row) bodies() []*rowBody {
-	if p := r.stripes.Load(); p != nil {
-		return *p
-	}
-	return r.one[:]
+func (r *row) bodies() []*rowBody { return *r.bodyList.Load() }
+
+// striped reports whether the row has stripes, and returns its bodies.
+func (r *row) striped() ([]*rowBody, bool) {
+	b := r.bodies()
+	return b, len(b) > 1
 }
 
 // body returns the row's body i (record.stripe).
@@ -57,16 +58,16 @@ func (r *row) body(i uint8) *rowBody { return r.bodies()[i] }
 // lockBody locks and returns the body OnEnd counts rec in, and says which
 // in rec.stripe: the base unless the row has stripes.
 func (r *row) lockBody(rec *record) *rowBody {
-	if p := r.stripes.Load(); p != nil {
-		return r.lockStripe(*p, rec)
+	if bodies, ok := r.striped(); ok {
+		return r.lockStripe(bodies, rec)
 	}
 	if r.base.mu.TryLock() {
 		return &r.base
 	}
 	if r.waits.Add(1) == stripeAfter {
 		r.tab.stripe(r)
-		if p := r.stripes.Load(); p != nil {
-			return r.lockStripe(*p, rec)
+		if bodies, ok := r.striped(); ok {
+			return r.lockStripe(bodies, rec)
 		}
 	}
 	r.base.mu.Lock()
@@ -101,7 +102,7 @@ func (t *rowTable) stripe(r *row) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if r.stripes.Load() != nil || t.striped >= maxStripedRows {
+	if _, ok := r.striped(); ok || t.striped >= maxStripedRows {
 		return
 	}
 	t.striped++
@@ -111,15 +112,15 @@ func (t *rowTable) stripe(r *row) {
 		bodies[i] = new(rowBody)
 		bodies[i].init(t.cfg)
 	}
-	r.stripes.Store(&bodies)
+	r.bodyList.Store(&bodies)
 }
 
 // read calls f with the row's statistics as copyTo reads them: its base's
 // under its lock, or, for a striped row, its bodies' added up into a
 // scratch rowStats (from the table's pool), each read under its lock.
 func (r *row) read(f func(*rowStats)) {
-	p := r.stripes.Load()
-	if p == nil {
+	bodies, ok := r.striped()
+	if !ok {
 		r.base.mu.Lock()
 		defer r.base.mu.Unlock()
 		f(&r.base.rowStats)
@@ -131,7 +132,7 @@ func (r *row) read(f func(*rowStats)) {
 	}
 	defer r.tab.sums.Put(sum)
 	sum.reset()
-	for _, b := range *p {
+	for _, b := range bodies {
 		b.addTo(sum)
 	}
 	f(sum)

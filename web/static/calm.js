@@ -3,7 +3,8 @@
 // (its rows marked data-id, newest first); new rows come in
 // batches at most every PACE ms, each batch briefly marked, and when more
 // than MANY arrive at once (a busy service) they wait behind debugz.js's
-// "N new RPCs: show" button instead of pushing the list down. The span
+// "N new RPCs: show" button ("log records" on the logs page: the table's
+// data-noun) instead of pushing the list down. The span
 // list's columns have fixed widths (debugz.css: table.calm), so rows
 // arriving never move them. Without this script the lists update as every
 // live region does.
